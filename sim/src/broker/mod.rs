@@ -1,0 +1,424 @@
+//! A Kafka broker as a sans-IO state machine.
+//!
+//! Inputs: a message from a peer ([`Broker::handle_message`]) or the passage of time
+//! ([`Broker::handle_timeout`], called once [`Broker::next_deadline`] is reached). Outputs:
+//! [`Effects`]. The broker never reads a clock or a random source, so a test can drive it
+//! message by message.
+//!
+//! The pieces live in their own modules: [`replication`] (the leader serving fetches, the
+//! follower fetching and truncating, HW and ISR), [`produce`] (appends and idempotence) and
+//! [`durability`] (flush, the HW checkpoint, what survives which crash).
+
+mod durability;
+mod produce;
+pub mod producer_state;
+mod replication;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use durability::BrokerDisk;
+
+use crate::config::{BrokerConfig, LogConfig, TopicOverrides};
+use crate::effects::Effects;
+use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
+use crate::log::PartitionLog;
+use crate::protocol::{Message, PartitionState};
+use crate::trace::Event;
+use producer_state::ProducerStateTable;
+use replication::{Fetcher, FollowerProgress, FollowerState, ParkedFetch};
+
+/// How a replica that becomes a follower decides what to truncate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TruncationMode {
+    /// Kafka before 0.11: truncate to the follower's own high watermark.
+    HighWatermark,
+    /// KIP-101 with KIP-279: ask the leader where the follower's latest epoch ends, iterate.
+    LeaderEpoch,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Role {
+    /// No leader known, or not a replica.
+    None,
+    Leader,
+    Follower(BrokerId),
+}
+
+/// One replica of one partition on this broker.
+#[derive(Debug)]
+pub struct Replica {
+    pub tp: TopicPartition,
+    pub log: PartitionLog,
+    pub config: LogConfig,
+    pub state: Option<PartitionState>,
+    pub role: Role,
+    pub high_watermark: u64,
+    // ---- as leader ----
+    followers: BTreeMap<BrokerId, FollowerProgress>,
+    /// An ISR change sent to the controller and not yet answered (one at a time, as in Kafka).
+    pending_isr: Option<Vec<BrokerId>>,
+    pending_isr_since: Option<Millis>,
+    producers: ProducerStateTable,
+    // ---- as follower ----
+    follower: FollowerState,
+    // ---- durability ----
+    last_flush_at: Millis,
+    /// `(end offset, append time)` of writes not yet flushed, oldest first.
+    dirty: Vec<(u64, Millis)>,
+}
+
+impl Replica {
+    fn new(tp: TopicPartition, log: PartitionLog, config: LogConfig, hw: u64, now: Millis) -> Self {
+        let producers = ProducerStateTable::rebuild(&log);
+        let dirty = if log.unflushed() > 0 { vec![(log.end_offset(), now)] } else { Vec::new() };
+        Replica {
+            high_watermark: hw.min(log.end_offset()),
+            tp,
+            log,
+            config,
+            state: None,
+            role: Role::None,
+            followers: BTreeMap::new(),
+            pending_isr: None,
+            pending_isr_since: None,
+            producers,
+            follower: FollowerState::Idle,
+            last_flush_at: now,
+            dirty,
+        }
+    }
+
+    pub fn leader_epoch(&self) -> u32 {
+        self.state.as_ref().map(|s| s.leader_epoch).unwrap_or(0)
+    }
+
+    pub fn isr(&self) -> &[BrokerId] {
+        self.state.as_ref().map(|s| s.isr.as_slice()).unwrap_or(&[])
+    }
+
+    /// The ISR the leader must count on while a change is in flight: the union of the
+    /// committed and the proposed ISR (Kafka's "maximal ISR").
+    fn maximal_isr(&self) -> Vec<BrokerId> {
+        let mut isr = self.isr().to_vec();
+        if let Some(p) = &self.pending_isr {
+            for b in p {
+                if !isr.contains(b) {
+                    isr.push(*b);
+                }
+            }
+        }
+        isr
+    }
+}
+
+/// A view of one replica for reports and the UI.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReplicaView {
+    pub broker: BrokerId,
+    pub role: Role,
+    pub leader_epoch: u32,
+    pub high_watermark: u64,
+    pub log_end_offset: u64,
+    pub flushed: u64,
+}
+
+pub struct Broker {
+    pub id: BrokerId,
+    config: BrokerConfig,
+    topic_overrides: BTreeMap<Arc<str>, TopicOverrides>,
+    truncation: TruncationMode,
+    incarnation: u32,
+    pub replicas: BTreeMap<TopicPartition, Replica>,
+    /// What the controller last told us (the broker's metadata cache).
+    metadata_version: u64,
+    metadata: BTreeMap<TopicPartition, PartitionState>,
+    live_brokers: Vec<BrokerId>,
+    next_heartbeat: Millis,
+    next_hw_checkpoint: Millis,
+    next_isr_check: Millis,
+    hw_checkpoint: BTreeMap<TopicPartition, u64>,
+    fetchers: BTreeMap<BrokerId, Fetcher>,
+    parked: Vec<ParkedFetch>,
+    pending_produce: Vec<produce::PendingProduce>,
+    next_correlation: u64,
+    shutdown: Option<Millis>,
+    stopped: bool,
+}
+
+/// Give up waiting for the controller during a controlled shutdown after this long.
+const CONTROLLED_SHUTDOWN_TIMEOUT_MS: Millis = 5_000;
+
+impl Broker {
+    /// Starts a broker from what its disk holds (empty on first boot).
+    pub fn start(
+        id: BrokerId,
+        config: BrokerConfig,
+        topic_overrides: BTreeMap<Arc<str>, TopicOverrides>,
+        truncation: TruncationMode,
+        disk: BrokerDisk,
+        now: Millis,
+        fx: &mut Effects,
+    ) -> Self {
+        let mut b = Broker {
+            id,
+            incarnation: disk.incarnation + 1,
+            replicas: BTreeMap::new(),
+            metadata_version: 0,
+            metadata: BTreeMap::new(),
+            live_brokers: Vec::new(),
+            next_heartbeat: now,
+            next_hw_checkpoint: now + config.hw_checkpoint_interval_ms,
+            next_isr_check: now + config.replica_lag_time_max_ms / 2,
+            hw_checkpoint: disk.hw_checkpoint.clone(),
+            fetchers: BTreeMap::new(),
+            parked: Vec::new(),
+            pending_produce: Vec::new(),
+            next_correlation: 1,
+            shutdown: None,
+            stopped: false,
+            config,
+            topic_overrides,
+            truncation,
+        };
+        let recovering = disk.incarnation > 0;
+        for (tp, log) in disk.logs {
+            let hw = b.hw_checkpoint.get(&tp).copied().unwrap_or(0);
+            let cfg = b.log_config(&tp);
+            let r = Replica::new(tp.clone(), log, cfg, hw, now);
+            if recovering {
+                fx.event(Event::Recovered {
+                    broker: id,
+                    tp: tp.clone(),
+                    log_end_offset: r.log.end_offset(),
+                    high_watermark: r.high_watermark,
+                });
+            }
+            b.replicas.insert(tp, r);
+        }
+        b.heartbeat(now, fx);
+        b
+    }
+
+    fn log_config(&self, tp: &TopicPartition) -> LogConfig {
+        let over = self.topic_overrides.get(&tp.topic).cloned().unwrap_or_default();
+        LogConfig::effective(&self.config, &over)
+    }
+
+    pub fn incarnation(&self) -> u32 {
+        self.incarnation
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    pub fn metadata(&self) -> &BTreeMap<TopicPartition, PartitionState> {
+        &self.metadata
+    }
+
+    pub fn view(&self, tp: &TopicPartition) -> Option<ReplicaView> {
+        let r = self.replicas.get(tp)?;
+        Some(ReplicaView {
+            broker: self.id,
+            role: r.role,
+            leader_epoch: r.leader_epoch(),
+            high_watermark: r.high_watermark,
+            log_end_offset: r.log.end_offset(),
+            flushed: r.log.flushed(),
+        })
+    }
+
+    fn correlation(&mut self) -> u64 {
+        self.next_correlation += 1;
+        self.next_correlation
+    }
+
+    pub fn next_deadline(&self) -> Option<Millis> {
+        if self.stopped {
+            return None;
+        }
+        let mut d = self.next_heartbeat.min(self.next_hw_checkpoint).min(self.next_isr_check);
+        if let Some(s) = self.shutdown {
+            d = d.min(s);
+        }
+        for p in &self.parked {
+            d = d.min(p.deadline);
+        }
+        for p in &self.pending_produce {
+            d = d.min(p.deadline);
+        }
+        for f in self.fetchers.values() {
+            d = d.min(f.deadline());
+        }
+        for r in self.replicas.values() {
+            if let Some(t) = r.follower.deadline() {
+                d = d.min(t);
+            }
+            if let Some(t) = self.flush_deadline(r) {
+                d = d.min(t);
+            }
+        }
+        Some(d)
+    }
+
+    pub fn handle_timeout(&mut self, now: Millis, fx: &mut Effects) {
+        if self.stopped {
+            return;
+        }
+        if let Some(deadline) = self.shutdown {
+            if now >= deadline {
+                self.finish_shutdown(now, fx);
+                return;
+            }
+        }
+        if now >= self.next_heartbeat {
+            self.heartbeat(now, fx);
+        }
+        if now >= self.next_hw_checkpoint {
+            self.checkpoint_high_watermarks();
+            self.next_hw_checkpoint = now + self.config.hw_checkpoint_interval_ms;
+        }
+        if now >= self.next_isr_check {
+            self.check_isr_expiry(now, fx);
+            self.next_isr_check = now + (self.config.replica_lag_time_max_ms / 2).max(1);
+        }
+        self.expire_parked_fetches(now, fx);
+        self.expire_produce(now, fx);
+        self.flush_due(now, fx);
+        self.follower_timeouts(now, fx);
+        self.send_fetches(now, fx);
+    }
+
+    pub fn handle_message(&mut self, now: Millis, from: NodeId, msg: Message, fx: &mut Effects) {
+        if self.stopped {
+            return;
+        }
+        match msg {
+            Message::MetadataUpdate { metadata_version, partitions, live_brokers } => {
+                self.apply_metadata(now, metadata_version, partitions, live_brokers, fx)
+            }
+            Message::AlterPartitionResponse { tp, .. } => {
+                if let Some(r) = self.replicas.get_mut(&tp) {
+                    r.pending_isr = None;
+                }
+            }
+            Message::ControlledShutdownResponse => {
+                if self.shutdown.is_some() {
+                    self.finish_shutdown(now, fx);
+                }
+            }
+            Message::Fetch { replica, correlation, max_wait_ms, partitions } => {
+                self.handle_fetch(now, from, replica, correlation, max_wait_ms, partitions, fx)
+            }
+            Message::FetchResponse { correlation, partitions } => {
+                self.handle_fetch_response(now, from, correlation, partitions, fx)
+            }
+            Message::OffsetsForLeaderEpoch { correlation, partitions } => {
+                self.handle_offsets_for_leader_epoch(from, correlation, partitions, fx)
+            }
+            Message::OffsetsForLeaderEpochResponse { correlation, partitions } => {
+                self.handle_epoch_response(now, correlation, partitions, fx)
+            }
+            Message::MetadataRequest { correlation } => {
+                let partitions =
+                    self.metadata.values().map(|s| (s.tp.clone(), s.leader, s.leader_epoch)).collect();
+                fx.send(from, Message::MetadataResponse { correlation, partitions });
+            }
+            Message::Produce { correlation, tp, acks, timeout_ms, records, idempotent } => {
+                self.handle_produce(now, from, correlation, tp, acks, timeout_ms, records, idempotent, fx)
+            }
+            Message::Disconnected => self.peer_disconnected(now, from),
+            // Messages only the controller or clients handle.
+            Message::BrokerHeartbeat { .. }
+            | Message::AlterPartition { .. }
+            | Message::ControlledShutdown { .. }
+            | Message::MetadataResponse { .. }
+            | Message::ProduceResponse { .. } => {}
+        }
+        self.send_fetches(now, fx);
+    }
+
+    fn heartbeat(&mut self, now: Millis, fx: &mut Effects) {
+        fx.send(
+            NodeId::Controller,
+            Message::BrokerHeartbeat {
+                broker: self.id,
+                incarnation: self.incarnation,
+                metadata_version: self.metadata_version,
+            },
+        );
+        self.next_heartbeat = now + self.config.heartbeat_interval_ms;
+    }
+
+    /// Applies the controller's view: this is where a replica becomes leader or follower
+    /// (Kafka's `ReplicaManager.applyDelta`).
+    fn apply_metadata(
+        &mut self,
+        now: Millis,
+        version: u64,
+        partitions: Vec<PartitionState>,
+        live_brokers: Vec<BrokerId>,
+        fx: &mut Effects,
+    ) {
+        if version <= self.metadata_version {
+            return;
+        }
+        self.metadata_version = version;
+        self.live_brokers = live_brokers;
+        for st in partitions {
+            self.metadata.insert(st.tp.clone(), st.clone());
+            if !st.replicas.contains(&self.id) {
+                continue;
+            }
+            if !self.replicas.contains_key(&st.tp) {
+                let cfg = self.log_config(&st.tp);
+                self.replicas
+                    .insert(st.tp.clone(), Replica::new(st.tp.clone(), PartitionLog::default(), cfg, 0, now));
+            }
+            self.apply_partition_state(now, st, fx);
+        }
+    }
+
+    fn apply_partition_state(&mut self, now: Millis, st: PartitionState, fx: &mut Effects) {
+        let id = self.id;
+        let tp = st.tp.clone();
+        let r = self.replicas.get_mut(&tp).expect("replica exists");
+        let old_epoch = r.state.as_ref().map(|s| s.leader_epoch);
+        let epoch_changed = old_epoch != Some(st.leader_epoch);
+        match st.leader {
+            Some(l) if l == id => {
+                let was_leader = r.role == Role::Leader;
+                r.state = Some(st);
+                if !was_leader || epoch_changed {
+                    self.become_leader(now, &tp, fx);
+                } else {
+                    r.pending_isr = None;
+                    self.maybe_advance_hw(now, &tp, fx);
+                }
+            }
+            Some(l) => {
+                let was = r.role;
+                r.state = Some(st);
+                if was != Role::Follower(l) || epoch_changed {
+                    self.become_follower(now, &tp, l, fx);
+                }
+            }
+            None => {
+                let was_leader = r.role == Role::Leader;
+                r.state = Some(st);
+                r.role = Role::None;
+                r.follower = FollowerState::Idle;
+                if was_leader {
+                    self.lost_leadership(&tp, fx);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

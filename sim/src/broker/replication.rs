@@ -1,0 +1,631 @@
+//! Replication: the leader serving fetches (follower progress, HW, ISR changes) and the
+//! follower fetching, learning the HW one round trip late, and truncating.
+
+use crate::broker::{Broker, Replica, Role, TruncationMode};
+use crate::effects::Effects;
+use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
+use crate::log::Record;
+use crate::protocol::{EpochEndOffset, EpochQuery, ErrorCode, FetchPartition, FetchedPartition, Message};
+use crate::trace::{Event, TruncateReason};
+
+/// Per-partition cap on one fetch response (Kafka's `replica.fetch.max.bytes`, default 1 MiB).
+const FETCH_MAX_BYTES: u64 = 1 << 20;
+
+/// What the leader knows about one follower (Kafka's `Replica` state).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct FollowerProgress {
+    pub log_end_offset: u64,
+    pub last_caught_up_ms: Millis,
+    pub last_fetch_ms: Millis,
+    pub last_fetch_leader_leo: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FollowerState {
+    Idle,
+    /// Leader-epoch truncation: waiting to learn where our log and the leader's diverge.
+    Truncating { leader: BrokerId, epoch: u32, in_flight: Option<(u64, Millis)>, retry_at: Option<Millis> },
+    Fetching { leader: BrokerId, backoff_until: Option<Millis> },
+}
+
+impl FollowerState {
+    pub fn deadline(&self) -> Option<Millis> {
+        match *self {
+            FollowerState::Truncating { in_flight: Some((_, t)), .. } => Some(t),
+            FollowerState::Truncating { retry_at: Some(t), .. } => Some(t),
+            FollowerState::Fetching { backoff_until: Some(t), .. } => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// One outstanding fetch to a leader: Kafka's fetcher thread sends one request at a time.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Fetcher {
+    in_flight: Option<(u64, Millis)>,
+    backoff_until: Option<Millis>,
+}
+
+impl Fetcher {
+    pub fn deadline(&self) -> Millis {
+        match (self.in_flight, self.backoff_until) {
+            (Some((_, t)), _) => t,
+            (None, Some(t)) => t,
+            (None, None) => Millis::MAX,
+        }
+    }
+}
+
+/// A fetch held until data arrives or `max_wait_ms` passes (Kafka's `DelayedFetch`).
+#[derive(Clone, Debug)]
+pub(super) struct ParkedFetch {
+    from: NodeId,
+    replica: Option<BrokerId>,
+    correlation: u64,
+    partitions: Vec<FetchPartition>,
+    pub deadline: Millis,
+}
+
+impl Broker {
+    pub(super) fn become_leader(&mut self, now: Millis, tp: &TopicPartition, fx: &mut Effects) {
+        let id = self.id;
+        let r = self.replicas.get_mut(tp).expect("replica");
+        let st = r.state.clone().expect("state");
+        r.role = Role::Leader;
+        r.follower = FollowerState::Idle;
+        r.pending_isr = None;
+        let leo = r.log.end_offset();
+        r.log.assign_epoch(st.leader_epoch, leo);
+        r.followers.clear();
+        for &b in st.replicas.iter().filter(|&&b| b != id) {
+            let caught_up = if st.isr.contains(&b) { now } else { 0 };
+            r.followers.insert(b, FollowerProgress { last_caught_up_ms: caught_up, ..Default::default() });
+        }
+        fx.event(Event::BecameLeader {
+            broker: id,
+            tp: tp.clone(),
+            leader_epoch: st.leader_epoch,
+            log_end_offset: leo,
+            high_watermark: r.high_watermark,
+        });
+        self.wake_parked(now, tp, true, fx);
+        self.maybe_advance_hw(now, tp, fx);
+    }
+
+    pub(super) fn become_follower(&mut self, now: Millis, tp: &TopicPartition, leader: BrokerId, fx: &mut Effects) {
+        let id = self.id;
+        let mode = self.truncation;
+        let r = self.replicas.get_mut(tp).expect("replica");
+        let was_leader = r.role == Role::Leader;
+        r.role = Role::Follower(leader);
+        r.followers.clear();
+        r.pending_isr = None;
+        fx.event(Event::BecameFollower { broker: id, tp: tp.clone(), leader, leader_epoch: r.leader_epoch() });
+        match mode {
+            TruncationMode::HighWatermark => {
+                let hw = r.high_watermark;
+                truncate(id, r, hw, TruncateReason::HighWatermark, fx);
+                r.follower = FollowerState::Fetching { leader, backoff_until: None };
+            }
+            TruncationMode::LeaderEpoch => {
+                r.follower = match r.log.latest_epoch() {
+                    Some(epoch) => FollowerState::Truncating { leader, epoch, in_flight: None, retry_at: None },
+                    None => FollowerState::Fetching { leader, backoff_until: None },
+                };
+            }
+        }
+        if was_leader {
+            self.lost_leadership(tp, fx);
+        }
+        let _ = now;
+    }
+
+    pub(super) fn lost_leadership(&mut self, tp: &TopicPartition, fx: &mut Effects) {
+        self.fail_pending_produce(tp, ErrorCode::NotLeaderOrFollower, fx);
+        self.wake_parked(0, tp, true, fx);
+    }
+
+    /// Serves a fetch from a follower (`replica` set) or a consumer.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn handle_fetch(
+        &mut self,
+        now: Millis,
+        from: NodeId,
+        replica: Option<BrokerId>,
+        correlation: u64,
+        max_wait_ms: u64,
+        partitions: Vec<FetchPartition>,
+        fx: &mut Effects,
+    ) {
+        if let Some(f) = replica {
+            for p in &partitions {
+                self.update_follower(now, f, p, fx);
+            }
+        }
+        let resp: Vec<FetchedPartition> = partitions.iter().map(|p| self.read(p, replica.is_some())).collect();
+        let has_data = resp.iter().any(|p| p.error.is_some() || !p.records.is_empty());
+        if has_data || max_wait_ms == 0 {
+            fx.send(from, Message::FetchResponse { correlation, partitions: resp });
+        } else {
+            self.parked.push(ParkedFetch { from, replica, correlation, partitions, deadline: now + max_wait_ms });
+        }
+    }
+
+    fn check_leader(&self, p: &FetchPartition) -> Result<&Replica, ErrorCode> {
+        let r = self.replicas.get(&p.tp).ok_or(ErrorCode::NotLeaderOrFollower)?;
+        if r.role != Role::Leader {
+            return Err(ErrorCode::NotLeaderOrFollower);
+        }
+        if p.current_leader_epoch < r.leader_epoch() {
+            return Err(ErrorCode::FencedLeaderEpoch);
+        }
+        if p.current_leader_epoch > r.leader_epoch() {
+            return Err(ErrorCode::UnknownLeaderEpoch);
+        }
+        if p.fetch_offset > r.log.end_offset() {
+            return Err(ErrorCode::OffsetOutOfRange);
+        }
+        Ok(r)
+    }
+
+    fn read(&self, p: &FetchPartition, is_replica: bool) -> FetchedPartition {
+        match self.check_leader(p) {
+            Err(e) => FetchedPartition {
+                tp: p.tp.clone(),
+                error: Some(e),
+                high_watermark: 0,
+                log_end_offset: 0,
+                records: Vec::new(),
+            },
+            Ok(r) => {
+                // Consumers see only committed records: those below the high watermark.
+                let upto = if is_replica { r.log.end_offset() } else { r.high_watermark };
+                let mut records: Vec<Record> = Vec::new();
+                let mut bytes = 0u64;
+                let mut o = p.fetch_offset;
+                while o < upto {
+                    let rec = r.log.get(o).expect("offset below end");
+                    if !records.is_empty() && bytes + rec.data.size as u64 > FETCH_MAX_BYTES {
+                        break;
+                    }
+                    bytes += rec.data.size as u64;
+                    records.push(rec.clone());
+                    o += 1;
+                }
+                FetchedPartition {
+                    tp: p.tp.clone(),
+                    error: None,
+                    high_watermark: r.high_watermark,
+                    log_end_offset: r.log.end_offset(),
+                    records,
+                }
+            }
+        }
+    }
+
+    /// Kafka's `updateFollowerFetchState`: the fetch offset is the follower's LEO, and the
+    /// follower counts as caught up if it asked for everything the leader had.
+    fn update_follower(&mut self, now: Millis, f: BrokerId, p: &FetchPartition, fx: &mut Effects) {
+        if self.check_leader(p).is_err() {
+            return;
+        }
+        let r = self.replicas.get_mut(&p.tp).expect("checked");
+        let leo = r.log.end_offset();
+        let Some(fp) = r.followers.get_mut(&f) else {
+            return;
+        };
+        if p.fetch_offset >= leo {
+            fp.last_caught_up_ms = now;
+        } else if p.fetch_offset >= fp.last_fetch_leader_leo {
+            fp.last_caught_up_ms = fp.last_fetch_ms;
+        }
+        fp.last_fetch_leader_leo = leo;
+        fp.last_fetch_ms = now;
+        fp.log_end_offset = p.fetch_offset;
+        self.maybe_expand_isr(now, &p.tp, f, fx);
+        self.maybe_advance_hw(now, &p.tp, fx);
+    }
+
+    fn maybe_expand_isr(&mut self, now: Millis, tp: &TopicPartition, f: BrokerId, fx: &mut Effects) {
+        let id = self.id;
+        let r = self.replicas.get_mut(tp).expect("replica");
+        if r.pending_isr.is_some() || r.maximal_isr().contains(&f) {
+            return;
+        }
+        let st = r.state.as_ref().expect("leader has state");
+        let epoch_start = r.log.epochs().last().map(|e| e.1).unwrap_or(0);
+        let fleo = r.followers[&f].log_end_offset;
+        if fleo >= r.high_watermark && fleo >= epoch_start {
+            let mut isr = st.isr.clone();
+            isr.push(f);
+            isr.sort_by_key(|b| st.replicas.iter().position(|x| x == b));
+            request_isr_change(id, r, isr, now, fx);
+        }
+    }
+
+    /// Shrinks the ISR of followers that have not caught up within `replica.lag.time.max.ms`.
+    pub(super) fn check_isr_expiry(&mut self, now: Millis, fx: &mut Effects) {
+        let id = self.id;
+        let lag_max = self.config.replica_lag_time_max_ms;
+        for r in self.replicas.values_mut() {
+            if r.role != Role::Leader {
+                continue;
+            }
+            if let Some(since) = r.pending_isr_since {
+                // The controller never answered (it may have restarted): ask again.
+                if now.saturating_sub(since) >= lag_max {
+                    r.pending_isr = None;
+                } else {
+                    continue;
+                }
+            }
+            let leo = r.log.end_offset();
+            let isr = r.isr().to_vec();
+            let out: Vec<BrokerId> = isr
+                .iter()
+                .copied()
+                .filter(|b| *b != id)
+                .filter(|b| {
+                    r.followers
+                        .get(b)
+                        .is_some_and(|fp| fp.log_end_offset != leo && now.saturating_sub(fp.last_caught_up_ms) > lag_max)
+                })
+                .collect();
+            if !out.is_empty() {
+                let new_isr: Vec<BrokerId> = isr.into_iter().filter(|b| !out.contains(b)).collect();
+                request_isr_change(id, r, new_isr, now, fx);
+            }
+        }
+    }
+
+    /// HW = the minimum LEO over the (maximal) ISR; only ever moves forward on a leader.
+    pub(super) fn maybe_advance_hw(&mut self, now: Millis, tp: &TopicPartition, fx: &mut Effects) {
+        let id = self.id;
+        let Some(r) = self.replicas.get_mut(tp) else {
+            return;
+        };
+        if r.role != Role::Leader {
+            return;
+        }
+        let mut hw = r.log.end_offset();
+        for b in r.maximal_isr() {
+            if b != id {
+                hw = hw.min(r.followers.get(&b).map(|f| f.log_end_offset).unwrap_or(0));
+            }
+        }
+        if hw > r.high_watermark {
+            r.high_watermark = hw;
+            fx.event(Event::HighWatermark { broker: id, tp: tp.clone(), high_watermark: hw });
+            self.complete_produce(tp, fx);
+            self.wake_parked(now, tp, false, fx);
+        }
+    }
+
+    /// Answers parked fetches touching `tp`: replica fetches when the log grew (or leadership
+    /// changed), consumer fetches when the HW moved.
+    pub(super) fn wake_parked(&mut self, _now: Millis, tp: &TopicPartition, log_grew: bool, fx: &mut Effects) {
+        let parked = std::mem::take(&mut self.parked);
+        for p in parked {
+            let touches = p.partitions.iter().any(|fp| &fp.tp == tp);
+            let wakes = touches && (log_grew || p.replica.is_none());
+            if wakes {
+                self.answer_parked(p, fx);
+            } else {
+                self.parked.push(p);
+            }
+        }
+    }
+
+    fn answer_parked(&self, p: ParkedFetch, fx: &mut Effects) {
+        let partitions = p.partitions.iter().map(|fp| self.read(fp, p.replica.is_some())).collect();
+        fx.send(p.from, Message::FetchResponse { correlation: p.correlation, partitions });
+    }
+
+    pub(super) fn expire_parked_fetches(&mut self, now: Millis, fx: &mut Effects) {
+        let parked = std::mem::take(&mut self.parked);
+        for p in parked {
+            if p.deadline <= now {
+                self.answer_parked(p, fx);
+            } else {
+                self.parked.push(p);
+            }
+        }
+    }
+
+    // ---------------- follower side ----------------
+
+    /// Sends what followers need: leader-epoch queries and one fetch per leader.
+    pub(super) fn send_fetches(&mut self, now: Millis, fx: &mut Effects) {
+        if self.shutdown.is_some() {
+            return;
+        }
+        let timeout = self.config.replica_socket_timeout_ms;
+        // Leader-epoch queries, one request per leader.
+        let mut queries: std::collections::BTreeMap<BrokerId, Vec<EpochQuery>> = Default::default();
+        for r in self.replicas.values() {
+            if let FollowerState::Truncating { leader, epoch, in_flight: None, retry_at: None } = r.follower {
+                queries.entry(leader).or_default().push(EpochQuery {
+                    tp: r.tp.clone(),
+                    current_leader_epoch: r.leader_epoch(),
+                    leader_epoch: epoch,
+                });
+            }
+        }
+        for (leader, partitions) in queries {
+            let correlation = self.correlation();
+            for q in &partitions {
+                let r = self.replicas.get_mut(&q.tp).expect("replica");
+                if let FollowerState::Truncating { in_flight, .. } = &mut r.follower {
+                    *in_flight = Some((correlation, now + timeout));
+                }
+            }
+            fx.send(NodeId::Broker(leader), Message::OffsetsForLeaderEpoch { correlation, partitions });
+        }
+        // Fetches.
+        let mut by_leader: std::collections::BTreeMap<BrokerId, Vec<FetchPartition>> = Default::default();
+        for r in self.replicas.values() {
+            if let FollowerState::Fetching { leader, backoff_until: None } = r.follower {
+                by_leader.entry(leader).or_default().push(FetchPartition {
+                    tp: r.tp.clone(),
+                    fetch_offset: r.log.end_offset(),
+                    current_leader_epoch: r.leader_epoch(),
+                });
+            }
+        }
+        let wait = self.config.replica_fetch_wait_max_ms;
+        for (leader, partitions) in by_leader {
+            let f = self.fetchers.entry(leader).or_default();
+            if f.in_flight.is_some() || f.backoff_until.is_some() {
+                continue;
+            }
+            self.next_correlation += 1;
+            let correlation = self.next_correlation;
+            f.in_flight = Some((correlation, now + timeout));
+            fx.send(
+                NodeId::Broker(leader),
+                Message::Fetch { replica: Some(self.id), correlation, max_wait_ms: wait, partitions },
+            );
+        }
+    }
+
+    pub(super) fn handle_fetch_response(
+        &mut self,
+        now: Millis,
+        from: NodeId,
+        correlation: u64,
+        partitions: Vec<FetchedPartition>,
+        fx: &mut Effects,
+    ) {
+        let Some(leader) = from.broker() else {
+            return;
+        };
+        let f = self.fetchers.entry(leader).or_default();
+        if f.in_flight.map(|x| x.0) != Some(correlation) {
+            return;
+        }
+        f.in_flight = None;
+        let id = self.id;
+        let backoff = self.config.replica_fetch_backoff_ms;
+        for p in partitions {
+            let Some(r) = self.replicas.get_mut(&p.tp) else {
+                continue;
+            };
+            if r.follower != (FollowerState::Fetching { leader, backoff_until: None }) {
+                continue;
+            }
+            match p.error {
+                None => {
+                    if let Some(first) = p.records.first() {
+                        if first.offset == r.log.end_offset() {
+                            let base = first.offset;
+                            let epoch = p.records.last().map(|x| x.leader_epoch).unwrap_or(0);
+                            let values = p.records.iter().map(|x| x.data.value.clone()).collect();
+                            for rec in &p.records {
+                                if let Some(s) = rec.producer {
+                                    r.producers.record(s.producer_id, s.producer_epoch, s.sequence, s.sequence, rec.offset);
+                                }
+                            }
+                            r.log.append(p.records);
+                            fx.event(Event::Appended {
+                                broker: id,
+                                tp: p.tp.clone(),
+                                base_offset: base,
+                                leader_epoch: epoch,
+                                values,
+                                leader: false,
+                            });
+                            self.after_append(now, &p.tp, fx);
+                        }
+                    }
+                    let r = self.replicas.get_mut(&p.tp).expect("replica");
+                    let hw = p.high_watermark.min(r.log.end_offset());
+                    if hw > r.high_watermark {
+                        r.high_watermark = hw;
+                        fx.event(Event::HighWatermark { broker: id, tp: p.tp.clone(), high_watermark: hw });
+                    }
+                }
+                Some(ErrorCode::OffsetOutOfRange) => {
+                    // We are ahead of the leader: cut back to its log end (pre-KIP-101 behaviour,
+                    // and the fallback after it).
+                    let to = p.log_end_offset.min(r.log.end_offset());
+                    truncate(id, r, to, TruncateReason::OffsetOutOfRange, fx);
+                }
+                Some(_) => {
+                    r.follower = FollowerState::Fetching { leader, backoff_until: Some(now + backoff) };
+                }
+            }
+        }
+    }
+
+    pub(super) fn handle_offsets_for_leader_epoch(
+        &mut self,
+        from: NodeId,
+        correlation: u64,
+        partitions: Vec<EpochQuery>,
+        fx: &mut Effects,
+    ) {
+        let partitions = partitions
+            .into_iter()
+            .map(|q| {
+                let fake = FetchPartition { tp: q.tp.clone(), fetch_offset: 0, current_leader_epoch: q.current_leader_epoch };
+                match self.check_leader(&fake) {
+                    Err(e) => EpochEndOffset { tp: q.tp, error: Some(e), end: None },
+                    Ok(r) => EpochEndOffset { tp: q.tp, error: None, end: r.log.end_offset_for_epoch(q.leader_epoch) },
+                }
+            })
+            .collect();
+        fx.send(from, Message::OffsetsForLeaderEpochResponse { correlation, partitions });
+    }
+
+    /// KIP-279: truncate to the end of the largest epoch both sides know, asking again when
+    /// the leader answered with an epoch this replica never had.
+    pub(super) fn handle_epoch_response(
+        &mut self,
+        now: Millis,
+        correlation: u64,
+        partitions: Vec<EpochEndOffset>,
+        fx: &mut Effects,
+    ) {
+        let id = self.id;
+        let backoff = self.config.replica_fetch_backoff_ms;
+        for p in partitions {
+            let Some(r) = self.replicas.get_mut(&p.tp) else {
+                continue;
+            };
+            let FollowerState::Truncating { leader, epoch, in_flight: Some((c, _)), .. } = r.follower else {
+                continue;
+            };
+            if c != correlation {
+                continue;
+            }
+            let leo = r.log.end_offset();
+            if p.error.is_some() {
+                r.follower = FollowerState::Truncating { leader, epoch, in_flight: None, retry_at: Some(now + backoff) };
+                continue;
+            }
+            match p.end {
+                None => {
+                    let hw = r.high_watermark;
+                    truncate(id, r, hw, TruncateReason::LeaderEpoch, fx);
+                    r.follower = FollowerState::Fetching { leader, backoff_until: None };
+                }
+                Some((_, leader_end)) if leader_end >= leo => {
+                    r.follower = FollowerState::Fetching { leader, backoff_until: None };
+                }
+                Some((leader_epoch, leader_end)) => match r.log.end_offset_for_epoch(leader_epoch) {
+                    None => {
+                        let first = r.log.epochs().first().map(|e| e.1).unwrap_or(0);
+                        truncate(id, r, leader_end.min(first), TruncateReason::LeaderEpoch, fx);
+                        r.follower = FollowerState::Fetching { leader, backoff_until: None };
+                    }
+                    Some((mine, my_end)) if mine != leader_epoch => {
+                        truncate(id, r, my_end.min(leo), TruncateReason::LeaderEpoch, fx);
+                        r.follower = match r.log.latest_epoch() {
+                            Some(e) => FollowerState::Truncating { leader, epoch: e, in_flight: None, retry_at: None },
+                            None => FollowerState::Fetching { leader, backoff_until: None },
+                        };
+                    }
+                    Some((_, my_end)) => {
+                        truncate(id, r, my_end.min(leader_end).min(leo), TruncateReason::LeaderEpoch, fx);
+                        r.follower = FollowerState::Fetching { leader, backoff_until: None };
+                    }
+                },
+            }
+        }
+    }
+
+    pub(super) fn follower_timeouts(&mut self, now: Millis, _fx: &mut Effects) {
+        let backoff = self.config.replica_fetch_backoff_ms;
+        for f in self.fetchers.values_mut() {
+            if f.in_flight.is_some_and(|(_, t)| t <= now) {
+                f.in_flight = None;
+                f.backoff_until = Some(now + backoff);
+            } else if f.backoff_until.is_some_and(|t| t <= now) {
+                f.backoff_until = None;
+            }
+        }
+        for r in self.replicas.values_mut() {
+            match &mut r.follower {
+                FollowerState::Truncating { in_flight, retry_at, .. } => {
+                    if in_flight.is_some_and(|(_, t)| t <= now) {
+                        *in_flight = None;
+                        *retry_at = Some(now + backoff);
+                    } else if retry_at.is_some_and(|t| t <= now) {
+                        *retry_at = None;
+                    }
+                }
+                FollowerState::Fetching { backoff_until, .. } => {
+                    if backoff_until.is_some_and(|t| t <= now) {
+                        *backoff_until = None;
+                    }
+                }
+                FollowerState::Idle => {}
+            }
+        }
+    }
+
+    /// The peer's process is gone: its requests die with the connection, ours to it fail.
+    pub(super) fn peer_disconnected(&mut self, now: Millis, from: NodeId) {
+        let backoff = self.config.replica_fetch_backoff_ms;
+        self.parked.retain(|p| p.from != from);
+        self.pending_produce.retain(|p| p.from != from);
+        match from {
+            NodeId::Broker(l) => {
+                if let Some(f) = self.fetchers.get_mut(&l) {
+                    if f.in_flight.take().is_some() {
+                        f.backoff_until = Some(now + backoff);
+                    }
+                }
+                for r in self.replicas.values_mut() {
+                    if let FollowerState::Truncating { leader, in_flight, retry_at, .. } = &mut r.follower {
+                        if *leader == l && in_flight.is_some() {
+                            *in_flight = None;
+                            *retry_at = Some(now + backoff);
+                        }
+                    }
+                }
+            }
+            NodeId::Controller => {
+                for r in self.replicas.values_mut() {
+                    r.pending_isr = None;
+                    r.pending_isr_since = None;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn request_isr_change(id: BrokerId, r: &mut Replica, isr: Vec<BrokerId>, now: Millis, fx: &mut Effects) {
+    let st = r.state.as_ref().expect("leader has state");
+    fx.send(
+        NodeId::Controller,
+        Message::AlterPartition {
+            tp: r.tp.clone(),
+            leader_epoch: st.leader_epoch,
+            partition_epoch: st.partition_epoch,
+            new_isr: isr.clone(),
+        },
+    );
+    fx.event(Event::IsrChangeRequested { broker: id, tp: r.tp.clone(), isr: isr.clone() });
+    r.pending_isr = Some(isr);
+    r.pending_isr_since = Some(now);
+}
+
+/// Truncates a replica's log (and what depends on it), tracing what was removed.
+pub(super) fn truncate(id: BrokerId, r: &mut Replica, to: u64, reason: TruncateReason, fx: &mut Effects) {
+    let from = r.log.end_offset();
+    if to >= from {
+        return;
+    }
+    let removed = r.log.records()[to as usize..].iter().map(|x| x.data.value.clone()).collect();
+    r.log.truncate_to(to);
+    r.high_watermark = r.high_watermark.min(to);
+    r.producers = super::ProducerStateTable::rebuild(&r.log);
+    r.dirty.retain(|d| d.0 <= to);
+    if r.log.unflushed() > 0 && r.dirty.last().is_none_or(|d| d.0 < to) {
+        let t = r.dirty.last().map(|d| d.1).unwrap_or(r.last_flush_at);
+        r.dirty.push((to, t));
+    }
+    fx.event(Event::Truncated { broker: id, tp: r.tp.clone(), from, to, reason, removed });
+}

@@ -1,0 +1,394 @@
+//! Kafka configuration, under Kafka's own property names and defaults.
+//!
+//! One table ([`KEYS`]) lists every key the simulator understands: its scope, type, allowed
+//! range, default and meaning. The scenario parser validates against it, `kafkascope configs`
+//! prints it, and the typed structs below are filled from it, so a key cannot be accepted by
+//! one and ignored by another. Keys starting with `sim.` are the simulator's own (they model
+//! something Kafka leaves to the operating system) and say so.
+
+use crate::ids::Millis;
+
+/// Where a key may be set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// `[broker]` (all brokers) or `[brokers.N]` (one broker).
+    Broker,
+    /// A topic's own table in `[[topics]]`.
+    Topic,
+    /// A `[[producers]]` entry.
+    Producer,
+}
+
+/// The type and allowed values of a key.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Int { min: i64, max: i64 },
+    Bool,
+    Choice(&'static [&'static str]),
+}
+
+/// A configuration value as written in a scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Int(i64),
+    Bool(bool),
+    Str(String),
+}
+
+pub struct Key {
+    pub name: &'static str,
+    pub scope: Scope,
+    pub kind: Kind,
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+const MAX: i64 = i64::MAX;
+const fn int(min: i64, max: i64) -> Kind {
+    Kind::Int { min, max }
+}
+
+/// Every key the simulator understands.
+pub const KEYS: &[Key] = &[
+    // ---- broker ----
+    Key { name: "min.insync.replicas", scope: Scope::Broker, kind: int(1, 100), default: "1",
+        doc: "Replicas that must be in the ISR for an acks=all write to be accepted and acknowledged." },
+    Key { name: "unclean.leader.election.enable", scope: Scope::Broker, kind: Kind::Bool, default: "false",
+        doc: "Allow the controller to elect a replica outside the ISR when no ISR member is alive (data loss)." },
+    Key { name: "replica.lag.time.max.ms", scope: Scope::Broker, kind: int(1, MAX), default: "30000",
+        doc: "A follower that has not caught up to the leader's log end for this long leaves the ISR." },
+    Key { name: "replica.fetch.wait.max.ms", scope: Scope::Broker, kind: int(0, MAX), default: "500",
+        doc: "How long the leader holds a follower's fetch when there is no new data (long poll)." },
+    Key { name: "replica.fetch.backoff.ms", scope: Scope::Broker, kind: int(0, MAX), default: "1000",
+        doc: "How long a follower waits before fetching again after an error." },
+    Key { name: "replica.socket.timeout.ms", scope: Scope::Broker, kind: int(1, MAX), default: "30000",
+        doc: "A follower gives up on a fetch that got no response after this long." },
+    Key { name: "replica.high.watermark.checkpoint.interval.ms", scope: Scope::Broker, kind: int(1, MAX), default: "5000",
+        doc: "How often each broker writes its high watermarks to disk (what a restarted broker remembers)." },
+    Key { name: "log.flush.interval.messages", scope: Scope::Broker, kind: int(1, MAX), default: "9223372036854775807",
+        doc: "Flush (fsync) a partition's log once this many messages are unflushed." },
+    Key { name: "log.flush.interval.ms", scope: Scope::Broker, kind: int(1, MAX), default: "9223372036854775807",
+        doc: "Flush a partition's log when its oldest unflushed message is this old." },
+    Key { name: "broker.heartbeat.interval.ms", scope: Scope::Broker, kind: int(1, MAX), default: "2000",
+        doc: "How often a broker heartbeats to the controller." },
+    Key { name: "broker.session.timeout.ms", scope: Scope::Broker, kind: int(1, MAX), default: "9000",
+        doc: "The controller fences a broker that has not heartbeated for this long." },
+    Key { name: "sim.page.cache.writeback.ms", scope: Scope::Broker, kind: int(1, MAX), default: "30000",
+        doc: "Simulator: the operating system writes dirty pages back after this long (Linux dirty_expire_centisecs). A power loss loses what was not yet written." },
+    // ---- topic ----
+    Key { name: "replication.factor", scope: Scope::Topic, kind: int(1, 100), default: "3",
+        doc: "Replicas per partition (at most the number of brokers)." },
+    Key { name: "partitions", scope: Scope::Topic, kind: int(1, 10_000), default: "1",
+        doc: "Number of partitions." },
+    Key { name: "min.insync.replicas", scope: Scope::Topic, kind: int(1, 100), default: "(broker)",
+        doc: "Topic override of the broker setting." },
+    Key { name: "unclean.leader.election.enable", scope: Scope::Topic, kind: Kind::Bool, default: "(broker)",
+        doc: "Topic override of the broker setting." },
+    Key { name: "flush.messages", scope: Scope::Topic, kind: int(1, MAX), default: "(broker)",
+        doc: "Topic override of log.flush.interval.messages." },
+    Key { name: "flush.ms", scope: Scope::Topic, kind: int(1, MAX), default: "(broker)",
+        doc: "Topic override of log.flush.interval.ms." },
+    // ---- producer ----
+    Key { name: "acks", scope: Scope::Producer, kind: Kind::Choice(&["0", "1", "all", "-1"]), default: "all",
+        doc: "0: fire and forget; 1: the leader has appended; all: every ISR member has it (HW passed it)." },
+    Key { name: "enable.idempotence", scope: Scope::Producer, kind: Kind::Bool, default: "true",
+        doc: "Producer id and per-partition sequence numbers so the broker drops retried duplicates. On by default unless acks, retries or max.in.flight conflict." },
+    Key { name: "retries", scope: Scope::Producer, kind: int(0, i32::MAX as i64), default: "2147483647",
+        doc: "How many times a failed batch is resent (bounded by delivery.timeout.ms)." },
+    Key { name: "retry.backoff.ms", scope: Scope::Producer, kind: int(0, MAX), default: "100",
+        doc: "Wait before resending a failed batch or refreshing metadata." },
+    Key { name: "request.timeout.ms", scope: Scope::Producer, kind: int(1, MAX), default: "30000",
+        doc: "How long the producer waits for a response (the broker also gets it as the produce timeout)." },
+    Key { name: "delivery.timeout.ms", scope: Scope::Producer, kind: int(1, MAX), default: "120000",
+        doc: "Upper bound on reporting success or failure after send(); must be >= linger.ms + request.timeout.ms." },
+    Key { name: "linger.ms", scope: Scope::Producer, kind: int(0, MAX), default: "5",
+        doc: "How long a batch waits for more records before it is sent." },
+    Key { name: "batch.size", scope: Scope::Producer, kind: int(1, MAX), default: "16384",
+        doc: "A batch is sent as soon as it holds this many bytes." },
+    Key { name: "max.in.flight.requests.per.connection", scope: Scope::Producer, kind: int(1, MAX), default: "5",
+        doc: "Unacknowledged requests allowed per broker connection (at most 5 with idempotence)." },
+    Key { name: "metadata.max.age.ms", scope: Scope::Producer, kind: int(1, MAX), default: "300000",
+        doc: "Refresh metadata at least this often even without errors." },
+];
+
+pub fn key(scope: Scope, name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.scope == scope && k.name == name)
+}
+
+pub fn names(scope: Scope) -> impl Iterator<Item = &'static str> {
+    KEYS.iter().filter(move |k| k.scope == scope).map(|k| k.name)
+}
+
+impl Kind {
+    /// Checks a value against this kind; the error says what is allowed.
+    pub fn check(&self, v: &Value) -> Result<(), String> {
+        match (self, v) {
+            (Kind::Int { min, max }, Value::Int(i)) => {
+                if i < min || i > max {
+                    Err(format!("must be between {min} and {}", fmt_int(*max)))
+                } else {
+                    Ok(())
+                }
+            }
+            (Kind::Int { .. }, _) => Err("expected an integer".into()),
+            (Kind::Bool, Value::Bool(_)) => Ok(()),
+            (Kind::Bool, _) => Err("expected true or false".into()),
+            (Kind::Choice(c), Value::Str(s)) if c.contains(&s.as_str()) => Ok(()),
+            (Kind::Choice(c), Value::Int(i)) if c.contains(&i.to_string().as_str()) => Ok(()),
+            (Kind::Choice(c), _) => Err(format!("expected one of {}", c.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", "))),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Kind::Int { min, max } => format!("integer {min}..={}", fmt_int(*max)),
+            Kind::Bool => "true | false".into(),
+            Kind::Choice(c) => c.join(" | "),
+        }
+    }
+}
+
+fn fmt_int(i: i64) -> String {
+    if i == i64::MAX {
+        "Long.MAX_VALUE".into()
+    } else {
+        i.to_string()
+    }
+}
+
+fn as_u64(v: &Value) -> u64 {
+    match v {
+        Value::Int(i) => (*i).max(0) as u64,
+        _ => 0,
+    }
+}
+
+fn as_bool(v: &Value) -> bool {
+    matches!(v, Value::Bool(true))
+}
+
+/// Settings of one broker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BrokerConfig {
+    pub min_insync_replicas: u32,
+    pub unclean_leader_election_enable: bool,
+    pub replica_lag_time_max_ms: Millis,
+    pub replica_fetch_wait_max_ms: Millis,
+    pub replica_fetch_backoff_ms: Millis,
+    pub replica_socket_timeout_ms: Millis,
+    pub hw_checkpoint_interval_ms: Millis,
+    pub log_flush_interval_messages: u64,
+    pub log_flush_interval_ms: Millis,
+    pub heartbeat_interval_ms: Millis,
+    pub session_timeout_ms: Millis,
+    pub page_cache_writeback_ms: Millis,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            min_insync_replicas: 1,
+            unclean_leader_election_enable: false,
+            replica_lag_time_max_ms: 30_000,
+            replica_fetch_wait_max_ms: 500,
+            replica_fetch_backoff_ms: 1_000,
+            replica_socket_timeout_ms: 30_000,
+            hw_checkpoint_interval_ms: 5_000,
+            log_flush_interval_messages: u64::MAX,
+            log_flush_interval_ms: u64::MAX,
+            heartbeat_interval_ms: 2_000,
+            session_timeout_ms: 9_000,
+            page_cache_writeback_ms: 30_000,
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// Sets a key already checked against [`KEYS`].
+    pub fn set(&mut self, name: &str, v: &Value) {
+        match name {
+            "min.insync.replicas" => self.min_insync_replicas = as_u64(v) as u32,
+            "unclean.leader.election.enable" => self.unclean_leader_election_enable = as_bool(v),
+            "replica.lag.time.max.ms" => self.replica_lag_time_max_ms = as_u64(v),
+            "replica.fetch.wait.max.ms" => self.replica_fetch_wait_max_ms = as_u64(v),
+            "replica.fetch.backoff.ms" => self.replica_fetch_backoff_ms = as_u64(v),
+            "replica.socket.timeout.ms" => self.replica_socket_timeout_ms = as_u64(v),
+            "replica.high.watermark.checkpoint.interval.ms" => self.hw_checkpoint_interval_ms = as_u64(v),
+            "log.flush.interval.messages" => self.log_flush_interval_messages = as_u64(v),
+            "log.flush.interval.ms" => self.log_flush_interval_ms = as_u64(v),
+            "broker.heartbeat.interval.ms" => self.heartbeat_interval_ms = as_u64(v),
+            "broker.session.timeout.ms" => self.session_timeout_ms = as_u64(v),
+            "sim.page.cache.writeback.ms" => self.page_cache_writeback_ms = as_u64(v),
+            _ => {}
+        }
+    }
+}
+
+/// Topic-level overrides; `None` means "use the broker's setting".
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TopicOverrides {
+    pub min_insync_replicas: Option<u32>,
+    pub unclean_leader_election_enable: Option<bool>,
+    pub flush_messages: Option<u64>,
+    pub flush_ms: Option<Millis>,
+}
+
+impl TopicOverrides {
+    pub fn set(&mut self, name: &str, v: &Value) {
+        match name {
+            "min.insync.replicas" => self.min_insync_replicas = Some(as_u64(v) as u32),
+            "unclean.leader.election.enable" => self.unclean_leader_election_enable = Some(as_bool(v)),
+            "flush.messages" => self.flush_messages = Some(as_u64(v)),
+            "flush.ms" => self.flush_ms = Some(as_u64(v)),
+            _ => {}
+        }
+    }
+}
+
+/// The settings that govern one partition on one broker: the broker's, overridden by the topic's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LogConfig {
+    pub min_insync_replicas: u32,
+    pub unclean_leader_election_enable: bool,
+    pub flush_messages: u64,
+    pub flush_ms: Millis,
+}
+
+impl LogConfig {
+    pub fn effective(broker: &BrokerConfig, topic: &TopicOverrides) -> Self {
+        LogConfig {
+            min_insync_replicas: topic.min_insync_replicas.unwrap_or(broker.min_insync_replicas),
+            unclean_leader_election_enable: topic
+                .unclean_leader_election_enable
+                .unwrap_or(broker.unclean_leader_election_enable),
+            flush_messages: topic.flush_messages.unwrap_or(broker.log_flush_interval_messages),
+            flush_ms: topic.flush_ms.unwrap_or(broker.log_flush_interval_ms),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum Acks {
+    None,
+    Leader,
+    All,
+}
+
+impl std::fmt::Display for Acks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        })
+    }
+}
+
+/// A producer's client settings (Kafka 3.x/4.x defaults).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProducerConfig {
+    pub acks: Acks,
+    /// `None` until resolved: Kafka enables idempotence by default unless a conflicting
+    /// setting was given explicitly.
+    pub enable_idempotence: Option<bool>,
+    pub retries: u32,
+    pub retry_backoff_ms: Millis,
+    pub request_timeout_ms: Millis,
+    pub delivery_timeout_ms: Millis,
+    pub linger_ms: Millis,
+    pub batch_size: u64,
+    pub max_in_flight: u32,
+    pub metadata_max_age_ms: Millis,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            acks: Acks::All,
+            enable_idempotence: None,
+            retries: i32::MAX as u32,
+            retry_backoff_ms: 100,
+            request_timeout_ms: 30_000,
+            delivery_timeout_ms: 120_000,
+            linger_ms: 5,
+            batch_size: 16_384,
+            max_in_flight: 5,
+            metadata_max_age_ms: 300_000,
+        }
+    }
+}
+
+impl ProducerConfig {
+    pub fn set(&mut self, name: &str, v: &Value) {
+        match name {
+            "acks" => {
+                self.acks = match v {
+                    Value::Int(0) => Acks::None,
+                    Value::Str(s) if s == "0" => Acks::None,
+                    Value::Int(1) => Acks::Leader,
+                    Value::Str(s) if s == "1" => Acks::Leader,
+                    _ => Acks::All,
+                }
+            }
+            "enable.idempotence" => self.enable_idempotence = Some(as_bool(v)),
+            "retries" => self.retries = as_u64(v) as u32,
+            "retry.backoff.ms" => self.retry_backoff_ms = as_u64(v),
+            "request.timeout.ms" => self.request_timeout_ms = as_u64(v),
+            "delivery.timeout.ms" => self.delivery_timeout_ms = as_u64(v),
+            "linger.ms" => self.linger_ms = as_u64(v),
+            "batch.size" => self.batch_size = as_u64(v),
+            "max.in.flight.requests.per.connection" => self.max_in_flight = as_u64(v) as u32,
+            "metadata.max.age.ms" => self.metadata_max_age_ms = as_u64(v),
+            _ => {}
+        }
+    }
+
+    /// Whether the producer runs idempotently, following `ProducerConfig`'s rule: on by default,
+    /// silently off when a conflicting setting is explicit, an error when both are explicit.
+    pub fn idempotence(&self) -> Result<bool, String> {
+        let conflicts = self.acks != Acks::All || self.retries == 0 || self.max_in_flight > 5;
+        match self.enable_idempotence {
+            Some(true) if conflicts => Err(
+                "enable.idempotence = true needs acks = \"all\", retries > 0 and max.in.flight.requests.per.connection <= 5"
+                    .into(),
+            ),
+            Some(v) => Ok(v),
+            None => Ok(!conflicts),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotence_follows_kafkas_defaulting_rule() {
+        let mut c = ProducerConfig::default();
+        assert_eq!(c.idempotence(), Ok(true));
+        c.set("acks", &Value::Str("1".into()));
+        assert_eq!(c.idempotence(), Ok(false), "implicitly disabled by acks=1");
+        c.set("enable.idempotence", &Value::Bool(true));
+        assert!(c.idempotence().is_err(), "explicit conflict is an error");
+    }
+
+    #[test]
+    fn every_key_has_a_unique_name_within_its_scope() {
+        for (i, a) in KEYS.iter().enumerate() {
+            for b in &KEYS[i + 1..] {
+                assert!(!(a.scope == b.scope && a.name == b.name), "{} twice", a.name);
+            }
+        }
+    }
+
+    #[test]
+    fn kinds_explain_what_is_allowed() {
+        let k = key(Scope::Producer, "acks").unwrap();
+        assert!(k.kind.check(&Value::Str("all".into())).is_ok());
+        assert!(k.kind.check(&Value::Int(1)).is_ok());
+        let e = k.kind.check(&Value::Str("two".into())).unwrap_err();
+        assert!(e.contains("\"all\""), "{e}");
+        let k = key(Scope::Broker, "min.insync.replicas").unwrap();
+        assert_eq!(k.kind.check(&Value::Int(0)).unwrap_err(), "must be between 1 and 100");
+    }
+}

@@ -1,0 +1,21 @@
+//! Kafkascope's simulation core: a deterministic Kafka cluster.
+//!
+//! Brokers ([`broker`]), the controller ([`controller`]), producers ([`producer`]) and the
+//! checking reader ([`reader`]) are sans-IO state machines: a message or the passage of time
+//! in, [`effects::Effects`] out. [`host`] runs them as madsim nodes over the simulated
+//! [`network`], applies [`command`]s (faults), and records the [`trace`] that everything else
+//! ([`checkers`], [`report`], the CLI, the UI) reads. See ARCHITECTURE.md.
+
+pub mod broker;
+pub mod command;
+pub mod config;
+pub mod controller;
+pub mod effects;
+pub mod ids;
+pub mod log;
+pub mod network;
+pub mod producer;
+pub mod protocol;
+pub mod reader;
+pub mod scenario;
+pub mod trace;

@@ -1,0 +1,165 @@
+//! The checking reader: a minimal consumer that reads every partition from offset 0 up to the
+//! high watermark, so a run shows what a consumer would have seen. (Consumer groups, commits
+//! and rebalancing are a separate, fuller client.)
+
+use std::collections::BTreeMap;
+
+use crate::effects::Effects;
+use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
+use crate::protocol::{ErrorCode, FetchPartition, Message};
+use crate::trace::Event;
+
+const FETCH_MAX_WAIT_MS: u64 = 500;
+const REQUEST_TIMEOUT_MS: Millis = 30_000;
+const RETRY_BACKOFF_MS: Millis = 100;
+
+pub struct Reader {
+    partitions: Vec<TopicPartition>,
+    bootstrap: Vec<BrokerId>,
+    cursor: usize,
+    positions: BTreeMap<TopicPartition, u64>,
+    leaders: BTreeMap<TopicPartition, (BrokerId, u32)>,
+    in_flight: BTreeMap<BrokerId, (u64, Millis)>,
+    metadata_in_flight: Option<(u64, Millis)>,
+    metadata_at: Millis,
+    next_correlation: u64,
+}
+
+impl Reader {
+    pub fn new(partitions: Vec<TopicPartition>, bootstrap: Vec<BrokerId>) -> Self {
+        let positions = partitions.iter().map(|tp| (tp.clone(), 0)).collect();
+        Reader {
+            partitions,
+            bootstrap,
+            cursor: 0,
+            positions,
+            leaders: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            metadata_in_flight: None,
+            metadata_at: 0,
+            next_correlation: 0,
+        }
+    }
+
+    pub fn positions(&self) -> &BTreeMap<TopicPartition, u64> {
+        &self.positions
+    }
+
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let mut d = match self.metadata_in_flight {
+            Some((_, t)) => t,
+            None if self.leaders.len() < self.partitions.len() => self.metadata_at,
+            None => Millis::MAX,
+        };
+        for (_, t) in self.in_flight.values() {
+            d = d.min(*t);
+        }
+        (d != Millis::MAX).then_some(d)
+    }
+
+    pub fn handle_timeout(&mut self, now: Millis, fx: &mut Effects) {
+        if self.metadata_in_flight.is_some_and(|(_, t)| t <= now) {
+            self.metadata_in_flight = None;
+            self.cursor += 1;
+        }
+        let timed_out: Vec<BrokerId> = self.in_flight.iter().filter(|(_, (_, t))| *t <= now).map(|(b, _)| *b).collect();
+        for b in timed_out {
+            self.in_flight.remove(&b);
+            self.leaders.retain(|_, (l, _)| *l != b);
+        }
+        self.poll(now, fx);
+    }
+
+    pub fn handle_message(&mut self, now: Millis, from: NodeId, msg: Message, fx: &mut Effects) {
+        match msg {
+            Message::MetadataResponse { correlation, partitions } => {
+                if self.metadata_in_flight.map(|m| m.0) == Some(correlation) {
+                    self.metadata_in_flight = None;
+                    for (tp, leader, epoch) in partitions {
+                        if let Some(l) = leader {
+                            if self.positions.contains_key(&tp) {
+                                self.leaders.insert(tp, (l, epoch));
+                            }
+                        }
+                    }
+                    if self.leaders.len() < self.partitions.len() {
+                        self.cursor += 1;
+                        self.metadata_at = now + RETRY_BACKOFF_MS;
+                    }
+                }
+            }
+            Message::FetchResponse { correlation, partitions } => {
+                let Some(b) = from.broker() else { return };
+                if self.in_flight.get(&b).map(|x| x.0) != Some(correlation) {
+                    return;
+                }
+                self.in_flight.remove(&b);
+                for p in partitions {
+                    let pos = self.positions.get_mut(&p.tp).expect("known partition");
+                    match p.error {
+                        None => {
+                            for r in p.records {
+                                if r.offset == *pos {
+                                    fx.event(Event::Consumed { tp: p.tp.clone(), offset: r.offset, value: r.data.value.clone() });
+                                    *pos += 1;
+                                }
+                            }
+                        }
+                        Some(ErrorCode::OffsetOutOfRange) => {
+                            // auto.offset.reset = earliest
+                            fx.event(Event::ReaderReset { tp: p.tp.clone(), from: *pos, to: 0 });
+                            *pos = 0;
+                        }
+                        Some(_) => {
+                            self.leaders.remove(&p.tp);
+                            self.metadata_at = self.metadata_at.min(now + RETRY_BACKOFF_MS);
+                        }
+                    }
+                }
+            }
+            Message::Disconnected => {
+                if let Some(b) = from.broker() {
+                    self.in_flight.remove(&b);
+                    self.leaders.retain(|_, (l, _)| *l != b);
+                    if self.metadata_in_flight.is_some() {
+                        self.metadata_in_flight = None;
+                        self.cursor += 1;
+                    }
+                    self.metadata_at = now + RETRY_BACKOFF_MS;
+                }
+            }
+            _ => {}
+        }
+        self.poll(now, fx);
+    }
+
+    fn poll(&mut self, now: Millis, fx: &mut Effects) {
+        if self.metadata_in_flight.is_none() && self.leaders.len() < self.partitions.len() && now >= self.metadata_at {
+            let b = self.bootstrap[self.cursor % self.bootstrap.len()];
+            self.next_correlation += 1;
+            self.metadata_in_flight = Some((self.next_correlation, now + REQUEST_TIMEOUT_MS));
+            self.metadata_at = now + RETRY_BACKOFF_MS;
+            fx.send(NodeId::Broker(b), Message::MetadataRequest { correlation: self.next_correlation });
+        }
+        let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
+        for (tp, &(leader, epoch)) in &self.leaders {
+            by_leader.entry(leader).or_default().push(FetchPartition {
+                tp: tp.clone(),
+                fetch_offset: self.positions[tp],
+                current_leader_epoch: epoch,
+            });
+        }
+        for (leader, partitions) in by_leader {
+            if self.in_flight.contains_key(&leader) {
+                continue;
+            }
+            self.next_correlation += 1;
+            let c = self.next_correlation;
+            self.in_flight.insert(leader, (c, now + REQUEST_TIMEOUT_MS));
+            fx.send(
+                NodeId::Broker(leader),
+                Message::Fetch { replica: None, correlation: c, max_wait_ms: FETCH_MAX_WAIT_MS, partitions },
+            );
+        }
+    }
+}

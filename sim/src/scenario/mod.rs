@@ -1,0 +1,279 @@
+//! Scenarios: a cluster, its clients, a network, a fault schedule, and what should happen.
+//!
+//! A scenario is a TOML file (format below, and in the README); [`parse`] turns one into a
+//! [`Scenario`] or into a list of problems, each with its file, line and column, what is
+//! wrong, and what is allowed. Configuration keys are Kafka's own names, checked against
+//! [`crate::config::KEYS`].
+//!
+//! ```toml
+//! [scenario]
+//! name = "acks=1 and a leader crash"
+//! description = "..."
+//! seed = 7                       # optional (default 1); --seed overrides
+//! duration = "30s"               # ms, s or m
+//!
+//! [cluster]
+//! brokers = 3
+//! truncation = "leader-epoch"    # or "high-watermark" (Kafka before 0.11)
+//!
+//! [broker]                       # Kafka broker settings for every broker
+//! min.insync.replicas = 2
+//! [brokers.2]                    # ... or for one broker
+//! log.flush.interval.messages = 1
+//!
+//! [[topics]]
+//! name = "orders"
+//! partitions = 1
+//! replication.factor = 3
+//! assignment = [[1, 2, 3]]       # optional; first replica is the initial leader
+//!
+//! [[producers]]
+//! name = "a"                     # node `producer-a`
+//! topic = "orders"
+//! acks = "1"                     # any Kafka producer setting
+//! rate = 100                     # records per second (optional)
+//! start = "1s"                   # optional, default 0
+//! stop = "20s"                   # optional, default the duration
+//! keys = 8                       # 8 keys, or a list ["k1", "k2"], or absent for null keys
+//! value_bytes = 100
+//! sends = [{ at = "2s", value = "m1", key = "k" }]   # named records (optional)
+//!
+//! [network]
+//! latency = "1ms..3ms"
+//! loss = 0.0
+//! [[network.links]]
+//! from = "producer-a"
+//! to = "broker-1"
+//! latency = "20ms"
+//! both = true
+//!
+//! [[faults]]
+//! at = "5s"
+//! action = "crash"               # crash shutdown restart pause resume partition isolate heal hold release link
+//! target = "leader of orders-0"  # or "broker-2", "controller"
+//! kind = "power-loss"            # crash only: "process" (default) or "power-loss"
+//!
+//! [expect]
+//! lost_acknowledged = ">0"       # counts: 3, ">0", "<=2", "==0"
+//! no_lost_acknowledged = "violated"  # checkers: "holds" or "violated"
+//! ```
+
+mod parse;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use parse::{parse, Problem, ScenarioError};
+
+use crate::broker::TruncationMode;
+use crate::command::TimedCommand;
+use crate::config::{BrokerConfig, ProducerConfig, TopicOverrides};
+use crate::ids::{BrokerId, Millis, NodeId, NodeNames};
+use crate::network::LinkParams;
+use crate::producer::Workload;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub reference: Option<String>,
+    pub seed: u64,
+    pub duration: Millis,
+    pub brokers: u32,
+    pub truncation: TruncationMode,
+    /// Whether the checking reader runs.
+    pub reader: bool,
+    /// Settings of every broker, with per-broker overrides applied (index = broker id - 1).
+    pub broker_configs: Vec<BrokerConfig>,
+    pub topics: Vec<TopicDef>,
+    pub producers: Vec<ProducerDef>,
+    pub network: NetworkDef,
+    pub faults: Vec<TimedCommand>,
+    pub expect: Vec<Expectation>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TopicDef {
+    pub name: Arc<str>,
+    pub partitions: u32,
+    pub replication_factor: u32,
+    pub overrides: TopicOverrides,
+    /// Replicas of each partition, preferred leader first.
+    pub assignment: Vec<Vec<BrokerId>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProducerDef {
+    pub name: String,
+    pub topic: Arc<str>,
+    pub config: ProducerConfig,
+    /// `enable.idempotence` after Kafka's defaulting rule.
+    pub idempotent: bool,
+    pub workload: Workload,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct NetworkDef {
+    pub default: LinkParams,
+    /// Directed links with their own parameters.
+    pub links: Vec<(NodeId, NodeId, LinkParams)>,
+}
+
+/// A count the run reports, which `[expect]` can constrain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Count {
+    Produced,
+    Acknowledged,
+    Failed,
+    LostAcknowledged,
+    Duplicated,
+    Reordered,
+    Consumed,
+    UncleanElections,
+    Truncated,
+}
+
+impl Count {
+    pub const ALL: [Count; 9] = [
+        Count::Produced,
+        Count::Acknowledged,
+        Count::Failed,
+        Count::LostAcknowledged,
+        Count::Duplicated,
+        Count::Reordered,
+        Count::Consumed,
+        Count::UncleanElections,
+        Count::Truncated,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Count::Produced => "produced",
+            Count::Acknowledged => "acknowledged",
+            Count::Failed => "failed",
+            Count::LostAcknowledged => "lost_acknowledged",
+            Count::Duplicated => "duplicated",
+            Count::Reordered => "reordered",
+            Count::Consumed => "consumed",
+            Count::UncleanElections => "unclean_elections",
+            Count::Truncated => "truncated",
+        }
+    }
+
+    pub fn doc(self) -> &'static str {
+        match self {
+            Count::Produced => "records handed to a producer (send())",
+            Count::Acknowledged => "records acknowledged with an offset (acks=1 or all)",
+            Count::Failed => "records whose send finally failed or expired",
+            Count::LostAcknowledged => "acknowledged records missing from the final log",
+            Count::Duplicated => "records present more than once in the final log",
+            Count::Reordered => "records that appear after a later record of the same producer and partition",
+            Count::Consumed => "records the checking reader read",
+            Count::UncleanElections => "leaders elected from outside the ISR",
+            Count::Truncated => "records removed from some replica by truncation or power loss",
+        }
+    }
+}
+
+/// The invariants checked over every trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckerId {
+    NoLostAcknowledged,
+    NoDuplicates,
+    NoReordering,
+    LogMatching,
+    StrongIsr,
+    LeaderInIsr,
+}
+
+impl CheckerId {
+    pub const ALL: [CheckerId; 6] = [
+        CheckerId::NoLostAcknowledged,
+        CheckerId::NoDuplicates,
+        CheckerId::NoReordering,
+        CheckerId::LogMatching,
+        CheckerId::StrongIsr,
+        CheckerId::LeaderInIsr,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckerId::NoLostAcknowledged => "no_lost_acknowledged",
+            CheckerId::NoDuplicates => "no_duplicates",
+            CheckerId::NoReordering => "no_reordering",
+            CheckerId::LogMatching => "log_matching",
+            CheckerId::StrongIsr => "strong_isr",
+            CheckerId::LeaderInIsr => "leader_in_isr",
+        }
+    }
+
+    pub fn doc(self) -> &'static str {
+        match self {
+            CheckerId::NoLostAcknowledged => "every acknowledged record is in the final log",
+            CheckerId::NoDuplicates => "no record is in a partition's log twice",
+            CheckerId::NoReordering => "each producer's records keep their send order within a partition",
+            CheckerId::LogMatching => "two replicas never hold different records at an offset below both HWs",
+            CheckerId::StrongIsr => "a new leader holds every record that was below the HW (committed)",
+            CheckerId::LeaderInIsr => "the controller's leader is always a member of the ISR",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Cmp {
+    Eq,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Cmp {
+    pub fn holds(self, actual: u64, expected: u64) -> bool {
+        match self {
+            Cmp::Eq => actual == expected,
+            Cmp::Lt => actual < expected,
+            Cmp::Le => actual <= expected,
+            Cmp::Gt => actual > expected,
+            Cmp::Ge => actual >= expected,
+        }
+    }
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Cmp::Eq => "==",
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Expectation {
+    Count { count: Count, cmp: Cmp, value: u64 },
+    Checker { checker: CheckerId, holds: bool },
+}
+
+impl Scenario {
+    pub fn broker_ids(&self) -> Vec<BrokerId> {
+        (1..=self.brokers).collect()
+    }
+
+    pub fn broker_config(&self, id: BrokerId) -> &BrokerConfig {
+        &self.broker_configs[(id - 1) as usize]
+    }
+
+    pub fn topic_overrides(&self) -> BTreeMap<Arc<str>, TopicOverrides> {
+        self.topics.iter().map(|t| (t.name.clone(), t.overrides.clone())).collect()
+    }
+
+    pub fn names(&self) -> NodeNames {
+        NodeNames { producers: self.producers.iter().map(|p| p.name.clone()).collect() }
+    }
+}
