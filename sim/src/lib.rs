@@ -7,15 +7,19 @@
 //! ([`checkers`], [`report`], the CLI, the UI) reads. See ARCHITECTURE.md.
 
 pub mod broker;
+pub mod checkers;
 pub mod command;
 pub mod config;
 pub mod controller;
 pub mod effects;
+pub mod host;
 pub mod ids;
 pub mod log;
 pub mod network;
 pub mod producer;
 pub mod protocol;
 pub mod reader;
+pub mod replay;
+pub mod report;
 pub mod scenario;
 pub mod trace;

@@ -84,6 +84,8 @@ pub enum Event {
     Link { from: NodeId, to: NodeId, change: LinkChange },
     Sent { id: u64, from: NodeId, to: NodeId, kind: MessageKind, summary: String, deliver_at: Millis },
     Dropped { id: u64, reason: DropReason },
+    /// A scheduled command that could not apply (its target was down, or had no leader).
+    Skipped { command: String, reason: String },
     // ---- controller ----
     BrokerFenced { broker: BrokerId },
     BrokerUnfenced { broker: BrokerId },
@@ -174,6 +176,7 @@ impl TraceEntry {
                 write!(s, "#{id} {} -> {} {summary} (arrives {})", n(*from), n(*to), fmt_time(*deliver_at))
             }
             Dropped { id, reason } => write!(s, "#{id} dropped ({reason:?})"),
+            Skipped { command, reason } => write!(s, "skipped {command}: {reason}"),
             BrokerFenced { broker } => write!(s, "controller fenced broker-{broker}"),
             BrokerUnfenced { broker } => write!(s, "controller unfenced broker-{broker}"),
             BrokerRegistered { broker, incarnation } => {

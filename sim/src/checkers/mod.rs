@@ -1,0 +1,132 @@
+//! Invariant checkers over a trace.
+//!
+//! Each checker reads the trace in order (with the [`Replay`] of the cluster kept alongside)
+//! and gives a verdict: holds, or violated with the first event that broke it, so a learner
+//! can jump to the moment it went wrong. The invariants are those of Kafka's TLA+ model
+//! (`KafkaReplication.tla`: StrongIsr, LeaderInIsr, LogMatching) and of Jepsen's Kafka checker
+//! (lost writes, duplicates, reordering).
+
+mod delivery;
+mod log_matching;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::ids::{Millis, TopicPartition};
+use crate::replay::Replay;
+use crate::scenario::{CheckerId, Count};
+use crate::trace::{ChangeReason, Event, Trace};
+
+pub use delivery::LostRecord;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Violation {
+    /// Index of the breaking event in the trace.
+    pub index: usize,
+    pub at: Millis,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Verdict {
+    pub checker: CheckerId,
+    pub violation: Option<Violation>,
+}
+
+impl Verdict {
+    pub fn holds(&self) -> bool {
+        self.violation.is_none()
+    }
+}
+
+/// Everything the checkers found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Findings {
+    pub verdicts: Vec<Verdict>,
+    pub counts: BTreeMap<Count, u64>,
+    pub lost: Vec<LostRecord>,
+    #[serde(skip)]
+    pub replay: Replay,
+}
+
+impl Findings {
+    pub fn verdict(&self, c: CheckerId) -> &Verdict {
+        self.verdicts.iter().find(|v| v.checker == c).expect("every checker runs")
+    }
+
+    pub fn count(&self, c: Count) -> u64 {
+        self.counts.get(&c).copied().unwrap_or(0)
+    }
+}
+
+/// The first violation wins; later ones are consequences more often than not.
+fn note(slot: &mut Option<Violation>, index: usize, at: Millis, message: impl FnOnce() -> String) {
+    if slot.is_none() {
+        *slot = Some(Violation { index, at, message: message() });
+    }
+}
+
+/// Runs every checker over `trace`.
+pub fn check(trace: &Trace) -> Findings {
+    let mut replay = Replay::default();
+    let mut delivery = delivery::Delivery::default();
+    let mut matching = log_matching::LogMatching::default();
+    let mut strong_isr: Option<Violation> = None;
+    let mut leader_in_isr: Option<Violation> = None;
+    // What was ever exposed below a leader's HW, per partition: the committed prefix.
+    let mut committed: BTreeMap<TopicPartition, Vec<std::sync::Arc<str>>> = BTreeMap::new();
+    let mut counts: BTreeMap<Count, u64> = Count::ALL.iter().map(|c| (*c, 0)).collect();
+
+    for (i, entry) in trace.entries.iter().enumerate() {
+        let e = &entry.event;
+        replay.apply(e);
+        delivery.observe(i, entry.at, e, &replay);
+        matching.observe(i, entry.at, e, &replay);
+        match e {
+            Event::PartitionChanged { tp, leader: Some(l), isr, reason, .. } => {
+                if !isr.contains(l) {
+                    note(&mut leader_in_isr, i, entry.at, || format!("{tp}: leader broker-{l} is not in ISR {isr:?}"));
+                }
+                if *reason == ChangeReason::UncleanElection {
+                    *counts.get_mut(&Count::UncleanElections).expect("all counts") += 1;
+                }
+            }
+            Event::HighWatermark { broker, tp, high_watermark } => {
+                let r = replay.replica(tp, *broker).expect("replayed");
+                if r.role == crate::replay::ReplayRole::Leader {
+                    let c = committed.entry(tp.clone()).or_default();
+                    let hw = (*high_watermark as usize).min(r.log.len());
+                    if hw > c.len() {
+                        c.extend(r.log[c.len()..hw].iter().cloned());
+                    }
+                }
+            }
+            Event::BecameLeader { broker, tp, .. } => {
+                let r = replay.replica(tp, *broker).expect("replayed");
+                let c = committed.entry(tp.clone()).or_default();
+                if let Some(o) = (0..c.len()).find(|&o| r.log.get(o) != Some(&c[o])) {
+                    let value = c[o].clone();
+                    note(&mut strong_isr, i, entry.at, || {
+                        format!("broker-{broker} became leader of {tp} without committed record {value} at offset {o}")
+                    });
+                    // From here on, the committed history is what the new leader holds.
+                    c.truncate(o);
+                }
+            }
+            Event::Truncated { removed, .. } => {
+                *counts.get_mut(&Count::Truncated).expect("all counts") += removed.len() as u64;
+            }
+            Event::Consumed { .. } => *counts.get_mut(&Count::Consumed).expect("all counts") += 1,
+            _ => {}
+        }
+    }
+    let (delivery_verdicts, lost, delivery_counts) = delivery.finish(trace, &replay);
+    counts.extend(delivery_counts);
+    let mut verdicts = delivery_verdicts;
+    verdicts.push(Verdict { checker: CheckerId::LogMatching, violation: matching.violation });
+    verdicts.push(Verdict { checker: CheckerId::StrongIsr, violation: strong_isr });
+    verdicts.push(Verdict { checker: CheckerId::LeaderInIsr, violation: leader_in_isr });
+    verdicts.sort_by_key(|v| v.checker);
+    Findings { verdicts, counts, lost, replay }
+}

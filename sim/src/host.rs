@@ -1,0 +1,779 @@
+//! Hosting the state machines on madsim, and driving virtual time.
+//!
+//! Every role is a madsim node (`controller`, `broker-1`, `producer-a`, `reader`) whose one
+//! task waits to be told that its state machine has input due, then feeds it. madsim supplies
+//! the nodes' lifecycles (kill, restart, pause, resume) and interleaves the nodes that are due
+//! in the same millisecond in an order drawn from the run's seed.
+//!
+//! Virtual time is a millisecond counter owned by [`Simulation`], advanced one quantum at a
+//! time; in each busy quantum the driver wakes the nodes with input due and lets madsim run
+//! them (`block_on` of a 1 ms sleep). Idle milliseconds are skipped without entering madsim.
+//! The model never reads madsim's clock: madsim adds 50 ns per timer event and a 1 ms floor
+//! to sleeps, which would make "the same millisecond" depend on how many events came before.
+//! Because the quantum is fixed and skipping is decided by the model's state alone, a run is
+//! identical however the caller groups its calls to [`Simulation::run_until`].
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use madsim::runtime::{NodeHandle, Runtime};
+use tokio::sync::Notify;
+
+use crate::broker::{Broker, BrokerDisk};
+use crate::command::{Command, Target, TimedCommand};
+use crate::controller::{Controller, ControllerDisk, TopicSpec};
+use crate::effects::Effects;
+use crate::ids::{Millis, NodeId, TopicPartition};
+use crate::network::{LinkParams, Network, Reachability};
+use crate::producer::{Producer, ProducerSpec};
+use crate::protocol::Message;
+use crate::reader::Reader;
+use crate::scenario::Scenario;
+use crate::trace::{CrashKind, Event, Trace, TraceEntry};
+
+/// A state machine, whichever role it plays.
+pub enum Actor {
+    Broker(Box<Broker>),
+    Controller(Box<Controller>),
+    Producer(Box<Producer>),
+    Reader(Box<Reader>),
+}
+
+impl Actor {
+    fn next_deadline(&self) -> Option<Millis> {
+        match self {
+            Actor::Broker(a) => a.next_deadline(),
+            Actor::Controller(a) => a.next_deadline(),
+            Actor::Producer(a) => a.next_deadline(),
+            Actor::Reader(a) => a.next_deadline(),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Millis, fx: &mut Effects) {
+        match self {
+            Actor::Broker(a) => a.handle_timeout(now, fx),
+            Actor::Controller(a) => a.handle_timeout(now, fx),
+            Actor::Producer(a) => a.handle_timeout(now, fx),
+            Actor::Reader(a) => a.handle_timeout(now, fx),
+        }
+    }
+
+    fn handle_message(&mut self, now: Millis, from: NodeId, msg: Message, fx: &mut Effects) {
+        match self {
+            Actor::Broker(a) => a.handle_message(now, from, msg, fx),
+            Actor::Controller(a) => a.handle_message(now, from, msg, fx),
+            Actor::Producer(a) => a.handle_message(now, from, msg, fx),
+            Actor::Reader(a) => a.handle_message(now, from, msg, fx),
+        }
+    }
+}
+
+/// Whether a node runs, and what it keeps while it does not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeStatus {
+    Running,
+    Paused,
+    Down,
+}
+
+struct Slot {
+    actor: Option<Actor>,
+    status: NodeStatus,
+    broker_disk: BrokerDisk,
+    controller_disk: ControllerDisk,
+    notify: Arc<Notify>,
+}
+
+/// Everything the nodes share: the network, the state machines, the trace.
+pub struct World {
+    now: Millis,
+    scenario: Arc<Scenario>,
+    seed: u64,
+    net: Network,
+    slots: BTreeMap<NodeId, Slot>,
+    pub trace: Trace,
+}
+
+/// Feeds a node's state machine every input due at the current millisecond.
+fn run_node(world: &Mutex<World>, id: NodeId) {
+    let mut w = world.lock().expect("world lock");
+    let World { now, net, slots, trace, .. } = &mut *w;
+    let now = *now;
+    let Some(slot) = slots.get_mut(&id) else { return };
+    if slot.status != NodeStatus::Running {
+        return;
+    }
+    let Some(actor) = slot.actor.as_mut() else { return };
+    let mut fx = Effects::default();
+    while let Some((from, msg)) = net.pop_due(id, now) {
+        actor.handle_message(now, from, msg, &mut fx);
+        apply(now, id, &mut fx, net, trace);
+    }
+    // A state machine may ask for a timeout "now" again (say, a flush due right after an
+    // append); a bound keeps a buggy one from spinning the run.
+    for _ in 0..16 {
+        if !actor.next_deadline().is_some_and(|d| d <= now) {
+            break;
+        }
+        actor.handle_timeout(now, &mut fx);
+        apply(now, id, &mut fx, net, trace);
+    }
+}
+
+fn apply(now: Millis, from: NodeId, fx: &mut Effects, net: &mut Network, trace: &mut Trace) {
+    for e in fx.events.drain(..) {
+        trace.entries.push(TraceEntry { at: now, event: e });
+    }
+    let mut events = Vec::new();
+    for (to, msg) in fx.sends.drain(..) {
+        net.send(now, from, to, msg, &mut events);
+    }
+    for e in events {
+        trace.entries.push(TraceEntry { at: now, event: e });
+    }
+}
+
+async fn node_main(world: Arc<Mutex<World>>, id: NodeId, notify: Arc<Notify>) {
+    loop {
+        notify.notified().await;
+        run_node(&world, id);
+    }
+}
+
+impl World {
+    pub fn now(&self) -> Millis {
+        self.now
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+
+    pub fn status(&self, node: NodeId) -> Option<NodeStatus> {
+        self.slots.get(&node).map(|s| s.status)
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.slots.keys().copied()
+    }
+
+    pub fn broker(&self, id: u32) -> Option<&Broker> {
+        match self.slots.get(&NodeId::Broker(id))?.actor.as_ref()? {
+            Actor::Broker(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub fn controller(&self) -> Option<&Controller> {
+        match self.slots.get(&NodeId::Controller)?.actor.as_ref()? {
+            Actor::Controller(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn push(&mut self, event: Event) {
+        self.trace.entries.push(TraceEntry { at: self.now, event });
+    }
+
+    fn push_all(&mut self, events: Vec<Event>) {
+        for e in events {
+            self.push(e);
+        }
+    }
+
+    /// The earliest millisecond at which some running node has input due.
+    fn next_due(&self) -> Option<Millis> {
+        self.slots
+            .iter()
+            .filter(|(_, s)| s.status == NodeStatus::Running)
+            .filter_map(|(id, s)| {
+                let d = s.actor.as_ref().and_then(|a| a.next_deadline());
+                let m = self.net.next_delivery(*id);
+                match (d, m) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            })
+            .min()
+    }
+
+    fn wake_due(&self) -> bool {
+        let mut any = false;
+        for (id, s) in &self.slots {
+            if s.status != NodeStatus::Running {
+                continue;
+            }
+            let due = s.actor.as_ref().and_then(|a| a.next_deadline()).is_some_and(|d| d <= self.now)
+                || self.net.next_delivery(*id).is_some_and(|d| d <= self.now);
+            if due {
+                s.notify.notify_one();
+                any = true;
+            }
+        }
+        any
+    }
+
+    /// Builds the state machine for `id` from what its disk holds.
+    fn start_actor(&mut self, id: NodeId) {
+        let sc = self.scenario.clone();
+        let now = self.now;
+        let mut fx = Effects::default();
+        let slot = self.slots.get_mut(&id).expect("node exists");
+        let actor = match id {
+            NodeId::Broker(b) => Actor::Broker(Box::new(Broker::start(
+                b,
+                sc.broker_config(b).clone(),
+                sc.topic_overrides(),
+                sc.truncation,
+                std::mem::take(&mut slot.broker_disk),
+                now,
+                &mut fx,
+            ))),
+            NodeId::Controller => {
+                let topics: Vec<TopicSpec> = sc
+                    .topics
+                    .iter()
+                    .map(|t| TopicSpec {
+                        name: t.name.clone(),
+                        assignment: t.assignment.clone(),
+                        unclean_leader_election_enable: t
+                            .overrides
+                            .unclean_leader_election_enable
+                            .unwrap_or(sc.broker_configs[0].unclean_leader_election_enable),
+                    })
+                    .collect();
+                Actor::Controller(Box::new(Controller::start(
+                    &sc.broker_ids(),
+                    &topics,
+                    sc.broker_configs[0].session_timeout_ms,
+                    std::mem::take(&mut slot.controller_disk),
+                    now,
+                    &mut fx,
+                )))
+            }
+            NodeId::Producer(i) => {
+                let p = &sc.producers[i as usize];
+                let partitions = sc.topics.iter().find(|t| t.name == p.topic).map(|t| t.partitions).unwrap_or(1);
+                let spec = ProducerSpec {
+                    name: p.name.clone(),
+                    topic: p.topic.clone(),
+                    partitions,
+                    config: p.config.clone(),
+                    idempotent: p.idempotent,
+                    workload: p.workload.clone(),
+                    bootstrap: sc.broker_ids(),
+                };
+                Actor::Producer(Box::new(Producer::new(i, spec, self.seed)))
+            }
+            NodeId::Reader => {
+                let tps = sc
+                    .topics
+                    .iter()
+                    .flat_map(|t| (0..t.partitions).map(|p| TopicPartition::new(t.name.clone(), p)))
+                    .collect();
+                Actor::Reader(Box::new(Reader::new(tps, sc.broker_ids())))
+            }
+        };
+        slot.actor = Some(actor);
+        slot.status = NodeStatus::Running;
+        let mut events = Vec::new();
+        self.net.set_reachability(id, Reachability::Up, &mut events);
+        self.push_all(std::mem::take(&mut fx.events));
+        apply(now, id, &mut fx, &mut self.net, &mut self.trace);
+        self.push_all(events);
+    }
+
+    /// Stops a node: what it keeps depends on how it stopped.
+    fn stop_actor(&mut self, id: NodeId, kind: CrashKind) {
+        let mut fx = Effects::default();
+        let slot = self.slots.get_mut(&id).expect("node exists");
+        match slot.actor.take() {
+            Some(Actor::Broker(b)) => slot.broker_disk = b.crash(kind, &mut fx),
+            Some(Actor::Controller(c)) => slot.controller_disk = c.crash(),
+            _ => {}
+        }
+        slot.status = NodeStatus::Down;
+        let reach = match kind {
+            CrashKind::Process => Reachability::ProcessDown,
+            CrashKind::PowerLoss => Reachability::MachineDown,
+        };
+        let mut events = fx.events;
+        self.net.set_reachability(id, reach, &mut events);
+        if kind == CrashKind::Process {
+            // The operating system resets the dead process's connections.
+            let peers: Vec<NodeId> =
+                self.slots.iter().filter(|(p, s)| **p != id && s.status != NodeStatus::Down).map(|(p, _)| *p).collect();
+            for p in peers {
+                self.net.send(self.now, id, p, Message::Disconnected, &mut events);
+            }
+        }
+        self.push_all(events);
+    }
+
+    fn resolve(&self, t: &Target) -> Result<NodeId, String> {
+        match t {
+            Target::Node(n) => Ok(*n),
+            Target::LeaderOf(tp) => {
+                let parts = match self.controller() {
+                    Some(c) => c.partitions().get(tp).cloned(),
+                    None => self.slots[&NodeId::Controller].controller_disk.partitions.get(tp).cloned(),
+                };
+                match parts.and_then(|p| p.leader) {
+                    Some(b) => Ok(NodeId::Broker(b)),
+                    None => Err(format!("{tp} has no leader")),
+                }
+            }
+        }
+    }
+
+    fn resolve_all(&self, ts: &[Target]) -> Result<Vec<NodeId>, String> {
+        ts.iter().map(|t| self.resolve(t)).collect()
+    }
+}
+
+/// What the driver must do in madsim after the world changed.
+enum NodeOp {
+    Kill(NodeId),
+    Restart(NodeId),
+    Pause(NodeId),
+    Resume(NodeId),
+}
+
+/// A running simulation: a scenario, a seed, and the commands applied so far.
+pub struct Simulation {
+    rt: Runtime,
+    world: Arc<Mutex<World>>,
+    handles: BTreeMap<NodeId, NodeHandle>,
+    commands: Vec<TimedCommand>,
+    next_command: usize,
+    /// Milliseconds `[0, now)` have been simulated.
+    now: Millis,
+}
+
+impl Simulation {
+    pub fn new(scenario: &Scenario, seed: u64) -> Self {
+        let scenario = Arc::new(scenario.clone());
+        let mut net = Network::new(seed, scenario.network.default);
+        for &(from, to, p) in &scenario.network.links {
+            net.configure_link(from, to, p);
+        }
+        let mut nodes = vec![NodeId::Controller];
+        nodes.extend(scenario.broker_ids().into_iter().map(NodeId::Broker));
+        nodes.extend((0..scenario.producers.len()).map(|i| NodeId::Producer(i as u16)));
+        if scenario.reader {
+            nodes.push(NodeId::Reader);
+        }
+        let slots = nodes
+            .iter()
+            .map(|&id| {
+                let slot = Slot {
+                    actor: None,
+                    status: NodeStatus::Down,
+                    broker_disk: BrokerDisk::default(),
+                    controller_disk: ControllerDisk::default(),
+                    notify: Arc::new(Notify::new()),
+                };
+                (id, slot)
+            })
+            .collect();
+        let trace = Trace { entries: Vec::new(), names: scenario.names() };
+        let world = Arc::new(Mutex::new(World { now: 0, scenario: scenario.clone(), seed, net, slots, trace }));
+        let rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
+        let mut handles = BTreeMap::new();
+        for &id in &nodes {
+            let (notify, name) = {
+                let g = world.lock().expect("world lock");
+                (g.slots[&id].notify.clone(), g.trace.names.name(id))
+            };
+            let w = world.clone();
+            let h = rt
+                .create_node()
+                .name(name)
+                .init(move || node_main(w.clone(), id, notify.clone()))
+                .build();
+            handles.insert(id, h);
+        }
+        {
+            let mut w = world.lock().expect("world lock");
+            for &id in &nodes {
+                w.start_actor(id);
+            }
+        }
+        let mut commands = scenario.faults.clone();
+        commands.sort_by_key(|c| c.at);
+        Simulation { rt, world, handles, commands, next_command: 0, now: 0 }
+    }
+
+    /// Milliseconds simulated so far.
+    pub fn now(&self) -> Millis {
+        self.now
+    }
+
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().expect("world lock")
+    }
+
+    /// Schedules a command (an intervention) at or after the current time.
+    pub fn schedule(&mut self, mut c: TimedCommand) {
+        c.at = c.at.max(self.now);
+        let pos = self.commands[self.next_command..].iter().position(|x| x.at > c.at).map(|p| p + self.next_command);
+        match pos {
+            Some(p) => self.commands.insert(p, c),
+            None => self.commands.push(c),
+        }
+    }
+
+    /// The commands applied or scheduled, in order: with the scenario, a full replay recipe.
+    pub fn commands(&self) -> &[TimedCommand] {
+        &self.commands
+    }
+
+    /// Simulates up to (not including) millisecond `t`.
+    pub fn run_until(&mut self, t: Millis) {
+        while self.now < t {
+            self.step(t);
+        }
+    }
+
+    /// One quantum, or a jump over idle time (never past `limit`).
+    fn step(&mut self, limit: Millis) {
+        let t = self.now;
+        let mut ops = Vec::new();
+        let busy;
+        {
+            let mut w = self.world.lock().expect("world lock");
+            w.now = t;
+            while let Some(c) = self.commands.get(self.next_command).filter(|c| c.at <= t).cloned() {
+                self.next_command += 1;
+                apply_command(&mut w, &c.command, &mut ops);
+            }
+            busy = w.wake_due();
+        }
+        self.node_ops(ops);
+        if busy {
+            self.rt.block_on(async { madsim::time::sleep(Duration::from_millis(1)).await });
+            self.finish_shutdowns();
+            self.now = t + 1;
+        } else {
+            let w = self.world.lock().expect("world lock");
+            let next_cmd = self.commands.get(self.next_command).map(|c| c.at).unwrap_or(Millis::MAX);
+            let next = w.next_due().unwrap_or(Millis::MAX).min(next_cmd).max(t + 1);
+            self.now = next.min(limit);
+        }
+    }
+
+    fn node_ops(&mut self, ops: Vec<NodeOp>) {
+        let h = self.rt.handle();
+        for op in ops {
+            match op {
+                NodeOp::Kill(id) => h.kill(self.handles[&id].id()),
+                NodeOp::Restart(id) => h.restart(self.handles[&id].id()),
+                NodeOp::Pause(id) => h.pause(self.handles[&id].id()),
+                NodeOp::Resume(id) => h.resume(self.handles[&id].id()),
+            }
+        }
+    }
+
+    /// Brokers that completed a controlled shutdown in this quantum stop now.
+    fn finish_shutdowns(&mut self) {
+        let mut ops = Vec::new();
+        {
+            let mut w = self.world.lock().expect("world lock");
+            let done: Vec<NodeId> = w
+                .slots
+                .iter()
+                .filter(|(_, s)| matches!(&s.actor, Some(Actor::Broker(b)) if b.is_stopped()))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in done {
+                w.stop_actor(id, CrashKind::Process);
+                w.push(Event::ShutDown { node: id });
+                ops.push(NodeOp::Kill(id));
+            }
+        }
+        self.node_ops(ops);
+    }
+
+    pub fn run_to_end(&mut self) {
+        let end = self.world().scenario.duration;
+        self.run_until(end);
+    }
+
+    pub fn into_trace(self) -> Trace {
+        let w = self.world.lock().expect("world lock");
+        w.trace.clone()
+    }
+}
+
+fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
+    let skip = |w: &mut World, reason: String| {
+        let command = describe(c, &w.trace.names);
+        w.push(Event::Skipped { command, reason });
+    };
+    match c {
+        Command::Crash { target, kind } => match w.resolve(target) {
+            Err(e) => skip(w, e),
+            Ok(id) if w.slots[&id].status == NodeStatus::Down => skip(w, format!("{} is already down", w.trace.names.name(id))),
+            Ok(id) => {
+                w.push(Event::Crashed { node: id, kind: *kind });
+                w.stop_actor(id, *kind);
+                ops.push(NodeOp::Kill(id));
+            }
+        },
+        Command::Shutdown { target } => match w.resolve(target) {
+            Err(e) => skip(w, e),
+            Ok(id) if w.slots[&id].status == NodeStatus::Down => skip(w, format!("{} is already down", w.trace.names.name(id))),
+            Ok(id) => {
+                let World { now, net, trace, slots, .. } = w;
+                let slot = slots.get_mut(&id).expect("exists");
+                match slot.actor.as_mut() {
+                    Some(Actor::Broker(b)) => {
+                        let mut fx = Effects::default();
+                        b.begin_shutdown(*now, &mut fx);
+                        apply(*now, id, &mut fx, net, trace);
+                        if slot.status == NodeStatus::Paused {
+                            slot.status = NodeStatus::Running;
+                            ops.push(NodeOp::Resume(id));
+                        }
+                    }
+                    _ => {
+                        w.stop_actor(id, CrashKind::Process);
+                        w.push(Event::ShutDown { node: id });
+                        ops.push(NodeOp::Kill(id));
+                    }
+                }
+            }
+        },
+        Command::Restart { target } => match w.resolve(target) {
+            Err(e) => skip(w, e),
+            Ok(id) => {
+                if w.slots[&id].status != NodeStatus::Down {
+                    w.push(Event::Crashed { node: id, kind: CrashKind::Process });
+                    w.stop_actor(id, CrashKind::Process);
+                }
+                w.push(Event::Restarted { node: id });
+                w.start_actor(id);
+                ops.push(NodeOp::Restart(id));
+            }
+        },
+        Command::Pause { target } => match w.resolve(target) {
+            Err(e) => skip(w, e),
+            Ok(id) if w.slots[&id].status != NodeStatus::Running => {
+                skip(w, format!("{} is not running", w.trace.names.name(id)))
+            }
+            Ok(id) => {
+                w.slots.get_mut(&id).expect("exists").status = NodeStatus::Paused;
+                w.push(Event::Paused { node: id });
+                ops.push(NodeOp::Pause(id));
+            }
+        },
+        Command::Resume { target } => match w.resolve(target) {
+            Err(e) => skip(w, e),
+            Ok(id) if w.slots[&id].status != NodeStatus::Paused => {
+                skip(w, format!("{} is not paused", w.trace.names.name(id)))
+            }
+            Ok(id) => {
+                w.slots.get_mut(&id).expect("exists").status = NodeStatus::Running;
+                w.push(Event::Resumed { node: id });
+                ops.push(NodeOp::Resume(id));
+            }
+        },
+        Command::Partition { from, to, one_way } => match (w.resolve_all(from), w.resolve_all(to)) {
+            (Ok(a), Ok(b)) => {
+                let mut ev = Vec::new();
+                for &x in &a {
+                    for &y in &b {
+                        if x != y {
+                            w.net.cut(w.now, x, y, &mut ev);
+                            if !one_way {
+                                w.net.cut(w.now, y, x, &mut ev);
+                            }
+                        }
+                    }
+                }
+                w.push_all(ev);
+            }
+            (Err(e), _) | (_, Err(e)) => skip(w, e),
+        },
+        Command::Isolate { target } => match w.resolve(target) {
+            Err(e) => skip(w, e),
+            Ok(id) => {
+                let others: Vec<NodeId> = w.slots.keys().copied().filter(|n| *n != id).collect();
+                let mut ev = Vec::new();
+                for o in others {
+                    w.net.cut(w.now, id, o, &mut ev);
+                    w.net.cut(w.now, o, id, &mut ev);
+                }
+                w.push_all(ev);
+            }
+        },
+        Command::Heal { between } => {
+            let mut ev = Vec::new();
+            match between {
+                None => w.net.heal_all(&mut ev),
+                Some((a, b)) => match (w.resolve_all(a), w.resolve_all(b)) {
+                    (Ok(a), Ok(b)) => {
+                        for &x in &a {
+                            for &y in &b {
+                                w.net.heal(x, y, &mut ev);
+                                w.net.heal(y, x, &mut ev);
+                            }
+                        }
+                    }
+                    (Err(e), _) | (_, Err(e)) => return skip(w, e),
+                },
+            }
+            w.push_all(ev);
+        }
+        Command::Hold { from, to } | Command::Release { from, to } => match (w.resolve(from), w.resolve(to)) {
+            (Ok(a), Ok(b)) => {
+                let mut ev = Vec::new();
+                if matches!(c, Command::Hold { .. }) {
+                    w.net.hold(a, b, &mut ev);
+                } else {
+                    w.net.release(w.now, a, b, &mut ev);
+                }
+                w.push_all(ev);
+            }
+            (Err(e), _) | (_, Err(e)) => skip(w, e),
+        },
+        Command::Link { from, to, latency_ms, loss, both } => match (w.resolve(from), w.resolve(to)) {
+            (Ok(a), Ok(b)) => {
+                let p = LinkParams { latency_min_ms: latency_ms.0, latency_max_ms: latency_ms.1, loss: *loss };
+                let mut ev = Vec::new();
+                w.net.set_link(a, b, p, &mut ev);
+                if *both {
+                    w.net.set_link(b, a, p, &mut ev);
+                }
+                w.push_all(ev);
+            }
+            (Err(e), _) | (_, Err(e)) => skip(w, e),
+        },
+    }
+}
+
+/// A command in words, for traces: `crash broker-2 (power-loss)`.
+pub fn describe(c: &Command, names: &crate::ids::NodeNames) -> String {
+    let t = |t: &Target| match t {
+        Target::Node(n) => names.name(*n),
+        Target::LeaderOf(tp) => format!("leader of {tp}"),
+    };
+    let ts = |v: &[Target]| v.iter().map(t).collect::<Vec<_>>().join(",");
+    match c {
+        Command::Crash { target, kind } => format!("crash {} ({})", t(target), match kind {
+            CrashKind::Process => "process",
+            CrashKind::PowerLoss => "power-loss",
+        }),
+        Command::Shutdown { target } => format!("shutdown {}", t(target)),
+        Command::Restart { target } => format!("restart {}", t(target)),
+        Command::Pause { target } => format!("pause {}", t(target)),
+        Command::Resume { target } => format!("resume {}", t(target)),
+        Command::Partition { from, to, one_way } => {
+            format!("partition {} {} {}", ts(from), if *one_way { "->" } else { "<->" }, ts(to))
+        }
+        Command::Isolate { target } => format!("isolate {}", t(target)),
+        Command::Heal { between: None } => "heal all".into(),
+        Command::Heal { between: Some((a, b)) } => format!("heal {} <-> {}", ts(a), ts(b)),
+        Command::Hold { from, to } => format!("hold {} -> {}", t(from), t(to)),
+        Command::Release { from, to } => format!("release {} -> {}", t(from), t(to)),
+        Command::Link { from, to, latency_ms, loss, both } => format!(
+            "link {} {} {} latency {}..{}ms loss {loss}",
+            t(from),
+            if *both { "<->" } else { "->" },
+            t(to),
+            latency_ms.0,
+            latency_ms.1
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::TruncationMode;
+    use crate::config::{BrokerConfig, ProducerConfig, TopicOverrides};
+    use crate::producer::{KeySpec, Workload};
+    use crate::scenario::{NetworkDef, ProducerDef, TopicDef};
+
+    /// A small cluster built in code, so the host can be tested without the parser.
+    pub fn small(brokers: u32, rate: f64, faults: Vec<TimedCommand>) -> Scenario {
+        Scenario {
+            name: "test".into(),
+            description: String::new(),
+            reference: None,
+            seed: 1,
+            duration: 3_000,
+            brokers,
+            truncation: TruncationMode::LeaderEpoch,
+            reader: true,
+            broker_configs: vec![BrokerConfig::default(); brokers as usize],
+            topics: vec![TopicDef {
+                name: "orders".into(),
+                partitions: 2,
+                replication_factor: brokers.min(3),
+                overrides: TopicOverrides::default(),
+                assignment: (0..2).map(|p| (0..brokers.min(3)).map(|i| (p + i) % brokers + 1).collect()).collect(),
+            }],
+            producers: vec![ProducerDef {
+                name: "a".into(),
+                topic: "orders".into(),
+                config: ProducerConfig::default(),
+                idempotent: true,
+                workload: Workload::new(rate, 100, 2_000, KeySpec::Count(4), 100, vec![]),
+            }],
+            network: NetworkDef::default(),
+            faults,
+            expect: vec![],
+        }
+    }
+
+    #[test]
+    fn a_healthy_cluster_acknowledges_everything_and_the_reader_sees_it() {
+        let sc = small(3, 200.0, vec![]);
+        let run = crate::report::run(&sc, 1);
+        let f = &run.findings;
+        let produced = f.count(crate::scenario::Count::Produced);
+        assert!(produced > 300, "{produced}");
+        assert_eq!(f.count(crate::scenario::Count::Acknowledged), produced);
+        assert_eq!(f.count(crate::scenario::Count::Consumed), produced);
+        assert!(f.verdicts.iter().all(|v| v.holds()), "{:?}", f.verdicts);
+    }
+
+    #[test]
+    fn chunking_time_does_not_change_the_run() {
+        let faults = vec![TimedCommand {
+            at: 1_000,
+            command: Command::Crash { target: Target::Node(NodeId::Broker(1)), kind: CrashKind::Process },
+        }];
+        let sc = small(3, 300.0, faults);
+        let mut a = Simulation::new(&sc, 9);
+        a.run_until(3_000);
+        let mut b = Simulation::new(&sc, 9);
+        let mut t = 0;
+        while t < 3_000 {
+            t = (t + 37).min(3_000);
+            b.run_until(t);
+        }
+        assert_eq!(a.into_trace().hash(), b.into_trace().hash());
+    }
+}
+#[cfg(test)]
+mod smoke {
+    use super::*;
+    #[test]
+    fn print_crash_narrative() {
+        let faults = vec![
+            TimedCommand { at: 1_000, command: Command::Crash { target: Target::LeaderOf(TopicPartition::new("orders", 0)), kind: CrashKind::Process } },
+            TimedCommand { at: 2_000, command: Command::Restart { target: Target::Node(NodeId::Broker(1)) } },
+        ];
+        let mut sc = tests::small(3, 20.0, faults);
+        sc.duration = 15_000;
+        let run = crate::report::run(&sc, 3);
+        println!("{}", crate::report::narrative(&sc, &run));
+    }
+}

@@ -1,0 +1,122 @@
+//! The cluster as the trace describes it, rebuilt event by event.
+//!
+//! Checkers and reports read only the trace. This module replays it into what every replica
+//! holds (values by offset), each replica's HW, and the controller's view of each partition,
+//! so that "what did broker 2 hold at 12.3 s" has one answer for every reader.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::ids::{BrokerId, NodeId, TopicPartition};
+use crate::trace::{ChangeReason, Event};
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplicaState {
+    pub log: Vec<Arc<str>>,
+    pub high_watermark: u64,
+    /// Leader, follower, or neither (down, or not yet told).
+    pub role: ReplayRole,
+    /// Whether the broker process is up.
+    pub up: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplayRole {
+    #[default]
+    None,
+    Leader,
+    Follower,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartitionMeta {
+    pub replicas: Vec<BrokerId>,
+    pub leader: Option<BrokerId>,
+    pub leader_epoch: u32,
+    pub partition_epoch: u32,
+    pub isr: Vec<BrokerId>,
+    pub last_reason: ChangeReason,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Replay {
+    pub replicas: BTreeMap<(TopicPartition, BrokerId), ReplicaState>,
+    pub partitions: BTreeMap<TopicPartition, PartitionMeta>,
+}
+
+impl Replay {
+    pub fn replica(&self, tp: &TopicPartition, b: BrokerId) -> Option<&ReplicaState> {
+        self.replicas.get(&(tp.clone(), b))
+    }
+
+    /// The log a reader would see at the end: the leader's; for an offline partition, that of
+    /// the ISR member the controller would elect when it returns.
+    pub fn authoritative(&self, tp: &TopicPartition) -> Option<(BrokerId, &ReplicaState)> {
+        let meta = self.partitions.get(tp)?;
+        let b = meta.leader.or_else(|| meta.isr.first().copied())?;
+        Some((b, self.replica(tp, b)?))
+    }
+
+    pub fn apply(&mut self, e: &Event) {
+        match e {
+            Event::PartitionChanged { tp, leader, leader_epoch, partition_epoch, isr, reason } => {
+                let replicas = match self.partitions.get(tp) {
+                    Some(m) => m.replicas.clone(),
+                    None => isr.clone(),
+                };
+                for &b in &replicas {
+                    self.replicas.entry((tp.clone(), b)).or_insert_with(|| ReplicaState { up: true, ..Default::default() });
+                }
+                self.partitions.insert(
+                    tp.clone(),
+                    PartitionMeta {
+                        replicas,
+                        leader: *leader,
+                        leader_epoch: *leader_epoch,
+                        partition_epoch: *partition_epoch,
+                        isr: isr.clone(),
+                        last_reason: *reason,
+                    },
+                );
+            }
+            Event::BecameLeader { broker, tp, .. } => self.rep(tp, *broker).role = ReplayRole::Leader,
+            Event::BecameFollower { broker, tp, .. } => self.rep(tp, *broker).role = ReplayRole::Follower,
+            Event::Appended { broker, tp, base_offset, values, .. } => {
+                let r = self.rep(tp, *broker);
+                r.log.truncate(*base_offset as usize);
+                r.log.extend(values.iter().cloned());
+            }
+            Event::Truncated { broker, tp, to, .. } => {
+                let r = self.rep(tp, *broker);
+                r.log.truncate(*to as usize);
+                r.high_watermark = r.high_watermark.min(*to);
+            }
+            Event::HighWatermark { broker, tp, high_watermark } => self.rep(tp, *broker).high_watermark = *high_watermark,
+            Event::Recovered { broker, tp, high_watermark, .. } => {
+                let r = self.rep(tp, *broker);
+                r.high_watermark = *high_watermark;
+                r.up = true;
+            }
+            Event::Crashed { node: NodeId::Broker(b), .. } | Event::ShutDown { node: NodeId::Broker(b) } => {
+                for ((_, rb), r) in self.replicas.iter_mut() {
+                    if rb == b {
+                        r.role = ReplayRole::None;
+                        r.up = false;
+                    }
+                }
+            }
+            Event::Restarted { node: NodeId::Broker(b) } => {
+                for ((_, rb), r) in self.replicas.iter_mut() {
+                    if rb == b {
+                        r.up = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn rep(&mut self, tp: &TopicPartition, b: BrokerId) -> &mut ReplicaState {
+        self.replicas.entry((tp.clone(), b)).or_insert_with(|| ReplicaState { up: true, ..Default::default() })
+    }
+}
