@@ -509,13 +509,9 @@ impl Broker {
                     truncate(id, r, hw, TruncateReason::LeaderEpoch, fx);
                     r.follower = FollowerState::Fetching { leader, backoff_until: None };
                 }
-                Some((_, leader_end)) if leader_end >= leo => {
-                    r.follower = FollowerState::Fetching { leader, backoff_until: None };
-                }
                 Some((leader_epoch, leader_end)) => match r.log.end_offset_for_epoch(leader_epoch) {
                     None => {
-                        let first = r.log.epochs().first().map(|e| e.1).unwrap_or(0);
-                        truncate(id, r, leader_end.min(first), TruncateReason::LeaderEpoch, fx);
+                        truncate(id, r, leader_end.min(leo), TruncateReason::LeaderEpoch, fx);
                         r.follower = FollowerState::Fetching { leader, backoff_until: None };
                     }
                     Some((mine, my_end)) if mine != leader_epoch => {

@@ -1,0 +1,281 @@
+//! The broker driven message by message, without a runtime.
+
+use super::*;
+use crate::config::Acks;
+use crate::log::{Record, RecordData};
+use crate::protocol::{ErrorCode, FetchPartition, IdempotentBatch};
+use crate::trace::CrashKind;
+
+fn tp() -> TopicPartition {
+    TopicPartition::new("orders", 0)
+}
+
+fn state(leader: BrokerId, epoch: u32, isr: &[BrokerId]) -> PartitionState {
+    PartitionState {
+        tp: tp(),
+        replicas: vec![1, 2, 3],
+        leader: Some(leader),
+        leader_epoch: epoch,
+        isr: isr.to_vec(),
+        partition_epoch: epoch,
+    }
+}
+
+fn broker(id: BrokerId, mode: TruncationMode, cfg: BrokerConfig) -> Broker {
+    let mut fx = Effects::default();
+    Broker::start(id, cfg, BTreeMap::new(), mode, BrokerDisk::default(), 0, &mut fx)
+}
+
+fn metadata(b: &mut Broker, version: u64, st: PartitionState, now: Millis) -> Effects {
+    let mut fx = Effects::default();
+    b.handle_message(
+        now,
+        NodeId::Controller,
+        Message::MetadataUpdate { metadata_version: version, partitions: vec![st], live_brokers: vec![1, 2, 3] },
+        &mut fx,
+    );
+    fx
+}
+
+fn produce(b: &mut Broker, now: Millis, corr: u64, acks: Acks, values: &[&str], idem: Option<IdempotentBatch>) -> Effects {
+    let mut fx = Effects::default();
+    let records = values
+        .iter()
+        .map(|v| RecordData { key: None, value: (*v).into(), timestamp: now, size: 10 })
+        .collect();
+    b.handle_message(
+        now,
+        NodeId::Producer(0),
+        Message::Produce { correlation: corr, tp: tp(), acks, timeout_ms: 30_000, records, idempotent: idem },
+        &mut fx,
+    );
+    fx
+}
+
+fn fetch(b: &mut Broker, now: Millis, from: BrokerId, offset: u64, epoch: u32) -> Effects {
+    let mut fx = Effects::default();
+    b.handle_message(
+        now,
+        NodeId::Broker(from),
+        Message::Fetch {
+            replica: Some(from),
+            correlation: 1,
+            max_wait_ms: 0,
+            partitions: vec![FetchPartition { tp: tp(), fetch_offset: offset, current_leader_epoch: epoch }],
+        },
+        &mut fx,
+    );
+    fx
+}
+
+fn produce_responses(fx: &Effects) -> Vec<(Option<ErrorCode>, Option<u64>)> {
+    fx.sends
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::ProduceResponse { error, base_offset, .. } => Some((*error, *base_offset)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn fetched(fx: &Effects) -> Vec<crate::protocol::FetchedPartition> {
+    fx.sends
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::FetchResponse { partitions, .. } => Some(partitions.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn acks_all_waits_for_every_isr_follower_and_the_hw_moves_one_fetch_late() {
+    let mut b = broker(1, TruncationMode::LeaderEpoch, BrokerConfig::default());
+    metadata(&mut b, 2, state(1, 0, &[1, 2, 3]), 0);
+    let fx = produce(&mut b, 10, 7, Acks::All, &["m1"], None);
+    assert!(produce_responses(&fx).is_empty(), "not acknowledged before the followers have it");
+    // Followers fetch from offset 0: they get m1, and the HW cannot move yet.
+    let r = fetched(&fetch(&mut b, 11, 2, 0, 0));
+    assert_eq!(r[0].records.len(), 1);
+    assert_eq!(r[0].high_watermark, 0);
+    fetch(&mut b, 11, 3, 0, 0);
+    // Their next fetch (offset 1) is what tells the leader they have it.
+    fetch(&mut b, 13, 2, 1, 0);
+    let fx = fetch(&mut b, 13, 3, 1, 0);
+    assert_eq!(produce_responses(&fx), vec![(None, Some(0))]);
+    assert_eq!(b.view(&tp()).unwrap().high_watermark, 1);
+    // ...and the followers learn HW=1 only in the answer to that fetch.
+    assert_eq!(fetched(&fx)[0].high_watermark, 1);
+}
+
+#[test]
+fn acks_all_is_refused_before_the_append_when_the_isr_is_too_small() {
+    let cfg = BrokerConfig { min_insync_replicas: 2, ..Default::default() };
+    let mut b = broker(1, TruncationMode::LeaderEpoch, cfg);
+    metadata(&mut b, 2, state(1, 0, &[1]), 0);
+    let fx = produce(&mut b, 10, 7, Acks::All, &["m1"], None);
+    assert_eq!(produce_responses(&fx), vec![(Some(ErrorCode::NotEnoughReplicas), None)]);
+    assert_eq!(b.view(&tp()).unwrap().log_end_offset, 0, "nothing appended");
+    // acks=1 does not care about min.insync.replicas.
+    let fx = produce(&mut b, 11, 8, Acks::Leader, &["m2"], None);
+    assert_eq!(produce_responses(&fx), vec![(None, Some(0))]);
+}
+
+#[test]
+fn a_write_that_reaches_the_hw_after_the_isr_shrank_is_not_enough_replicas_after_append() {
+    let cfg = BrokerConfig { min_insync_replicas: 2, ..Default::default() };
+    let mut b = broker(1, TruncationMode::LeaderEpoch, cfg);
+    metadata(&mut b, 2, state(1, 0, &[1, 2]), 0);
+    produce(&mut b, 10, 7, Acks::All, &["m1"], None);
+    // The controller shrinks the ISR to the leader alone: the HW passes m1 at once.
+    let mut st = state(1, 0, &[1]);
+    st.partition_epoch = 1;
+    let fx = metadata(&mut b, 3, st, 20);
+    assert_eq!(produce_responses(&fx), vec![(Some(ErrorCode::NotEnoughReplicasAfterAppend), None)]);
+}
+
+#[test]
+fn a_follower_that_stops_catching_up_is_proposed_out_of_the_isr() {
+    let cfg = BrokerConfig { replica_lag_time_max_ms: 1_000, ..Default::default() };
+    let mut b = broker(1, TruncationMode::LeaderEpoch, cfg);
+    metadata(&mut b, 2, state(1, 0, &[1, 2, 3]), 0);
+    produce(&mut b, 10, 7, Acks::Leader, &["m1"], None);
+    for t in (100..3_000).step_by(100) {
+        fetch(&mut b, t, 2, 1, 0); // broker-2 keeps up; broker-3 never fetches
+        let mut fx = Effects::default();
+        b.handle_timeout(t, &mut fx);
+        if let Some(isr) = fx.sends.iter().find_map(|(_, m)| match m {
+            Message::AlterPartition { new_isr, .. } => Some(new_isr.clone()),
+            _ => None,
+        }) {
+            assert_eq!(isr, vec![1, 2]);
+            assert!(t > 1_000, "not before replica.lag.time.max.ms ({t})");
+            return;
+        }
+    }
+    panic!("the lagging follower was never removed");
+}
+
+#[test]
+fn stale_leader_epochs_are_fenced() {
+    let mut b = broker(1, TruncationMode::LeaderEpoch, BrokerConfig::default());
+    metadata(&mut b, 2, state(1, 3, &[1, 2, 3]), 0);
+    let r = fetched(&fetch(&mut b, 5, 2, 0, 2));
+    assert_eq!(r[0].error, Some(ErrorCode::FencedLeaderEpoch));
+    let r = fetched(&fetch(&mut b, 5, 2, 0, 4));
+    assert_eq!(r[0].error, Some(ErrorCode::UnknownLeaderEpoch));
+}
+
+#[test]
+fn a_retried_idempotent_batch_gets_its_original_offset_and_a_gap_is_refused() {
+    let mut b = broker(1, TruncationMode::LeaderEpoch, BrokerConfig::default());
+    metadata(&mut b, 2, state(1, 0, &[1]), 0);
+    let idem = |s| Some(IdempotentBatch { producer_id: 9, producer_epoch: 0, base_sequence: s });
+    assert_eq!(produce_responses(&produce(&mut b, 1, 1, Acks::Leader, &["a", "b"], idem(0))), vec![(None, Some(0))]);
+    assert_eq!(produce_responses(&produce(&mut b, 2, 2, Acks::Leader, &["a", "b"], idem(0))), vec![(None, Some(0))]);
+    assert_eq!(b.view(&tp()).unwrap().log_end_offset, 2, "the duplicate was not appended");
+    assert_eq!(
+        produce_responses(&produce(&mut b, 3, 3, Acks::Leader, &["d"], idem(3))),
+        vec![(Some(ErrorCode::OutOfOrderSequenceNumber), None)]
+    );
+}
+
+fn follower_with(b: &mut Broker, records: &[(u32, &str)], hw: u64) {
+    // Give the replica a log directly, as if replicated earlier.
+    let r = b.replicas.entry(tp()).or_insert_with(|| {
+        Replica::new(tp(), PartitionLog::default(), LogConfig::effective(&BrokerConfig::default(), &Default::default()), 0, 0)
+    });
+    let recs = records
+        .iter()
+        .map(|(e, v)| Record {
+            offset: 0,
+            leader_epoch: *e,
+            data: RecordData { key: None, value: (*v).into(), timestamp: 0, size: 10 },
+            producer: None,
+        })
+        .collect();
+    r.log.append(recs);
+    r.high_watermark = hw;
+}
+
+fn truncations(fx: &Effects) -> Vec<(u64, u64)> {
+    fx.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Truncated { from, to, .. } => Some((*from, *to)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn high_watermark_truncation_drops_everything_above_the_followers_hw() {
+    let mut b = broker(2, TruncationMode::HighWatermark, BrokerConfig::default());
+    follower_with(&mut b, &[(0, "m1"), (0, "m2")], 1);
+    let fx = metadata(&mut b, 2, state(1, 1, &[1, 2]), 0);
+    assert_eq!(truncations(&fx), vec![(2, 1)]);
+}
+
+#[test]
+fn leader_epoch_truncation_iterates_to_the_common_prefix() {
+    // KIP-279's case: the follower has epochs 0,1,3; the leader knows 0 and 2.
+    let mut b = broker(2, TruncationMode::LeaderEpoch, BrokerConfig::default());
+    follower_with(&mut b, &[(0, "a"), (1, "b"), (1, "c"), (3, "x")], 4);
+    let fx = metadata(&mut b, 2, state(1, 4, &[1, 2]), 0);
+    assert!(truncations(&fx).is_empty(), "nothing is cut before asking the leader");
+    let ask = |fx: &Effects| {
+        fx.sends
+            .iter()
+            .find_map(|(_, m)| match m {
+                Message::OffsetsForLeaderEpoch { correlation, partitions } => Some((*correlation, partitions[0].leader_epoch)),
+                _ => None,
+            })
+            .expect("asks the leader")
+    };
+    let (c, epoch) = ask(&fx);
+    assert_eq!(epoch, 3);
+    // Leader: the largest epoch <= 3 it knows is 2, which ends at offset 5.
+    let mut fx = Effects::default();
+    b.handle_message(
+        1,
+        NodeId::Broker(1),
+        Message::OffsetsForLeaderEpochResponse {
+            correlation: c,
+            partitions: vec![crate::protocol::EpochEndOffset { tp: tp(), error: None, end: Some((2, 5)) }],
+        },
+        &mut fx,
+    );
+    // We never had epoch 2: cut to where our epoch 1 ends (3) and ask again about epoch 1.
+    assert_eq!(truncations(&fx), vec![(4, 3)]);
+    let (c, epoch) = ask(&fx);
+    assert_eq!(epoch, 1);
+    let mut fx = Effects::default();
+    b.handle_message(
+        2,
+        NodeId::Broker(1),
+        Message::OffsetsForLeaderEpochResponse {
+            correlation: c,
+            partitions: vec![crate::protocol::EpochEndOffset { tp: tp(), error: None, end: Some((1, 2)) }],
+        },
+        &mut fx,
+    );
+    assert_eq!(truncations(&fx), vec![(3, 2)]);
+    assert!(fx.sends.iter().any(|(_, m)| matches!(m, Message::Fetch { partitions, .. } if partitions[0].fetch_offset == 2)));
+}
+
+#[test]
+fn a_power_loss_loses_the_unflushed_suffix_and_a_process_crash_does_not() {
+    for (kind, expected) in [(CrashKind::Process, 3), (CrashKind::PowerLoss, 1)] {
+        let cfg = BrokerConfig { log_flush_interval_ms: 1_000, ..Default::default() };
+        let mut b = broker(1, TruncationMode::LeaderEpoch, cfg);
+        metadata(&mut b, 2, state(1, 0, &[1]), 0);
+        produce(&mut b, 1_500, 1, Acks::Leader, &["m1"], None);
+        let mut fx = Effects::default();
+        b.handle_timeout(1_500, &mut fx); // flush.ms has passed since the last flush (at 0)
+        produce(&mut b, 1_600, 2, Acks::Leader, &["m2", "m3"], None);
+        let mut fx = Effects::default();
+        let disk = b.crash(kind, &mut fx);
+        assert_eq!(disk.logs[&tp()].end_offset(), expected, "{kind:?}");
+    }
+}

@@ -1,0 +1,212 @@
+//! Subcommands and their output.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kafkascope_sim::config::{self, Scope};
+use kafkascope_sim::report;
+use kafkascope_sim::scenario::{self, CheckerId, Count, Scenario, ScenarioError};
+
+use crate::library;
+
+/// Watch Apache Kafka work: a deterministic simulation of brokers, producers and faults.
+#[derive(Parser, Debug)]
+#[command(name = "kafkascope", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Run a scenario (a file, or the name of a shipped one) and say what happened.
+    Run {
+        /// A scenario file, or a shipped scenario's name (see `kafkascope scenarios`).
+        scenario: String,
+        /// Seed for every random choice (overrides the file's); the same seed gives the same run.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print a JSON report for scripts instead of the narrative.
+        #[arg(long)]
+        json: bool,
+        /// Print every event of the trace (one per line) instead of the narrative.
+        #[arg(long)]
+        trace: bool,
+    },
+    /// Check scenario files without running them.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// List the shipped scenarios.
+    Scenarios,
+    /// Print a shipped scenario's file, to copy and edit.
+    Show { name: String },
+    /// List the Kafka settings (and simulator settings) a scenario may use.
+    Configs,
+}
+
+/// Exit codes: 0 when expectations hold, 1 when one fails, 2 on bad input.
+pub fn main(cli: Cli) -> ExitCode {
+    match cli.command {
+        None => {
+            print!("{}", intro());
+            ExitCode::SUCCESS
+        }
+        Some(Cmd::Run { scenario, seed, json, trace }) => run(&scenario, seed, json, trace),
+        Some(Cmd::Validate { files }) => validate(&files),
+        Some(Cmd::Scenarios) => {
+            print!("{}", scenario_list());
+            ExitCode::SUCCESS
+        }
+        Some(Cmd::Show { name }) => match library::find(&name) {
+            Some(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("{}", unknown_scenario(&name));
+                ExitCode::from(2)
+            }
+        },
+        Some(Cmd::Configs) => {
+            print!("{}", configs());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+pub fn intro() -> String {
+    let mut s = String::from(
+        "Kafkascope: watch Apache Kafka work, and break it.\n\n\
+         Every run is a deterministic simulation of a Kafka cluster (brokers, controller, producers)\n\
+         with faults on a schedule; the same scenario and seed always give the same run.\n\n\
+         Try:\n  kafkascope run acks1-leader-crash      # acks=1 loses an acknowledged write\n  \
+         kafkascope run acks-all-leader-crash   # ...and acks=all does not\n  \
+         kafkascope run kip101-1-high-watermark  # a bug from Kafka's history (KIP-101)\n\n\
+         Commands: run, validate, scenarios, show, configs (kafkascope help <command>)\n\n",
+    );
+    s.push_str(&scenario_list());
+    s
+}
+
+pub fn scenario_list() -> String {
+    let mut s = String::from("Shipped scenarios\n");
+    for (name, text) in library::SCENARIOS {
+        let title = scenario::parse(name, text).map(|sc| sc.name).unwrap_or_else(|_| "(does not parse)".into());
+        s.push_str(&format!("  {name:<28} {title}\n"));
+    }
+    s
+}
+
+pub fn configs() -> String {
+    let mut s = String::new();
+    for (scope, title) in [
+        (Scope::Broker, "Broker settings: [broker] or [brokers.N]"),
+        (Scope::Topic, "Topic settings: in [[topics]]"),
+        (Scope::Producer, "Producer settings: in [[producers]]"),
+    ] {
+        s.push_str(title);
+        s.push('\n');
+        for k in config::KEYS.iter().filter(|k| k.scope == scope) {
+            s.push_str(&format!("  {:<46} {:<24} default {}\n", k.name, k.kind.describe(), k.default));
+            s.push_str(&format!("      {}\n", k.doc));
+        }
+        s.push('\n');
+    }
+    s.push_str("Expectations: [expect]\n");
+    for c in Count::ALL {
+        s.push_str(&format!("  {:<24} count: {}\n", c.name(), c.doc()));
+    }
+    for c in CheckerId::ALL {
+        s.push_str(&format!("  {:<24} \"holds\" | \"violated\": {}\n", c.name(), c.doc()));
+    }
+    s
+}
+
+fn unknown_scenario(name: &str) -> String {
+    let mut s = format!("error: `{name}` is neither a file nor a shipped scenario");
+    if let Some(n) = library::suggest(name) {
+        s.push_str(&format!("\n  help: did you mean `{n}`?"));
+    }
+    s.push_str("\n  help: `kafkascope scenarios` lists the shipped ones");
+    s
+}
+
+/// Loads a scenario from a path or the shipped library. The error is already user-facing.
+pub fn load(arg: &str) -> Result<(String, Scenario), String> {
+    let path = Path::new(arg);
+    let (file, text) = if path.exists() {
+        match std::fs::read_to_string(path) {
+            Ok(t) => (arg.to_string(), t),
+            Err(e) => return Err(format!("error: cannot read {arg}: {e}")),
+        }
+    } else if let Some(t) = library::find(arg) {
+        (arg.to_string(), t.to_string())
+    } else if arg.ends_with(".toml") || arg.contains('/') {
+        return Err(format!("error: {arg}: no such file"));
+    } else {
+        return Err(unknown_scenario(arg));
+    };
+    scenario::parse(&file, &text).map(|s| (file, s)).map_err(|e| render_error(e))
+}
+
+/// Plain `file:line:col` text when piped (stable for scripts and tests); miette's graphical
+/// report on a terminal.
+fn render_error(e: ScenarioError) -> String {
+    if std::io::stderr().is_terminal() {
+        format!("{:?}", miette::Report::new(e))
+    } else {
+        e.to_string()
+    }
+}
+
+fn run(arg: &str, seed: Option<u64>, json: bool, trace: bool) -> ExitCode {
+    let (file, sc) = match load(arg) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let seed = seed.unwrap_or(sc.seed);
+    let run = report::run(&sc, seed);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&run.report).expect("report serialises"));
+    } else if trace {
+        for l in run.trace.lines() {
+            println!("{l}");
+        }
+    } else {
+        print!("{}", report::narrative(&sc, &run));
+        println!("\nreproduce: kafkascope run {file} --seed {seed}");
+    }
+    if run.report.expectations_hold() {
+        ExitCode::SUCCESS
+    } else {
+        if !json {
+            eprintln!("error: an expectation of {file} failed (see Expectations above)");
+        }
+        ExitCode::from(1)
+    }
+}
+
+fn validate(files: &[String]) -> ExitCode {
+    let mut bad = false;
+    for f in files {
+        match load(f) {
+            Ok((_, sc)) => println!("{f}: ok ({})", sc.name),
+            Err(e) => {
+                bad = true;
+                eprintln!("{e}");
+            }
+        }
+    }
+    if bad {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
