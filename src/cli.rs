@@ -55,7 +55,12 @@ pub fn main(cli: Cli) -> ExitCode {
             print!("{}", intro());
             ExitCode::SUCCESS
         }
-        Some(Cmd::Run { scenario, seed, json, trace }) => run(&scenario, seed, json, trace),
+        Some(Cmd::Run {
+            scenario,
+            seed,
+            json,
+            trace,
+        }) => run(&scenario, seed, json, trace),
         Some(Cmd::Validate { files }) => validate(&files),
         Some(Cmd::Scenarios) => {
             print!("{}", scenario_list());
@@ -95,7 +100,9 @@ pub fn intro() -> String {
 pub fn scenario_list() -> String {
     let mut s = String::from("Shipped scenarios\n");
     for (name, text) in library::SCENARIOS {
-        let title = scenario::parse(name, text).map(|sc| sc.name).unwrap_or_else(|_| "(does not parse)".into());
+        let title = scenario::parse(name, text)
+            .map(|sc| sc.name)
+            .unwrap_or_else(|_| "(does not parse)".into());
         s.push_str(&format!("  {name:<28} {title}\n"));
     }
     s
@@ -111,7 +118,12 @@ pub fn configs() -> String {
         s.push_str(title);
         s.push('\n');
         for k in config::KEYS.iter().filter(|k| k.scope == scope) {
-            s.push_str(&format!("  {:<46} {:<24} default {}\n", k.name, k.kind.describe(), k.default));
+            s.push_str(&format!(
+                "  {:<46} {:<24} default {}\n",
+                k.name,
+                k.kind.describe(),
+                k.default
+            ));
             s.push_str(&format!("      {}\n", k.doc));
         }
         s.push('\n');
@@ -121,7 +133,11 @@ pub fn configs() -> String {
         s.push_str(&format!("  {:<24} count: {}\n", c.name(), c.doc()));
     }
     for c in CheckerId::ALL {
-        s.push_str(&format!("  {:<24} \"holds\" | \"violated\": {}\n", c.name(), c.doc()));
+        s.push_str(&format!(
+            "  {:<24} \"holds\" | \"violated\": {}\n",
+            c.name(),
+            c.doc()
+        ));
     }
     s
 }
@@ -150,7 +166,9 @@ pub fn load(arg: &str) -> Result<(String, Scenario), String> {
     } else {
         return Err(unknown_scenario(arg));
     };
-    scenario::parse(&file, &text).map(|s| (file, s)).map_err(|e| render_error(e))
+    scenario::parse(&file, &text)
+        .map(|s| (file, s))
+        .map_err(|e| render_error(e))
 }
 
 /// Plain `file:line:col` text when piped (stable for scripts and tests); miette's graphical
@@ -174,7 +192,10 @@ fn run(arg: &str, seed: Option<u64>, json: bool, trace: bool) -> ExitCode {
     let seed = seed.unwrap_or(sc.seed);
     let run = report::run(&sc, seed);
     if json {
-        println!("{}", serde_json::to_string_pretty(&run.report).expect("report serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&run.report).expect("report serialises")
+        );
     } else if trace {
         for l in run.trace.lines() {
             println!("{l}");

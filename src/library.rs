@@ -3,20 +3,62 @@
 
 /// `(name, file contents)`; the name is the file name without `.toml`.
 pub const SCENARIOS: &[(&str, &str)] = &[
-    ("acks1-leader-crash", include_str!("../scenarios/acks1-leader-crash.toml")),
-    ("acks-all-leader-crash", include_str!("../scenarios/acks-all-leader-crash.toml")),
-    ("isr-shrink-min-insync-1", include_str!("../scenarios/isr-shrink-min-insync-1.toml")),
-    ("isr-shrink-min-insync-2", include_str!("../scenarios/isr-shrink-min-insync-2.toml")),
-    ("unclean-election-on", include_str!("../scenarios/unclean-election-on.toml")),
-    ("unclean-election-off", include_str!("../scenarios/unclean-election-off.toml")),
-    ("kip101-1-high-watermark", include_str!("../scenarios/kip101-1-high-watermark.toml")),
-    ("kip101-1-leader-epoch", include_str!("../scenarios/kip101-1-leader-epoch.toml")),
-    ("kip101-2-high-watermark", include_str!("../scenarios/kip101-2-high-watermark.toml")),
-    ("kip101-2-leader-epoch", include_str!("../scenarios/kip101-2-leader-epoch.toml")),
-    ("retries-duplicate", include_str!("../scenarios/retries-duplicate.toml")),
-    ("retries-idempotent", include_str!("../scenarios/retries-idempotent.toml")),
-    ("retries-reorder", include_str!("../scenarios/retries-reorder.toml")),
-    ("retries-reorder-idempotent", include_str!("../scenarios/retries-reorder-idempotent.toml")),
+    (
+        "acks1-leader-crash",
+        include_str!("../scenarios/acks1-leader-crash.toml"),
+    ),
+    (
+        "acks-all-leader-crash",
+        include_str!("../scenarios/acks-all-leader-crash.toml"),
+    ),
+    (
+        "isr-shrink-min-insync-1",
+        include_str!("../scenarios/isr-shrink-min-insync-1.toml"),
+    ),
+    (
+        "isr-shrink-min-insync-2",
+        include_str!("../scenarios/isr-shrink-min-insync-2.toml"),
+    ),
+    (
+        "unclean-election-on",
+        include_str!("../scenarios/unclean-election-on.toml"),
+    ),
+    (
+        "unclean-election-off",
+        include_str!("../scenarios/unclean-election-off.toml"),
+    ),
+    (
+        "kip101-1-high-watermark",
+        include_str!("../scenarios/kip101-1-high-watermark.toml"),
+    ),
+    (
+        "kip101-1-leader-epoch",
+        include_str!("../scenarios/kip101-1-leader-epoch.toml"),
+    ),
+    (
+        "kip101-2-high-watermark",
+        include_str!("../scenarios/kip101-2-high-watermark.toml"),
+    ),
+    (
+        "kip101-2-leader-epoch",
+        include_str!("../scenarios/kip101-2-leader-epoch.toml"),
+    ),
+    (
+        "retries-duplicate",
+        include_str!("../scenarios/retries-duplicate.toml"),
+    ),
+    (
+        "retries-idempotent",
+        include_str!("../scenarios/retries-idempotent.toml"),
+    ),
+    (
+        "retries-reorder",
+        include_str!("../scenarios/retries-reorder.toml"),
+    ),
+    (
+        "retries-reorder-idempotent",
+        include_str!("../scenarios/retries-reorder-idempotent.toml"),
+    ),
     ("classroom", include_str!("../scenarios/classroom.toml")),
 ];
 

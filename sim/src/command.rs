@@ -20,24 +20,55 @@ pub enum Target {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Command {
     /// A broker or the controller dies.
-    Crash { target: Target, kind: CrashKind },
+    Crash {
+        target: Target,
+        kind: CrashKind,
+    },
     /// A controlled shutdown: leadership moves away, logs are flushed, then the process stops.
-    Shutdown { target: Target },
-    Restart { target: Target },
+    Shutdown {
+        target: Target,
+    },
+    Restart {
+        target: Target,
+    },
     /// The process stops running (a long GC pause) without losing anything.
-    Pause { target: Target },
-    Resume { target: Target },
+    Pause {
+        target: Target,
+    },
+    Resume {
+        target: Target,
+    },
     /// Cuts every link from each node of `from` to each node of `to` (and back unless `one_way`).
-    Partition { from: Vec<Target>, to: Vec<Target>, one_way: bool },
+    Partition {
+        from: Vec<Target>,
+        to: Vec<Target>,
+        one_way: bool,
+    },
     /// Cuts a node off from every other node, both ways.
-    Isolate { target: Target },
+    Isolate {
+        target: Target,
+    },
     /// Heals the cuts between two groups (both ways), or all cuts when `between` is `None`.
-    Heal { between: Option<(Vec<Target>, Vec<Target>)> },
+    Heal {
+        between: Option<(Vec<Target>, Vec<Target>)>,
+    },
     /// Buffers messages on `from -> to` until released.
-    Hold { from: Target, to: Target },
-    Release { from: Target, to: Target },
+    Hold {
+        from: Target,
+        to: Target,
+    },
+    Release {
+        from: Target,
+        to: Target,
+    },
     /// Sets a link's latency range and loss (both directions if `both`).
-    Link { from: Target, to: Target, latency_ms: (u64, u64), loss: f64, both: bool },
+    Link {
+        from: Target,
+        to: Target,
+        latency_ms: (u64, u64),
+        loss: f64,
+        both: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -116,7 +116,9 @@ pub fn key(scope: Scope, name: &str) -> Option<&'static Key> {
 }
 
 pub fn names(scope: Scope) -> impl Iterator<Item = &'static str> {
-    KEYS.iter().filter(move |k| k.scope == scope).map(|k| k.name)
+    KEYS.iter()
+        .filter(move |k| k.scope == scope)
+        .map(|k| k.name)
 }
 
 impl Kind {
@@ -135,7 +137,13 @@ impl Kind {
             (Kind::Bool, _) => Err("expected true or false".into()),
             (Kind::Choice(c), Value::Str(s)) if c.contains(&s.as_str()) => Ok(()),
             (Kind::Choice(c), Value::Int(i)) if c.contains(&i.to_string().as_str()) => Ok(()),
-            (Kind::Choice(c), _) => Err(format!("expected one of {}", c.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", "))),
+            (Kind::Choice(c), _) => Err(format!(
+                "expected one of {}",
+                c.iter()
+                    .map(|c| format!("\"{c}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         }
     }
 
@@ -213,7 +221,9 @@ impl BrokerConfig {
             "replica.fetch.wait.max.ms" => self.replica_fetch_wait_max_ms = as_u64(v),
             "replica.fetch.backoff.ms" => self.replica_fetch_backoff_ms = as_u64(v),
             "replica.socket.timeout.ms" => self.replica_socket_timeout_ms = as_u64(v),
-            "replica.high.watermark.checkpoint.interval.ms" => self.hw_checkpoint_interval_ms = as_u64(v),
+            "replica.high.watermark.checkpoint.interval.ms" => {
+                self.hw_checkpoint_interval_ms = as_u64(v)
+            }
             "log.flush.interval.messages" => self.log_flush_interval_messages = as_u64(v),
             "log.flush.interval.ms" => self.log_flush_interval_ms = as_u64(v),
             "broker.heartbeat.interval.ms" => self.heartbeat_interval_ms = as_u64(v),
@@ -237,7 +247,9 @@ impl TopicOverrides {
     pub fn set(&mut self, name: &str, v: &Value) {
         match name {
             "min.insync.replicas" => self.min_insync_replicas = Some(as_u64(v) as u32),
-            "unclean.leader.election.enable" => self.unclean_leader_election_enable = Some(as_bool(v)),
+            "unclean.leader.election.enable" => {
+                self.unclean_leader_election_enable = Some(as_bool(v))
+            }
             "flush.messages" => self.flush_messages = Some(as_u64(v)),
             "flush.ms" => self.flush_ms = Some(as_u64(v)),
             _ => {}
@@ -257,11 +269,15 @@ pub struct LogConfig {
 impl LogConfig {
     pub fn effective(broker: &BrokerConfig, topic: &TopicOverrides) -> Self {
         LogConfig {
-            min_insync_replicas: topic.min_insync_replicas.unwrap_or(broker.min_insync_replicas),
+            min_insync_replicas: topic
+                .min_insync_replicas
+                .unwrap_or(broker.min_insync_replicas),
             unclean_leader_election_enable: topic
                 .unclean_leader_election_enable
                 .unwrap_or(broker.unclean_leader_election_enable),
-            flush_messages: topic.flush_messages.unwrap_or(broker.log_flush_interval_messages),
+            flush_messages: topic
+                .flush_messages
+                .unwrap_or(broker.log_flush_interval_messages),
             flush_ms: topic.flush_ms.unwrap_or(broker.log_flush_interval_ms),
         }
     }
@@ -376,7 +392,11 @@ mod tests {
     fn every_key_has_a_unique_name_within_its_scope() {
         for (i, a) in KEYS.iter().enumerate() {
             for b in &KEYS[i + 1..] {
-                assert!(!(a.scope == b.scope && a.name == b.name), "{} twice", a.name);
+                assert!(
+                    !(a.scope == b.scope && a.name == b.name),
+                    "{} twice",
+                    a.name
+                );
             }
         }
     }
@@ -389,6 +409,9 @@ mod tests {
         let e = k.kind.check(&Value::Str("two".into())).unwrap_err();
         assert!(e.contains("\"all\""), "{e}");
         let k = key(Scope::Broker, "min.insync.replicas").unwrap();
-        assert_eq!(k.kind.check(&Value::Int(0)).unwrap_err(), "must be between 1 and 100");
+        assert_eq!(
+            k.kind.check(&Value::Int(0)).unwrap_err(),
+            "must be between 1 and 100"
+        );
     }
 }

@@ -81,10 +81,27 @@ impl Controller {
         // A new controller gives every broker a full session before fencing it.
         let sessions = brokers
             .iter()
-            .map(|&b| (b, Session { last_heartbeat: now, incarnation: 0, fenced: disk.fenced.contains(&b) }))
+            .map(|&b| {
+                (
+                    b,
+                    Session {
+                        last_heartbeat: now,
+                        incarnation: 0,
+                        fenced: disk.fenced.contains(&b),
+                    },
+                )
+            })
             .collect();
-        let unclean = topics.iter().map(|t| (t.name.clone(), t.unclean_leader_election_enable)).collect();
-        let mut c = Controller { session_timeout_ms, unclean, sessions, disk };
+        let unclean = topics
+            .iter()
+            .map(|t| (t.name.clone(), t.unclean_leader_election_enable))
+            .collect();
+        let mut c = Controller {
+            session_timeout_ms,
+            unclean,
+            sessions,
+            disk,
+        };
         c.push_metadata(fx);
         c
     }
@@ -94,7 +111,11 @@ impl Controller {
     }
 
     pub fn next_deadline(&self) -> Option<Millis> {
-        self.sessions.values().filter(|s| !s.fenced).map(|s| s.last_heartbeat + self.session_timeout_ms).min()
+        self.sessions
+            .values()
+            .filter(|s| !s.fenced)
+            .map(|s| s.last_heartbeat + self.session_timeout_ms)
+            .min()
     }
 
     pub fn handle_timeout(&mut self, now: Millis, fx: &mut Effects) {
@@ -115,7 +136,11 @@ impl Controller {
 
     pub fn handle_message(&mut self, now: Millis, from: NodeId, msg: Message, fx: &mut Effects) {
         match msg {
-            Message::BrokerHeartbeat { broker, incarnation, metadata_version } => {
+            Message::BrokerHeartbeat {
+                broker,
+                incarnation,
+                metadata_version,
+            } => {
                 let Some(s) = self.sessions.get_mut(&broker) else {
                     return;
                 };
@@ -123,7 +148,10 @@ impl Controller {
                 let mut changed = false;
                 if s.incarnation != incarnation {
                     s.incarnation = incarnation;
-                    fx.event(Event::BrokerRegistered { broker, incarnation });
+                    fx.event(Event::BrokerRegistered {
+                        broker,
+                        incarnation,
+                    });
                 }
                 if s.fenced {
                     s.fenced = false;
@@ -137,8 +165,14 @@ impl Controller {
                     fx.send(from, self.metadata_message());
                 }
             }
-            Message::AlterPartition { tp, leader_epoch, partition_epoch, new_isr } => {
-                let error = self.alter_partition(from, &tp, leader_epoch, partition_epoch, new_isr, fx);
+            Message::AlterPartition {
+                tp,
+                leader_epoch,
+                partition_epoch,
+                new_isr,
+            } => {
+                let error =
+                    self.alter_partition(from, &tp, leader_epoch, partition_epoch, new_isr, fx);
                 if error.is_none() {
                     self.push_metadata(fx);
                 }
@@ -174,12 +208,17 @@ impl Controller {
         if st.partition_epoch != partition_epoch {
             return Some(ErrorCode::InvalidUpdateVersion);
         }
-        let added_ineligible =
-            new_isr.iter().any(|b| !st.isr.contains(b) && sessions.get(b).is_none_or(|s| s.fenced));
+        let added_ineligible = new_isr
+            .iter()
+            .any(|b| !st.isr.contains(b) && sessions.get(b).is_none_or(|s| s.fenced));
         if added_ineligible || new_isr.is_empty() {
             return Some(ErrorCode::IneligibleReplica);
         }
-        let reason = if new_isr.len() < st.isr.len() { ChangeReason::IsrShrink } else { ChangeReason::IsrExpand };
+        let reason = if new_isr.len() < st.isr.len() {
+            ChangeReason::IsrShrink
+        } else {
+            ChangeReason::IsrExpand
+        };
         st.isr = new_isr;
         st.partition_epoch += 1;
         fx.event(changed(st, reason));
@@ -227,11 +266,20 @@ impl Controller {
     /// topic allows unclean election) the first live replica, else nobody (offline).
     fn elect(&mut self, tp: &TopicPartition, excluding: Option<BrokerId>, fx: &mut Effects) {
         let st = self.disk.partitions[tp].clone();
-        let clean = st.replicas.iter().copied().find(|&r| st.isr.contains(&r) && self.eligible(r, excluding));
+        let clean = st
+            .replicas
+            .iter()
+            .copied()
+            .find(|&r| st.isr.contains(&r) && self.eligible(r, excluding));
         let unclean_allowed = self.unclean.get(&tp.topic).copied().unwrap_or(false);
         let (leader, isr, reason) = match clean {
             Some(l) => (Some(l), st.isr.clone(), ChangeReason::Election),
-            None => match st.replicas.iter().copied().find(|&r| unclean_allowed && self.eligible(r, excluding)) {
+            None => match st
+                .replicas
+                .iter()
+                .copied()
+                .find(|&r| unclean_allowed && self.eligible(r, excluding))
+            {
                 Some(l) => (Some(l), vec![l], ChangeReason::UncleanElection),
                 None => (None, st.isr.clone(), ChangeReason::Offline),
             },
@@ -251,8 +299,13 @@ impl Controller {
 
     /// After a broker comes back: elect leaders for partitions that have none.
     fn elect_offline(&mut self, fx: &mut Effects) -> bool {
-        let offline: Vec<TopicPartition> =
-            self.disk.partitions.iter().filter(|(_, s)| s.leader.is_none()).map(|(tp, _)| tp.clone()).collect();
+        let offline: Vec<TopicPartition> = self
+            .disk
+            .partitions
+            .iter()
+            .filter(|(_, s)| s.leader.is_none())
+            .map(|(tp, _)| tp.clone())
+            .collect();
         let before = self.disk.metadata_version;
         let mut any = false;
         for tp in offline {
@@ -267,7 +320,12 @@ impl Controller {
         Message::MetadataUpdate {
             metadata_version: self.disk.metadata_version,
             partitions: self.disk.partitions.values().cloned().collect(),
-            live_brokers: self.sessions.iter().filter(|(_, s)| !s.fenced).map(|(b, _)| *b).collect(),
+            live_brokers: self
+                .sessions
+                .iter()
+                .filter(|(_, s)| !s.fenced)
+                .map(|(b, _)| *b)
+                .collect(),
         }
     }
 

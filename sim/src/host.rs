@@ -98,13 +98,23 @@ pub struct World {
 /// Feeds a node's state machine every input due at the current millisecond.
 fn run_node(world: &Mutex<World>, id: NodeId) {
     let mut w = world.lock().expect("world lock");
-    let World { now, net, slots, trace, .. } = &mut *w;
+    let World {
+        now,
+        net,
+        slots,
+        trace,
+        ..
+    } = &mut *w;
     let now = *now;
-    let Some(slot) = slots.get_mut(&id) else { return };
+    let Some(slot) = slots.get_mut(&id) else {
+        return;
+    };
     if slot.status != NodeStatus::Running {
         return;
     }
-    let Some(actor) = slot.actor.as_mut() else { return };
+    let Some(actor) = slot.actor.as_mut() else {
+        return;
+    };
     let mut fx = Effects::default();
     while let Some((from, msg)) = net.pop_due(id, now) {
         actor.handle_message(now, from, msg, &mut fx);
@@ -113,7 +123,7 @@ fn run_node(world: &Mutex<World>, id: NodeId) {
     // A state machine may ask for a timeout "now" again (say, a flush due right after an
     // append); a bound keeps a buggy one from spinning the run.
     for _ in 0..16 {
-        if !actor.next_deadline().is_some_and(|d| d <= now) {
+        if actor.next_deadline().is_none_or(|d| d > now) {
             break;
         }
         actor.handle_timeout(now, &mut fx);
@@ -177,7 +187,10 @@ impl World {
     }
 
     fn push(&mut self, event: Event) {
-        self.trace.entries.push(TraceEntry { at: self.now, event });
+        self.trace.entries.push(TraceEntry {
+            at: self.now,
+            event,
+        });
     }
 
     fn push_all(&mut self, events: Vec<Event>) {
@@ -208,7 +221,11 @@ impl World {
             if s.status != NodeStatus::Running {
                 continue;
             }
-            let due = s.actor.as_ref().and_then(|a| a.next_deadline()).is_some_and(|d| d <= self.now)
+            let due = s
+                .actor
+                .as_ref()
+                .and_then(|a| a.next_deadline())
+                .is_some_and(|d| d <= self.now)
                 || self.net.next_delivery(*id).is_some_and(|d| d <= self.now);
             if due {
                 s.notify.notify_one();
@@ -258,7 +275,12 @@ impl World {
             }
             NodeId::Producer(i) => {
                 let p = &sc.producers[i as usize];
-                let partitions = sc.topics.iter().find(|t| t.name == p.topic).map(|t| t.partitions).unwrap_or(1);
+                let partitions = sc
+                    .topics
+                    .iter()
+                    .find(|t| t.name == p.topic)
+                    .map(|t| t.partitions)
+                    .unwrap_or(1);
                 let spec = ProducerSpec {
                     name: p.name.clone(),
                     topic: p.topic.clone(),
@@ -306,10 +328,15 @@ impl World {
         self.net.set_reachability(id, reach, &mut events);
         if kind == CrashKind::Process {
             // The operating system resets the dead process's connections.
-            let peers: Vec<NodeId> =
-                self.slots.iter().filter(|(p, s)| **p != id && s.status != NodeStatus::Down).map(|(p, _)| *p).collect();
+            let peers: Vec<NodeId> = self
+                .slots
+                .iter()
+                .filter(|(p, s)| **p != id && s.status != NodeStatus::Down)
+                .map(|(p, _)| *p)
+                .collect();
             for p in peers {
-                self.net.send(self.now, id, p, Message::Disconnected, &mut events);
+                self.net
+                    .send(self.now, id, p, Message::Disconnected, &mut events);
             }
         }
         self.push_all(events);
@@ -321,7 +348,11 @@ impl World {
             Target::LeaderOf(tp) => {
                 let parts = match self.controller() {
                     Some(c) => c.partitions().get(tp).cloned(),
-                    None => self.slots[&NodeId::Controller].controller_disk.partitions.get(tp).cloned(),
+                    None => self.slots[&NodeId::Controller]
+                        .controller_disk
+                        .partitions
+                        .get(tp)
+                        .cloned(),
                 };
                 match parts.and_then(|p| p.leader) {
                     Some(b) => Ok(NodeId::Broker(b)),
@@ -381,8 +412,18 @@ impl Simulation {
                 (id, slot)
             })
             .collect();
-        let trace = Trace { entries: Vec::new(), names: scenario.names() };
-        let world = Arc::new(Mutex::new(World { now: 0, scenario: scenario.clone(), seed, net, slots, trace }));
+        let trace = Trace {
+            entries: Vec::new(),
+            names: scenario.names(),
+        };
+        let world = Arc::new(Mutex::new(World {
+            now: 0,
+            scenario: scenario.clone(),
+            seed,
+            net,
+            slots,
+            trace,
+        }));
         let rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
         let mut handles = BTreeMap::new();
         for &id in &nodes {
@@ -406,7 +447,14 @@ impl Simulation {
         }
         let mut commands = scenario.faults.clone();
         commands.sort_by_key(|c| c.at);
-        Simulation { rt, world, handles, commands, next_command: 0, now: 0 }
+        Simulation {
+            rt,
+            world,
+            handles,
+            commands,
+            next_command: 0,
+            now: 0,
+        }
     }
 
     /// Milliseconds simulated so far.
@@ -421,7 +469,10 @@ impl Simulation {
     /// Schedules a command (an intervention) at or after the current time.
     pub fn schedule(&mut self, mut c: TimedCommand) {
         c.at = c.at.max(self.now);
-        let pos = self.commands[self.next_command..].iter().position(|x| x.at > c.at).map(|p| p + self.next_command);
+        let pos = self.commands[self.next_command..]
+            .iter()
+            .position(|x| x.at > c.at)
+            .map(|p| p + self.next_command);
         match pos {
             Some(p) => self.commands.insert(p, c),
             None => self.commands.push(c),
@@ -448,7 +499,12 @@ impl Simulation {
         {
             let mut w = self.world.lock().expect("world lock");
             w.now = t;
-            while let Some(c) = self.commands.get(self.next_command).filter(|c| c.at <= t).cloned() {
+            while let Some(c) = self
+                .commands
+                .get(self.next_command)
+                .filter(|c| c.at <= t)
+                .cloned()
+            {
                 self.next_command += 1;
                 apply_command(&mut w, &c.command, &mut ops);
             }
@@ -456,12 +512,17 @@ impl Simulation {
         }
         self.node_ops(ops);
         if busy {
-            self.rt.block_on(async { madsim::time::sleep(Duration::from_millis(1)).await });
+            self.rt
+                .block_on(async { madsim::time::sleep(Duration::from_millis(1)).await });
             self.finish_shutdowns();
             self.now = t + 1;
         } else {
             let w = self.world.lock().expect("world lock");
-            let next_cmd = self.commands.get(self.next_command).map(|c| c.at).unwrap_or(Millis::MAX);
+            let next_cmd = self
+                .commands
+                .get(self.next_command)
+                .map(|c| c.at)
+                .unwrap_or(Millis::MAX);
             let next = w.next_due().unwrap_or(Millis::MAX).min(next_cmd).max(t + 1);
             self.now = next.min(limit);
         }
@@ -518,18 +579,31 @@ fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
     match c {
         Command::Crash { target, kind } => match w.resolve(target) {
             Err(e) => skip(w, e),
-            Ok(id) if w.slots[&id].status == NodeStatus::Down => skip(w, format!("{} is already down", w.trace.names.name(id))),
+            Ok(id) if w.slots[&id].status == NodeStatus::Down => {
+                skip(w, format!("{} is already down", w.trace.names.name(id)))
+            }
             Ok(id) => {
-                w.push(Event::Crashed { node: id, kind: *kind });
+                w.push(Event::Crashed {
+                    node: id,
+                    kind: *kind,
+                });
                 w.stop_actor(id, *kind);
                 ops.push(NodeOp::Kill(id));
             }
         },
         Command::Shutdown { target } => match w.resolve(target) {
             Err(e) => skip(w, e),
-            Ok(id) if w.slots[&id].status == NodeStatus::Down => skip(w, format!("{} is already down", w.trace.names.name(id))),
+            Ok(id) if w.slots[&id].status == NodeStatus::Down => {
+                skip(w, format!("{} is already down", w.trace.names.name(id)))
+            }
             Ok(id) => {
-                let World { now, net, trace, slots, .. } = w;
+                let World {
+                    now,
+                    net,
+                    trace,
+                    slots,
+                    ..
+                } = w;
                 let slot = slots.get_mut(&id).expect("exists");
                 match slot.actor.as_mut() {
                     Some(Actor::Broker(b)) => {
@@ -553,7 +627,10 @@ fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
             Err(e) => skip(w, e),
             Ok(id) => {
                 if w.slots[&id].status != NodeStatus::Down {
-                    w.push(Event::Crashed { node: id, kind: CrashKind::Process });
+                    w.push(Event::Crashed {
+                        node: id,
+                        kind: CrashKind::Process,
+                    });
                     w.stop_actor(id, CrashKind::Process);
                 }
                 w.push(Event::Restarted { node: id });
@@ -583,23 +660,25 @@ fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
                 ops.push(NodeOp::Resume(id));
             }
         },
-        Command::Partition { from, to, one_way } => match (w.resolve_all(from), w.resolve_all(to)) {
-            (Ok(a), Ok(b)) => {
-                let mut ev = Vec::new();
-                for &x in &a {
-                    for &y in &b {
-                        if x != y {
-                            w.net.cut(w.now, x, y, &mut ev);
-                            if !one_way {
-                                w.net.cut(w.now, y, x, &mut ev);
+        Command::Partition { from, to, one_way } => {
+            match (w.resolve_all(from), w.resolve_all(to)) {
+                (Ok(a), Ok(b)) => {
+                    let mut ev = Vec::new();
+                    for &x in &a {
+                        for &y in &b {
+                            if x != y {
+                                w.net.cut(w.now, x, y, &mut ev);
+                                if !one_way {
+                                    w.net.cut(w.now, y, x, &mut ev);
+                                }
                             }
                         }
                     }
+                    w.push_all(ev);
                 }
-                w.push_all(ev);
+                (Err(e), _) | (_, Err(e)) => skip(w, e),
             }
-            (Err(e), _) | (_, Err(e)) => skip(w, e),
-        },
+        }
         Command::Isolate { target } => match w.resolve(target) {
             Err(e) => skip(w, e),
             Ok(id) => {
@@ -630,21 +709,33 @@ fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
             }
             w.push_all(ev);
         }
-        Command::Hold { from, to } | Command::Release { from, to } => match (w.resolve(from), w.resolve(to)) {
-            (Ok(a), Ok(b)) => {
-                let mut ev = Vec::new();
-                if matches!(c, Command::Hold { .. }) {
-                    w.net.hold(a, b, &mut ev);
-                } else {
-                    w.net.release(w.now, a, b, &mut ev);
+        Command::Hold { from, to } | Command::Release { from, to } => {
+            match (w.resolve(from), w.resolve(to)) {
+                (Ok(a), Ok(b)) => {
+                    let mut ev = Vec::new();
+                    if matches!(c, Command::Hold { .. }) {
+                        w.net.hold(a, b, &mut ev);
+                    } else {
+                        w.net.release(w.now, a, b, &mut ev);
+                    }
+                    w.push_all(ev);
                 }
-                w.push_all(ev);
+                (Err(e), _) | (_, Err(e)) => skip(w, e),
             }
-            (Err(e), _) | (_, Err(e)) => skip(w, e),
-        },
-        Command::Link { from, to, latency_ms, loss, both } => match (w.resolve(from), w.resolve(to)) {
+        }
+        Command::Link {
+            from,
+            to,
+            latency_ms,
+            loss,
+            both,
+        } => match (w.resolve(from), w.resolve(to)) {
             (Ok(a), Ok(b)) => {
-                let p = LinkParams { latency_min_ms: latency_ms.0, latency_max_ms: latency_ms.1, loss: *loss };
+                let p = LinkParams {
+                    latency_min_ms: latency_ms.0,
+                    latency_max_ms: latency_ms.1,
+                    loss: *loss,
+                };
                 let mut ev = Vec::new();
                 w.net.set_link(a, b, p, &mut ev);
                 if *both {
@@ -665,23 +756,40 @@ pub fn describe(c: &Command, names: &crate::ids::NodeNames) -> String {
     };
     let ts = |v: &[Target]| v.iter().map(t).collect::<Vec<_>>().join(",");
     match c {
-        Command::Crash { target, kind } => format!("crash {} ({})", t(target), match kind {
-            CrashKind::Process => "process",
-            CrashKind::PowerLoss => "power-loss",
-        }),
+        Command::Crash { target, kind } => format!(
+            "crash {} ({})",
+            t(target),
+            match kind {
+                CrashKind::Process => "process",
+                CrashKind::PowerLoss => "power-loss",
+            }
+        ),
         Command::Shutdown { target } => format!("shutdown {}", t(target)),
         Command::Restart { target } => format!("restart {}", t(target)),
         Command::Pause { target } => format!("pause {}", t(target)),
         Command::Resume { target } => format!("resume {}", t(target)),
         Command::Partition { from, to, one_way } => {
-            format!("partition {} {} {}", ts(from), if *one_way { "->" } else { "<->" }, ts(to))
+            format!(
+                "partition {} {} {}",
+                ts(from),
+                if *one_way { "->" } else { "<->" },
+                ts(to)
+            )
         }
         Command::Isolate { target } => format!("isolate {}", t(target)),
         Command::Heal { between: None } => "heal all".into(),
-        Command::Heal { between: Some((a, b)) } => format!("heal {} <-> {}", ts(a), ts(b)),
+        Command::Heal {
+            between: Some((a, b)),
+        } => format!("heal {} <-> {}", ts(a), ts(b)),
         Command::Hold { from, to } => format!("hold {} -> {}", t(from), t(to)),
         Command::Release { from, to } => format!("release {} -> {}", t(from), t(to)),
-        Command::Link { from, to, latency_ms, loss, both } => format!(
+        Command::Link {
+            from,
+            to,
+            latency_ms,
+            loss,
+            both,
+        } => format!(
             "link {} {} {} latency {}..{}ms loss {loss}",
             t(from),
             if *both { "<->" } else { "->" },
@@ -717,7 +825,9 @@ mod tests {
                 partitions: 2,
                 replication_factor: brokers.min(3),
                 overrides: TopicOverrides::default(),
-                assignment: (0..2).map(|p| (0..brokers.min(3)).map(|i| (p + i) % brokers + 1).collect()).collect(),
+                assignment: (0..2)
+                    .map(|p| (0..brokers.min(3)).map(|i| (p + i) % brokers + 1).collect())
+                    .collect(),
             }],
             producers: vec![ProducerDef {
                 name: "a".into(),
@@ -748,7 +858,10 @@ mod tests {
     fn chunking_time_does_not_change_the_run() {
         let faults = vec![TimedCommand {
             at: 1_000,
-            command: Command::Crash { target: Target::Node(NodeId::Broker(1)), kind: CrashKind::Process },
+            command: Command::Crash {
+                target: Target::Node(NodeId::Broker(1)),
+                kind: CrashKind::Process,
+            },
         }];
         let sc = small(3, 300.0, faults);
         let mut a = Simulation::new(&sc, 9);
@@ -760,20 +873,5 @@ mod tests {
             b.run_until(t);
         }
         assert_eq!(a.into_trace().hash(), b.into_trace().hash());
-    }
-}
-#[cfg(test)]
-mod smoke {
-    use super::*;
-    #[test]
-    fn print_crash_narrative() {
-        let faults = vec![
-            TimedCommand { at: 1_000, command: Command::Crash { target: Target::LeaderOf(TopicPartition::new("orders", 0)), kind: CrashKind::Process } },
-            TimedCommand { at: 2_000, command: Command::Restart { target: Target::Node(NodeId::Broker(1)) } },
-        ];
-        let mut sc = tests::small(3, 20.0, faults);
-        sc.duration = 15_000;
-        let run = crate::report::run(&sc, 3);
-        println!("{}", crate::report::narrative(&sc, &run));
     }
 }

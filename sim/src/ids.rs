@@ -43,7 +43,10 @@ pub struct TopicPartition {
 
 impl TopicPartition {
     pub fn new(topic: impl Into<Arc<str>>, partition: u32) -> Self {
-        TopicPartition { topic: topic.into(), partition }
+        TopicPartition {
+            topic: topic.into(),
+            partition,
+        }
     }
 
     /// Parses `orders-0` (the partition is the number after the last dash).
@@ -93,7 +96,11 @@ impl NodeNames {
             return b.parse().ok().map(NodeId::Broker);
         }
         if let Some(p) = s.strip_prefix("producer-") {
-            return self.producers.iter().position(|n| n == p).map(|i| NodeId::Producer(i as u16));
+            return self
+                .producers
+                .iter()
+                .position(|n| n == p)
+                .map(|i| NodeId::Producer(i as u16));
         }
         None
     }

@@ -17,6 +17,11 @@ pub struct ProducerStamp {
     pub producer_id: u64,
     pub producer_epoch: u16,
     pub sequence: u32,
+    /// The sequence range of the batch this record came in. Kafka replicates whole batches, so
+    /// a follower (and later a new leader) knows batch boundaries and can recognise a retried
+    /// batch as a duplicate.
+    pub batch_first: u32,
+    pub batch_last: u32,
 }
 
 /// What a producer sent, before a leader gives it an offset.
@@ -140,7 +145,12 @@ mod tests {
         Record {
             offset: 0,
             leader_epoch: epoch,
-            data: RecordData { key: None, value: v.into(), timestamp: 0, size: 10 },
+            data: RecordData {
+                key: None,
+                value: v.into(),
+                timestamp: 0,
+                size: 10,
+            },
             producer: None,
         }
     }

@@ -26,7 +26,11 @@ pub struct LinkParams {
 
 impl Default for LinkParams {
     fn default() -> Self {
-        LinkParams { latency_min_ms: 1, latency_max_ms: 3, loss: 0.0 }
+        LinkParams {
+            latency_min_ms: 1,
+            latency_max_ms: 3,
+            loss: 0.0,
+        }
     }
 }
 
@@ -96,7 +100,10 @@ impl Network {
             // Whatever was on its way to the node dies with it.
             if let Some(inbox) = self.inboxes.remove(&node) {
                 for (_, m) in inbox {
-                    events.push(Event::Dropped { id: m.id, reason: DropReason::NodeDown });
+                    events.push(Event::Dropped {
+                        id: m.id,
+                        reason: DropReason::NodeDown,
+                    });
                 }
             }
         }
@@ -120,38 +127,77 @@ impl Network {
     }
 
     /// Sends a message; records what happens to it.
-    pub fn send(&mut self, now: Millis, from: NodeId, to: NodeId, msg: Message, events: &mut Vec<Event>) {
+    pub fn send(
+        &mut self,
+        now: Millis,
+        from: NodeId,
+        to: NodeId,
+        msg: Message,
+        events: &mut Vec<Event>,
+    ) {
         self.next_id += 1;
         let id = self.next_id;
         let kind = msg.kind();
         let summary = msg.summary();
         if self.held.contains_key(&(from, to)) {
-            events.push(Event::Sent { id, from, to, kind, summary, deliver_at: Millis::MAX });
-            self.held.get_mut(&(from, to)).expect("held").push(InFlight { id, from, msg });
+            events.push(Event::Sent {
+                id,
+                from,
+                to,
+                kind,
+                summary,
+                deliver_at: Millis::MAX,
+            });
+            self.held
+                .get_mut(&(from, to))
+                .expect("held")
+                .push(InFlight { id, from, msg });
             return;
         }
         let deliver_at = self.schedule(now, from, to);
-        events.push(Event::Sent { id, from, to, kind, summary, deliver_at });
+        events.push(Event::Sent {
+            id,
+            from,
+            to,
+            kind,
+            summary,
+            deliver_at,
+        });
         if self.cut.contains(&(from, to)) {
-            events.push(Event::Dropped { id, reason: DropReason::Partitioned });
+            events.push(Event::Dropped {
+                id,
+                reason: DropReason::Partitioned,
+            });
             return;
         }
         let loss = self.params(from, to).loss;
         if loss > 0.0 && self.rng.gen_bool(loss.min(1.0)) {
-            events.push(Event::Dropped { id, reason: DropReason::Loss });
+            events.push(Event::Dropped {
+                id,
+                reason: DropReason::Loss,
+            });
             return;
         }
         match self.reachability(to) {
             Reachability::Up => {
-                self.inboxes.entry(to).or_default().insert((deliver_at, id), InFlight { id, from, msg });
+                self.inboxes
+                    .entry(to)
+                    .or_default()
+                    .insert((deliver_at, id), InFlight { id, from, msg });
             }
             Reachability::ProcessDown => {
-                events.push(Event::Dropped { id, reason: DropReason::NodeDown });
+                events.push(Event::Dropped {
+                    id,
+                    reason: DropReason::NodeDown,
+                });
                 if !matches!(msg, Message::Disconnected) {
                     self.send(now, to, from, Message::Disconnected, events);
                 }
             }
-            Reachability::MachineDown => events.push(Event::Dropped { id, reason: DropReason::NodeDown }),
+            Reachability::MachineDown => events.push(Event::Dropped {
+                id,
+                reason: DropReason::NodeDown,
+            }),
         }
     }
 
@@ -175,20 +221,34 @@ impl Network {
         if !self.cut.insert((from, to)) {
             return;
         }
-        events.push(Event::Link { from, to, change: LinkChange::Cut });
+        events.push(Event::Link {
+            from,
+            to,
+            change: LinkChange::Cut,
+        });
         if let Some(inbox) = self.inboxes.get_mut(&to) {
-            let doomed: Vec<(Millis, u64)> =
-                inbox.iter().filter(|(k, m)| m.from == from && k.0 > now).map(|(k, _)| *k).collect();
+            let doomed: Vec<(Millis, u64)> = inbox
+                .iter()
+                .filter(|(k, m)| m.from == from && k.0 > now)
+                .map(|(k, _)| *k)
+                .collect();
             for k in doomed {
                 let m = inbox.remove(&k).expect("listed");
-                events.push(Event::Dropped { id: m.id, reason: DropReason::Partitioned });
+                events.push(Event::Dropped {
+                    id: m.id,
+                    reason: DropReason::Partitioned,
+                });
             }
         }
     }
 
     pub fn heal(&mut self, from: NodeId, to: NodeId, events: &mut Vec<Event>) {
         if self.cut.remove(&(from, to)) {
-            events.push(Event::Link { from, to, change: LinkChange::Healed });
+            events.push(Event::Link {
+                from,
+                to,
+                change: LinkChange::Healed,
+            });
         }
     }
 
@@ -200,9 +260,13 @@ impl Network {
     }
 
     pub fn hold(&mut self, from: NodeId, to: NodeId, events: &mut Vec<Event>) {
-        if !self.held.contains_key(&(from, to)) {
-            self.held.insert((from, to), Vec::new());
-            events.push(Event::Link { from, to, change: LinkChange::Held });
+        if let std::collections::btree_map::Entry::Vacant(v) = self.held.entry((from, to)) {
+            v.insert(Vec::new());
+            events.push(Event::Link {
+                from,
+                to,
+                change: LinkChange::Held,
+            });
         }
     }
 
@@ -211,19 +275,39 @@ impl Network {
         let Some(msgs) = self.held.remove(&(from, to)) else {
             return;
         };
-        events.push(Event::Link { from, to, change: LinkChange::Released });
+        events.push(Event::Link {
+            from,
+            to,
+            change: LinkChange::Released,
+        });
         for m in msgs {
             let deliver_at = self.schedule(now, from, to);
-            events.push(Event::Sent { id: m.id, from, to, kind: m.msg.kind(), summary: m.msg.summary(), deliver_at });
+            events.push(Event::Sent {
+                id: m.id,
+                from,
+                to,
+                kind: m.msg.kind(),
+                summary: m.msg.summary(),
+                deliver_at,
+            });
             if self.cut.contains(&(from, to)) {
-                events.push(Event::Dropped { id: m.id, reason: DropReason::Partitioned });
+                events.push(Event::Dropped {
+                    id: m.id,
+                    reason: DropReason::Partitioned,
+                });
                 continue;
             }
             match self.reachability(to) {
                 Reachability::Up => {
-                    self.inboxes.entry(to).or_default().insert((deliver_at, m.id), m);
+                    self.inboxes
+                        .entry(to)
+                        .or_default()
+                        .insert((deliver_at, m.id), m);
                 }
-                _ => events.push(Event::Dropped { id: m.id, reason: DropReason::NodeDown }),
+                _ => events.push(Event::Dropped {
+                    id: m.id,
+                    reason: DropReason::NodeDown,
+                }),
             }
         }
     }
@@ -233,7 +317,11 @@ impl Network {
         events.push(Event::Link {
             from,
             to,
-            change: LinkChange::Set { latency_min_ms: p.latency_min_ms, latency_max_ms: p.latency_max_ms, loss: p.loss },
+            change: LinkChange::Set {
+                latency_min_ms: p.latency_min_ms,
+                latency_max_ms: p.latency_max_ms,
+                loss: p.loss,
+            },
         });
     }
 
@@ -251,7 +339,14 @@ mod tests {
     const B: NodeId = NodeId::Broker(2);
 
     fn net() -> Network {
-        Network::new(7, LinkParams { latency_min_ms: 1, latency_max_ms: 20, loss: 0.0 })
+        Network::new(
+            7,
+            LinkParams {
+                latency_min_ms: 1,
+                latency_max_ms: 20,
+                loss: 0.0,
+            },
+        )
     }
 
     #[test]
@@ -259,7 +354,13 @@ mod tests {
         let mut n = net();
         let mut ev = Vec::new();
         for c in 0..50 {
-            n.send(c / 5, A, B, Message::MetadataRequest { correlation: c }, &mut ev);
+            n.send(
+                c / 5,
+                A,
+                B,
+                Message::MetadataRequest { correlation: c },
+                &mut ev,
+            );
         }
         let mut got = Vec::new();
         while let Some((_, Message::MetadataRequest { correlation })) = n.pop_due(B, 1000) {
@@ -272,16 +373,40 @@ mod tests {
     fn a_cut_drops_what_is_in_flight_and_a_dead_process_resets_the_connection() {
         let mut n = net();
         let mut ev = Vec::new();
-        n.send(0, A, B, Message::MetadataRequest { correlation: 1 }, &mut ev);
+        n.send(
+            0,
+            A,
+            B,
+            Message::MetadataRequest { correlation: 1 },
+            &mut ev,
+        );
         n.cut(0, A, B, &mut ev);
         assert!(n.pop_due(B, 1000).is_none());
         n.heal(A, B, &mut ev);
         n.set_reachability(B, Reachability::ProcessDown, &mut ev);
-        n.send(5, A, B, Message::MetadataRequest { correlation: 2 }, &mut ev);
-        assert!(matches!(n.pop_due(A, 1000), Some((B, Message::Disconnected))));
+        n.send(
+            5,
+            A,
+            B,
+            Message::MetadataRequest { correlation: 2 },
+            &mut ev,
+        );
+        assert!(matches!(
+            n.pop_due(A, 1000),
+            Some((B, Message::Disconnected))
+        ));
         n.set_reachability(B, Reachability::MachineDown, &mut ev);
-        n.send(5, A, B, Message::MetadataRequest { correlation: 3 }, &mut ev);
-        assert!(n.pop_due(A, 1000).is_none(), "a machine without power says nothing");
+        n.send(
+            5,
+            A,
+            B,
+            Message::MetadataRequest { correlation: 3 },
+            &mut ev,
+        );
+        assert!(
+            n.pop_due(A, 1000).is_none(),
+            "a machine without power says nothing"
+        );
     }
 
     #[test]
@@ -289,7 +414,13 @@ mod tests {
         let mut n = net();
         let mut ev = Vec::new();
         n.hold(A, B, &mut ev);
-        n.send(0, A, B, Message::MetadataRequest { correlation: 1 }, &mut ev);
+        n.send(
+            0,
+            A,
+            B,
+            Message::MetadataRequest { correlation: 1 },
+            &mut ev,
+        );
         assert!(n.pop_due(B, 500).is_none());
         n.release(500, A, B, &mut ev);
         assert!(n.pop_due(B, 500).is_none());

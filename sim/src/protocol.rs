@@ -47,7 +47,10 @@ impl ErrorCode {
 
     /// Whether Kafka's producer retries this error.
     pub fn is_retriable(self) -> bool {
-        !matches!(self, ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidUpdateVersion)
+        !matches!(
+            self,
+            ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidUpdateVersion
+        )
     }
 }
 
@@ -121,21 +124,58 @@ pub enum MessageKind {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Message {
     // ---- broker <-> controller ----
-    BrokerHeartbeat { broker: BrokerId, incarnation: u32, metadata_version: u64 },
+    BrokerHeartbeat {
+        broker: BrokerId,
+        incarnation: u32,
+        metadata_version: u64,
+    },
     /// Heartbeat answer; also pushed by the controller whenever metadata changes.
-    MetadataUpdate { metadata_version: u64, partitions: Vec<PartitionState>, live_brokers: Vec<BrokerId> },
-    AlterPartition { tp: TopicPartition, leader_epoch: u32, partition_epoch: u32, new_isr: Vec<BrokerId> },
-    AlterPartitionResponse { tp: TopicPartition, error: Option<ErrorCode> },
-    ControlledShutdown { broker: BrokerId },
+    MetadataUpdate {
+        metadata_version: u64,
+        partitions: Vec<PartitionState>,
+        live_brokers: Vec<BrokerId>,
+    },
+    AlterPartition {
+        tp: TopicPartition,
+        leader_epoch: u32,
+        partition_epoch: u32,
+        new_isr: Vec<BrokerId>,
+    },
+    AlterPartitionResponse {
+        tp: TopicPartition,
+        error: Option<ErrorCode>,
+    },
+    ControlledShutdown {
+        broker: BrokerId,
+    },
     ControlledShutdownResponse,
     // ---- replication and consumption ----
-    Fetch { replica: Option<BrokerId>, correlation: u64, max_wait_ms: u64, partitions: Vec<FetchPartition> },
-    FetchResponse { correlation: u64, partitions: Vec<FetchedPartition> },
-    OffsetsForLeaderEpoch { correlation: u64, partitions: Vec<EpochQuery> },
-    OffsetsForLeaderEpochResponse { correlation: u64, partitions: Vec<EpochEndOffset> },
+    Fetch {
+        replica: Option<BrokerId>,
+        correlation: u64,
+        max_wait_ms: u64,
+        partitions: Vec<FetchPartition>,
+    },
+    FetchResponse {
+        correlation: u64,
+        partitions: Vec<FetchedPartition>,
+    },
+    OffsetsForLeaderEpoch {
+        correlation: u64,
+        partitions: Vec<EpochQuery>,
+    },
+    OffsetsForLeaderEpochResponse {
+        correlation: u64,
+        partitions: Vec<EpochEndOffset>,
+    },
     // ---- producer ----
-    MetadataRequest { correlation: u64 },
-    MetadataResponse { correlation: u64, partitions: Vec<(TopicPartition, Option<BrokerId>, u32)> },
+    MetadataRequest {
+        correlation: u64,
+    },
+    MetadataResponse {
+        correlation: u64,
+        partitions: Vec<(TopicPartition, Option<BrokerId>, u32)>,
+    },
     Produce {
         correlation: u64,
         tp: TopicPartition,
@@ -144,7 +184,12 @@ pub enum Message {
         records: Vec<RecordData>,
         idempotent: Option<IdempotentBatch>,
     },
-    ProduceResponse { correlation: u64, tp: TopicPartition, error: Option<ErrorCode>, base_offset: Option<u64> },
+    ProduceResponse {
+        correlation: u64,
+        tp: TopicPartition,
+        error: Option<ErrorCode>,
+        base_offset: Option<u64>,
+    },
     // ---- transport ----
     /// The peer's process is gone: its operating system reset the connection.
     Disconnected,
@@ -155,12 +200,14 @@ impl Message {
         use Message::*;
         match self {
             BrokerHeartbeat { .. } => MessageKind::Heartbeat,
-            MetadataUpdate { .. } | AlterPartition { .. } | AlterPartitionResponse { .. } => MessageKind::Controller,
+            MetadataUpdate { .. } | AlterPartition { .. } | AlterPartitionResponse { .. } => {
+                MessageKind::Controller
+            }
             ControlledShutdown { .. } | ControlledShutdownResponse => MessageKind::Controller,
             Fetch { .. } | OffsetsForLeaderEpoch { .. } => MessageKind::Fetch,
-            FetchResponse { .. } | OffsetsForLeaderEpochResponse { .. } | ProduceResponse { .. } => {
-                MessageKind::Response
-            }
+            FetchResponse { .. }
+            | OffsetsForLeaderEpochResponse { .. }
+            | ProduceResponse { .. } => MessageKind::Response,
             MetadataRequest { .. } | MetadataResponse { .. } => MessageKind::Metadata,
             Produce { .. } => MessageKind::Produce,
             Disconnected => MessageKind::Response,
@@ -171,18 +218,34 @@ impl Message {
     pub fn summary(&self) -> String {
         use Message::*;
         match self {
-            BrokerHeartbeat { incarnation, metadata_version, .. } => {
+            BrokerHeartbeat {
+                incarnation,
+                metadata_version,
+                ..
+            } => {
                 format!("BrokerHeartbeat incarnation={incarnation} metadata={metadata_version}")
             }
-            MetadataUpdate { metadata_version, partitions, .. } => {
-                format!("MetadataUpdate v{metadata_version} ({} partitions)", partitions.len())
+            MetadataUpdate {
+                metadata_version,
+                partitions,
+                ..
+            } => {
+                format!(
+                    "MetadataUpdate v{metadata_version} ({} partitions)",
+                    partitions.len()
+                )
             }
             AlterPartition { tp, new_isr, .. } => format!("AlterPartition {tp} isr={new_isr:?}"),
-            AlterPartitionResponse { tp, error } => format!("AlterPartitionResponse {tp} {}", err(error)),
+            AlterPartitionResponse { tp, error } => {
+                format!("AlterPartitionResponse {tp} {}", err(error))
+            }
             ControlledShutdown { .. } => "ControlledShutdown".into(),
             ControlledShutdownResponse => "ControlledShutdownResponse".into(),
             Fetch { partitions, .. } => {
-                let ps: Vec<String> = partitions.iter().map(|p| format!("{}@{}", p.tp, p.fetch_offset)).collect();
+                let ps: Vec<String> = partitions
+                    .iter()
+                    .map(|p| format!("{}@{}", p.tp, p.fetch_offset))
+                    .collect();
                 format!("Fetch {}", ps.join(" "))
             }
             FetchResponse { partitions, .. } => {
@@ -196,7 +259,10 @@ impl Message {
                 format!("FetchResponse {}", ps.join(" "))
             }
             OffsetsForLeaderEpoch { partitions, .. } => {
-                let ps: Vec<String> = partitions.iter().map(|p| format!("{} epoch {}", p.tp, p.leader_epoch)).collect();
+                let ps: Vec<String> = partitions
+                    .iter()
+                    .map(|p| format!("{} epoch {}", p.tp, p.leader_epoch))
+                    .collect();
                 format!("OffsetsForLeaderEpoch {}", ps.join(" "))
             }
             OffsetsForLeaderEpochResponse { partitions, .. } => {
@@ -211,12 +277,19 @@ impl Message {
                 format!("OffsetsForLeaderEpochResponse {}", ps.join(" "))
             }
             MetadataRequest { .. } => "MetadataRequest".into(),
-            MetadataResponse { partitions, .. } => format!("MetadataResponse ({} partitions)", partitions.len()),
+            MetadataResponse { partitions, .. } => {
+                format!("MetadataResponse ({} partitions)", partitions.len())
+            }
             Produce { tp, records, .. } => {
                 let vs: Vec<&str> = records.iter().map(|r| &*r.value).collect();
                 format!("Produce {tp} [{}]", vs.join(" "))
             }
-            ProduceResponse { tp, error, base_offset, .. } => match (error, base_offset) {
+            ProduceResponse {
+                tp,
+                error,
+                base_offset,
+                ..
+            } => match (error, base_offset) {
                 (Some(e), _) => format!("ProduceResponse {tp} {e}"),
                 (None, Some(o)) => format!("ProduceResponse {tp} offset {o}"),
                 (None, None) => format!("ProduceResponse {tp}"),

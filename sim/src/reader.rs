@@ -62,7 +62,12 @@ impl Reader {
             self.metadata_in_flight = None;
             self.cursor += 1;
         }
-        let timed_out: Vec<BrokerId> = self.in_flight.iter().filter(|(_, (_, t))| *t <= now).map(|(b, _)| *b).collect();
+        let timed_out: Vec<BrokerId> = self
+            .in_flight
+            .iter()
+            .filter(|(_, (_, t))| *t <= now)
+            .map(|(b, _)| *b)
+            .collect();
         for b in timed_out {
             self.in_flight.remove(&b);
             self.leaders.retain(|_, (l, _)| *l != b);
@@ -72,23 +77,27 @@ impl Reader {
 
     pub fn handle_message(&mut self, now: Millis, from: NodeId, msg: Message, fx: &mut Effects) {
         match msg {
-            Message::MetadataResponse { correlation, partitions } => {
-                if self.metadata_in_flight.map(|m| m.0) == Some(correlation) {
-                    self.metadata_in_flight = None;
-                    for (tp, leader, epoch) in partitions {
-                        if let Some(l) = leader {
-                            if self.positions.contains_key(&tp) {
-                                self.leaders.insert(tp, (l, epoch));
-                            }
+            Message::MetadataResponse {
+                correlation,
+                partitions,
+            } if self.metadata_in_flight.map(|m| m.0) == Some(correlation) => {
+                self.metadata_in_flight = None;
+                for (tp, leader, epoch) in partitions {
+                    if let Some(l) = leader {
+                        if self.positions.contains_key(&tp) {
+                            self.leaders.insert(tp, (l, epoch));
                         }
                     }
-                    if self.leaders.len() < self.partitions.len() {
-                        self.cursor += 1;
-                        self.metadata_at = now + RETRY_BACKOFF_MS;
-                    }
+                }
+                if self.leaders.len() < self.partitions.len() {
+                    self.cursor += 1;
+                    self.metadata_at = now + RETRY_BACKOFF_MS;
                 }
             }
-            Message::FetchResponse { correlation, partitions } => {
+            Message::FetchResponse {
+                correlation,
+                partitions,
+            } => {
                 let Some(b) = from.broker() else { return };
                 if self.in_flight.get(&b).map(|x| x.0) != Some(correlation) {
                     return;
@@ -100,14 +109,22 @@ impl Reader {
                         None => {
                             for r in p.records {
                                 if r.offset == *pos {
-                                    fx.event(Event::Consumed { tp: p.tp.clone(), offset: r.offset, value: r.data.value.clone() });
+                                    fx.event(Event::Consumed {
+                                        tp: p.tp.clone(),
+                                        offset: r.offset,
+                                        value: r.data.value.clone(),
+                                    });
                                     *pos += 1;
                                 }
                             }
                         }
                         Some(ErrorCode::OffsetOutOfRange) => {
                             // auto.offset.reset = earliest
-                            fx.event(Event::ReaderReset { tp: p.tp.clone(), from: *pos, to: 0 });
+                            fx.event(Event::ReaderReset {
+                                tp: p.tp.clone(),
+                                from: *pos,
+                                to: 0,
+                            });
                             *pos = 0;
                         }
                         Some(_) => {
@@ -134,12 +151,20 @@ impl Reader {
     }
 
     fn poll(&mut self, now: Millis, fx: &mut Effects) {
-        if self.metadata_in_flight.is_none() && self.leaders.len() < self.partitions.len() && now >= self.metadata_at {
+        if self.metadata_in_flight.is_none()
+            && self.leaders.len() < self.partitions.len()
+            && now >= self.metadata_at
+        {
             let b = self.bootstrap[self.cursor % self.bootstrap.len()];
             self.next_correlation += 1;
             self.metadata_in_flight = Some((self.next_correlation, now + REQUEST_TIMEOUT_MS));
             self.metadata_at = now + RETRY_BACKOFF_MS;
-            fx.send(NodeId::Broker(b), Message::MetadataRequest { correlation: self.next_correlation });
+            fx.send(
+                NodeId::Broker(b),
+                Message::MetadataRequest {
+                    correlation: self.next_correlation,
+                },
+            );
         }
         let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
         for (tp, &(leader, epoch)) in &self.leaders {
@@ -158,7 +183,12 @@ impl Reader {
             self.in_flight.insert(leader, (c, now + REQUEST_TIMEOUT_MS));
             fx.send(
                 NodeId::Broker(leader),
-                Message::Fetch { replica: None, correlation: c, max_wait_ms: FETCH_MAX_WAIT_MS, partitions },
+                Message::Fetch {
+                    replica: None,
+                    correlation: c,
+                    max_wait_ms: FETCH_MAX_WAIT_MS,
+                    partitions,
+                },
             );
         }
     }

@@ -59,13 +59,25 @@ impl Replay {
 
     pub fn apply(&mut self, e: &Event) {
         match e {
-            Event::PartitionChanged { tp, leader, leader_epoch, partition_epoch, isr, reason } => {
+            Event::PartitionChanged {
+                tp,
+                leader,
+                leader_epoch,
+                partition_epoch,
+                isr,
+                reason,
+            } => {
                 let replicas = match self.partitions.get(tp) {
                     Some(m) => m.replicas.clone(),
                     None => isr.clone(),
                 };
                 for &b in &replicas {
-                    self.replicas.entry((tp.clone(), b)).or_insert_with(|| ReplicaState { up: true, ..Default::default() });
+                    self.replicas
+                        .entry((tp.clone(), b))
+                        .or_insert_with(|| ReplicaState {
+                            up: true,
+                            ..Default::default()
+                        });
                 }
                 self.partitions.insert(
                     tp.clone(),
@@ -79,9 +91,19 @@ impl Replay {
                     },
                 );
             }
-            Event::BecameLeader { broker, tp, .. } => self.rep(tp, *broker).role = ReplayRole::Leader,
-            Event::BecameFollower { broker, tp, .. } => self.rep(tp, *broker).role = ReplayRole::Follower,
-            Event::Appended { broker, tp, base_offset, values, .. } => {
+            Event::BecameLeader { broker, tp, .. } => {
+                self.rep(tp, *broker).role = ReplayRole::Leader
+            }
+            Event::BecameFollower { broker, tp, .. } => {
+                self.rep(tp, *broker).role = ReplayRole::Follower
+            }
+            Event::Appended {
+                broker,
+                tp,
+                base_offset,
+                values,
+                ..
+            } => {
                 let r = self.rep(tp, *broker);
                 r.log.truncate(*base_offset as usize);
                 r.log.extend(values.iter().cloned());
@@ -91,13 +113,28 @@ impl Replay {
                 r.log.truncate(*to as usize);
                 r.high_watermark = r.high_watermark.min(*to);
             }
-            Event::HighWatermark { broker, tp, high_watermark } => self.rep(tp, *broker).high_watermark = *high_watermark,
-            Event::Recovered { broker, tp, high_watermark, .. } => {
+            Event::HighWatermark {
+                broker,
+                tp,
+                high_watermark,
+            } => self.rep(tp, *broker).high_watermark = *high_watermark,
+            Event::Recovered {
+                broker,
+                tp,
+                high_watermark,
+                ..
+            } => {
                 let r = self.rep(tp, *broker);
                 r.high_watermark = *high_watermark;
                 r.up = true;
             }
-            Event::Crashed { node: NodeId::Broker(b), .. } | Event::ShutDown { node: NodeId::Broker(b) } => {
+            Event::Crashed {
+                node: NodeId::Broker(b),
+                ..
+            }
+            | Event::ShutDown {
+                node: NodeId::Broker(b),
+            } => {
                 for ((_, rb), r) in self.replicas.iter_mut() {
                     if rb == b {
                         r.role = ReplayRole::None;
@@ -105,7 +142,9 @@ impl Replay {
                     }
                 }
             }
-            Event::Restarted { node: NodeId::Broker(b) } => {
+            Event::Restarted {
+                node: NodeId::Broker(b),
+            } => {
                 for ((_, rb), r) in self.replicas.iter_mut() {
                     if rb == b {
                         r.up = true;
@@ -117,6 +156,11 @@ impl Replay {
     }
 
     fn rep(&mut self, tp: &TopicPartition, b: BrokerId) -> &mut ReplicaState {
-        self.replicas.entry((tp.clone(), b)).or_insert_with(|| ReplicaState { up: true, ..Default::default() })
+        self.replicas
+            .entry((tp.clone(), b))
+            .or_insert_with(|| ReplicaState {
+                up: true,
+                ..Default::default()
+            })
     }
 }

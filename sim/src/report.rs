@@ -85,7 +85,11 @@ pub fn run(scenario: &Scenario, seed: u64) -> Run {
 pub fn analyse(scenario: &Scenario, seed: u64, trace: Trace) -> Run {
     let findings = checkers::check(&trace);
     let report = build_report(scenario, seed, &trace, &findings);
-    Run { trace, findings, report }
+    Run {
+        trace,
+        findings,
+        report,
+    }
 }
 
 fn build_report(scenario: &Scenario, seed: u64, trace: &Trace, f: &Findings) -> RunReport {
@@ -134,8 +138,16 @@ fn build_report(scenario: &Scenario, seed: u64, trace: &Trace, f: &Findings) -> 
             Expectation::Checker { checker, holds } => {
                 let v = f.verdict(*checker);
                 ExpectationResult {
-                    expectation: format!("{} {}", checker.name(), if *holds { "holds" } else { "violated" }),
-                    actual: if v.holds() { "holds".into() } else { "violated".into() },
+                    expectation: format!(
+                        "{} {}",
+                        checker.name(),
+                        if *holds { "holds" } else { "violated" }
+                    ),
+                    actual: if v.holds() {
+                        "holds".into()
+                    } else {
+                        "violated".into()
+                    },
                     holds: v.holds() == *holds,
                 }
             }
@@ -151,7 +163,11 @@ fn build_report(scenario: &Scenario, seed: u64, trace: &Trace, f: &Findings) -> 
         checkers: f
             .verdicts
             .iter()
-            .map(|v| CheckerReport { checker: v.checker.name(), holds: v.holds(), violation: v.violation.clone() })
+            .map(|v| CheckerReport {
+                checker: v.checker.name(),
+                holds: v.holds(),
+                violation: v.violation.clone(),
+            })
             .collect(),
         expectations,
         lost_acknowledged: f.lost.clone(),
@@ -182,7 +198,12 @@ fn narrated(e: &Event, detailed: bool) -> bool {
         Event::PartitionChanged { reason, .. } => *reason != ChangeReason::Created,
         Event::BrokerRegistered { incarnation, .. } => *incarnation > 1,
         Event::BecameLeader { .. } => true,
-        Event::Acked { base_offset: Some(_), .. } | Event::SendFailed { .. } | Event::Expired { .. } => detailed,
+        Event::Acked {
+            base_offset: Some(_),
+            ..
+        }
+        | Event::SendFailed { .. }
+        | Event::Expired { .. } => detailed,
         _ => false,
     }
 }
@@ -212,14 +233,17 @@ pub fn narrative(scenario: &Scenario, run: &Run) -> String {
     let mut breaks: BTreeMap<usize, Vec<(CheckerId, &str)>> = BTreeMap::new();
     for v in &f.verdicts {
         if let Some(x) = &v.violation {
-            breaks.entry(x.index).or_default().push((v.checker, &x.message));
+            breaks
+                .entry(x.index)
+                .or_default()
+                .push((v.checker, &x.message));
         }
     }
     let _ = writeln!(out, "Timeline");
     for (i, e) in run.trace.entries.iter().enumerate() {
         let b = breaks.get(&i);
         if narrated(&e.event, detailed) || b.is_some() {
-            let _ = writeln!(out, "{}", e.line(&run.trace.names));
+            let _ = writeln!(out, "{}", shorten(e.line(&run.trace.names)));
         }
         for (c, msg) in b.into_iter().flatten() {
             let _ = writeln!(out, "{:>9}   ✗ {} violated: {msg}", "", c.name());
@@ -230,8 +254,21 @@ pub fn narrative(scenario: &Scenario, run: &Run) -> String {
         let mut groups: BTreeMap<(NodeId, String, bool), (u64, Millis, Millis)> = BTreeMap::new();
         for e in &run.trace.entries {
             let (p, err, retry, n) = match &e.event {
-                Event::SendFailed { producer, error, retry, values, .. } => (*producer, error.name().to_string(), *retry, values.len()),
-                Event::Expired { producer, values, .. } => (*producer, "delivery.timeout.ms expired".into(), false, values.len()),
+                Event::SendFailed {
+                    producer,
+                    error,
+                    retry,
+                    values,
+                    ..
+                } => (*producer, error.name().to_string(), *retry, values.len()),
+                Event::Expired {
+                    producer, values, ..
+                } => (
+                    *producer,
+                    "delivery.timeout.ms expired".into(),
+                    false,
+                    values.len(),
+                ),
                 _ => continue,
             };
             let g = groups.entry((p, err, retry)).or_insert((0, e.at, e.at));
@@ -275,13 +312,22 @@ pub fn outcome(run: &Run) -> String {
         c("consumed")
     );
     if !r.lost_acknowledged.is_empty() {
-        let shown: Vec<String> = r.lost_acknowledged.iter().take(12).map(|l| format!("{} ({}@{})", l.value, l.tp, l.offset)).collect();
-        let more = r.lost_acknowledged.len().saturating_sub(12);
+        let shown: Vec<String> = r
+            .lost_acknowledged
+            .iter()
+            .take(6)
+            .map(|l| format!("{} ({}@{})", l.value, l.tp, l.offset))
+            .collect();
+        let more = r.lost_acknowledged.len().saturating_sub(6);
         let _ = writeln!(
             out,
             "  lost: {}{}",
             shown.join(", "),
-            if more > 0 { format!(" and {more} more") } else { String::new() }
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         );
     }
     let _ = writeln!(out, "\nCheckers");
@@ -291,14 +337,28 @@ pub fn outcome(run: &Run) -> String {
                 let _ = writeln!(out, "  ✓ {}", v.checker);
             }
             Some(x) => {
-                let _ = writeln!(out, "  ✗ {} at {} (event #{}): {}", v.checker, fmt_time(x.at), x.index, x.message);
+                let _ = writeln!(
+                    out,
+                    "  ✗ {} at {} (event #{}): {}",
+                    v.checker,
+                    fmt_time(x.at),
+                    x.index,
+                    x.message
+                );
             }
         }
     }
     let _ = writeln!(out, "\nPartitions at the end");
     for p in &r.partitions {
-        let leader = p.leader.map(|l| format!("broker-{l}")).unwrap_or_else(|| "none (offline)".into());
-        let _ = writeln!(out, "  {} leader {leader}, leader epoch {}, isr {:?}", p.partition, p.leader_epoch, p.isr);
+        let leader = p
+            .leader
+            .map(|l| format!("broker-{l}"))
+            .unwrap_or_else(|| "none (offline)".into());
+        let _ = writeln!(
+            out,
+            "  {} leader {leader}, leader epoch {}, isr {:?}",
+            p.partition, p.leader_epoch, p.isr
+        );
         for rep in &p.replicas {
             let _ = writeln!(
                 out,
@@ -327,9 +387,20 @@ pub fn outcome(run: &Run) -> String {
     out
 }
 
+/// Narrative lines stay readable; the full line is in `--trace`.
+fn shorten(line: String) -> String {
+    const MAX: usize = 140;
+    if line.chars().count() <= MAX {
+        return line;
+    }
+    let cut: String = line.chars().take(MAX - 1).collect();
+    format!("{cut}…")
+}
+
 fn textwrap(s: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
-    for para in s.split('\n') {
+    // A single newline in a scenario's description is layout, a blank line a new paragraph.
+    for para in s.split("\n\n") {
         let mut line = String::new();
         for w in para.split_whitespace() {
             if !line.is_empty() && line.len() + 1 + w.len() > width {
@@ -341,6 +412,7 @@ fn textwrap(s: &str, width: usize) -> Vec<String> {
             line.push_str(w);
         }
         lines.push(line);
+        lines.push(String::new());
     }
     while lines.last().is_some_and(|l| l.is_empty()) {
         lines.pop();

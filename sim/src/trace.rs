@@ -37,7 +37,11 @@ pub enum LinkChange {
     Healed,
     Held,
     Released,
-    Set { latency_min_ms: u64, latency_max_ms: u64, loss: f64 },
+    Set {
+        latency_min_ms: u64,
+        latency_max_ms: u64,
+        loss: f64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -76,20 +80,55 @@ pub enum TruncateReason {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     // ---- faults and the network ----
-    Crashed { node: NodeId, kind: CrashKind },
-    ShutDown { node: NodeId },
-    Restarted { node: NodeId },
-    Paused { node: NodeId },
-    Resumed { node: NodeId },
-    Link { from: NodeId, to: NodeId, change: LinkChange },
-    Sent { id: u64, from: NodeId, to: NodeId, kind: MessageKind, summary: String, deliver_at: Millis },
-    Dropped { id: u64, reason: DropReason },
+    Crashed {
+        node: NodeId,
+        kind: CrashKind,
+    },
+    ShutDown {
+        node: NodeId,
+    },
+    Restarted {
+        node: NodeId,
+    },
+    Paused {
+        node: NodeId,
+    },
+    Resumed {
+        node: NodeId,
+    },
+    Link {
+        from: NodeId,
+        to: NodeId,
+        change: LinkChange,
+    },
+    Sent {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        kind: MessageKind,
+        summary: String,
+        deliver_at: Millis,
+    },
+    Dropped {
+        id: u64,
+        reason: DropReason,
+    },
     /// A scheduled command that could not apply (its target was down, or had no leader).
-    Skipped { command: String, reason: String },
+    Skipped {
+        command: String,
+        reason: String,
+    },
     // ---- controller ----
-    BrokerFenced { broker: BrokerId },
-    BrokerUnfenced { broker: BrokerId },
-    BrokerRegistered { broker: BrokerId, incarnation: u32 },
+    BrokerFenced {
+        broker: BrokerId,
+    },
+    BrokerUnfenced {
+        broker: BrokerId,
+    },
+    BrokerRegistered {
+        broker: BrokerId,
+        incarnation: u32,
+    },
     PartitionChanged {
         tp: TopicPartition,
         leader: Option<BrokerId>,
@@ -99,24 +138,107 @@ pub enum Event {
         reason: ChangeReason,
     },
     // ---- brokers ----
-    BecameLeader { broker: BrokerId, tp: TopicPartition, leader_epoch: u32, log_end_offset: u64, high_watermark: u64 },
-    BecameFollower { broker: BrokerId, tp: TopicPartition, leader: BrokerId, leader_epoch: u32 },
-    Appended { broker: BrokerId, tp: TopicPartition, base_offset: u64, leader_epoch: u32, values: Vec<Arc<str>>, leader: bool },
-    DuplicateBatch { broker: BrokerId, tp: TopicPartition, producer_id: u64, base_sequence: u32, base_offset: u64 },
-    Truncated { broker: BrokerId, tp: TopicPartition, from: u64, to: u64, reason: TruncateReason, removed: Vec<Arc<str>> },
-    HighWatermark { broker: BrokerId, tp: TopicPartition, high_watermark: u64 },
-    Flushed { broker: BrokerId, tp: TopicPartition, up_to: u64 },
-    Recovered { broker: BrokerId, tp: TopicPartition, log_end_offset: u64, high_watermark: u64 },
-    IsrChangeRequested { broker: BrokerId, tp: TopicPartition, isr: Vec<BrokerId> },
+    BecameLeader {
+        broker: BrokerId,
+        tp: TopicPartition,
+        leader_epoch: u32,
+        log_end_offset: u64,
+        high_watermark: u64,
+    },
+    BecameFollower {
+        broker: BrokerId,
+        tp: TopicPartition,
+        leader: BrokerId,
+        leader_epoch: u32,
+    },
+    Appended {
+        broker: BrokerId,
+        tp: TopicPartition,
+        base_offset: u64,
+        leader_epoch: u32,
+        values: Vec<Arc<str>>,
+        leader: bool,
+    },
+    DuplicateBatch {
+        broker: BrokerId,
+        tp: TopicPartition,
+        producer_id: u64,
+        base_sequence: u32,
+        base_offset: u64,
+    },
+    Truncated {
+        broker: BrokerId,
+        tp: TopicPartition,
+        from: u64,
+        to: u64,
+        reason: TruncateReason,
+        removed: Vec<Arc<str>>,
+    },
+    HighWatermark {
+        broker: BrokerId,
+        tp: TopicPartition,
+        high_watermark: u64,
+    },
+    Flushed {
+        broker: BrokerId,
+        tp: TopicPartition,
+        up_to: u64,
+    },
+    Recovered {
+        broker: BrokerId,
+        tp: TopicPartition,
+        log_end_offset: u64,
+        high_watermark: u64,
+    },
+    IsrChangeRequested {
+        broker: BrokerId,
+        tp: TopicPartition,
+        isr: Vec<BrokerId>,
+    },
     // ---- producers ----
-    Produced { producer: NodeId, value: Arc<str>, key: Option<Arc<str>>, tp: TopicPartition },
-    BatchSent { producer: NodeId, tp: TopicPartition, broker: BrokerId, values: Vec<Arc<str>>, attempt: u32, sequence: Option<u32> },
-    Acked { producer: NodeId, tp: TopicPartition, base_offset: Option<u64>, values: Vec<Arc<str>> },
-    SendFailed { producer: NodeId, tp: TopicPartition, error: ErrorCode, retry: bool, values: Vec<Arc<str>> },
-    Expired { producer: NodeId, tp: TopicPartition, values: Vec<Arc<str>> },
+    Produced {
+        producer: NodeId,
+        value: Arc<str>,
+        key: Option<Arc<str>>,
+        tp: TopicPartition,
+    },
+    BatchSent {
+        producer: NodeId,
+        tp: TopicPartition,
+        broker: BrokerId,
+        values: Vec<Arc<str>>,
+        attempt: u32,
+        sequence: Option<u32>,
+    },
+    Acked {
+        producer: NodeId,
+        tp: TopicPartition,
+        base_offset: Option<u64>,
+        values: Vec<Arc<str>>,
+    },
+    SendFailed {
+        producer: NodeId,
+        tp: TopicPartition,
+        error: ErrorCode,
+        retry: bool,
+        values: Vec<Arc<str>>,
+    },
+    Expired {
+        producer: NodeId,
+        tp: TopicPartition,
+        values: Vec<Arc<str>>,
+    },
     // ---- the reader ----
-    Consumed { tp: TopicPartition, offset: u64, value: Arc<str> },
-    ReaderReset { tp: TopicPartition, from: u64, to: u64 },
+    Consumed {
+        tp: TopicPartition,
+        offset: u64,
+        value: Arc<str>,
+    },
+    ReaderReset {
+        tp: TopicPartition,
+        from: u64,
+        to: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

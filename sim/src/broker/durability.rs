@@ -34,20 +34,37 @@ impl Broker {
             if kind == CrashKind::PowerLoss && r.log.unflushed() > 0 {
                 let from = r.log.end_offset();
                 let to = r.log.flushed();
-                let removed = r.log.records()[to as usize..].iter().map(|x| x.data.value.clone()).collect();
+                let removed = r.log.records()[to as usize..]
+                    .iter()
+                    .map(|x| x.data.value.clone())
+                    .collect();
                 r.log.truncate_to(to);
-                fx.event(Event::Truncated { broker: id, tp: tp.clone(), from, to, reason: TruncateReason::PowerLoss, removed });
+                fx.event(Event::Truncated {
+                    broker: id,
+                    tp: tp.clone(),
+                    from,
+                    to,
+                    reason: TruncateReason::PowerLoss,
+                    removed,
+                });
             }
             logs.insert(tp, r.log);
         }
-        BrokerDisk { logs, hw_checkpoint: self.hw_checkpoint, incarnation: self.incarnation }
+        BrokerDisk {
+            logs,
+            hw_checkpoint: self.hw_checkpoint,
+            incarnation: self.incarnation,
+        }
     }
 
     /// Controlled shutdown: hand leadership away, then flush and stop.
     pub fn begin_shutdown(&mut self, now: Millis, fx: &mut Effects) {
         if self.shutdown.is_none() && !self.stopped {
             self.shutdown = Some(now + super::CONTROLLED_SHUTDOWN_TIMEOUT_MS);
-            fx.send(NodeId::Controller, Message::ControlledShutdown { broker: self.id });
+            fx.send(
+                NodeId::Controller,
+                Message::ControlledShutdown { broker: self.id },
+            );
         }
     }
 
@@ -55,7 +72,11 @@ impl Broker {
         let id = self.id;
         for (tp, r) in self.replicas.iter_mut() {
             if r.log.flush() {
-                fx.event(Event::Flushed { broker: id, tp: tp.clone(), up_to: r.log.end_offset() });
+                fx.event(Event::Flushed {
+                    broker: id,
+                    tp: tp.clone(),
+                    up_to: r.log.end_offset(),
+                });
             }
             r.dirty.clear();
         }
@@ -78,7 +99,11 @@ impl Broker {
             r.log.flush();
             r.last_flush_at = now;
             r.dirty.clear();
-            fx.event(Event::Flushed { broker: id, tp: tp.clone(), up_to: r.log.end_offset() });
+            fx.event(Event::Flushed {
+                broker: id,
+                tp: tp.clone(),
+                up_to: r.log.end_offset(),
+            });
         } else {
             r.dirty.push((r.log.end_offset(), now));
         }
@@ -89,7 +114,10 @@ impl Broker {
             return None;
         }
         let by_config = r.last_flush_at.saturating_add(r.config.flush_ms);
-        let by_os = r.dirty.first().map(|d| d.1.saturating_add(self.config.page_cache_writeback_ms));
+        let by_os = r
+            .dirty
+            .first()
+            .map(|d| d.1.saturating_add(self.config.page_cache_writeback_ms));
         Some(by_os.map_or(by_config, |o| o.min(by_config)))
     }
 
@@ -105,12 +133,21 @@ impl Broker {
                 r.log.end_offset()
             } else {
                 // The OS writes back pages that have been dirty for long enough.
-                r.dirty.iter().filter(|d| d.1.saturating_add(writeback) <= now).map(|d| d.0).max().unwrap_or(0)
+                r.dirty
+                    .iter()
+                    .filter(|d| d.1.saturating_add(writeback) <= now)
+                    .map(|d| d.0)
+                    .max()
+                    .unwrap_or(0)
             };
             if upto > r.log.flushed() {
                 r.log.flush_to(upto);
                 r.dirty.retain(|d| d.0 > upto);
-                fx.event(Event::Flushed { broker: id, tp: tp.clone(), up_to: upto });
+                fx.event(Event::Flushed {
+                    broker: id,
+                    tp: tp.clone(),
+                    up_to: upto,
+                });
             }
             if r.log.unflushed() > 0 && r.dirty.is_empty() {
                 r.dirty.push((r.log.end_offset(), now));

@@ -74,7 +74,11 @@ pub struct Replica {
 impl Replica {
     fn new(tp: TopicPartition, log: PartitionLog, config: LogConfig, hw: u64, now: Millis) -> Self {
         let producers = ProducerStateTable::rebuild(&log);
-        let dirty = if log.unflushed() > 0 { vec![(log.end_offset(), now)] } else { Vec::new() };
+        let dirty = if log.unflushed() > 0 {
+            vec![(log.end_offset(), now)]
+        } else {
+            Vec::new()
+        };
         Replica {
             high_watermark: hw.min(log.end_offset()),
             tp,
@@ -204,7 +208,11 @@ impl Broker {
     }
 
     fn log_config(&self, tp: &TopicPartition) -> LogConfig {
-        let over = self.topic_overrides.get(&tp.topic).cloned().unwrap_or_default();
+        let over = self
+            .topic_overrides
+            .get(&tp.topic)
+            .cloned()
+            .unwrap_or_default();
         LogConfig::effective(&self.config, &over)
     }
 
@@ -241,7 +249,10 @@ impl Broker {
         if self.stopped {
             return None;
         }
-        let mut d = self.next_heartbeat.min(self.next_hw_checkpoint).min(self.next_isr_check);
+        let mut d = self
+            .next_heartbeat
+            .min(self.next_hw_checkpoint)
+            .min(self.next_isr_check);
         if let Some(s) = self.shutdown {
             d = d.min(s);
         }
@@ -298,9 +309,11 @@ impl Broker {
             return;
         }
         match msg {
-            Message::MetadataUpdate { metadata_version, partitions, live_brokers } => {
-                self.apply_metadata(now, metadata_version, partitions, live_brokers, fx)
-            }
+            Message::MetadataUpdate {
+                metadata_version,
+                partitions,
+                live_brokers,
+            } => self.apply_metadata(now, metadata_version, partitions, live_brokers, fx),
             Message::AlterPartitionResponse { tp, .. } => {
                 if let Some(r) = self.replicas.get_mut(&tp) {
                     r.pending_isr = None;
@@ -311,26 +324,56 @@ impl Broker {
                     self.finish_shutdown(now, fx);
                 }
             }
-            Message::Fetch { replica, correlation, max_wait_ms, partitions } => {
-                self.handle_fetch(now, from, replica, correlation, max_wait_ms, partitions, fx)
-            }
-            Message::FetchResponse { correlation, partitions } => {
-                self.handle_fetch_response(now, from, correlation, partitions, fx)
-            }
-            Message::OffsetsForLeaderEpoch { correlation, partitions } => {
-                self.handle_offsets_for_leader_epoch(from, correlation, partitions, fx)
-            }
-            Message::OffsetsForLeaderEpochResponse { correlation, partitions } => {
-                self.handle_epoch_response(now, correlation, partitions, fx)
-            }
+            Message::Fetch {
+                replica,
+                correlation,
+                max_wait_ms,
+                partitions,
+            } => self.handle_fetch(now, from, replica, correlation, max_wait_ms, partitions, fx),
+            Message::FetchResponse {
+                correlation,
+                partitions,
+            } => self.handle_fetch_response(now, from, correlation, partitions, fx),
+            Message::OffsetsForLeaderEpoch {
+                correlation,
+                partitions,
+            } => self.handle_offsets_for_leader_epoch(from, correlation, partitions, fx),
+            Message::OffsetsForLeaderEpochResponse {
+                correlation,
+                partitions,
+            } => self.handle_epoch_response(now, correlation, partitions, fx),
             Message::MetadataRequest { correlation } => {
-                let partitions =
-                    self.metadata.values().map(|s| (s.tp.clone(), s.leader, s.leader_epoch)).collect();
-                fx.send(from, Message::MetadataResponse { correlation, partitions });
+                let partitions = self
+                    .metadata
+                    .values()
+                    .map(|s| (s.tp.clone(), s.leader, s.leader_epoch))
+                    .collect();
+                fx.send(
+                    from,
+                    Message::MetadataResponse {
+                        correlation,
+                        partitions,
+                    },
+                );
             }
-            Message::Produce { correlation, tp, acks, timeout_ms, records, idempotent } => {
-                self.handle_produce(now, from, correlation, tp, acks, timeout_ms, records, idempotent, fx)
-            }
+            Message::Produce {
+                correlation,
+                tp,
+                acks,
+                timeout_ms,
+                records,
+                idempotent,
+            } => self.handle_produce(
+                now,
+                from,
+                correlation,
+                tp,
+                acks,
+                timeout_ms,
+                records,
+                idempotent,
+                fx,
+            ),
             Message::Disconnected => self.peer_disconnected(now, from),
             // Messages only the controller or clients handle.
             Message::BrokerHeartbeat { .. }
@@ -376,8 +419,10 @@ impl Broker {
             }
             if !self.replicas.contains_key(&st.tp) {
                 let cfg = self.log_config(&st.tp);
-                self.replicas
-                    .insert(st.tp.clone(), Replica::new(st.tp.clone(), PartitionLog::default(), cfg, 0, now));
+                self.replicas.insert(
+                    st.tp.clone(),
+                    Replica::new(st.tp.clone(), PartitionLog::default(), cfg, 0, now),
+                );
             }
             self.apply_partition_state(now, st, fx);
         }

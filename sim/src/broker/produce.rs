@@ -20,12 +20,26 @@ pub(super) struct PendingProduce {
     pub deadline: Millis,
 }
 
-fn respond(fx: &mut Effects, to: NodeId, correlation: u64, tp: &TopicPartition, r: Result<u64, ErrorCode>) {
+fn respond(
+    fx: &mut Effects,
+    to: NodeId,
+    correlation: u64,
+    tp: &TopicPartition,
+    r: Result<u64, ErrorCode>,
+) {
     let (error, base_offset) = match r {
         Ok(o) => (None, Some(o)),
         Err(e) => (Some(e), None),
     };
-    fx.send(to, Message::ProduceResponse { correlation, tp: tp.clone(), error, base_offset });
+    fx.send(
+        to,
+        Message::ProduceResponse {
+            correlation,
+            tp: tp.clone(),
+            error,
+            base_offset,
+        },
+    );
 }
 
 impl Broker {
@@ -49,7 +63,11 @@ impl Broker {
                 respond(fx, from, correlation, &tp, r)
             }
         };
-        let Some(r) = self.replicas.get_mut(&tp).filter(|r| r.role == Role::Leader) else {
+        let Some(r) = self
+            .replicas
+            .get_mut(&tp)
+            .filter(|r| r.role == Role::Leader)
+        else {
             return reply(fx, Err(ErrorCode::NotLeaderOrFollower));
         };
         if self.shutdown.is_some() {
@@ -62,10 +80,15 @@ impl Broker {
         let mut duplicate_of = None;
         if let Some(b) = idempotent {
             let last_seq = b.base_sequence + n as u32 - 1;
-            match r.producers.check(b.producer_id, b.producer_epoch, b.base_sequence, last_seq) {
+            match r
+                .producers
+                .check(b.producer_id, b.producer_epoch, b.base_sequence, last_seq)
+            {
                 SequenceCheck::Accept => {}
                 SequenceCheck::Duplicate(base) => duplicate_of = Some(base),
-                SequenceCheck::OutOfOrder => return reply(fx, Err(ErrorCode::OutOfOrderSequenceNumber)),
+                SequenceCheck::OutOfOrder => {
+                    return reply(fx, Err(ErrorCode::OutOfOrderSequenceNumber))
+                }
             }
         }
         let base = match duplicate_of {
@@ -94,14 +117,29 @@ impl Broker {
                             producer_id: b.producer_id,
                             producer_epoch: b.producer_epoch,
                             sequence: b.base_sequence + i as u32,
+                            batch_first: b.base_sequence,
+                            batch_last: b.base_sequence + n as u32 - 1,
                         }),
                     })
                     .collect();
                 let base = r.log.append(recs);
                 if let Some(b) = idempotent {
-                    r.producers.record(b.producer_id, b.producer_epoch, b.base_sequence, b.base_sequence + n as u32 - 1, base);
+                    r.producers.record(
+                        b.producer_id,
+                        b.producer_epoch,
+                        b.base_sequence,
+                        b.base_sequence + n as u32 - 1,
+                        base,
+                    );
                 }
-                fx.event(Event::Appended { broker: id, tp: tp.clone(), base_offset: base, leader_epoch: epoch, values, leader: true });
+                fx.event(Event::Appended {
+                    broker: id,
+                    tp: tp.clone(),
+                    base_offset: base,
+                    leader_epoch: epoch,
+                    values,
+                    leader: true,
+                });
                 self.after_append(now, &tp, fx);
                 self.wake_parked(now, &tp, true, fx);
                 base
@@ -135,7 +173,11 @@ impl Broker {
         let pending = std::mem::take(&mut self.pending_produce);
         for p in pending {
             if &p.tp == tp && p.required_offset <= hw {
-                let result = if enough { Ok(p.base_offset) } else { Err(ErrorCode::NotEnoughReplicasAfterAppend) };
+                let result = if enough {
+                    Ok(p.base_offset)
+                } else {
+                    Err(ErrorCode::NotEnoughReplicasAfterAppend)
+                };
                 respond(fx, p.from, p.correlation, &p.tp, result);
             } else {
                 self.pending_produce.push(p);
@@ -143,7 +185,12 @@ impl Broker {
         }
     }
 
-    pub(super) fn fail_pending_produce(&mut self, tp: &TopicPartition, e: ErrorCode, fx: &mut Effects) {
+    pub(super) fn fail_pending_produce(
+        &mut self,
+        tp: &TopicPartition,
+        e: ErrorCode,
+        fx: &mut Effects,
+    ) {
         let pending = std::mem::take(&mut self.pending_produce);
         for p in pending {
             if &p.tp == tp {
@@ -158,7 +205,13 @@ impl Broker {
         let pending = std::mem::take(&mut self.pending_produce);
         for p in pending {
             if p.deadline <= now {
-                respond(fx, p.from, p.correlation, &p.tp, Err(ErrorCode::RequestTimedOut));
+                respond(
+                    fx,
+                    p.from,
+                    p.correlation,
+                    &p.tp,
+                    Err(ErrorCode::RequestTimedOut),
+                );
             } else {
                 self.pending_produce.push(p);
             }

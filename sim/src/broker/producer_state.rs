@@ -40,15 +40,33 @@ pub struct ProducerStateTable {
 }
 
 impl ProducerStateTable {
-    pub fn check(&self, producer_id: u64, epoch: u16, first_seq: u32, last_seq: u32) -> SequenceCheck {
+    pub fn check(
+        &self,
+        producer_id: u64,
+        epoch: u16,
+        first_seq: u32,
+        last_seq: u32,
+    ) -> SequenceCheck {
         let Some(entry) = self.producers.get(&producer_id) else {
             // A producer the partition has never seen must start at sequence 0.
-            return if first_seq == 0 { SequenceCheck::Accept } else { SequenceCheck::OutOfOrder };
+            return if first_seq == 0 {
+                SequenceCheck::Accept
+            } else {
+                SequenceCheck::OutOfOrder
+            };
         };
         if epoch > entry.epoch {
-            return if first_seq == 0 { SequenceCheck::Accept } else { SequenceCheck::OutOfOrder };
+            return if first_seq == 0 {
+                SequenceCheck::Accept
+            } else {
+                SequenceCheck::OutOfOrder
+            };
         }
-        if let Some(b) = entry.batches.iter().find(|b| b.first_seq == first_seq && b.last_seq == last_seq) {
+        if let Some(b) = entry
+            .batches
+            .iter()
+            .find(|b| b.first_seq == first_seq && b.last_seq == last_seq)
+        {
             return SequenceCheck::Duplicate(b.base_offset);
         }
         match entry.batches.back() {
@@ -58,43 +76,43 @@ impl ProducerStateTable {
         }
     }
 
-    pub fn record(&mut self, producer_id: u64, epoch: u16, first_seq: u32, last_seq: u32, base_offset: u64) {
+    pub fn record(
+        &mut self,
+        producer_id: u64,
+        epoch: u16,
+        first_seq: u32,
+        last_seq: u32,
+        base_offset: u64,
+    ) {
         let entry = self.producers.entry(producer_id).or_default();
         if epoch > entry.epoch {
             entry.batches.clear();
             entry.epoch = epoch;
         }
-        entry.batches.push_back(BatchMeta { first_seq, last_seq, base_offset });
+        entry.batches.push_back(BatchMeta {
+            first_seq,
+            last_seq,
+            base_offset,
+        });
         while entry.batches.len() > BATCHES_TO_RETAIN {
             entry.batches.pop_front();
         }
     }
 
-    /// Rebuilds the table from the batches in `log` (consecutive records with one producer id
-    /// and consecutive sequences form a batch).
+    /// Rebuilds the table from the batches in `log`, as a replica does after truncation.
     pub fn rebuild(log: &PartitionLog) -> Self {
         let mut t = ProducerStateTable::default();
-        let mut current: Option<(u64, u16, u32, u32, u64)> = None;
         for r in log.records() {
-            let Some(p) = r.producer else {
-                continue;
-            };
-            match current {
-                Some((pid, ep, first, last, base))
-                    if pid == p.producer_id && ep == p.producer_epoch && p.sequence == last + 1 && r.offset == base + (last - first + 1) as u64 =>
-                {
-                    current = Some((pid, ep, first, p.sequence, base));
-                }
-                _ => {
-                    if let Some((pid, ep, first, last, base)) = current {
-                        t.record(pid, ep, first, last, base);
-                    }
-                    current = Some((p.producer_id, p.producer_epoch, p.sequence, p.sequence, r.offset));
-                }
+            if let Some(p) = r.producer.filter(|p| p.sequence == p.batch_last) {
+                let base = r.offset - (p.batch_last - p.batch_first) as u64;
+                t.record(
+                    p.producer_id,
+                    p.producer_epoch,
+                    p.batch_first,
+                    p.batch_last,
+                    base,
+                );
             }
-        }
-        if let Some((pid, ep, first, last, base)) = current {
-            t.record(pid, ep, first, last, base);
         }
         t
     }
@@ -112,7 +130,11 @@ mod tests {
         assert_eq!(t.check(7, 0, 0, 2), SequenceCheck::Duplicate(10));
         assert_eq!(t.check(7, 0, 5, 6), SequenceCheck::OutOfOrder);
         assert_eq!(t.check(7, 0, 3, 4), SequenceCheck::Accept);
-        assert_eq!(t.check(8, 0, 4, 4), SequenceCheck::OutOfOrder, "unknown producer must start at 0");
+        assert_eq!(
+            t.check(8, 0, 4, 4),
+            SequenceCheck::OutOfOrder,
+            "unknown producer must start at 0"
+        );
     }
 
     #[test]

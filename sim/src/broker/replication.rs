@@ -5,7 +5,9 @@ use crate::broker::{Broker, Replica, Role, TruncationMode};
 use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use crate::log::Record;
-use crate::protocol::{EpochEndOffset, EpochQuery, ErrorCode, FetchPartition, FetchedPartition, Message};
+use crate::protocol::{
+    EpochEndOffset, EpochQuery, ErrorCode, FetchPartition, FetchedPartition, Message,
+};
 use crate::trace::{Event, TruncateReason};
 
 /// Per-partition cap on one fetch response (Kafka's `replica.fetch.max.bytes`, default 1 MiB).
@@ -24,16 +26,32 @@ pub(super) struct FollowerProgress {
 pub(super) enum FollowerState {
     Idle,
     /// Leader-epoch truncation: waiting to learn where our log and the leader's diverge.
-    Truncating { leader: BrokerId, epoch: u32, in_flight: Option<(u64, Millis)>, retry_at: Option<Millis> },
-    Fetching { leader: BrokerId, backoff_until: Option<Millis> },
+    Truncating {
+        leader: BrokerId,
+        epoch: u32,
+        in_flight: Option<(u64, Millis)>,
+        retry_at: Option<Millis>,
+    },
+    Fetching {
+        leader: BrokerId,
+        backoff_until: Option<Millis>,
+    },
 }
 
 impl FollowerState {
     pub fn deadline(&self) -> Option<Millis> {
         match *self {
-            FollowerState::Truncating { in_flight: Some((_, t)), .. } => Some(t),
-            FollowerState::Truncating { retry_at: Some(t), .. } => Some(t),
-            FollowerState::Fetching { backoff_until: Some(t), .. } => Some(t),
+            FollowerState::Truncating {
+                in_flight: Some((_, t)),
+                ..
+            } => Some(t),
+            FollowerState::Truncating {
+                retry_at: Some(t), ..
+            } => Some(t),
+            FollowerState::Fetching {
+                backoff_until: Some(t),
+                ..
+            } => Some(t),
             _ => None,
         }
     }
@@ -79,7 +97,13 @@ impl Broker {
         r.followers.clear();
         for &b in st.replicas.iter().filter(|&&b| b != id) {
             let caught_up = if st.isr.contains(&b) { now } else { 0 };
-            r.followers.insert(b, FollowerProgress { last_caught_up_ms: caught_up, ..Default::default() });
+            r.followers.insert(
+                b,
+                FollowerProgress {
+                    last_caught_up_ms: caught_up,
+                    ..Default::default()
+                },
+            );
         }
         fx.event(Event::BecameLeader {
             broker: id,
@@ -92,7 +116,13 @@ impl Broker {
         self.maybe_advance_hw(now, tp, fx);
     }
 
-    pub(super) fn become_follower(&mut self, now: Millis, tp: &TopicPartition, leader: BrokerId, fx: &mut Effects) {
+    pub(super) fn become_follower(
+        &mut self,
+        now: Millis,
+        tp: &TopicPartition,
+        leader: BrokerId,
+        fx: &mut Effects,
+    ) {
         let id = self.id;
         let mode = self.truncation;
         let r = self.replicas.get_mut(tp).expect("replica");
@@ -100,17 +130,33 @@ impl Broker {
         r.role = Role::Follower(leader);
         r.followers.clear();
         r.pending_isr = None;
-        fx.event(Event::BecameFollower { broker: id, tp: tp.clone(), leader, leader_epoch: r.leader_epoch() });
+        fx.event(Event::BecameFollower {
+            broker: id,
+            tp: tp.clone(),
+            leader,
+            leader_epoch: r.leader_epoch(),
+        });
         match mode {
             TruncationMode::HighWatermark => {
                 let hw = r.high_watermark;
                 truncate(id, r, hw, TruncateReason::HighWatermark, fx);
-                r.follower = FollowerState::Fetching { leader, backoff_until: None };
+                r.follower = FollowerState::Fetching {
+                    leader,
+                    backoff_until: None,
+                };
             }
             TruncationMode::LeaderEpoch => {
                 r.follower = match r.log.latest_epoch() {
-                    Some(epoch) => FollowerState::Truncating { leader, epoch, in_flight: None, retry_at: None },
-                    None => FollowerState::Fetching { leader, backoff_until: None },
+                    Some(epoch) => FollowerState::Truncating {
+                        leader,
+                        epoch,
+                        in_flight: None,
+                        retry_at: None,
+                    },
+                    None => FollowerState::Fetching {
+                        leader,
+                        backoff_until: None,
+                    },
                 };
             }
         }
@@ -142,17 +188,37 @@ impl Broker {
                 self.update_follower(now, f, p, fx);
             }
         }
-        let resp: Vec<FetchedPartition> = partitions.iter().map(|p| self.read(p, replica.is_some())).collect();
-        let has_data = resp.iter().any(|p| p.error.is_some() || !p.records.is_empty());
+        let resp: Vec<FetchedPartition> = partitions
+            .iter()
+            .map(|p| self.read(p, replica.is_some()))
+            .collect();
+        let has_data = resp
+            .iter()
+            .any(|p| p.error.is_some() || !p.records.is_empty());
         if has_data || max_wait_ms == 0 {
-            fx.send(from, Message::FetchResponse { correlation, partitions: resp });
+            fx.send(
+                from,
+                Message::FetchResponse {
+                    correlation,
+                    partitions: resp,
+                },
+            );
         } else {
-            self.parked.push(ParkedFetch { from, replica, correlation, partitions, deadline: now + max_wait_ms });
+            self.parked.push(ParkedFetch {
+                from,
+                replica,
+                correlation,
+                partitions,
+                deadline: now + max_wait_ms,
+            });
         }
     }
 
     fn check_leader(&self, p: &FetchPartition) -> Result<&Replica, ErrorCode> {
-        let r = self.replicas.get(&p.tp).ok_or(ErrorCode::NotLeaderOrFollower)?;
+        let r = self
+            .replicas
+            .get(&p.tp)
+            .ok_or(ErrorCode::NotLeaderOrFollower)?;
         if r.role != Role::Leader {
             return Err(ErrorCode::NotLeaderOrFollower);
         }
@@ -174,12 +240,22 @@ impl Broker {
                 tp: p.tp.clone(),
                 error: Some(e),
                 high_watermark: 0,
-                log_end_offset: 0,
+                // With OFFSET_OUT_OF_RANGE the follower needs the leader's log end to truncate to
+                // (Kafka's follower asks for it with a ListOffsets request; here it comes along).
+                log_end_offset: self
+                    .replicas
+                    .get(&p.tp)
+                    .map(|r| r.log.end_offset())
+                    .unwrap_or(0),
                 records: Vec::new(),
             },
             Ok(r) => {
                 // Consumers see only committed records: those below the high watermark.
-                let upto = if is_replica { r.log.end_offset() } else { r.high_watermark };
+                let upto = if is_replica {
+                    r.log.end_offset()
+                } else {
+                    r.high_watermark
+                };
                 let mut records: Vec<Record> = Vec::new();
                 let mut bytes = 0u64;
                 let mut o = p.fetch_offset;
@@ -226,7 +302,13 @@ impl Broker {
         self.maybe_advance_hw(now, &p.tp, fx);
     }
 
-    fn maybe_expand_isr(&mut self, now: Millis, tp: &TopicPartition, f: BrokerId, fx: &mut Effects) {
+    fn maybe_expand_isr(
+        &mut self,
+        now: Millis,
+        tp: &TopicPartition,
+        f: BrokerId,
+        fx: &mut Effects,
+    ) {
         let id = self.id;
         let r = self.replicas.get_mut(tp).expect("replica");
         if r.pending_isr.is_some() || r.maximal_isr().contains(&f) {
@@ -266,9 +348,10 @@ impl Broker {
                 .copied()
                 .filter(|b| *b != id)
                 .filter(|b| {
-                    r.followers
-                        .get(b)
-                        .is_some_and(|fp| fp.log_end_offset != leo && now.saturating_sub(fp.last_caught_up_ms) > lag_max)
+                    r.followers.get(b).is_some_and(|fp| {
+                        fp.log_end_offset != leo
+                            && now.saturating_sub(fp.last_caught_up_ms) > lag_max
+                    })
                 })
                 .collect();
             if !out.is_empty() {
@@ -295,7 +378,11 @@ impl Broker {
         }
         if hw > r.high_watermark {
             r.high_watermark = hw;
-            fx.event(Event::HighWatermark { broker: id, tp: tp.clone(), high_watermark: hw });
+            fx.event(Event::HighWatermark {
+                broker: id,
+                tp: tp.clone(),
+                high_watermark: hw,
+            });
             self.complete_produce(tp, fx);
             self.wake_parked(now, tp, false, fx);
         }
@@ -303,7 +390,13 @@ impl Broker {
 
     /// Answers parked fetches touching `tp`: replica fetches when the log grew (or leadership
     /// changed), consumer fetches when the HW moved.
-    pub(super) fn wake_parked(&mut self, _now: Millis, tp: &TopicPartition, log_grew: bool, fx: &mut Effects) {
+    pub(super) fn wake_parked(
+        &mut self,
+        _now: Millis,
+        tp: &TopicPartition,
+        log_grew: bool,
+        fx: &mut Effects,
+    ) {
         let parked = std::mem::take(&mut self.parked);
         for p in parked {
             let touches = p.partitions.iter().any(|fp| &fp.tp == tp);
@@ -317,8 +410,18 @@ impl Broker {
     }
 
     fn answer_parked(&self, p: ParkedFetch, fx: &mut Effects) {
-        let partitions = p.partitions.iter().map(|fp| self.read(fp, p.replica.is_some())).collect();
-        fx.send(p.from, Message::FetchResponse { correlation: p.correlation, partitions });
+        let partitions = p
+            .partitions
+            .iter()
+            .map(|fp| self.read(fp, p.replica.is_some()))
+            .collect();
+        fx.send(
+            p.from,
+            Message::FetchResponse {
+                correlation: p.correlation,
+                partitions,
+            },
+        );
     }
 
     pub(super) fn expire_parked_fetches(&mut self, now: Millis, fx: &mut Effects) {
@@ -343,7 +446,13 @@ impl Broker {
         // Leader-epoch queries, one request per leader.
         let mut queries: std::collections::BTreeMap<BrokerId, Vec<EpochQuery>> = Default::default();
         for r in self.replicas.values() {
-            if let FollowerState::Truncating { leader, epoch, in_flight: None, retry_at: None } = r.follower {
+            if let FollowerState::Truncating {
+                leader,
+                epoch,
+                in_flight: None,
+                retry_at: None,
+            } = r.follower
+            {
                 queries.entry(leader).or_default().push(EpochQuery {
                     tp: r.tp.clone(),
                     current_leader_epoch: r.leader_epoch(),
@@ -359,12 +468,23 @@ impl Broker {
                     *in_flight = Some((correlation, now + timeout));
                 }
             }
-            fx.send(NodeId::Broker(leader), Message::OffsetsForLeaderEpoch { correlation, partitions });
+            fx.send(
+                NodeId::Broker(leader),
+                Message::OffsetsForLeaderEpoch {
+                    correlation,
+                    partitions,
+                },
+            );
         }
         // Fetches.
-        let mut by_leader: std::collections::BTreeMap<BrokerId, Vec<FetchPartition>> = Default::default();
+        let mut by_leader: std::collections::BTreeMap<BrokerId, Vec<FetchPartition>> =
+            Default::default();
         for r in self.replicas.values() {
-            if let FollowerState::Fetching { leader, backoff_until: None } = r.follower {
+            if let FollowerState::Fetching {
+                leader,
+                backoff_until: None,
+            } = r.follower
+            {
                 by_leader.entry(leader).or_default().push(FetchPartition {
                     tp: r.tp.clone(),
                     fetch_offset: r.log.end_offset(),
@@ -383,7 +503,12 @@ impl Broker {
             f.in_flight = Some((correlation, now + timeout));
             fx.send(
                 NodeId::Broker(leader),
-                Message::Fetch { replica: Some(self.id), correlation, max_wait_ms: wait, partitions },
+                Message::Fetch {
+                    replica: Some(self.id),
+                    correlation,
+                    max_wait_ms: wait,
+                    partitions,
+                },
             );
         }
     }
@@ -410,7 +535,12 @@ impl Broker {
             let Some(r) = self.replicas.get_mut(&p.tp) else {
                 continue;
             };
-            if r.follower != (FollowerState::Fetching { leader, backoff_until: None }) {
+            if r.follower
+                != (FollowerState::Fetching {
+                    leader,
+                    backoff_until: None,
+                })
+            {
                 continue;
             }
             match p.error {
@@ -421,8 +551,16 @@ impl Broker {
                             let epoch = p.records.last().map(|x| x.leader_epoch).unwrap_or(0);
                             let values = p.records.iter().map(|x| x.data.value.clone()).collect();
                             for rec in &p.records {
-                                if let Some(s) = rec.producer {
-                                    r.producers.record(s.producer_id, s.producer_epoch, s.sequence, s.sequence, rec.offset);
+                                if let Some(s) = rec.producer.filter(|s| s.sequence == s.batch_last)
+                                {
+                                    let base = rec.offset - (s.batch_last - s.batch_first) as u64;
+                                    r.producers.record(
+                                        s.producer_id,
+                                        s.producer_epoch,
+                                        s.batch_first,
+                                        s.batch_last,
+                                        base,
+                                    );
                                 }
                             }
                             r.log.append(p.records);
@@ -441,7 +579,11 @@ impl Broker {
                     let hw = p.high_watermark.min(r.log.end_offset());
                     if hw > r.high_watermark {
                         r.high_watermark = hw;
-                        fx.event(Event::HighWatermark { broker: id, tp: p.tp.clone(), high_watermark: hw });
+                        fx.event(Event::HighWatermark {
+                            broker: id,
+                            tp: p.tp.clone(),
+                            high_watermark: hw,
+                        });
                     }
                 }
                 Some(ErrorCode::OffsetOutOfRange) => {
@@ -451,7 +593,10 @@ impl Broker {
                     truncate(id, r, to, TruncateReason::OffsetOutOfRange, fx);
                 }
                 Some(_) => {
-                    r.follower = FollowerState::Fetching { leader, backoff_until: Some(now + backoff) };
+                    r.follower = FollowerState::Fetching {
+                        leader,
+                        backoff_until: Some(now + backoff),
+                    };
                 }
             }
         }
@@ -467,14 +612,32 @@ impl Broker {
         let partitions = partitions
             .into_iter()
             .map(|q| {
-                let fake = FetchPartition { tp: q.tp.clone(), fetch_offset: 0, current_leader_epoch: q.current_leader_epoch };
+                let fake = FetchPartition {
+                    tp: q.tp.clone(),
+                    fetch_offset: 0,
+                    current_leader_epoch: q.current_leader_epoch,
+                };
                 match self.check_leader(&fake) {
-                    Err(e) => EpochEndOffset { tp: q.tp, error: Some(e), end: None },
-                    Ok(r) => EpochEndOffset { tp: q.tp, error: None, end: r.log.end_offset_for_epoch(q.leader_epoch) },
+                    Err(e) => EpochEndOffset {
+                        tp: q.tp,
+                        error: Some(e),
+                        end: None,
+                    },
+                    Ok(r) => EpochEndOffset {
+                        tp: q.tp,
+                        error: None,
+                        end: r.log.end_offset_for_epoch(q.leader_epoch),
+                    },
                 }
             })
             .collect();
-        fx.send(from, Message::OffsetsForLeaderEpochResponse { correlation, partitions });
+        fx.send(
+            from,
+            Message::OffsetsForLeaderEpochResponse {
+                correlation,
+                partitions,
+            },
+        );
     }
 
     /// KIP-279: truncate to the end of the largest epoch both sides know, asking again when
@@ -492,7 +655,13 @@ impl Broker {
             let Some(r) = self.replicas.get_mut(&p.tp) else {
                 continue;
             };
-            let FollowerState::Truncating { leader, epoch, in_flight: Some((c, _)), .. } = r.follower else {
+            let FollowerState::Truncating {
+                leader,
+                epoch,
+                in_flight: Some((c, _)),
+                ..
+            } = r.follower
+            else {
                 continue;
             };
             if c != correlation {
@@ -500,32 +669,62 @@ impl Broker {
             }
             let leo = r.log.end_offset();
             if p.error.is_some() {
-                r.follower = FollowerState::Truncating { leader, epoch, in_flight: None, retry_at: Some(now + backoff) };
+                r.follower = FollowerState::Truncating {
+                    leader,
+                    epoch,
+                    in_flight: None,
+                    retry_at: Some(now + backoff),
+                };
                 continue;
             }
             match p.end {
                 None => {
                     let hw = r.high_watermark;
                     truncate(id, r, hw, TruncateReason::LeaderEpoch, fx);
-                    r.follower = FollowerState::Fetching { leader, backoff_until: None };
+                    r.follower = FollowerState::Fetching {
+                        leader,
+                        backoff_until: None,
+                    };
                 }
-                Some((leader_epoch, leader_end)) => match r.log.end_offset_for_epoch(leader_epoch) {
-                    None => {
-                        truncate(id, r, leader_end.min(leo), TruncateReason::LeaderEpoch, fx);
-                        r.follower = FollowerState::Fetching { leader, backoff_until: None };
+                Some((leader_epoch, leader_end)) => {
+                    match r.log.end_offset_for_epoch(leader_epoch) {
+                        None => {
+                            truncate(id, r, leader_end.min(leo), TruncateReason::LeaderEpoch, fx);
+                            r.follower = FollowerState::Fetching {
+                                leader,
+                                backoff_until: None,
+                            };
+                        }
+                        Some((mine, my_end)) if mine != leader_epoch => {
+                            truncate(id, r, my_end.min(leo), TruncateReason::LeaderEpoch, fx);
+                            r.follower = match r.log.latest_epoch() {
+                                Some(e) => FollowerState::Truncating {
+                                    leader,
+                                    epoch: e,
+                                    in_flight: None,
+                                    retry_at: None,
+                                },
+                                None => FollowerState::Fetching {
+                                    leader,
+                                    backoff_until: None,
+                                },
+                            };
+                        }
+                        Some((_, my_end)) => {
+                            truncate(
+                                id,
+                                r,
+                                my_end.min(leader_end).min(leo),
+                                TruncateReason::LeaderEpoch,
+                                fx,
+                            );
+                            r.follower = FollowerState::Fetching {
+                                leader,
+                                backoff_until: None,
+                            };
+                        }
                     }
-                    Some((mine, my_end)) if mine != leader_epoch => {
-                        truncate(id, r, my_end.min(leo), TruncateReason::LeaderEpoch, fx);
-                        r.follower = match r.log.latest_epoch() {
-                            Some(e) => FollowerState::Truncating { leader, epoch: e, in_flight: None, retry_at: None },
-                            None => FollowerState::Fetching { leader, backoff_until: None },
-                        };
-                    }
-                    Some((_, my_end)) => {
-                        truncate(id, r, my_end.min(leader_end).min(leo), TruncateReason::LeaderEpoch, fx);
-                        r.follower = FollowerState::Fetching { leader, backoff_until: None };
-                    }
-                },
+                }
             }
         }
     }
@@ -542,7 +741,11 @@ impl Broker {
         }
         for r in self.replicas.values_mut() {
             match &mut r.follower {
-                FollowerState::Truncating { in_flight, retry_at, .. } => {
+                FollowerState::Truncating {
+                    in_flight,
+                    retry_at,
+                    ..
+                } => {
                     if in_flight.is_some_and(|(_, t)| t <= now) {
                         *in_flight = None;
                         *retry_at = Some(now + backoff);
@@ -573,7 +776,13 @@ impl Broker {
                     }
                 }
                 for r in self.replicas.values_mut() {
-                    if let FollowerState::Truncating { leader, in_flight, retry_at, .. } = &mut r.follower {
+                    if let FollowerState::Truncating {
+                        leader,
+                        in_flight,
+                        retry_at,
+                        ..
+                    } = &mut r.follower
+                    {
                         if *leader == l && in_flight.is_some() {
                             *in_flight = None;
                             *retry_at = Some(now + backoff);
@@ -592,7 +801,13 @@ impl Broker {
     }
 }
 
-fn request_isr_change(id: BrokerId, r: &mut Replica, isr: Vec<BrokerId>, now: Millis, fx: &mut Effects) {
+fn request_isr_change(
+    id: BrokerId,
+    r: &mut Replica,
+    isr: Vec<BrokerId>,
+    now: Millis,
+    fx: &mut Effects,
+) {
     let st = r.state.as_ref().expect("leader has state");
     fx.send(
         NodeId::Controller,
@@ -603,18 +818,31 @@ fn request_isr_change(id: BrokerId, r: &mut Replica, isr: Vec<BrokerId>, now: Mi
             new_isr: isr.clone(),
         },
     );
-    fx.event(Event::IsrChangeRequested { broker: id, tp: r.tp.clone(), isr: isr.clone() });
+    fx.event(Event::IsrChangeRequested {
+        broker: id,
+        tp: r.tp.clone(),
+        isr: isr.clone(),
+    });
     r.pending_isr = Some(isr);
     r.pending_isr_since = Some(now);
 }
 
 /// Truncates a replica's log (and what depends on it), tracing what was removed.
-pub(super) fn truncate(id: BrokerId, r: &mut Replica, to: u64, reason: TruncateReason, fx: &mut Effects) {
+pub(super) fn truncate(
+    id: BrokerId,
+    r: &mut Replica,
+    to: u64,
+    reason: TruncateReason,
+    fx: &mut Effects,
+) {
     let from = r.log.end_offset();
     if to >= from {
         return;
     }
-    let removed = r.log.records()[to as usize..].iter().map(|x| x.data.value.clone()).collect();
+    let removed = r.log.records()[to as usize..]
+        .iter()
+        .map(|x| x.data.value.clone())
+        .collect();
     r.log.truncate_to(to);
     r.high_watermark = r.high_watermark.min(to);
     r.producers = super::ProducerStateTable::rebuild(&r.log);
@@ -623,5 +851,12 @@ pub(super) fn truncate(id: BrokerId, r: &mut Replica, to: u64, reason: TruncateR
         let t = r.dirty.last().map(|d| d.1).unwrap_or(r.last_flush_at);
         r.dirty.push((to, t));
     }
-    fx.event(Event::Truncated { broker: id, tp: r.tp.clone(), from, to, reason, removed });
+    fx.event(Event::Truncated {
+        broker: id,
+        tp: r.tp.clone(),
+        from,
+        to,
+        reason,
+        removed,
+    });
 }

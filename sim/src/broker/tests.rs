@@ -23,7 +23,15 @@ fn state(leader: BrokerId, epoch: u32, isr: &[BrokerId]) -> PartitionState {
 
 fn broker(id: BrokerId, mode: TruncationMode, cfg: BrokerConfig) -> Broker {
     let mut fx = Effects::default();
-    Broker::start(id, cfg, BTreeMap::new(), mode, BrokerDisk::default(), 0, &mut fx)
+    Broker::start(
+        id,
+        cfg,
+        BTreeMap::new(),
+        mode,
+        BrokerDisk::default(),
+        0,
+        &mut fx,
+    )
 }
 
 fn metadata(b: &mut Broker, version: u64, st: PartitionState, now: Millis) -> Effects {
@@ -31,22 +39,45 @@ fn metadata(b: &mut Broker, version: u64, st: PartitionState, now: Millis) -> Ef
     b.handle_message(
         now,
         NodeId::Controller,
-        Message::MetadataUpdate { metadata_version: version, partitions: vec![st], live_brokers: vec![1, 2, 3] },
+        Message::MetadataUpdate {
+            metadata_version: version,
+            partitions: vec![st],
+            live_brokers: vec![1, 2, 3],
+        },
         &mut fx,
     );
     fx
 }
 
-fn produce(b: &mut Broker, now: Millis, corr: u64, acks: Acks, values: &[&str], idem: Option<IdempotentBatch>) -> Effects {
+fn produce(
+    b: &mut Broker,
+    now: Millis,
+    corr: u64,
+    acks: Acks,
+    values: &[&str],
+    idem: Option<IdempotentBatch>,
+) -> Effects {
     let mut fx = Effects::default();
     let records = values
         .iter()
-        .map(|v| RecordData { key: None, value: (*v).into(), timestamp: now, size: 10 })
+        .map(|v| RecordData {
+            key: None,
+            value: (*v).into(),
+            timestamp: now,
+            size: 10,
+        })
         .collect();
     b.handle_message(
         now,
         NodeId::Producer(0),
-        Message::Produce { correlation: corr, tp: tp(), acks, timeout_ms: 30_000, records, idempotent: idem },
+        Message::Produce {
+            correlation: corr,
+            tp: tp(),
+            acks,
+            timeout_ms: 30_000,
+            records,
+            idempotent: idem,
+        },
         &mut fx,
     );
     fx
@@ -61,7 +92,11 @@ fn fetch(b: &mut Broker, now: Millis, from: BrokerId, offset: u64, epoch: u32) -
             replica: Some(from),
             correlation: 1,
             max_wait_ms: 0,
-            partitions: vec![FetchPartition { tp: tp(), fetch_offset: offset, current_leader_epoch: epoch }],
+            partitions: vec![FetchPartition {
+                tp: tp(),
+                fetch_offset: offset,
+                current_leader_epoch: epoch,
+            }],
         },
         &mut fx,
     );
@@ -72,7 +107,9 @@ fn produce_responses(fx: &Effects) -> Vec<(Option<ErrorCode>, Option<u64>)> {
     fx.sends
         .iter()
         .filter_map(|(_, m)| match m {
-            Message::ProduceResponse { error, base_offset, .. } => Some((*error, *base_offset)),
+            Message::ProduceResponse {
+                error, base_offset, ..
+            } => Some((*error, *base_offset)),
             _ => None,
         })
         .collect()
@@ -94,7 +131,10 @@ fn acks_all_waits_for_every_isr_follower_and_the_hw_moves_one_fetch_late() {
     let mut b = broker(1, TruncationMode::LeaderEpoch, BrokerConfig::default());
     metadata(&mut b, 2, state(1, 0, &[1, 2, 3]), 0);
     let fx = produce(&mut b, 10, 7, Acks::All, &["m1"], None);
-    assert!(produce_responses(&fx).is_empty(), "not acknowledged before the followers have it");
+    assert!(
+        produce_responses(&fx).is_empty(),
+        "not acknowledged before the followers have it"
+    );
     // Followers fetch from offset 0: they get m1, and the HW cannot move yet.
     let r = fetched(&fetch(&mut b, 11, 2, 0, 0));
     assert_eq!(r[0].records.len(), 1);
@@ -111,11 +151,17 @@ fn acks_all_waits_for_every_isr_follower_and_the_hw_moves_one_fetch_late() {
 
 #[test]
 fn acks_all_is_refused_before_the_append_when_the_isr_is_too_small() {
-    let cfg = BrokerConfig { min_insync_replicas: 2, ..Default::default() };
+    let cfg = BrokerConfig {
+        min_insync_replicas: 2,
+        ..Default::default()
+    };
     let mut b = broker(1, TruncationMode::LeaderEpoch, cfg);
     metadata(&mut b, 2, state(1, 0, &[1]), 0);
     let fx = produce(&mut b, 10, 7, Acks::All, &["m1"], None);
-    assert_eq!(produce_responses(&fx), vec![(Some(ErrorCode::NotEnoughReplicas), None)]);
+    assert_eq!(
+        produce_responses(&fx),
+        vec![(Some(ErrorCode::NotEnoughReplicas), None)]
+    );
     assert_eq!(b.view(&tp()).unwrap().log_end_offset, 0, "nothing appended");
     // acks=1 does not care about min.insync.replicas.
     let fx = produce(&mut b, 11, 8, Acks::Leader, &["m2"], None);
@@ -124,7 +170,10 @@ fn acks_all_is_refused_before_the_append_when_the_isr_is_too_small() {
 
 #[test]
 fn a_write_that_reaches_the_hw_after_the_isr_shrank_is_not_enough_replicas_after_append() {
-    let cfg = BrokerConfig { min_insync_replicas: 2, ..Default::default() };
+    let cfg = BrokerConfig {
+        min_insync_replicas: 2,
+        ..Default::default()
+    };
     let mut b = broker(1, TruncationMode::LeaderEpoch, cfg);
     metadata(&mut b, 2, state(1, 0, &[1, 2]), 0);
     produce(&mut b, 10, 7, Acks::All, &["m1"], None);
@@ -132,12 +181,18 @@ fn a_write_that_reaches_the_hw_after_the_isr_shrank_is_not_enough_replicas_after
     let mut st = state(1, 0, &[1]);
     st.partition_epoch = 1;
     let fx = metadata(&mut b, 3, st, 20);
-    assert_eq!(produce_responses(&fx), vec![(Some(ErrorCode::NotEnoughReplicasAfterAppend), None)]);
+    assert_eq!(
+        produce_responses(&fx),
+        vec![(Some(ErrorCode::NotEnoughReplicasAfterAppend), None)]
+    );
 }
 
 #[test]
 fn a_follower_that_stops_catching_up_is_proposed_out_of_the_isr() {
-    let cfg = BrokerConfig { replica_lag_time_max_ms: 1_000, ..Default::default() };
+    let cfg = BrokerConfig {
+        replica_lag_time_max_ms: 1_000,
+        ..Default::default()
+    };
     let mut b = broker(1, TruncationMode::LeaderEpoch, cfg);
     metadata(&mut b, 2, state(1, 0, &[1, 2, 3]), 0);
     produce(&mut b, 10, 7, Acks::Leader, &["m1"], None);
@@ -171,10 +226,26 @@ fn stale_leader_epochs_are_fenced() {
 fn a_retried_idempotent_batch_gets_its_original_offset_and_a_gap_is_refused() {
     let mut b = broker(1, TruncationMode::LeaderEpoch, BrokerConfig::default());
     metadata(&mut b, 2, state(1, 0, &[1]), 0);
-    let idem = |s| Some(IdempotentBatch { producer_id: 9, producer_epoch: 0, base_sequence: s });
-    assert_eq!(produce_responses(&produce(&mut b, 1, 1, Acks::Leader, &["a", "b"], idem(0))), vec![(None, Some(0))]);
-    assert_eq!(produce_responses(&produce(&mut b, 2, 2, Acks::Leader, &["a", "b"], idem(0))), vec![(None, Some(0))]);
-    assert_eq!(b.view(&tp()).unwrap().log_end_offset, 2, "the duplicate was not appended");
+    let idem = |s| {
+        Some(IdempotentBatch {
+            producer_id: 9,
+            producer_epoch: 0,
+            base_sequence: s,
+        })
+    };
+    assert_eq!(
+        produce_responses(&produce(&mut b, 1, 1, Acks::Leader, &["a", "b"], idem(0))),
+        vec![(None, Some(0))]
+    );
+    assert_eq!(
+        produce_responses(&produce(&mut b, 2, 2, Acks::Leader, &["a", "b"], idem(0))),
+        vec![(None, Some(0))]
+    );
+    assert_eq!(
+        b.view(&tp()).unwrap().log_end_offset,
+        2,
+        "the duplicate was not appended"
+    );
     assert_eq!(
         produce_responses(&produce(&mut b, 3, 3, Acks::Leader, &["d"], idem(3))),
         vec![(Some(ErrorCode::OutOfOrderSequenceNumber), None)]
@@ -184,14 +255,25 @@ fn a_retried_idempotent_batch_gets_its_original_offset_and_a_gap_is_refused() {
 fn follower_with(b: &mut Broker, records: &[(u32, &str)], hw: u64) {
     // Give the replica a log directly, as if replicated earlier.
     let r = b.replicas.entry(tp()).or_insert_with(|| {
-        Replica::new(tp(), PartitionLog::default(), LogConfig::effective(&BrokerConfig::default(), &Default::default()), 0, 0)
+        Replica::new(
+            tp(),
+            PartitionLog::default(),
+            LogConfig::effective(&BrokerConfig::default(), &Default::default()),
+            0,
+            0,
+        )
     });
     let recs = records
         .iter()
         .map(|(e, v)| Record {
             offset: 0,
             leader_epoch: *e,
-            data: RecordData { key: None, value: (*v).into(), timestamp: 0, size: 10 },
+            data: RecordData {
+                key: None,
+                value: (*v).into(),
+                timestamp: 0,
+                size: 10,
+            },
             producer: None,
         })
         .collect();
@@ -223,12 +305,18 @@ fn leader_epoch_truncation_iterates_to_the_common_prefix() {
     let mut b = broker(2, TruncationMode::LeaderEpoch, BrokerConfig::default());
     follower_with(&mut b, &[(0, "a"), (1, "b"), (1, "c"), (3, "x")], 4);
     let fx = metadata(&mut b, 2, state(1, 4, &[1, 2]), 0);
-    assert!(truncations(&fx).is_empty(), "nothing is cut before asking the leader");
+    assert!(
+        truncations(&fx).is_empty(),
+        "nothing is cut before asking the leader"
+    );
     let ask = |fx: &Effects| {
         fx.sends
             .iter()
             .find_map(|(_, m)| match m {
-                Message::OffsetsForLeaderEpoch { correlation, partitions } => Some((*correlation, partitions[0].leader_epoch)),
+                Message::OffsetsForLeaderEpoch {
+                    correlation,
+                    partitions,
+                } => Some((*correlation, partitions[0].leader_epoch)),
                 _ => None,
             })
             .expect("asks the leader")
@@ -242,7 +330,11 @@ fn leader_epoch_truncation_iterates_to_the_common_prefix() {
         NodeId::Broker(1),
         Message::OffsetsForLeaderEpochResponse {
             correlation: c,
-            partitions: vec![crate::protocol::EpochEndOffset { tp: tp(), error: None, end: Some((2, 5)) }],
+            partitions: vec![crate::protocol::EpochEndOffset {
+                tp: tp(),
+                error: None,
+                end: Some((2, 5)),
+            }],
         },
         &mut fx,
     );
@@ -256,18 +348,27 @@ fn leader_epoch_truncation_iterates_to_the_common_prefix() {
         NodeId::Broker(1),
         Message::OffsetsForLeaderEpochResponse {
             correlation: c,
-            partitions: vec![crate::protocol::EpochEndOffset { tp: tp(), error: None, end: Some((1, 2)) }],
+            partitions: vec![crate::protocol::EpochEndOffset {
+                tp: tp(),
+                error: None,
+                end: Some((1, 2)),
+            }],
         },
         &mut fx,
     );
     assert_eq!(truncations(&fx), vec![(3, 2)]);
-    assert!(fx.sends.iter().any(|(_, m)| matches!(m, Message::Fetch { partitions, .. } if partitions[0].fetch_offset == 2)));
+    assert!(fx.sends.iter().any(
+        |(_, m)| matches!(m, Message::Fetch { partitions, .. } if partitions[0].fetch_offset == 2)
+    ));
 }
 
 #[test]
 fn a_power_loss_loses_the_unflushed_suffix_and_a_process_crash_does_not() {
     for (kind, expected) in [(CrashKind::Process, 3), (CrashKind::PowerLoss, 1)] {
-        let cfg = BrokerConfig { log_flush_interval_ms: 1_000, ..Default::default() };
+        let cfg = BrokerConfig {
+            log_flush_interval_ms: 1_000,
+            ..Default::default()
+        };
         let mut b = broker(1, TruncationMode::LeaderEpoch, cfg);
         metadata(&mut b, 2, state(1, 0, &[1]), 0);
         produce(&mut b, 1_500, 1, Acks::Leader, &["m1"], None);

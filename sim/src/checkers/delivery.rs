@@ -25,6 +25,7 @@ pub struct LostRecord {
 
 struct Acked {
     value: Arc<str>,
+    offset: u64,
     at: Millis,
     broken: Option<(usize, Millis)>,
 }
@@ -34,7 +35,9 @@ pub(super) struct Delivery {
     produced: u64,
     /// Send order of every record, per producer.
     send_index: BTreeMap<Arc<str>, (NodeId, u64)>,
-    acked: BTreeMap<TopicPartition, BTreeMap<u64, Acked>>,
+    /// Every acknowledgement per partition (an offset can be acknowledged twice, for different
+    /// records, when a log was truncated in between).
+    acked: BTreeMap<TopicPartition, Vec<Acked>>,
     acked_values: BTreeSet<Arc<str>>,
     gave_up: BTreeSet<Arc<str>>,
     /// Trace index of the latest leader append of each value, per partition.
@@ -44,35 +47,67 @@ pub(super) struct Delivery {
 impl Delivery {
     pub fn observe(&mut self, i: usize, at: Millis, e: &Event, replay: &Replay) {
         match e {
-            Event::Produced { producer, value, .. } => {
+            Event::Produced {
+                producer, value, ..
+            } => {
                 self.produced += 1;
-                self.send_index.insert(value.clone(), (*producer, self.produced));
+                self.send_index
+                    .insert(value.clone(), (*producer, self.produced));
             }
-            Event::Appended { tp, values, leader: true, .. } => {
+            Event::Appended {
+                tp,
+                values,
+                leader: true,
+                ..
+            } => {
                 for v in values {
-                    self.appended_at.entry((tp.clone(), v.clone())).or_default().push(i);
+                    self.appended_at
+                        .entry((tp.clone(), v.clone()))
+                        .or_default()
+                        .push(i);
                 }
             }
-            Event::Acked { tp, base_offset: Some(base), values, .. } => {
-                let leader_log = replay.partitions.get(tp).and_then(|m| m.leader).and_then(|l| replay.replica(tp, l));
+            Event::Acked {
+                tp,
+                base_offset: Some(base),
+                values,
+                ..
+            } => {
+                let leader_log = replay
+                    .partitions
+                    .get(tp)
+                    .and_then(|m| m.leader)
+                    .and_then(|l| replay.replica(tp, l));
                 let per_tp = self.acked.entry(tp.clone()).or_default();
                 for (k, v) in values.iter().enumerate() {
                     let offset = base + k as u64;
                     let present = leader_log.is_some_and(|r| r.log.get(offset as usize) == Some(v));
                     // Acknowledged by a leader the controller has already replaced: lost at birth.
                     let broken = (!present).then_some((i, at));
-                    per_tp.insert(offset, Acked { value: v.clone(), at, broken });
+                    per_tp.push(Acked {
+                        value: v.clone(),
+                        offset,
+                        at,
+                        broken,
+                    });
                     self.acked_values.insert(v.clone());
                 }
             }
-            Event::SendFailed { retry: false, values, .. } | Event::Expired { values, .. } => {
+            Event::SendFailed {
+                retry: false,
+                values,
+                ..
+            }
+            | Event::Expired { values, .. } => {
                 self.gave_up.extend(values.iter().cloned());
             }
             Event::BecameLeader { tp, broker, .. } => {
-                let Some(r) = replay.replica(tp, *broker) else { return };
+                let Some(r) = replay.replica(tp, *broker) else {
+                    return;
+                };
                 if let Some(per_tp) = self.acked.get_mut(tp) {
-                    for (o, a) in per_tp.iter_mut() {
-                        if a.broken.is_none() && r.log.get(*o as usize) != Some(&a.value) {
+                    for a in per_tp.iter_mut() {
+                        if a.broken.is_none() && r.log.get(a.offset as usize) != Some(&a.value) {
                             a.broken = Some((i, at));
                         }
                     }
@@ -81,7 +116,7 @@ impl Delivery {
             Event::Truncated { tp, broker, to, .. } => {
                 let is_leader = replay.partitions.get(tp).and_then(|m| m.leader) == Some(*broker);
                 if let (true, Some(per_tp)) = (is_leader, self.acked.get_mut(tp)) {
-                    for (_, a) in per_tp.range_mut(*to..) {
+                    for a in per_tp.iter_mut().filter(|a| a.offset >= *to) {
                         if a.broken.is_none() {
                             a.broken = Some((i, at));
                         }
@@ -92,18 +127,27 @@ impl Delivery {
         }
     }
 
-    pub fn finish(self, trace: &Trace, replay: &Replay) -> (Vec<Verdict>, Vec<LostRecord>, BTreeMap<Count, u64>) {
+    pub fn finish(
+        self,
+        trace: &Trace,
+        replay: &Replay,
+    ) -> (Vec<Verdict>, Vec<LostRecord>, BTreeMap<Count, u64>) {
         let mut lost = Vec::new();
         let mut lost_v: Option<Violation> = None;
         let mut first_break: Option<(usize, Millis, String)> = None;
         for (tp, per_tp) in &self.acked {
-            let final_log: BTreeSet<&Arc<str>> =
-                replay.authoritative(tp).map(|(_, r)| r.log.iter().collect()).unwrap_or_default();
-            for (o, a) in per_tp {
+            let final_log: BTreeSet<&Arc<str>> = replay
+                .authoritative(tp)
+                .map(|(_, r)| r.log.iter().collect())
+                .unwrap_or_default();
+            for a in per_tp {
+                let o = &a.offset;
                 if final_log.contains(&a.value) {
                     continue;
                 }
-                let (bi, bat) = a.broken.unwrap_or((trace.entries.len().saturating_sub(1), 0));
+                let (bi, bat) = a
+                    .broken
+                    .unwrap_or((trace.entries.len().saturating_sub(1), 0));
                 lost.push(LostRecord {
                     value: a.value.clone(),
                     tp: tp.clone(),
@@ -112,13 +156,28 @@ impl Delivery {
                     lost_at: a.broken.map(|b| b.1),
                 });
                 if first_break.as_ref().is_none_or(|f| bi < f.0) {
-                    first_break = Some((bi, bat, format!("{} acknowledged at {tp}@{o} is not in the final log", a.value)));
+                    first_break = Some((
+                        bi,
+                        bat,
+                        format!(
+                            "{} acknowledged at {tp}@{o} is not in the final log",
+                            a.value
+                        ),
+                    ));
                 }
             }
         }
         if let Some((i, at, msg)) = first_break {
-            let extra = if lost.len() > 1 { format!(" (and {} more)", lost.len() - 1) } else { String::new() };
-            let at = if at == 0 { trace.entries.get(i).map(|e| e.at).unwrap_or(0) } else { at };
+            let extra = if lost.len() > 1 {
+                format!(" (and {} more)", lost.len() - 1)
+            } else {
+                String::new()
+            };
+            let at = if at == 0 {
+                trace.entries.get(i).map(|e| e.at).unwrap_or(0)
+            } else {
+                at
+            };
             note(&mut lost_v, i, at, || format!("{msg}{extra}"));
         }
 
@@ -128,24 +187,34 @@ impl Delivery {
         let mut duplicated = 0u64;
         let mut reordered = 0u64;
         for tp in replay.partitions.keys() {
-            let Some((_, r)) = replay.authoritative(tp) else { continue };
+            let Some((_, r)) = replay.authoritative(tp) else {
+                continue;
+            };
             let mut seen: BTreeSet<&Arc<str>> = BTreeSet::new();
             let mut max_sent: BTreeMap<NodeId, (u64, &Arc<str>)> = BTreeMap::new();
             for (o, v) in r.log.iter().enumerate() {
                 let where_ = |v: &Arc<str>, nth: usize| {
-                    self.appended_at.get(&(tp.clone(), v.clone())).and_then(|ix| ix.get(nth).or(ix.last()).copied())
+                    self.appended_at
+                        .get(&(tp.clone(), v.clone()))
+                        .and_then(|ix| ix.get(nth).or(ix.last()).copied())
                 };
                 if !seen.insert(v) {
                     duplicated += 1;
                     if let Some(ix) = where_(v, 1) {
                         let at = trace.entries[ix].at;
                         if dup_v.as_ref().is_none_or(|d| ix < d.index) {
-                            dup_v = Some(Violation { index: ix, at, message: format!("{v} is in {tp} twice (again at offset {o})") });
+                            dup_v = Some(Violation {
+                                index: ix,
+                                at,
+                                message: format!("{v} is in {tp} twice (again at offset {o})"),
+                            });
                         }
                     }
                     continue;
                 }
-                let Some(&(p, n)) = self.send_index.get(v) else { continue };
+                let Some(&(p, n)) = self.send_index.get(v) else {
+                    continue;
+                };
                 match max_sent.get(&p) {
                     Some(&(m, later)) if n < m => {
                         reordered += 1;
@@ -166,7 +235,11 @@ impl Delivery {
                 }
             }
         }
-        let failed = self.gave_up.iter().filter(|v| !self.acked_values.contains(*v)).count() as u64;
+        let failed = self
+            .gave_up
+            .iter()
+            .filter(|v| !self.acked_values.contains(*v))
+            .count() as u64;
         let counts = BTreeMap::from([
             (Count::Produced, self.produced),
             (Count::Acknowledged, self.acked_values.len() as u64),
@@ -176,9 +249,18 @@ impl Delivery {
             (Count::Reordered, reordered),
         ]);
         let verdicts = vec![
-            Verdict { checker: CheckerId::NoLostAcknowledged, violation: lost_v },
-            Verdict { checker: CheckerId::NoDuplicates, violation: dup_v },
-            Verdict { checker: CheckerId::NoReordering, violation: reo_v },
+            Verdict {
+                checker: CheckerId::NoLostAcknowledged,
+                violation: lost_v,
+            },
+            Verdict {
+                checker: CheckerId::NoDuplicates,
+                violation: dup_v,
+            },
+            Verdict {
+                checker: CheckerId::NoReordering,
+                violation: reo_v,
+            },
         ];
         (verdicts, lost, counts)
     }

@@ -24,9 +24,13 @@ impl LogMatching {
     pub fn observe(&mut self, i: usize, at: Millis, e: &Event, replay: &Replay) {
         let (tp, b) = match e {
             Event::BecameLeader { broker, tp, .. } => (tp, *broker),
-            Event::Appended { broker, tp, leader: false, .. } | Event::HighWatermark { broker, tp, .. } => {
-                (tp, *broker)
+            Event::Appended {
+                broker,
+                tp,
+                leader: false,
+                ..
             }
+            | Event::HighWatermark { broker, tp, .. } => (tp, *broker),
             Event::BecameFollower { broker, tp, .. } => {
                 self.active.remove(&(tp.clone(), *broker));
                 self.checked.remove(&(tp.clone(), *broker));
@@ -47,7 +51,9 @@ impl LogMatching {
             }
             _ => return,
         };
-        let Some(r) = replay.replica(tp, b) else { return };
+        let Some(r) = replay.replica(tp, b) else {
+            return;
+        };
         if r.role == ReplayRole::None {
             return;
         }
@@ -60,7 +66,9 @@ impl LogMatching {
             return;
         }
         for other in self.active.iter().filter(|(t, x)| t == tp && *x != b) {
-            let Some(o) = replay.replica(tp, other.1) else { continue };
+            let Some(o) = replay.replica(tp, other.1) else {
+                continue;
+            };
             let upto = hw.min(o.high_watermark).min(o.log.len() as u64);
             for off in from..upto {
                 let (mine, theirs) = (&r.log[off as usize], &o.log[off as usize]);

@@ -52,7 +52,10 @@ pub struct Findings {
 
 impl Findings {
     pub fn verdict(&self, c: CheckerId) -> &Verdict {
-        self.verdicts.iter().find(|v| v.checker == c).expect("every checker runs")
+        self.verdicts
+            .iter()
+            .find(|v| v.checker == c)
+            .expect("every checker runs")
     }
 
     pub fn count(&self, c: Count) -> u64 {
@@ -63,7 +66,11 @@ impl Findings {
 /// The first violation wins; later ones are consequences more often than not.
 fn note(slot: &mut Option<Violation>, index: usize, at: Millis, message: impl FnOnce() -> String) {
     if slot.is_none() {
-        *slot = Some(Violation { index, at, message: message() });
+        *slot = Some(Violation {
+            index,
+            at,
+            message: message(),
+        });
     }
 }
 
@@ -84,15 +91,29 @@ pub fn check(trace: &Trace) -> Findings {
         delivery.observe(i, entry.at, e, &replay);
         matching.observe(i, entry.at, e, &replay);
         match e {
-            Event::PartitionChanged { tp, leader: Some(l), isr, reason, .. } => {
+            Event::PartitionChanged {
+                tp,
+                leader: Some(l),
+                isr,
+                reason,
+                ..
+            } => {
                 if !isr.contains(l) {
-                    note(&mut leader_in_isr, i, entry.at, || format!("{tp}: leader broker-{l} is not in ISR {isr:?}"));
+                    note(&mut leader_in_isr, i, entry.at, || {
+                        format!("{tp}: leader broker-{l} is not in ISR {isr:?}")
+                    });
                 }
                 if *reason == ChangeReason::UncleanElection {
-                    *counts.get_mut(&Count::UncleanElections).expect("all counts") += 1;
+                    *counts
+                        .get_mut(&Count::UncleanElections)
+                        .expect("all counts") += 1;
                 }
             }
-            Event::HighWatermark { broker, tp, high_watermark } => {
+            Event::HighWatermark {
+                broker,
+                tp,
+                high_watermark,
+            } => {
                 let r = replay.replica(tp, *broker).expect("replayed");
                 if r.role == crate::replay::ReplayRole::Leader {
                     let c = committed.entry(tp.clone()).or_default();
@@ -124,9 +145,23 @@ pub fn check(trace: &Trace) -> Findings {
     let (delivery_verdicts, lost, delivery_counts) = delivery.finish(trace, &replay);
     counts.extend(delivery_counts);
     let mut verdicts = delivery_verdicts;
-    verdicts.push(Verdict { checker: CheckerId::LogMatching, violation: matching.violation });
-    verdicts.push(Verdict { checker: CheckerId::StrongIsr, violation: strong_isr });
-    verdicts.push(Verdict { checker: CheckerId::LeaderInIsr, violation: leader_in_isr });
+    verdicts.push(Verdict {
+        checker: CheckerId::LogMatching,
+        violation: matching.violation,
+    });
+    verdicts.push(Verdict {
+        checker: CheckerId::StrongIsr,
+        violation: strong_isr,
+    });
+    verdicts.push(Verdict {
+        checker: CheckerId::LeaderInIsr,
+        violation: leader_in_isr,
+    });
     verdicts.sort_by_key(|v| v.checker);
-    Findings { verdicts, counts, lost, replay }
+    Findings {
+        verdicts,
+        counts,
+        lost,
+        replay,
+    }
 }

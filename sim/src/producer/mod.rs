@@ -66,6 +66,8 @@ pub struct Producer {
     spec: ProducerSpec,
     rng: ChaCha8Rng,
     producer_id: u64,
+    /// Bumped when a sequence gap is fatal for a batch, so later batches start afresh (KIP-360).
+    producer_epoch: u16,
     leaders: BTreeMap<u32, (BrokerId, u32)>,
     metadata_in_flight: Option<(u64, Millis)>,
     metadata_refresh_at: Millis,
@@ -84,8 +86,11 @@ impl Producer {
         let cursor = index as usize % spec.bootstrap.len().max(1);
         Producer {
             node: NodeId::Producer(index),
-            rng: ChaCha8Rng::seed_from_u64(seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(index as u64 + 1))),
+            rng: ChaCha8Rng::seed_from_u64(
+                seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(index as u64 + 1)),
+            ),
             producer_id: 1000 + index as u64,
+            producer_epoch: 0,
             leaders: BTreeMap::new(),
             metadata_in_flight: None,
             metadata_refresh_at: 0,
@@ -163,11 +168,19 @@ impl Producer {
         let Some(&(leader, _)) = self.leaders.get(&p) else {
             return true;
         };
-        let to_leader = self.in_flight.values().filter(|f| f.broker == leader).count() as u32;
+        let to_leader = self
+            .in_flight
+            .values()
+            .filter(|f| f.broker == leader)
+            .count() as u32;
         if to_leader >= self.spec.config.max_in_flight {
             return true;
         }
-        let retrying = self.queues.get(&p).and_then(|q| q.front()).is_some_and(|b| b.attempts > 0);
+        let retrying = self
+            .queues
+            .get(&p)
+            .and_then(|q| q.front())
+            .is_some_and(|b| b.attempts > 0);
         self.spec.idempotent && retrying && self.in_flight.values().any(|f| f.batch.partition == p)
     }
 
@@ -180,7 +193,12 @@ impl Producer {
                 self.bootstrap_cursor += 1;
             }
         }
-        let timed_out: Vec<u64> = self.in_flight.iter().filter(|(_, f)| f.deadline <= now).map(|(c, _)| *c).collect();
+        let timed_out: Vec<u64> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.deadline <= now)
+            .map(|(c, _)| *c)
+            .collect();
         for c in timed_out {
             let f = self.in_flight.remove(&c).expect("listed");
             self.failed(now, f.batch, ErrorCode::RequestTimedOut, fx);
@@ -191,44 +209,57 @@ impl Producer {
 
     pub fn handle_message(&mut self, now: Millis, from: NodeId, msg: Message, fx: &mut Effects) {
         match msg {
-            Message::MetadataResponse { correlation, partitions } => {
-                if self.metadata_in_flight.map(|m| m.0) == Some(correlation) {
-                    self.metadata_in_flight = None;
-                    let mut any = false;
-                    for (tp, leader, epoch) in partitions {
-                        if tp.topic != self.spec.topic {
-                            continue;
-                        }
-                        any = true;
-                        match leader {
-                            Some(l) => {
-                                self.leaders.insert(tp.partition, (l, epoch));
-                            }
-                            None => {
-                                self.leaders.remove(&tp.partition);
-                            }
-                        }
+            Message::MetadataResponse {
+                correlation,
+                partitions,
+            } if self.metadata_in_flight.map(|m| m.0) == Some(correlation) => {
+                self.metadata_in_flight = None;
+                let mut any = false;
+                for (tp, leader, epoch) in partitions {
+                    if tp.topic != self.spec.topic {
+                        continue;
                     }
-                    if any && !self.needs_metadata() {
-                        self.metadata_refresh_at = now + self.spec.config.metadata_max_age_ms;
-                    } else {
-                        // This broker knows nothing useful yet: ask another one.
-                        self.bootstrap_cursor += 1;
-                        self.metadata_refresh_at = now + self.spec.config.retry_backoff_ms;
+                    any = true;
+                    match leader {
+                        Some(l) => {
+                            self.leaders.insert(tp.partition, (l, epoch));
+                        }
+                        None => {
+                            self.leaders.remove(&tp.partition);
+                        }
                     }
                 }
+                if any && !self.needs_metadata() {
+                    self.metadata_refresh_at = now + self.spec.config.metadata_max_age_ms;
+                } else {
+                    // This broker knows nothing useful yet: ask another one.
+                    self.bootstrap_cursor += 1;
+                    self.metadata_refresh_at = now + self.spec.config.retry_backoff_ms;
+                }
             }
-            Message::ProduceResponse { correlation, tp, error, base_offset } => {
+            Message::ProduceResponse {
+                correlation,
+                tp,
+                error,
+                base_offset,
+            } => {
                 if let Some(f) = self.in_flight.remove(&correlation) {
                     match error {
                         None => {
                             let values = f.batch.records.iter().map(|r| r.value.clone()).collect();
-                            fx.event(Event::Acked { producer: self.node, tp, base_offset, values });
+                            fx.event(Event::Acked {
+                                producer: self.node,
+                                tp,
+                                base_offset,
+                                values,
+                            });
                         }
                         Some(e) => {
                             if matches!(
                                 e,
-                                ErrorCode::NotLeaderOrFollower | ErrorCode::FencedLeaderEpoch | ErrorCode::UnknownTopicOrPartition
+                                ErrorCode::NotLeaderOrFollower
+                                    | ErrorCode::FencedLeaderEpoch
+                                    | ErrorCode::UnknownTopicOrPartition
                             ) {
                                 self.leaders.remove(&tp.partition);
                                 self.request_metadata_soon(now);
@@ -240,8 +271,12 @@ impl Producer {
             }
             Message::Disconnected => {
                 if let NodeId::Broker(b) = from {
-                    let lost: Vec<u64> =
-                        self.in_flight.iter().filter(|(_, f)| f.broker == b).map(|(c, _)| *c).collect();
+                    let lost: Vec<u64> = self
+                        .in_flight
+                        .iter()
+                        .filter(|(_, f)| f.broker == b)
+                        .map(|(c, _)| *c)
+                        .collect();
                     for c in lost {
                         let f = self.in_flight.remove(&c).expect("listed");
                         self.failed(now, f.batch, ErrorCode::NetworkException, fx);
@@ -260,16 +295,30 @@ impl Producer {
     }
 
     fn request_metadata_soon(&mut self, now: Millis) {
-        self.metadata_refresh_at = self.metadata_refresh_at.min(now + self.spec.config.retry_backoff_ms);
+        self.metadata_refresh_at = self
+            .metadata_refresh_at
+            .min(now + self.spec.config.retry_backoff_ms);
     }
 
     /// Creates the workload's records that are due.
     fn generate(&mut self, now: Millis, fx: &mut Effects) {
-        while let Some(s) = self.spec.workload.sends.get(self.next_scheduled).filter(|s| s.at <= now).cloned() {
+        while let Some(s) = self
+            .spec
+            .workload
+            .sends
+            .get(self.next_scheduled)
+            .filter(|s| s.at <= now)
+            .cloned()
+        {
             self.next_scheduled += 1;
             self.send(now, s.value.clone(), s.key.clone(), s.partition, fx);
         }
-        while self.spec.workload.next_record_at(self.generated).is_some_and(|t| t <= now) {
+        while self
+            .spec
+            .workload
+            .next_record_at(self.generated)
+            .is_some_and(|t| t <= now)
+        {
             self.generated += 1;
             let value: Arc<str> = format!("{}-{}", self.spec.name, self.generated).into();
             let key = self.spec.workload.keys.key_for(self.generated);
@@ -278,20 +327,41 @@ impl Producer {
     }
 
     /// `KafkaProducer.send`: pick the partition, append to its batch.
-    fn send(&mut self, now: Millis, value: Arc<str>, key: Option<Arc<str>>, partition: Option<u32>, fx: &mut Effects) {
+    fn send(
+        &mut self,
+        now: Millis,
+        value: Arc<str>,
+        key: Option<Arc<str>>,
+        partition: Option<u32>,
+        fx: &mut Effects,
+    ) {
         let n = self.spec.partitions;
         let p = match (partition, &key) {
             (Some(p), _) => p,
             (None, Some(k)) => partitioner::partition_for_key(k, n),
             (None, None) => *self.sticky.get_or_insert_with(|| self.rng.gen_range(0..n)),
         };
-        fx.event(Event::Produced { producer: self.node, value: value.clone(), key: key.clone(), tp: self.tp(p) });
+        fx.event(Event::Produced {
+            producer: self.node,
+            value: value.clone(),
+            key: key.clone(),
+            tp: self.tp(p),
+        });
         let size = self.spec.workload.value_bytes + key.as_ref().map_or(0, |k| k.len() as u32) + 10;
-        let data = RecordData { key, value, timestamp: now, size };
+        let data = RecordData {
+            key,
+            value,
+            timestamp: now,
+            size,
+        };
         let batch_size = self.spec.config.batch_size;
         let q = self.queues.entry(p).or_default();
         match q.back_mut() {
-            Some(b) if b.retry_at.is_none() && b.attempts == 0 && b.bytes + size as u64 <= batch_size => {
+            Some(b)
+                if b.retry_at.is_none()
+                    && b.attempts == 0
+                    && b.bytes + size as u64 <= batch_size =>
+            {
                 b.bytes += size as u64;
                 b.records.push(data);
             }
@@ -312,10 +382,17 @@ impl Producer {
         let limit = self.spec.config.delivery_timeout_ms;
         let node = self.node;
         for (&p, q) in self.queues.iter_mut() {
-            while q.front().is_some_and(|b| b.created.saturating_add(limit) <= now) {
+            while q
+                .front()
+                .is_some_and(|b| b.created.saturating_add(limit) <= now)
+            {
                 let b = q.pop_front().expect("checked");
                 let values = b.records.iter().map(|r| r.value.clone()).collect();
-                fx.event(Event::Expired { producer: node, tp: TopicPartition::new(self.spec.topic.clone(), p), values });
+                fx.event(Event::Expired {
+                    producer: node,
+                    tp: TopicPartition::new(self.spec.topic.clone(), p),
+                    values,
+                });
             }
         }
     }
@@ -325,15 +402,39 @@ impl Producer {
         let p = b.partition;
         // With idempotence, a gap behind an earlier failed batch heals once that batch is resent.
         let earlier_pending = b.sequence.is_some_and(|s| {
-            self.queues.get(&p).is_some_and(|q| q.iter().any(|x| x.sequence.is_some_and(|xs| xs < s)))
-                || self.in_flight.values().any(|f| f.batch.partition == p && f.batch.sequence.is_some_and(|fs| fs < s))
+            self.queues
+                .get(&p)
+                .is_some_and(|q| q.iter().any(|x| x.sequence.is_some_and(|xs| xs < s)))
+                || self
+                    .in_flight
+                    .values()
+                    .any(|f| f.batch.partition == p && f.batch.sequence.is_some_and(|fs| fs < s))
         });
-        let retriable = e.is_retriable() || (e == ErrorCode::OutOfOrderSequenceNumber && earlier_pending);
+        let retriable =
+            e.is_retriable() || (e == ErrorCode::OutOfOrderSequenceNumber && earlier_pending);
         let in_time = now < b.created.saturating_add(cfg.delivery_timeout_ms);
         let retry = retriable && b.attempts <= cfg.retries && in_time;
         let values = b.records.iter().map(|r| r.value.clone()).collect();
-        fx.event(Event::SendFailed { producer: self.node, tp: self.tp(p), error: e, retry, values });
+        fx.event(Event::SendFailed {
+            producer: self.node,
+            tp: self.tp(p),
+            error: e,
+            retry,
+            values,
+        });
         if !retry {
+            if e == ErrorCode::OutOfOrderSequenceNumber {
+                // The broker lost the sequence this batch follows (its log was truncated). Kafka's
+                // idempotent producer fails the batch and bumps its epoch, restarting sequences at
+                // 0, so that later batches are accepted.
+                self.producer_epoch += 1;
+                self.next_sequence.clear();
+                for q in self.queues.values_mut() {
+                    for b in q.iter_mut() {
+                        b.sequence = None;
+                    }
+                }
+            }
             return;
         }
         b.retry_at = Some(now + cfg.retry_backoff_ms);
@@ -342,7 +443,10 @@ impl Producer {
             // Kafka re-enqueues a failed batch at the head of its partition's deque.
             None => q.push_front(b),
             Some(s) => {
-                let pos = q.iter().position(|x| x.sequence.is_none_or(|xs| xs > s)).unwrap_or(q.len());
+                let pos = q
+                    .iter()
+                    .position(|x| x.sequence.is_none_or(|xs| xs > s))
+                    .unwrap_or(q.len());
                 q.insert(pos, b);
             }
         }
@@ -351,14 +455,20 @@ impl Producer {
     /// Sends what can be sent: metadata first, then ready batches within the in-flight limit.
     fn poll(&mut self, now: Millis, fx: &mut Effects) {
         let cfg = self.spec.config.clone();
-        if self.metadata_in_flight.is_none() && now >= self.metadata_refresh_at && !self.spec.bootstrap.is_empty() {
+        if self.metadata_in_flight.is_none()
+            && now >= self.metadata_refresh_at
+            && !self.spec.bootstrap.is_empty()
+        {
             let b = self.spec.bootstrap[self.bootstrap_cursor % self.spec.bootstrap.len()];
             self.next_correlation += 1;
             let c = self.next_correlation;
             self.metadata_in_flight = Some((c, now + cfg.request_timeout_ms));
             // Until the answer comes, retry at the backoff; a good answer pushes this out.
             self.metadata_refresh_at = now + cfg.retry_backoff_ms;
-            fx.send(NodeId::Broker(b), Message::MetadataRequest { correlation: c });
+            fx.send(
+                NodeId::Broker(b),
+                Message::MetadataRequest { correlation: c },
+            );
         }
         let partitions: Vec<u32> = self.queues.keys().copied().collect();
         for p in partitions {
@@ -373,7 +483,9 @@ impl Producer {
                 };
                 let ready = match b.retry_at {
                     Some(t) => t <= now,
-                    None => b.bytes >= cfg.batch_size || now >= b.created + cfg.linger_ms || q.len() > 1,
+                    None => {
+                        b.bytes >= cfg.batch_size || now >= b.created + cfg.linger_ms || q.len() > 1
+                    }
                 };
                 if !ready {
                     break;
@@ -402,7 +514,7 @@ impl Producer {
                 });
                 let idempotent = b.sequence.map(|s| IdempotentBatch {
                     producer_id: self.producer_id,
-                    producer_epoch: 0,
+                    producer_epoch: self.producer_epoch,
                     base_sequence: s,
                 });
                 fx.send(
@@ -418,9 +530,21 @@ impl Producer {
                 );
                 if cfg.acks == Acks::None {
                     let values = b.records.iter().map(|r| r.value.clone()).collect();
-                    fx.event(Event::Acked { producer: self.node, tp, base_offset: None, values });
+                    fx.event(Event::Acked {
+                        producer: self.node,
+                        tp,
+                        base_offset: None,
+                        values,
+                    });
                 } else {
-                    self.in_flight.insert(correlation, InFlight { batch: b, broker: leader, deadline: now + cfg.request_timeout_ms });
+                    self.in_flight.insert(
+                        correlation,
+                        InFlight {
+                            batch: b,
+                            broker: leader,
+                            deadline: now + cfg.request_timeout_ms,
+                        },
+                    );
                 }
             }
         }

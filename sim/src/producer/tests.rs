@@ -6,7 +6,12 @@ use crate::config::ProducerConfig;
 fn spec(config: ProducerConfig, idempotent: bool, sends: &[(Millis, &str)]) -> ProducerSpec {
     let sends = sends
         .iter()
-        .map(|(at, v)| ScheduledSend { at: *at, value: (*v).into(), key: None, partition: Some(0) })
+        .map(|(at, v)| ScheduledSend {
+            at: *at,
+            value: (*v).into(),
+            key: None,
+            partition: Some(0),
+        })
         .collect();
     ProducerSpec {
         name: "p".into(),
@@ -34,7 +39,10 @@ fn know_leader(p: &mut Producer) {
     p.handle_message(
         1,
         NodeId::Broker(1),
-        Message::MetadataResponse { correlation: c, partitions: vec![(TopicPartition::new("t", 0), Some(1), 0)] },
+        Message::MetadataResponse {
+            correlation: c,
+            partitions: vec![(TopicPartition::new("t", 0), Some(1), 0)],
+        },
         &mut fx,
     );
 }
@@ -43,7 +51,12 @@ fn produce_requests(fx: &Effects) -> Vec<(u64, Vec<String>, Option<u32>)> {
     fx.sends
         .iter()
         .filter_map(|(_, m)| match m {
-            Message::Produce { correlation, records, idempotent, .. } => Some((
+            Message::Produce {
+                correlation,
+                records,
+                idempotent,
+                ..
+            } => Some((
                 *correlation,
                 records.iter().map(|r| r.value.to_string()).collect(),
                 idempotent.map(|i| i.base_sequence),
@@ -63,18 +76,29 @@ fn run_to(p: &mut Producer, t: Millis) -> Effects {
 
 #[test]
 fn linger_ms_holds_a_batch_so_records_travel_together() {
-    let cfg = ProducerConfig { linger_ms: 10, ..Default::default() };
+    let cfg = ProducerConfig {
+        linger_ms: 10,
+        ..Default::default()
+    };
     let mut p = Producer::new(0, spec(cfg, true, &[(100, "a"), (105, "b"), (120, "c")]), 1);
     know_leader(&mut p);
     let fx = run_to(&mut p, 125);
     let reqs = produce_requests(&fx);
-    assert_eq!(reqs[0].1, vec!["a", "b"], "b joined a's batch within linger.ms");
+    assert_eq!(
+        reqs[0].1,
+        vec!["a", "b"],
+        "b joined a's batch within linger.ms"
+    );
     assert_eq!(reqs[0].2, Some(0));
 }
 
 #[test]
 fn without_idempotence_a_failed_batch_goes_back_to_the_front_behind_later_ones_in_flight() {
-    let cfg = ProducerConfig { linger_ms: 0, enable_idempotence: Some(false), ..Default::default() };
+    let cfg = ProducerConfig {
+        linger_ms: 0,
+        enable_idempotence: Some(false),
+        ..Default::default()
+    };
     let mut p = Producer::new(0, spec(cfg, false, &[(100, "m1"), (101, "m2")]), 1);
     know_leader(&mut p);
     let reqs = produce_requests(&run_to(&mut p, 101));
@@ -84,23 +108,44 @@ fn without_idempotence_a_failed_batch_goes_back_to_the_front_behind_later_ones_i
     p.handle_message(
         102,
         NodeId::Broker(1),
-        Message::ProduceResponse { correlation: reqs[0].0, tp: tp.clone(), error: Some(ErrorCode::NotEnoughReplicas), base_offset: None },
+        Message::ProduceResponse {
+            correlation: reqs[0].0,
+            tp: tp.clone(),
+            error: Some(ErrorCode::NotEnoughReplicas),
+            base_offset: None,
+        },
         &mut fx,
     );
     p.handle_message(
         103,
         NodeId::Broker(1),
-        Message::ProduceResponse { correlation: reqs[1].0, tp, error: None, base_offset: Some(0) },
+        Message::ProduceResponse {
+            correlation: reqs[1].0,
+            tp,
+            error: None,
+            base_offset: Some(0),
+        },
         &mut fx,
     );
     let retry = produce_requests(&run_to(&mut p, 300));
-    assert_eq!(retry[0].1, vec!["m1"], "m1 is resent after m2 was written: reordered");
+    assert_eq!(
+        retry[0].1,
+        vec!["m1"],
+        "m1 is resent after m2 was written: reordered"
+    );
 }
 
 #[test]
 fn delivery_timeout_expires_batches_that_never_get_a_leader() {
-    let cfg = ProducerConfig { delivery_timeout_ms: 1_000, request_timeout_ms: 500, ..Default::default() };
+    let cfg = ProducerConfig {
+        delivery_timeout_ms: 1_000,
+        request_timeout_ms: 500,
+        ..Default::default()
+    };
     let mut p = Producer::new(0, spec(cfg, true, &[(100, "m1")]), 1);
     let fx = run_to(&mut p, 2_000);
-    assert!(fx.events.iter().any(|e| matches!(e, Event::Expired { values, .. } if &*values[0] == "m1")));
+    assert!(fx
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Expired { values, .. } if &*values[0] == "m1")));
 }

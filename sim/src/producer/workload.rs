@@ -49,9 +49,24 @@ pub struct Workload {
 }
 
 impl Workload {
-    pub fn new(rate: f64, start: Millis, stop: Millis, keys: KeySpec, value_bytes: u32, mut sends: Vec<ScheduledSend>) -> Self {
+    pub fn new(
+        rate: f64,
+        start: Millis,
+        stop: Millis,
+        keys: KeySpec,
+        value_bytes: u32,
+        mut sends: Vec<ScheduledSend>,
+    ) -> Self {
         sends.sort_by_key(|s| s.at);
-        Workload { rate, start, stop, keys, value_bytes, sends, origin: (start, 0) }
+        Workload {
+            rate,
+            start,
+            stop,
+            keys,
+            value_bytes,
+            sends,
+            origin: (start, 0),
+        }
     }
 
     /// When the next generated record (after `generated` so far) is due.

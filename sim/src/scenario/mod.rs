@@ -170,7 +170,9 @@ impl Count {
             Count::Failed => "records whose send finally failed or expired",
             Count::LostAcknowledged => "acknowledged records missing from the final log",
             Count::Duplicated => "records present more than once in the final log",
-            Count::Reordered => "records that appear after a later record of the same producer and partition",
+            Count::Reordered => {
+                "records that appear after a later record of the same producer and partition"
+            }
             Count::Consumed => "records the checking reader read",
             Count::UncleanElections => "leaders elected from outside the ISR",
             Count::Truncated => "records removed from some replica by truncation or power loss",
@@ -215,9 +217,15 @@ impl CheckerId {
         match self {
             CheckerId::NoLostAcknowledged => "every acknowledged record is in the final log",
             CheckerId::NoDuplicates => "no record is in a partition's log twice",
-            CheckerId::NoReordering => "each producer's records keep their send order within a partition",
-            CheckerId::LogMatching => "two replicas never hold different records at an offset below both HWs",
-            CheckerId::StrongIsr => "a new leader holds every record that was below the HW (committed)",
+            CheckerId::NoReordering => {
+                "each producer's records keep their send order within a partition"
+            }
+            CheckerId::LogMatching => {
+                "two replicas never hold different records at an offset below both HWs"
+            }
+            CheckerId::StrongIsr => {
+                "a new leader holds every record that was below the HW (committed)"
+            }
             CheckerId::LeaderInIsr => "the controller's leader is always a member of the ISR",
         }
     }
@@ -270,10 +278,15 @@ impl Scenario {
     }
 
     pub fn topic_overrides(&self) -> BTreeMap<Arc<str>, TopicOverrides> {
-        self.topics.iter().map(|t| (t.name.clone(), t.overrides.clone())).collect()
+        self.topics
+            .iter()
+            .map(|t| (t.name.clone(), t.overrides.clone()))
+            .collect()
     }
 
     pub fn names(&self) -> NodeNames {
-        NodeNames { producers: self.producers.iter().map(|p| p.name.clone()).collect() }
+        NodeNames {
+            producers: self.producers.iter().map(|p| p.name.clone()).collect(),
+        }
     }
 }

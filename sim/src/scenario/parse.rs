@@ -1,18 +1,3006 @@
-//! Parsing scenario files (being written).
-use super::Scenario;
+//! Parsing scenario files.
+//!
+//! The file is walked by hand over toml's span-preserving tree rather than deserialized with
+//! serde: that way every problem points at the key or value it is about, unknown keys get a
+//! did-you-mean, and every problem in the file is reported in one go instead of the first one
+//! only. Later sections are still checked when an earlier one is broken (with what could be
+//! understood of it), so one typo does not hide the rest.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use miette::{
+    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents,
+};
+use toml::de::{DeInteger, DeTable, DeValue};
+use toml::Spanned;
+
+use super::{CheckerId, Cmp, Count, Expectation, NetworkDef, ProducerDef, Scenario, TopicDef};
+use crate::broker::TruncationMode;
+use crate::command::{Command, Target, TimedCommand};
+use crate::config::{self, Acks, BrokerConfig, Kind, ProducerConfig, Scope, TopicOverrides, Value};
+use crate::ids::{BrokerId, Millis, NodeId, NodeNames, TopicPartition};
+use crate::network::LinkParams;
+use crate::producer::{KeySpec, ScheduledSend, Workload};
+use crate::trace::CrashKind;
+
+/// One thing wrong with a scenario file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
-    pub span: std::ops::Range<usize>,
+    /// Byte range in the file of the key or value at fault.
+    pub span: Range<usize>,
     pub message: String,
+    /// What would fix it, when something specific can be said.
     pub help: Option<String>,
 }
 
+/// Everything wrong with a scenario file. Keeps the file's name and text so the problems can be
+/// shown with line numbers (`Display`) or as annotated source (`miette`).
 #[derive(Debug)]
 pub struct ScenarioError {
+    pub file: String,
+    pub text: String,
     pub problems: Vec<Problem>,
 }
 
-pub fn parse(_file: &str, _text: &str) -> Result<Scenario, ScenarioError> {
-    Err(ScenarioError { problems: vec![] })
+impl ScenarioError {
+    /// 1-based line and column (in characters) where a problem starts.
+    pub fn line_col(&self, p: &Problem) -> (usize, usize) {
+        line_col(&self.text, p.span.start)
+    }
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.problems.is_empty() {
+            return write!(f, "{}: invalid scenario", self.file);
+        }
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            let (line, col) = self.line_col(p);
+            write!(f, "{}:{line}:{col}: {}", self.file, p.message)?;
+            if let Some(help) = &p.help {
+                write!(f, "\n  help: {help}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// Each problem is a related diagnostic so miette shows it with its own snippet and help; they
+/// all read their source from the parent.
+impl Diagnostic for ScenarioError {
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(self)
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        Some(Box::new(self.problems.iter().map(|p| p as &dyn Diagnostic)))
+    }
+}
+
+/// The file's text under the file's name: what `miette::NamedSource::new(file, text)` gives,
+/// without keeping a second copy of the text in the error.
+impl SourceCode for ScenarioError {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.file.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+impl Diagnostic for Problem {
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = LabeledSpan::new_with_span(None, self.span.clone());
+        Some(Box::new(std::iter::once(span)))
+    }
+}
+
+/// Parses a scenario file. `file` is only used to name the file in problems.
+pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let mut p = Parser {
+        text,
+        problems: Vec::new(),
+    };
+    let scenario = p.document();
+    match scenario {
+        Some(s) if p.problems.is_empty() => Ok(s),
+        _ => {
+            let mut problems = p.problems;
+            // Reported in file order, which is how a reader fixes them.
+            problems.sort_by_key(|p| p.span.start);
+            problems.dedup();
+            Err(ScenarioError {
+                file: file.to_string(),
+                text: text.to_string(),
+                problems,
+            })
+        }
+    }
+}
+
+type Val<'i> = Spanned<DeValue<'i>>;
+
+/// The top-level tables, in the order the format documents them.
+const SECTIONS: &[&str] = &[
+    "scenario",
+    "cluster",
+    "broker",
+    "brokers",
+    "topics",
+    "producers",
+    "network",
+    "faults",
+    "expect",
+];
+
+/// The longest scenario: runs are replayed and inspected, not soaked.
+const MAX_DURATION: Millis = 3_600_000;
+const MAX_BROKERS: i64 = 64;
+/// Beyond this a producer would generate more records per virtual millisecond than any run
+/// could usefully show, and the simulation would crawl.
+const MAX_RATE: f64 = 1_000_000.0;
+const MAX_VALUE_BYTES: i64 = 1_000_000;
+/// Kafka's limit on topic name length.
+const MAX_TOPIC_NAME: usize = 249;
+
+const DURATION_EXAMPLES: &str = "expected a duration such as \"500ms\", \"5s\" or \"2m\"";
+
+/// Fault actions and the keys each takes besides `at` and `action`.
+const ACTIONS: &[(&str, &[&str])] = &[
+    ("crash", &["target", "kind"]),
+    ("shutdown", &["target"]),
+    ("restart", &["target"]),
+    ("pause", &["target"]),
+    ("resume", &["target"]),
+    ("partition", &["between", "from", "to", "one_way"]),
+    ("isolate", &["target"]),
+    ("heal", &["between"]),
+    ("hold", &["from", "to"]),
+    ("release", &["from", "to"]),
+    ("link", &["from", "to", "latency", "loss", "both"]),
+];
+
+/// A key of a table, with dotted names flattened (`min.insync.replicas = 2` is three nested
+/// tables to TOML, one Kafka setting to us).
+#[derive(Clone)]
+struct Entry<'a, 'i> {
+    name: String,
+    /// The whole dotted key where it is on one line, else its last part.
+    key: Range<usize>,
+    value: &'a Val<'i>,
+}
+
+/// A table being read: keys are taken as they are understood, and whatever is left at the end
+/// is reported as unknown.
+struct Section<'a, 'i> {
+    /// The table's header (or inline table), where "missing key" problems point.
+    span: Range<usize>,
+    entries: Vec<Entry<'a, 'i>>,
+    used: Vec<bool>,
+}
+
+impl<'a, 'i> Section<'a, 'i> {
+    /// `whole` names keys whose table values are read as such rather than flattened.
+    fn new(p: &mut Parser<'_>, table: &'a DeTable<'i>, span: Range<usize>, whole: &[&str]) -> Self {
+        let mut entries = Vec::new();
+        flatten(p.text, table, None, whole, &mut entries);
+        entries.sort_by_key(|e| e.key.start);
+        // `"a.b" = 1` and `a.b = 2` are different keys to TOML but the same setting here.
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        entries.retain(|e| match seen.get(&e.name) {
+            Some(&first) => {
+                let (line, _) = line_col(p.text, first);
+                p.error_help(
+                    e.key.clone(),
+                    format!("`{}` is set twice", e.name),
+                    format!("it is first set on line {line}"),
+                );
+                false
+            }
+            None => {
+                seen.insert(e.name.clone(), e.key.start);
+                true
+            }
+        });
+        let used = vec![false; entries.len()];
+        Section {
+            span,
+            entries,
+            used,
+        }
+    }
+
+    fn take(&mut self, name: &str) -> Option<Entry<'a, 'i>> {
+        let i = self.entries.iter().position(|e| e.name == name)?;
+        self.used[i] = true;
+        Some(self.entries[i].clone())
+    }
+
+    fn require(
+        &mut self,
+        p: &mut Parser<'_>,
+        name: &str,
+        what: &str,
+        example: &str,
+    ) -> Option<Entry<'a, 'i>> {
+        let e = self.take(name);
+        if e.is_none() {
+            p.error_help(
+                self.span.clone(),
+                format!("missing `{name}` in {what}"),
+                format!("add `{name} = {example}`"),
+            );
+        }
+        e
+    }
+
+    /// The entries not taken yet (taking them).
+    fn rest(&mut self) -> Vec<Entry<'a, 'i>> {
+        let rest = self
+            .entries
+            .iter()
+            .zip(&self.used)
+            .filter(|(_, u)| !**u)
+            .map(|(e, _)| e.clone())
+            .collect();
+        self.used.iter_mut().for_each(|u| *u = true);
+        rest
+    }
+
+    /// Reports every key not taken. `list` adds the allowed keys to the help even when there is
+    /// a suggestion (for tables whose keys depend on another key, like a fault's action).
+    fn finish(mut self, p: &mut Parser<'_>, what: &str, allowed: &[&str], list: bool) {
+        // Allowed keys left over were understood but not needed (a fault whose action is
+        // invalid): not worth a second problem.
+        for e in self
+            .rest()
+            .into_iter()
+            .filter(|e| !allowed.contains(&e.name.as_str()))
+        {
+            let takes = format!("{what} takes {}", allowed.join(", "));
+            let help = match suggest(&e.name, allowed.iter().copied()) {
+                Some(s) if list => format!("did you mean `{s}`? ({takes})"),
+                Some(s) => format!("did you mean `{s}`?"),
+                None => takes,
+            };
+            p.error_help(
+                e.key.clone(),
+                format!("unknown key `{}` in {what}", e.name),
+                help,
+            );
+        }
+    }
+}
+
+fn flatten<'a, 'i>(
+    text: &str,
+    table: &'a DeTable<'i>,
+    prefix: Option<(&str, usize)>,
+    whole: &[&str],
+    out: &mut Vec<Entry<'a, 'i>>,
+) {
+    for (k, v) in table.iter() {
+        let (name, start) = match prefix {
+            Some((pre, start)) => (format!("{pre}.{}", k.get_ref()), start),
+            None => (k.get_ref().to_string(), k.span().start),
+        };
+        if let DeValue::Table(t) = v.get_ref() {
+            // An empty table stays an entry so that it is reported rather than ignored.
+            if !t.is_empty() && !whole.contains(&name.as_str()) {
+                flatten(text, t, Some((&name, start)), whole, out);
+                continue;
+            }
+        }
+        let end = k.span().end;
+        let one_line = start <= end && text.get(start..end).is_some_and(|s| !s.contains('\n'));
+        let key = if one_line { start..end } else { k.span() };
+        out.push(Entry {
+            name,
+            key,
+            value: v,
+        });
+    }
+}
+
+/// What the names in faults, links and sends are checked against.
+struct World {
+    brokers: Option<u32>,
+    reader: bool,
+    names: NodeNames,
+    /// Topic name to partition count (`None` when the count itself was invalid).
+    topics: BTreeMap<String, Option<u32>>,
+    duration: Option<Millis>,
+}
+
+struct Meta {
+    name: String,
+    description: String,
+    reference: Option<String>,
+    seed: u64,
+    duration: Option<Millis>,
+}
+
+struct Cluster {
+    brokers: Option<u32>,
+    truncation: TruncationMode,
+    reader: bool,
+}
+
+struct Brokers {
+    configs: Vec<BrokerConfig>,
+    /// Per broker: where its `min.insync.replicas` was set, so a topic that cannot satisfy it
+    /// can point there.
+    min_isr_from: Vec<Option<Range<usize>>>,
+    /// `[broker]`'s settings, which stand in for every broker when the count is unknown.
+    base: BrokerConfig,
+    base_min_isr_from: Option<Range<usize>>,
+}
+
+struct Parser<'t> {
+    text: &'t str,
+    problems: Vec<Problem>,
+}
+
+impl<'t> Parser<'t> {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.push(span, message.into(), None);
+    }
+
+    fn error_help(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.push(span, message.into(), Some(help.into()));
+    }
+
+    fn push(&mut self, span: Range<usize>, message: String, help: Option<String>) {
+        // Spans are made to fit the text so that nothing downstream (miette) slices off it.
+        let start = floor_char_boundary(self.text, span.start);
+        let end = floor_char_boundary(self.text, span.end.max(start));
+        self.problems.push(Problem {
+            span: start..end,
+            message,
+            help,
+        });
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        line_col(self.text, offset).0
+    }
+
+    /// A value as a message shows it: scalars as written, containers by kind.
+    fn found(&self, v: &Val<'_>) -> String {
+        match v.get_ref() {
+            DeValue::String(s) => quote(s),
+            DeValue::Array(_) => "an array".into(),
+            DeValue::Table(_) => "a table".into(),
+            other => match self.text.get(v.span()).map(str::trim) {
+                Some(src) if !src.is_empty() && src.len() <= 40 && !src.contains('\n') => {
+                    src.to_string()
+                }
+                _ => format!("a {}", other.type_str()),
+            },
+        }
+    }
+
+    fn invalid(&mut self, name: &str, v: &Val<'_>, expected: &str, help: Option<String>) {
+        let message = format!("`{name}`: {expected}, found {}", self.found(v));
+        self.push(v.span(), message, help);
+    }
+
+    // ---- values ----
+
+    fn string<'a>(&mut self, name: &str, v: &'a Val<'_>) -> Option<&'a str> {
+        match v.get_ref() {
+            DeValue::String(s) => Some(s),
+            _ => {
+                self.invalid(
+                    name,
+                    v,
+                    "expected a string",
+                    Some(format!("put it in quotes: \"{}\"", self.found(v))),
+                );
+                None
+            }
+        }
+    }
+
+    fn nonempty_string<'a>(&mut self, name: &str, v: &'a Val<'_>) -> Option<&'a str> {
+        let s = self.string(name, v)?;
+        if s.trim().is_empty() {
+            self.error(v.span(), format!("`{name}` must not be empty"));
+            return None;
+        }
+        Some(s)
+    }
+
+    fn int(&mut self, name: &str, v: &Val<'_>, min: i64, max: i64) -> Option<i64> {
+        let range = if max == i64::MAX {
+            format!("at least {min}")
+        } else {
+            format!("between {min} and {max}")
+        };
+        match v.get_ref() {
+            DeValue::Integer(i) => match int_value(i) {
+                Some(i) if (min..=max).contains(&i) => Some(i),
+                _ => {
+                    self.invalid(name, v, &format!("must be {range}"), None);
+                    None
+                }
+            },
+            other => {
+                let help = match other {
+                    DeValue::String(s) if s.trim().parse::<i64>().is_ok() => {
+                        Some(format!("remove the quotes: {}", s.trim()))
+                    }
+                    _ => None,
+                };
+                self.invalid(name, v, &format!("expected an integer {range}"), help);
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, name: &str, v: &Val<'_>) -> Option<bool> {
+        match v.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            other => {
+                let help = match other {
+                    DeValue::String(s) if s == "true" || s == "false" => {
+                        Some(format!("remove the quotes: {s}"))
+                    }
+                    _ => None,
+                };
+                self.invalid(name, v, "expected true or false", help);
+                None
+            }
+        }
+    }
+
+    /// A number that may be written as a TOML integer or float.
+    fn number(
+        &mut self,
+        name: &str,
+        v: &Val<'_>,
+        min: f64,
+        max: f64,
+        expected: &str,
+    ) -> Option<f64> {
+        let n = match v.get_ref() {
+            DeValue::Integer(i) => int_value(i).map(|i| i as f64),
+            DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if n.is_finite() && n >= min && n <= max => Some(n),
+            _ => {
+                self.invalid(name, v, expected, None);
+                None
+            }
+        }
+    }
+
+    fn choice<'c>(&mut self, name: &str, v: &Val<'_>, options: &[&'c str]) -> Option<&'c str> {
+        let expected = format!(
+            "expected one of {}",
+            options
+                .iter()
+                .map(|o| quote(o))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let DeValue::String(s) = v.get_ref() else {
+            self.invalid(name, v, &expected, None);
+            return None;
+        };
+        if let Some(o) = options.iter().find(|o| **o == s.as_ref()) {
+            return Some(o);
+        }
+        let help = suggest(s, options.iter().copied()).map(|o| format!("did you mean \"{o}\"?"));
+        self.invalid(name, v, &expected, help);
+        None
+    }
+
+    fn duration(&mut self, name: &str, v: &Val<'_>) -> Option<Millis> {
+        let result = match v.get_ref() {
+            DeValue::Integer(i) => match int_value(i) {
+                Some(ms) if ms >= 0 => Ok(ms as Millis),
+                Some(_) => Err(Some("durations cannot be negative".to_string())),
+                None => Err(Some("that is far too long".to_string())),
+            },
+            DeValue::String(s) => parse_duration(s).map_err(|h| h.map(str::to_string)),
+            DeValue::Float(_) => Err(Some(
+                "a bare number is whole milliseconds; write \"1.5s\" for fractions".into(),
+            )),
+            _ => Err(None),
+        };
+        match result {
+            Ok(ms) => Some(ms),
+            Err(help) => {
+                self.invalid(name, v, DURATION_EXAMPLES, help);
+                None
+            }
+        }
+    }
+
+    /// A duration that must fall within the run.
+    fn instant(&mut self, name: &str, v: &Val<'_>, w: &World) -> Option<Millis> {
+        let at = self.duration(name, v)?;
+        if let Some(d) = w.duration {
+            if at > d {
+                self.error_help(
+                    v.span(),
+                    format!(
+                        "`{name}` is {} but the scenario ends at {}",
+                        fmt_ms(at),
+                        fmt_ms(d)
+                    ),
+                    "lengthen `duration` in [scenario] or move this earlier",
+                );
+                return None;
+            }
+        }
+        Some(at)
+    }
+
+    /// A latency: one duration, or a range `"1ms..3ms"` from which each message draws.
+    fn latency(&mut self, name: &str, v: &Val<'_>) -> Option<(u64, u64)> {
+        const EXPECTED: &str =
+            "expected a duration such as \"2ms\" or a range such as \"1ms..3ms\"";
+        let range = match v.get_ref() {
+            DeValue::Integer(i) => int_value(i)
+                .filter(|ms| *ms >= 0)
+                .map(|ms| (ms as u64, ms as u64))
+                .ok_or(None),
+            DeValue::String(s) => parse_latency(s),
+            _ => Err(None),
+        };
+        match range {
+            Err(help) => {
+                self.invalid(name, v, EXPECTED, help.map(str::to_string));
+                None
+            }
+            Ok((min, _)) if min < 1 => {
+                self.invalid(
+                    name,
+                    v,
+                    "must be at least 1ms",
+                    Some("a message cannot arrive in the same millisecond it was sent".into()),
+                );
+                None
+            }
+            Ok((min, max)) if max < min => {
+                self.invalid(
+                    name,
+                    v,
+                    "the range is backwards",
+                    Some(format!("write \"{}..{}\"", fmt_ms(max), fmt_ms(min))),
+                );
+                None
+            }
+            Ok(range) => Some(range),
+        }
+    }
+
+    fn loss(&mut self, name: &str, v: &Val<'_>) -> Option<f64> {
+        self.number(name, v, 0.0, 1.0, "expected a probability from 0.0 to 1.0")
+    }
+
+    fn table<'a, 'i>(&mut self, name: &str, v: &'a Val<'i>, help: &str) -> Option<&'a DeTable<'i>> {
+        match v.get_ref() {
+            DeValue::Table(t) => Some(t),
+            _ => {
+                self.invalid(name, v, "expected a table", Some(help.to_string()));
+                None
+            }
+        }
+    }
+
+    /// An array of tables: `[[topics]]` sections or an inline `[{...}, {...}]`.
+    fn tables<'a, 'i>(
+        &mut self,
+        name: &str,
+        v: &'a Val<'i>,
+        header: &str,
+    ) -> Vec<(&'a DeTable<'i>, Range<usize>)> {
+        let DeValue::Array(items) = v.get_ref() else {
+            self.invalid(
+                name,
+                v,
+                "expected an array of tables",
+                Some(format!(
+                    "write {header} (double brackets) before each entry"
+                )),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            match item.get_ref() {
+                DeValue::Table(t) => out.push((t, item.span())),
+                _ => self.invalid(name, item, "expected a table", None),
+            }
+        }
+        out
+    }
+
+    // ---- Kafka settings ----
+
+    /// A Kafka setting, checked against [`config::KEYS`]. `extras` are the table's other keys,
+    /// offered as suggestions too.
+    fn setting(
+        &mut self,
+        scope: Scope,
+        e: &Entry<'_, '_>,
+        extras: &[&str],
+    ) -> Option<(&'static str, Value)> {
+        let Some(key) = config::key(scope, &e.name) else {
+            self.unknown_setting(scope, e, extras);
+            return None;
+        };
+        let value = match e.value.get_ref() {
+            DeValue::Integer(i) => match int_value(i) {
+                Some(i) => Value::Int(i),
+                None => {
+                    self.invalid(&e.name, e.value, "is too large", None);
+                    return None;
+                }
+            },
+            DeValue::Boolean(b) => Value::Bool(*b),
+            DeValue::String(s) => Value::Str(s.to_string()),
+            // Of the wrong TOML type: an empty string matches no kind, so check() says what
+            // the key takes.
+            _ => Value::Str(String::new()),
+        };
+        if let Err(expected) = key.kind.check(&value) {
+            let help = match (&key.kind, &value) {
+                (Kind::Int { .. }, Value::Str(s)) if s.trim().parse::<i64>().is_ok() => {
+                    Some(format!("remove the quotes: {}", s.trim()))
+                }
+                (Kind::Int { .. }, Value::Str(s)) if key.name.ends_with(".ms") => parse_duration(s)
+                    .ok()
+                    .map(|ms| format!("Kafka's .ms settings are integers of milliseconds: {ms}")),
+                (Kind::Bool, Value::Str(s)) if s == "true" || s == "false" => {
+                    Some(format!("remove the quotes: {s}"))
+                }
+                _ => None,
+            };
+            self.invalid(&e.name, e.value, &expected, help);
+            return None;
+        }
+        Some((key.name, value))
+    }
+
+    fn unknown_setting(&mut self, scope: Scope, e: &Entry<'_, '_>, extras: &[&str]) {
+        let name = e.name.as_str();
+        let topic_equivalent = [
+            ("log.flush.interval.messages", "flush.messages"),
+            ("log.flush.interval.ms", "flush.ms"),
+        ]
+        .into_iter()
+        .find(|(broker, _)| *broker == name)
+        .map(|(_, topic)| topic);
+        let elsewhere = [Scope::Broker, Scope::Topic, Scope::Producer]
+            .into_iter()
+            .find(|s| *s != scope && config::key(*s, name).is_some());
+        let help = match (scope, topic_equivalent, elsewhere) {
+            (Scope::Topic, Some(t), _) => {
+                format!("`{name}` is a broker setting; a topic overrides it with `{t}`")
+            }
+            (_, _, Some(other)) => format!(
+                "`{name}` is a {} setting: set it {}",
+                scope_name(other),
+                scope_place(other)
+            ),
+            _ => match suggest(
+                name,
+                config::names(scope)
+                    .map(|n| -> &str { n })
+                    .chain(extras.iter().copied()),
+            ) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "run `kafkascope configs` to list the settings".into(),
+            },
+        };
+        self.error_help(
+            e.key.clone(),
+            format!("unknown {} setting `{name}`", scope_name(scope)),
+            help,
+        );
+    }
+
+    // ---- the document ----
+
+    fn document(&mut self) -> Option<Scenario> {
+        let (root, errors) = DeTable::parse_recoverable(self.text);
+        if !errors.is_empty() {
+            // The tree of a file that is not TOML is a guess; checking it would report
+            // problems that are not there.
+            for e in &errors {
+                let span = e.span().unwrap_or(self.text.len()..self.text.len());
+                let message = format!("invalid TOML: {}", e.message());
+                if e.message().starts_with("duplicate key") {
+                    let help = "a key or table can be defined once; each [[double-bracket]] header adds one entry to a list";
+                    self.error_help(span, message, help);
+                } else {
+                    self.error(span, message);
+                }
+            }
+            return None;
+        }
+        let root = root.get_ref();
+        for (k, v) in root.iter() {
+            if !SECTIONS.contains(&k.get_ref().as_ref()) {
+                self.unknown_top_level(k.get_ref(), k.span(), v);
+            }
+        }
+        let get = |name: &str| {
+            root.iter()
+                .find(|(k, _)| k.get_ref() == name)
+                .map(|(_, v)| v)
+        };
+
+        let meta = self.meta(get("scenario"));
+        let cluster = self.cluster(get("cluster"));
+        let brokers = self.brokers(get("broker"), get("brokers"), cluster.brokers);
+        let topics = self.topics(get("topics"), cluster.brokers, &brokers);
+
+        let producer_tables = match get("producers") {
+            Some(v) => self.tables("producers", v, "[[producers]]"),
+            None => Vec::new(),
+        };
+        if producer_tables.len() > usize::from(u16::MAX) {
+            self.error(
+                get("producers").map_or(0..0, |v| v.span()),
+                format!("too many producers: at most {}", u16::MAX),
+            );
+        }
+        // Names first: links, faults and the check on send values refer to any producer.
+        let producer_names = producer_tables
+            .iter()
+            .map(|(t, _)| {
+                let name = t.iter().find(|(k, _)| k.get_ref() == "name");
+                name.and_then(|(_, v)| v.get_ref().as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        let world = World {
+            brokers: cluster.brokers,
+            reader: cluster.reader,
+            names: NodeNames {
+                producers: producer_names,
+            },
+            topics: topics
+                .iter()
+                .map(|(t, partitions)| (t.name.to_string(), *partitions))
+                .collect(),
+            duration: meta.duration,
+        };
+        let producers = self.producers(&producer_tables, &world, &topics);
+        let network = self.network(get("network"), &world);
+        let faults = self.faults(get("faults"), &world, &network);
+        let expect = self.expect(get("expect"));
+
+        Some(Scenario {
+            name: meta.name,
+            description: meta.description,
+            reference: meta.reference,
+            seed: meta.seed,
+            duration: meta.duration.unwrap_or(0),
+            brokers: cluster.brokers.unwrap_or(0),
+            truncation: cluster.truncation,
+            reader: cluster.reader,
+            broker_configs: brokers.configs,
+            topics: topics.into_iter().map(|(t, _)| t).collect(),
+            producers,
+            network,
+            faults,
+            expect,
+        })
+    }
+
+    fn unknown_top_level(&mut self, name: &str, span: Range<usize>, v: &Val<'_>) {
+        let headers = SECTIONS.iter().map(|s| header(s)).collect::<Vec<_>>();
+        let suggestion =
+            suggest(name, SECTIONS.iter().copied()).map(|s| format!("did you mean {}?", header(s)));
+        match v.get_ref() {
+            DeValue::Table(_) | DeValue::Array(_) => {
+                let help =
+                    suggestion.unwrap_or_else(|| format!("the tables are {}", headers.join(", ")));
+                self.error_help(span, format!("unknown table `{name}`"), help);
+            }
+            _ => {
+                let home = [
+                    ("[scenario]", &["name", "description", "reference", "seed", "duration"][..]),
+                    ("[cluster]", &["truncation", "reader"][..]),
+                    ("[network]", &["latency", "loss"][..]),
+                ]
+                .into_iter()
+                .find(|(_, keys)| keys.contains(&name))
+                .map(|(table, _)| format!("`{name}` belongs in {table}: keys above the first [table] header are top-level"));
+                let help = home
+                    .or(suggestion)
+                    .unwrap_or_else(|| format!("settings go in tables: {}", headers.join(", ")));
+                self.error_help(span, format!("unknown top-level key `{name}`"), help);
+            }
+        }
+    }
+
+    fn meta(&mut self, v: Option<&Val<'_>>) -> Meta {
+        let mut m = Meta {
+            name: String::new(),
+            description: String::new(),
+            reference: None,
+            seed: 1,
+            duration: None,
+        };
+        let Some(v) = v else {
+            self.error_help(
+                0..0,
+                "missing [scenario] table",
+                "start the file with [scenario], giving its `name` and `duration`",
+            );
+            return m;
+        };
+        let Some(t) = self.table("scenario", v, "write it as a [scenario] table") else {
+            return m;
+        };
+        let mut s = Section::new(self, t, v.span(), &[]);
+        if let Some(e) = s.require(self, "name", "[scenario]", "\"...\"") {
+            if let Some(n) = self.nonempty_string(&e.name, e.value) {
+                m.name = n.to_string();
+            }
+        }
+        if let Some(e) = s.take("description") {
+            if let Some(d) = self.string(&e.name, e.value) {
+                m.description = d.to_string();
+            }
+        }
+        if let Some(e) = s.take("reference") {
+            m.reference = self.string(&e.name, e.value).map(str::to_string);
+        }
+        if let Some(e) = s.take("seed") {
+            if let Some(seed) = self.int(&e.name, e.value, 0, i64::MAX) {
+                m.seed = seed as u64;
+            }
+        }
+        if let Some(e) = s.require(self, "duration", "[scenario]", "\"30s\"") {
+            m.duration = match self.duration(&e.name, e.value) {
+                Some(0) => {
+                    self.error(e.value.span(), "`duration` must be more than 0");
+                    None
+                }
+                Some(d) if d > MAX_DURATION => {
+                    self.invalid(&e.name, e.value, "must be at most 1 hour (\"60m\")", None);
+                    None
+                }
+                d => d,
+            };
+        }
+        s.finish(
+            self,
+            "[scenario]",
+            &["name", "description", "reference", "seed", "duration"],
+            false,
+        );
+        m
+    }
+
+    fn cluster(&mut self, v: Option<&Val<'_>>) -> Cluster {
+        let mut c = Cluster {
+            brokers: None,
+            truncation: TruncationMode::LeaderEpoch,
+            reader: true,
+        };
+        let Some(v) = v else {
+            self.error_help(
+                0..0,
+                "missing [cluster] table",
+                "add a [cluster] table with `brokers = 3`",
+            );
+            return c;
+        };
+        let Some(t) = self.table("cluster", v, "write it as a [cluster] table") else {
+            return c;
+        };
+        let mut s = Section::new(self, t, v.span(), &[]);
+        if let Some(e) = s.require(self, "brokers", "[cluster]", "3") {
+            c.brokers = self.int(&e.name, e.value, 1, MAX_BROKERS).map(|n| n as u32);
+        }
+        if let Some(e) = s.take("truncation") {
+            c.truncation = match self.choice(&e.name, e.value, &["leader-epoch", "high-watermark"])
+            {
+                Some("high-watermark") => TruncationMode::HighWatermark,
+                _ => TruncationMode::LeaderEpoch,
+            };
+        }
+        if let Some(e) = s.take("reader") {
+            c.reader = self.bool(&e.name, e.value).unwrap_or(true);
+        }
+        s.finish(
+            self,
+            "[cluster]",
+            &["brokers", "truncation", "reader"],
+            false,
+        );
+        c
+    }
+
+    /// Broker settings from `[broker]` (every broker) and `[brokers.N]` (broker N, on top).
+    fn brokers(
+        &mut self,
+        all: Option<&Val<'_>>,
+        each: Option<&Val<'_>>,
+        n: Option<u32>,
+    ) -> Brokers {
+        let mut base = BrokerConfig::default();
+        let mut base_min_isr_from = None;
+        if let Some(v) = all {
+            let help = "write the settings for every broker under a [broker] table";
+            if let Some(t) = self.table("broker", v, help) {
+                let mut s = Section::new(self, t, v.span(), &[]);
+                for e in s.rest() {
+                    if let Some((name, value)) = self.setting(Scope::Broker, &e, &[]) {
+                        base.set(name, &value);
+                        if name == "min.insync.replicas" {
+                            base_min_isr_from = Some(e.key.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let count = n.unwrap_or(0) as usize;
+        let mut configs = vec![base.clone(); count];
+        let mut min_isr_from = vec![base_min_isr_from.clone(); count];
+        if let Some(v) = each {
+            let help = "per-broker settings go under [brokers.N] (N a broker id); the number of brokers is `brokers` in [cluster]";
+            for (k, v) in self
+                .table("brokers", v, help)
+                .into_iter()
+                .flat_map(|t| t.iter())
+            {
+                let id = k.get_ref().parse::<u32>().ok();
+                let Some(id) = id.filter(|id| *id >= 1) else {
+                    self.error_help(
+                        k.span(),
+                        format!("`{}` is not a broker id", k.get_ref()),
+                        "[brokers.N] holds broker N's settings (N from 1); settings for every broker go under [broker]",
+                    );
+                    continue;
+                };
+                if let Some(n) = n.filter(|n| id > *n) {
+                    self.error(
+                        k.span(),
+                        format!(
+                            "there is no broker {id}: the cluster has {}",
+                            plural(n, "broker")
+                        ),
+                    );
+                    continue;
+                }
+                let Some(t) = self.table(
+                    &format!("brokers.{id}"),
+                    v,
+                    &format!("write broker {id}'s settings under [brokers.{id}]"),
+                ) else {
+                    continue;
+                };
+                let mut s = Section::new(self, t, v.span(), &[]);
+                for e in s.rest() {
+                    if let Some((name, value)) = self.setting(Scope::Broker, &e, &[]) {
+                        if let Some(c) = configs.get_mut(id as usize - 1) {
+                            c.set(name, &value);
+                            if name == "min.insync.replicas" {
+                                min_isr_from[id as usize - 1] = Some(e.key.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Brokers {
+            configs,
+            min_isr_from,
+            base,
+            base_min_isr_from,
+        }
+    }
+
+    /// The topics, each with its partition count if that was valid.
+    fn topics(
+        &mut self,
+        v: Option<&Val<'_>>,
+        n: Option<u32>,
+        brokers: &Brokers,
+    ) -> Vec<(TopicDef, Option<u32>)> {
+        let Some(v) = v else { return Vec::new() };
+        let mut out: Vec<(TopicDef, Option<u32>)> = Vec::new();
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        for (t, span) in self.tables("topics", v, "[[topics]]") {
+            let Some((def, partitions, name_span)) = self.topic(t, span, n, brokers) else {
+                continue;
+            };
+            if let Some(first) = seen.get(&*def.name) {
+                let line = self.line(*first);
+                self.error_help(
+                    name_span,
+                    format!("topic `{}` is defined twice", def.name),
+                    format!("it is first defined on line {line}"),
+                );
+                continue;
+            }
+            seen.insert(def.name.to_string(), name_span.start);
+            out.push((def, partitions));
+        }
+        out
+    }
+
+    fn topic(
+        &mut self,
+        t: &DeTable<'_>,
+        span: Range<usize>,
+        n: Option<u32>,
+        brokers: &Brokers,
+    ) -> Option<(TopicDef, Option<u32>, Range<usize>)> {
+        let mut s = Section::new(self, t, span, &[]);
+        let name_e = s.require(self, "name", "[[topics]]", "\"orders\"");
+        let name = name_e
+            .as_ref()
+            .and_then(|e| self.topic_name(&e.name, e.value));
+        let partitions_e = s.take("partitions");
+        let mut partitions_ok = true;
+        let partitions = partitions_e.as_ref().and_then(|e| {
+            let v = self
+                .setting(Scope::Topic, e, &[])
+                .and_then(|(_, v)| as_int(&v));
+            partitions_ok = v.is_some();
+            v.map(|v| v as u32)
+        });
+        let rf_e = s.take("replication.factor");
+        let mut rf_ok = true;
+        let rf = rf_e.as_ref().and_then(|e| {
+            let rf = self
+                .setting(Scope::Topic, e, &[])
+                .and_then(|(_, v)| as_int(&v))
+                .map(|v| v as u32);
+            match (rf, n) {
+                (Some(rf), Some(n)) if rf > n => {
+                    self.error_help(
+                        e.value.span(),
+                        format!(
+                            "replication.factor {rf} is more than the {}",
+                            plural(n, "broker")
+                        ),
+                        "add brokers in [cluster] or lower replication.factor",
+                    );
+                    rf_ok = false;
+                    None
+                }
+                (None, _) => {
+                    rf_ok = false;
+                    None
+                }
+                (rf, _) => rf,
+            }
+        });
+        let assignment_e = s.take("assignment");
+        let assignment = assignment_e.as_ref().and_then(|e| self.assignment(e, n));
+        // Counts read off an invalid assignment, or defaulted from an unknown broker count,
+        // would only lead to problems that are not there.
+        if assignment_e.is_some() && assignment.is_none() {
+            partitions_ok &= partitions_e.is_some();
+            rf_ok &= rf_e.is_some();
+        }
+        if n.is_none() && rf_e.is_none() && assignment.is_none() {
+            rf_ok = false;
+        }
+
+        let mut overrides = TopicOverrides::default();
+        let mut min_isr_override = None;
+        for e in s.rest() {
+            if let Some((key, value)) = self.setting(Scope::Topic, &e, &["name", "assignment"]) {
+                overrides.set(key, &value);
+                if key == "min.insync.replicas" {
+                    min_isr_override = Some(e.value.span());
+                }
+            }
+        }
+
+        // Counts not given are read off an explicit assignment.
+        let partitions = partitions
+            .or(assignment.as_ref().map(|a| a.len() as u32))
+            .unwrap_or(1);
+        let rf = rf
+            .or(assignment
+                .as_ref()
+                .and_then(|a| a.first())
+                .map(|r| r.len() as u32))
+            .unwrap_or_else(|| n.unwrap_or(1).min(3));
+        let assignment = match (assignment, assignment_e) {
+            (Some(a), Some(e)) => {
+                let mut ok = true;
+                if a.len() as u32 != partitions && partitions_ok {
+                    self.invalid(
+                        "assignment",
+                        e.value,
+                        &format!("expected one list of replicas per partition ({partitions})"),
+                        Some(format!("it lists {}", plural(a.len() as u32, "partition"))),
+                    );
+                    ok = false;
+                }
+                if rf_ok {
+                    for (row, item) in a.iter().zip(
+                        e.value
+                            .get_ref()
+                            .as_array()
+                            .into_iter()
+                            .flat_map(|a| a.iter()),
+                    ) {
+                        if row.len() as u32 != rf {
+                            self.error_help(
+                                item.span(),
+                                format!("every partition needs replication.factor ({rf}) replicas; this one lists {}", row.len()),
+                                "set replication.factor to match, or fix the list",
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+                ok.then_some(a)
+            }
+            _ => None,
+        };
+        let assignment = assignment.unwrap_or_else(|| match n {
+            Some(n) if rf <= n => (0..partitions)
+                .map(|p| (0..rf).map(|i| (p + i) % n + 1).collect())
+                .collect(),
+            _ => Vec::new(),
+        });
+
+        if rf_ok {
+            self.check_min_isr(
+                name.unwrap_or("?"),
+                rf,
+                &overrides,
+                min_isr_override,
+                &assignment,
+                brokers,
+            );
+        }
+
+        let name = name?;
+        let name_span = name_e.map(|e| e.value.span()).unwrap_or_default();
+        let def = TopicDef {
+            name: name.into(),
+            partitions,
+            replication_factor: rf,
+            overrides,
+            assignment,
+        };
+        Some((def, partitions_ok.then_some(partitions), name_span))
+    }
+
+    fn topic_name<'a>(&mut self, key: &str, v: &'a Val<'_>) -> Option<&'a str> {
+        let name = self.string(key, v)?;
+        let valid = !name.is_empty()
+            && name.len() <= MAX_TOPIC_NAME
+            && name != "."
+            && name != ".."
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !valid {
+            self.invalid(
+                key,
+                v,
+                "expected a topic name",
+                Some(format!("Kafka topic names are 1 to {MAX_TOPIC_NAME} of the characters A-Z a-z 0-9 . _ -")),
+            );
+            return None;
+        }
+        Some(name)
+    }
+
+    /// An explicit replica assignment, each list checked on its own (lengths are checked by the
+    /// caller, which knows the topic's counts).
+    fn assignment(&mut self, e: &Entry<'_, '_>, n: Option<u32>) -> Option<Vec<Vec<BrokerId>>> {
+        const EXPECTED: &str =
+            "expected a list of replica lists, one per partition, such as [[1, 2, 3]]";
+        let Some(rows) = e.value.get_ref().as_array() else {
+            self.invalid(&e.name, e.value, EXPECTED, None);
+            return None;
+        };
+        if rows.is_empty() {
+            self.invalid(&e.name, e.value, EXPECTED, None);
+            return None;
+        }
+        let max = n.map_or(i64::from(u32::MAX), i64::from);
+        let mut ok = true;
+        let mut out = Vec::new();
+        for row in rows.iter() {
+            let Some(ids) = row.get_ref().as_array() else {
+                self.invalid(
+                    "assignment",
+                    row,
+                    "expected a list of broker ids such as [1, 2, 3]",
+                    None,
+                );
+                ok = false;
+                continue;
+            };
+            if ids.is_empty() {
+                self.error(row.span(), "a partition needs at least one replica");
+                ok = false;
+                continue;
+            }
+            let mut replicas = Vec::new();
+            for id in ids.iter() {
+                let valid = matches!(id.get_ref(), DeValue::Integer(i) if int_value(i).is_some_and(|i| (1..=max).contains(&i)));
+                let Some(b) = valid
+                    .then(|| id.get_ref().as_integer().and_then(int_value))
+                    .flatten()
+                else {
+                    let expected = match n {
+                        Some(n) => format!("expected a broker id from 1 to {n}"),
+                        None => "expected a broker id".into(),
+                    };
+                    self.invalid("assignment", id, &expected, None);
+                    ok = false;
+                    continue;
+                };
+                let b = b as BrokerId;
+                if replicas.contains(&b) {
+                    self.error(
+                        id.span(),
+                        format!("broker {b} is listed twice for this partition"),
+                    );
+                    ok = false;
+                }
+                replicas.push(b);
+            }
+            out.push(replicas);
+        }
+        ok.then_some(out)
+    }
+
+    /// acks=all needs min.insync.replicas replicas in the ISR, which can never hold more than
+    /// replication.factor: such a topic rejects every acks=all write.
+    fn check_min_isr(
+        &mut self,
+        topic: &str,
+        rf: u32,
+        overrides: &TopicOverrides,
+        override_span: Option<Range<usize>>,
+        assignment: &[Vec<BrokerId>],
+        brokers: &Brokers,
+    ) {
+        if let (Some(m), Some(span)) = (overrides.min_insync_replicas, override_span) {
+            if m > rf {
+                self.error_help(
+                    span,
+                    format!("min.insync.replicas {m} is more than replication.factor {rf}: acks=all writes could never succeed"),
+                    format!("lower min.insync.replicas to at most {rf}, or raise replication.factor"),
+                );
+            }
+            return;
+        }
+        let replicas: BTreeSet<BrokerId> = assignment.iter().flatten().copied().collect();
+        let mut sources: Vec<(u32, Range<usize>)> = replicas
+            .iter()
+            .filter_map(|b| {
+                let i = (*b as usize).checked_sub(1)?;
+                let m = brokers.configs.get(i)?.min_insync_replicas;
+                Some((m, brokers.min_isr_from.get(i)?.clone()?))
+            })
+            .collect();
+        if brokers.configs.is_empty() {
+            sources.extend(
+                brokers
+                    .base_min_isr_from
+                    .clone()
+                    .map(|s| (brokers.base.min_insync_replicas, s)),
+            );
+        }
+        sources.sort_by_key(|(_, s)| s.start);
+        sources.dedup_by_key(|(_, s)| s.start);
+        for (m, span) in sources {
+            if m > rf {
+                self.error_help(
+                    span,
+                    format!(
+                        "min.insync.replicas {m} is more than replication.factor {rf} of topic `{topic}`: acks=all writes could never succeed"
+                    ),
+                    format!("give topic `{topic}` its own min.insync.replicas (at most {rf}), or raise its replication.factor"),
+                );
+            }
+        }
+    }
+
+    fn producers(
+        &mut self,
+        tables: &[(&DeTable<'_>, Range<usize>)],
+        w: &World,
+        topics: &[(TopicDef, Option<u32>)],
+    ) -> Vec<ProducerDef> {
+        let mut out = Vec::new();
+        let mut names: BTreeMap<String, usize> = BTreeMap::new();
+        let mut values: BTreeMap<String, (usize, String)> = BTreeMap::new();
+        for (t, span) in tables {
+            if let Some(p) = self.producer(t, span.clone(), w, topics, &mut names, &mut values) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    fn producer(
+        &mut self,
+        t: &DeTable<'_>,
+        span: Range<usize>,
+        w: &World,
+        topics: &[(TopicDef, Option<u32>)],
+        names: &mut BTreeMap<String, usize>,
+        values: &mut BTreeMap<String, (usize, String)>,
+    ) -> Option<ProducerDef> {
+        const WORKLOAD: &[&str] = &[
+            "name",
+            "topic",
+            "rate",
+            "start",
+            "stop",
+            "keys",
+            "value_bytes",
+            "sends",
+        ];
+        let mut s = Section::new(self, t, span.clone(), &[]);
+        let name = s
+            .require(self, "name", "[[producers]]", "\"a\"")
+            .and_then(|e| {
+                let name = self.string(&e.name, e.value)?;
+                if name.is_empty()
+                    || !name.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'
+                    })
+                {
+                    self.invalid(
+                        &e.name,
+                        e.value,
+                        "expected a producer name",
+                        Some(
+                            "producer names use a-z 0-9 _ - (the node is `producer-<name>`)".into(),
+                        ),
+                    );
+                    return None;
+                }
+                if let Some(first) = names.get(name) {
+                    let line = self.line(*first);
+                    self.error_help(
+                        e.value.span(),
+                        format!("producer `{name}` is defined twice"),
+                        format!("it is first defined on line {line}"),
+                    );
+                    return None;
+                }
+                names.insert(name.to_string(), e.value.span().start);
+                Some(name)
+            });
+        let topic = s
+            .require(self, "topic", "[[producers]]", "\"orders\"")
+            .and_then(|e| {
+                let topic = self.string(&e.name, e.value)?;
+                if !w.topics.contains_key(topic) {
+                    self.no_topic(w, topic, e.value.span());
+                    return None;
+                }
+                Some(topic)
+            });
+        let partitions = topic.and_then(|t| w.topics.get(t).copied().flatten());
+
+        let rate = match s.take("rate") {
+            Some(e) => self.number(
+                &e.name,
+                e.value,
+                0.0,
+                MAX_RATE,
+                &format!("expected records per second, from 0 to {MAX_RATE}"),
+            ),
+            None => Some(0.0),
+        };
+        let start = s
+            .take("start")
+            .map_or(Some(0), |e| self.instant(&e.name, e.value, w));
+        let stop_e = s.take("stop");
+        let stop = match &stop_e {
+            Some(e) => self.duration(&e.name, e.value),
+            None => Some(w.duration.unwrap_or(0)),
+        };
+        if let (Some(start), Some(stop), Some(e)) = (start, stop, &stop_e) {
+            if stop <= start {
+                self.error(
+                    e.value.span(),
+                    format!(
+                        "`stop` ({}) must be after `start` ({})",
+                        fmt_ms(stop),
+                        fmt_ms(start)
+                    ),
+                );
+            }
+        }
+        let keys = match s.take("keys") {
+            Some(e) => self.keys(&e),
+            None => Some(KeySpec::None),
+        };
+        let value_bytes = match s.take("value_bytes") {
+            Some(e) => self
+                .int(&e.name, e.value, 1, MAX_VALUE_BYTES)
+                .map(|b| b as u32),
+            None => Some(100),
+        };
+        let sends = match s.take("sends") {
+            Some(e) => self.sends(&e, name.unwrap_or_default(), partitions, w, values),
+            None => Some(Vec::new()),
+        };
+
+        let mut config = ProducerConfig::default();
+        let mut spans: BTreeMap<&'static str, Range<usize>> = BTreeMap::new();
+        let mut settings_ok = true;
+        for e in s.rest() {
+            match self.setting(Scope::Producer, &e, WORKLOAD) {
+                Some((key, value)) => {
+                    config.set(key, &value);
+                    spans.insert(key, e.key.clone());
+                }
+                None => settings_ok = false,
+            }
+        }
+        let idempotent = match config.idempotence() {
+            Ok(i) => i,
+            Err(message) => {
+                let mut conflicts = Vec::new();
+                if config.acks != Acks::All {
+                    conflicts.push(format!("acks = \"{}\"", config.acks));
+                }
+                if config.retries == 0 {
+                    conflicts.push("retries = 0".to_string());
+                }
+                if config.max_in_flight > 5 {
+                    conflicts.push(format!(
+                        "max.in.flight.requests.per.connection = {}",
+                        config.max_in_flight
+                    ));
+                }
+                let at = spans
+                    .get("enable.idempotence")
+                    .cloned()
+                    .unwrap_or(span.clone());
+                self.error_help(
+                    at,
+                    message,
+                    format!("this producer sets {}", conflicts.join(" and ")),
+                );
+                false
+            }
+        };
+        if settings_ok
+            && config.delivery_timeout_ms
+                < config.linger_ms.saturating_add(config.request_timeout_ms)
+        {
+            let at = ["delivery.timeout.ms", "request.timeout.ms", "linger.ms"]
+                .iter()
+                .find_map(|k| spans.get(k).cloned())
+                .unwrap_or(span.clone());
+            self.error_help(
+                at,
+                "delivery.timeout.ms should be equal to or larger than linger.ms + request.timeout.ms",
+                format!(
+                    "delivery.timeout.ms is {} but linger.ms + request.timeout.ms is {} + {}",
+                    config.delivery_timeout_ms, config.linger_ms, config.request_timeout_ms
+                ),
+            );
+        }
+        if let (Some(name), Some(rate), Some(sends)) = (name, rate, &sends) {
+            if rate == 0.0 && sends.is_empty() {
+                self.error(
+                    span.clone(),
+                    format!("producer `{name}` sends nothing: give it a rate or sends"),
+                );
+            }
+        }
+
+        let topic = topics
+            .iter()
+            .find(|(t, _)| Some(&*t.name) == topic)
+            .map(|(t, _)| t.name.clone())?;
+        let workload = Workload::new(rate?, start?, stop?, keys?, value_bytes?, sends?);
+        Some(ProducerDef {
+            name: name?.to_string(),
+            topic,
+            config,
+            idempotent,
+            workload,
+        })
+    }
+
+    fn keys(&mut self, e: &Entry<'_, '_>) -> Option<KeySpec> {
+        const EXPECTED: &str =
+            "expected a number of keys, or a list of keys such as [\"k1\", \"k2\"]";
+        match e.value.get_ref() {
+            DeValue::Integer(_) => self
+                .int(&e.name, e.value, 1, i64::from(u32::MAX))
+                .map(|n| KeySpec::Count(n as u32)),
+            DeValue::Array(items) if !items.is_empty() => {
+                let keys: Vec<Option<Arc<str>>> = items
+                    .iter()
+                    .map(|k| self.string("keys", k).map(Arc::from))
+                    .collect();
+                keys.into_iter()
+                    .collect::<Option<Vec<_>>>()
+                    .map(KeySpec::List)
+            }
+            _ => {
+                self.invalid(
+                    &e.name,
+                    e.value,
+                    EXPECTED,
+                    Some("leave `keys` out for null keys".into()),
+                );
+                None
+            }
+        }
+    }
+
+    /// Named records. Their values identify them in traces and checks, so they must be unique and
+    /// must not be mistaken for generated records (`<producer>-<n>`).
+    fn sends(
+        &mut self,
+        e: &Entry<'_, '_>,
+        producer: &str,
+        partitions: Option<u32>,
+        w: &World,
+        values: &mut BTreeMap<String, (usize, String)>,
+    ) -> Option<Vec<ScheduledSend>> {
+        let mut ok = true;
+        let mut out = Vec::new();
+        for (t, span) in self.tables(&e.name, e.value, "[[producers.sends]]") {
+            let mut s = Section::new(self, t, span, &[]);
+            let at = s
+                .require(self, "at", "this send", "\"2s\"")
+                .and_then(|e| self.instant(&e.name, e.value, w));
+            let value = s.require(self, "value", "this send", "\"m1\"").and_then(|e| {
+                let value = self.nonempty_string(&e.name, e.value)?;
+                if let Some((first, by)) = values.get(value) {
+                    let line = self.line(*first);
+                    self.error_help(
+                        e.value.span(),
+                        format!("record value `{value}` is already sent by producer `{by}` (line {line})"),
+                        "named records must be unique so that checks can tell them apart",
+                    );
+                    return None;
+                }
+                let generated_by = w.names.producers.iter().filter(|p| !p.is_empty()).find(|p| {
+                    value
+                        .strip_prefix(p.as_str())
+                        .and_then(|rest| rest.strip_prefix('-'))
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                });
+                if let Some(p) = generated_by {
+                    self.error_help(
+                        e.value.span(),
+                        format!("record value `{value}` looks like a record generated by producer `{p}`"),
+                        "generated records are named <producer>-<n>; pick another value, such as \"m1\"",
+                    );
+                    return None;
+                }
+                values.insert(value.to_string(), (e.value.span().start, producer.to_string()));
+                Some(value)
+            });
+            // Outer `None`: invalid (already reported); inner `None`: not given.
+            let key = match s.take("key") {
+                Some(e) => self.string(&e.name, e.value).map(|k| Some(Arc::from(k))),
+                None => Some(None),
+            };
+            let partition = match s.take("partition") {
+                Some(e) => {
+                    let max = partitions.map_or(i64::from(u32::MAX), |p| i64::from(p) - 1);
+                    let p = self.int(&e.name, e.value, 0, max).map(|p| Some(p as u32));
+                    if let (None, Some(n)) = (p, partitions) {
+                        if let Some(last) = self.problems.last_mut() {
+                            last.help
+                                .get_or_insert(format!("the topic has {}", plural(n, "partition")));
+                        }
+                    }
+                    p
+                }
+                None => Some(None),
+            };
+            s.finish(self, "a send", &["at", "value", "key", "partition"], false);
+            match (at, value, key, partition) {
+                (Some(at), Some(value), Some(key), Some(partition)) => out.push(ScheduledSend {
+                    at,
+                    value: value.into(),
+                    key,
+                    partition,
+                }),
+                _ => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    // ---- network ----
+
+    fn network(&mut self, v: Option<&Val<'_>>, w: &World) -> NetworkDef {
+        let mut net = NetworkDef::default();
+        let Some(v) = v else { return net };
+        let Some(t) = self.table("network", v, "write it as a [network] table") else {
+            return net;
+        };
+        let mut s = Section::new(self, t, v.span(), &["links"]);
+        if let Some(e) = s.take("latency") {
+            if let Some((min, max)) = self.latency(&e.name, e.value) {
+                net.default.latency_min_ms = min;
+                net.default.latency_max_ms = max;
+            }
+        }
+        if let Some(e) = s.take("loss") {
+            if let Some(loss) = self.loss(&e.name, e.value) {
+                net.default.loss = loss;
+            }
+        }
+        if let Some(e) = s.take("links") {
+            for (t, span) in self.tables(&e.name, e.value, "[[network.links]]") {
+                let mut l = Section::new(self, t, span, &[]);
+                let from = l.require(self, "from", "[[network.links]]", "\"producer-a\"");
+                let to = l.require(self, "to", "[[network.links]]", "\"broker-1\"");
+                let latency = l.take("latency");
+                let loss = l.take("loss");
+                let both = l.take("both");
+                l.finish(
+                    self,
+                    "[[network.links]]",
+                    &["from", "to", "latency", "loss", "both"],
+                    false,
+                );
+
+                let from = from.and_then(|e| self.link_end(w, &e));
+                let to = to.and_then(|e| self.link_end(w, &e).map(|n| (n, e.value.span())));
+                let latency = match latency {
+                    Some(e) => self.latency(&e.name, e.value),
+                    None => Some((net.default.latency_min_ms, net.default.latency_max_ms)),
+                };
+                let loss = match loss {
+                    Some(e) => self.loss(&e.name, e.value),
+                    None => Some(net.default.loss),
+                };
+                let both = match both {
+                    Some(e) => self.bool(&e.name, e.value),
+                    None => Some(false),
+                };
+                let (Some(from), Some((to, to_span)), Some((min, max)), Some(loss), Some(both)) =
+                    (from, to, latency, loss, both)
+                else {
+                    continue;
+                };
+                if from == to {
+                    self.error(
+                        to_span,
+                        "a link joins two different nodes; `from` and `to` are the same",
+                    );
+                    continue;
+                }
+                let params = LinkParams {
+                    latency_min_ms: min,
+                    latency_max_ms: max,
+                    loss,
+                };
+                net.links.push((from, to, params));
+                if both {
+                    net.links.push((to, from, params));
+                }
+            }
+        }
+        s.finish(self, "[network]", &["latency", "loss", "links"], false);
+        net
+    }
+
+    /// An end of a configured link: a node, since links exist before any leader does.
+    fn link_end(&mut self, w: &World, e: &Entry<'_, '_>) -> Option<NodeId> {
+        let s = self.string(&e.name, e.value)?;
+        if s.starts_with("leader of") {
+            self.error_help(
+                e.value.span(),
+                "a link joins two nodes, not a partition's leader",
+                "`leader of` targets are for [[faults]]; name a node such as \"broker-1\"",
+            );
+            return None;
+        }
+        self.node(w, s, e.value.span(), false)
+    }
+
+    fn node(&mut self, w: &World, s: &str, span: Range<usize>, leader_ok: bool) -> Option<NodeId> {
+        match w.names.parse(s) {
+            Some(NodeId::Broker(b)) => match w.brokers {
+                Some(n) if b == 0 || b > n => {
+                    let help = if n == 1 {
+                        "the only broker is broker-1".to_string()
+                    } else {
+                        format!("the brokers are broker-1 to broker-{n}")
+                    };
+                    self.error_help(
+                        span,
+                        format!(
+                            "there is no broker-{b}: the cluster has {}",
+                            plural(n, "broker")
+                        ),
+                        help,
+                    );
+                    None
+                }
+                None if b == 0 => {
+                    self.error_help(span, "there is no broker-0", "brokers are numbered from 1");
+                    None
+                }
+                _ => Some(NodeId::Broker(b)),
+            },
+            Some(NodeId::Reader) if !w.reader => {
+                self.error(
+                    span,
+                    "the reader is disabled: [cluster] sets reader = false",
+                );
+                None
+            }
+            Some(node) => Some(node),
+            None => {
+                self.unknown_node(w, s, span, leader_ok);
+                None
+            }
+        }
+    }
+
+    fn unknown_node(&mut self, w: &World, s: &str, span: Range<usize>, leader_ok: bool) {
+        let producers = w.names.producers.iter().filter(|p| !p.is_empty());
+        let mut candidates: Vec<String> = (1..=w.brokers.unwrap_or(0))
+            .map(|b| format!("broker-{b}"))
+            .collect();
+        candidates.push("controller".into());
+        if w.reader {
+            candidates.push("reader".into());
+        }
+        candidates.extend(producers.map(|p| format!("producer-{p}")));
+        let help = match suggest(s, candidates.iter().map(String::as_str)) {
+            Some(c) => format!("did you mean \"{c}\"?"),
+            None => {
+                let brokers = match w.brokers {
+                    Some(1) => "broker-1".to_string(),
+                    Some(n) => format!("broker-1 to broker-{n}"),
+                    None => "broker-<id>".to_string(),
+                };
+                let leader = if leader_ok {
+                    ", or \"leader of <topic>-<partition>\""
+                } else {
+                    ""
+                };
+                format!("nodes are named {brokers}, controller, reader and producer-<name>{leader}")
+            }
+        };
+        let message = match s.strip_prefix("producer-") {
+            Some(p) => format!("there is no producer `{p}`"),
+            None => format!("unknown node `{s}`"),
+        };
+        self.error_help(span, message, help);
+    }
+
+    fn no_topic(&mut self, w: &World, topic: &str, span: Range<usize>) {
+        let help = match suggest(topic, w.topics.keys().map(String::as_str)) {
+            Some(t) => format!("did you mean `{t}`?"),
+            None if w.topics.is_empty() => "define it in a [[topics]] table".into(),
+            None => format!(
+                "the topics are {}",
+                w.topics
+                    .keys()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        self.error_help(span, format!("there is no topic `{topic}`"), help);
+    }
+
+    // ---- faults ----
+
+    /// A node, or `"leader of <topic>-<partition>"` resolved when the fault happens.
+    fn target(&mut self, w: &World, name: &str, v: &Val<'_>) -> Option<Target> {
+        let Some(s) = v.get_ref().as_str() else {
+            self.invalid(
+                name,
+                v,
+                "expected a node such as \"broker-1\", \"controller\" or \"leader of orders-0\"",
+                None,
+            );
+            return None;
+        };
+        let span = v.span();
+        let Some(rest) = s.strip_prefix("leader of") else {
+            return self.node(w, s, span, true).map(Target::Node);
+        };
+        let rest = rest.trim();
+        let Some(tp) = TopicPartition::parse(rest) else {
+            let help = if w.topics.contains_key(rest) {
+                format!("add the partition: \"leader of {rest}-0\"")
+            } else {
+                "write \"leader of <topic>-<partition>\", such as \"leader of orders-0\"".into()
+            };
+            self.error_help(span, format!("\"{s}\" does not name a partition"), help);
+            return None;
+        };
+        match w.topics.get(&*tp.topic) {
+            None => {
+                self.no_topic(w, &tp.topic, span);
+                None
+            }
+            Some(Some(n)) if tp.partition >= *n => {
+                let last = format!("{}-{}", tp.topic, n - 1);
+                let help = if *n == 1 {
+                    format!("its only partition is {last}")
+                } else {
+                    format!("its partitions are {}-0 to {last}", tp.topic)
+                };
+                self.error_help(
+                    span,
+                    format!("topic `{}` has no partition {}", tp.topic, tp.partition),
+                    help,
+                );
+                None
+            }
+            _ => Some(Target::LeaderOf(tp)),
+        }
+    }
+
+    /// One target, or a list of them.
+    fn group(&mut self, w: &World, name: &str, v: &Val<'_>) -> Option<Vec<Target>> {
+        match v.get_ref() {
+            DeValue::String(_) => self.target(w, name, v).map(|t| vec![t]),
+            DeValue::Array(items) if !items.is_empty() => {
+                let targets: Vec<Option<Target>> =
+                    items.iter().map(|t| self.target(w, name, t)).collect();
+                targets.into_iter().collect()
+            }
+            _ => {
+                self.invalid(
+                    name,
+                    v,
+                    "expected a node or a list of nodes such as [\"broker-1\", \"broker-2\"]",
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn two_groups(&mut self, w: &World, e: &Entry<'_, '_>) -> Option<(Vec<Target>, Vec<Target>)> {
+        match e.value.get_ref().as_array().map(|a| &a[..]) {
+            Some([a, b]) => {
+                let a = self.group(w, &e.name, a);
+                let b = self.group(w, &e.name, b);
+                let (a, b) = (a?, b?);
+                self.disjoint(w, &a, &b, e.value.span()).then_some((a, b))
+            }
+            _ => {
+                let expected = "expected two groups of nodes, such as [[\"broker-1\"], [\"broker-2\", \"broker-3\"]]";
+                self.invalid(&e.name, e.value, expected, None);
+                None
+            }
+        }
+    }
+
+    fn disjoint(&mut self, w: &World, a: &[Target], b: &[Target], span: Range<usize>) -> bool {
+        let Some(both) = a.iter().find(|t| b.contains(t)) else {
+            return true;
+        };
+        let name = match both {
+            Target::Node(n) => w.names.name(*n),
+            Target::LeaderOf(tp) => format!("leader of {tp}"),
+        };
+        self.error(
+            span,
+            format!("\"{name}\" is on both sides of the partition"),
+        );
+        false
+    }
+
+    fn faults(&mut self, v: Option<&Val<'_>>, w: &World, net: &NetworkDef) -> Vec<TimedCommand> {
+        let Some(v) = v else { return Vec::new() };
+        let mut out = Vec::new();
+        for (t, span) in self.tables("faults", v, "[[faults]]") {
+            if let Some(c) = self.fault(t, span, w, net) {
+                out.push(c);
+            }
+        }
+        // Stable: faults at the same time keep the file's order.
+        out.sort_by_key(|c| c.at);
+        out
+    }
+
+    fn fault(
+        &mut self,
+        t: &DeTable<'_>,
+        span: Range<usize>,
+        w: &World,
+        net: &NetworkDef,
+    ) -> Option<TimedCommand> {
+        let mut s = Section::new(self, t, span, &[]);
+        let at = s.require(self, "at", "[[faults]]", "\"5s\"");
+        let at = at.and_then(|e| self.instant(&e.name, e.value, w));
+        let action = s
+            .require(self, "action", "[[faults]]", "\"crash\"")
+            .and_then(|e| {
+                let a = self.string(&e.name, e.value)?;
+                let found = ACTIONS.iter().find(|(name, _)| *name == a);
+                if found.is_none() {
+                    let help = match suggest(a, ACTIONS.iter().map(|(n, _)| *n)) {
+                        Some(n) => format!("did you mean \"{n}\"?"),
+                        None => format!(
+                            "the actions are {}",
+                            ACTIONS
+                                .iter()
+                                .map(|(n, _)| *n)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    };
+                    self.error_help(
+                        e.value.span(),
+                        format!("unknown fault action \"{a}\""),
+                        help,
+                    );
+                }
+                found.copied()
+            });
+        let Some((action, keys)) = action else {
+            // Misspelled keys are still worth reporting, against every key some action takes.
+            let mut all = vec!["at", "action"];
+            for k in ACTIONS.iter().flat_map(|(_, keys)| keys.iter()) {
+                if !all.contains(k) {
+                    all.push(k);
+                }
+            }
+            s.finish(self, "[[faults]]", &all, false);
+            return None;
+        };
+        let command = self.command(action, &mut s, w, net);
+        let allowed: Vec<&str> = ["at", "action"]
+            .into_iter()
+            .chain(keys.iter().copied())
+            .collect();
+        s.finish(self, &fault_name(action), &allowed, true);
+        Some(TimedCommand {
+            at: at?,
+            command: command?,
+        })
+    }
+
+    /// Takes every key the action uses before giving up on any, so that none of them is then
+    /// reported as unknown.
+    fn command(
+        &mut self,
+        action: &str,
+        s: &mut Section<'_, '_>,
+        w: &World,
+        net: &NetworkDef,
+    ) -> Option<Command> {
+        let what = fault_name(action);
+        match action {
+            "crash" | "shutdown" | "restart" | "pause" | "resume" | "isolate" => {
+                let target = s.require(self, "target", &what, "\"broker-1\"");
+                let kind = if action == "crash" {
+                    s.take("kind")
+                } else {
+                    None
+                };
+                let target = target.and_then(|e| {
+                    let t = self.target(w, &e.name, e.value)?;
+                    if action != "isolate" && matches!(t, Target::Node(NodeId::Producer(_) | NodeId::Reader)) {
+                        let name = e.value.get_ref().as_str().unwrap_or_default();
+                        self.error_help(
+                            e.value.span(),
+                            format!("`{action}` acts on brokers and the controller, not {name}"),
+                            "target \"broker-<id>\", \"controller\" or \"leader of <topic>-<partition>\"",
+                        );
+                        return None;
+                    }
+                    Some(t)
+                });
+                let kind = match kind {
+                    Some(e) => match self.choice(&e.name, e.value, &["process", "power-loss"])? {
+                        "power-loss" => CrashKind::PowerLoss,
+                        _ => CrashKind::Process,
+                    },
+                    None => CrashKind::Process,
+                };
+                let target = target?;
+                Some(match action {
+                    "crash" => Command::Crash { target, kind },
+                    "shutdown" => Command::Shutdown { target },
+                    "restart" => Command::Restart { target },
+                    "pause" => Command::Pause { target },
+                    "resume" => Command::Resume { target },
+                    _ => Command::Isolate { target },
+                })
+            }
+            "partition" => {
+                let between = s.take("between");
+                let from = s.take("from");
+                let to = s.take("to");
+                let one_way = match s.take("one_way") {
+                    Some(e) => self.bool(&e.name, e.value),
+                    None => Some(false),
+                };
+                let (from, to) = match (between, from, to) {
+                    (Some(b), None, None) => self.two_groups(w, &b)?,
+                    (None, Some(f), Some(t)) => {
+                        let from = self.group(w, &f.name, f.value);
+                        let to = self.group(w, &t.name, t.value);
+                        let (from, to) = (from?, to?);
+                        if !self.disjoint(w, &from, &to, t.value.span()) {
+                            return None;
+                        }
+                        (from, to)
+                    }
+                    (Some(b), _, _) => {
+                        self.error(
+                            b.key.clone(),
+                            "give either `between` or `from` and `to`, not both",
+                        );
+                        return None;
+                    }
+                    (None, _, _) => {
+                        self.error_help(
+                            s.span.clone(),
+                            "a `partition` fault needs `between`, or both `from` and `to`",
+                            "for example between = [[\"broker-1\"], [\"broker-2\", \"broker-3\"]]",
+                        );
+                        return None;
+                    }
+                };
+                Some(Command::Partition {
+                    from,
+                    to,
+                    one_way: one_way?,
+                })
+            }
+            "heal" => match s.take("between") {
+                Some(e) => Some(Command::Heal {
+                    between: Some(self.two_groups(w, &e)?),
+                }),
+                None => Some(Command::Heal { between: None }),
+            },
+            "hold" | "release" | "link" => {
+                let from = s.require(self, "from", &what, "\"broker-1\"");
+                let to = s.require(self, "to", &what, "\"broker-2\"");
+                let (latency, loss, both) = if action == "link" {
+                    (s.take("latency"), s.take("loss"), s.take("both"))
+                } else {
+                    (None, None, None)
+                };
+                let from = from.and_then(|e| self.target(w, &e.name, e.value));
+                let to = to.and_then(|e| {
+                    self.target(w, &e.name, e.value)
+                        .map(|t| (t, e.value.span()))
+                });
+                let latency = match latency {
+                    Some(e) => self.latency(&e.name, e.value),
+                    None => Some((net.default.latency_min_ms, net.default.latency_max_ms)),
+                };
+                let loss = match loss {
+                    Some(e) => self.loss(&e.name, e.value),
+                    None => Some(net.default.loss),
+                };
+                let both = match both {
+                    Some(e) => self.bool(&e.name, e.value),
+                    None => Some(false),
+                };
+                let (from, (to, to_span)) = (from?, to?);
+                if from == to {
+                    self.error(to_span, "`from` and `to` are the same node");
+                    return None;
+                }
+                Some(match action {
+                    "hold" => Command::Hold { from, to },
+                    "release" => Command::Release { from, to },
+                    _ => Command::Link {
+                        from,
+                        to,
+                        latency_ms: latency?,
+                        loss: loss?,
+                        both: both?,
+                    },
+                })
+            }
+            _ => None,
+        }
+    }
+
+    // ---- expectations ----
+
+    fn expect(&mut self, v: Option<&Val<'_>>) -> Vec<Expectation> {
+        let Some(v) = v else { return Vec::new() };
+        let Some(t) = self.table("expect", v, "write it as an [expect] table") else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in Section::new(self, t, v.span(), &[]).rest() {
+            if let Some(count) = Count::ALL.into_iter().find(|c| c.name() == e.name) {
+                if let Some((cmp, value)) = self.count_expectation(&e) {
+                    out.push(Expectation::Count { count, cmp, value });
+                }
+            } else if let Some(checker) = CheckerId::ALL.into_iter().find(|c| c.name() == e.name) {
+                if let Some(h) = self.choice(&e.name, e.value, &["holds", "violated"]) {
+                    out.push(Expectation::Checker {
+                        checker,
+                        holds: h == "holds",
+                    });
+                }
+            } else {
+                let counts = Count::ALL.map(Count::name);
+                let checkers = CheckerId::ALL.map(CheckerId::name);
+                let help = match suggest(&e.name, counts.into_iter().chain(checkers)) {
+                    Some(n) => format!("did you mean `{n}`?"),
+                    None => format!(
+                        "counts are {}; checkers are {}",
+                        counts.join(", "),
+                        checkers.join(", ")
+                    ),
+                };
+                self.error_help(
+                    e.key.clone(),
+                    format!("unknown expectation `{}`", e.name),
+                    help,
+                );
+            }
+        }
+        out
+    }
+
+    fn count_expectation(&mut self, e: &Entry<'_, '_>) -> Option<(Cmp, u64)> {
+        const EXPECTED: &str = "expected a count such as 3, \">0\", \"<=2\" or \"==0\"";
+        let parsed = match e.value.get_ref() {
+            DeValue::Integer(i) => int_value(i)
+                .and_then(|n| u64::try_from(n).ok())
+                .map(|n| (Cmp::Eq, n)),
+            DeValue::String(s) => parse_comparison(s),
+            _ => None,
+        };
+        match parsed {
+            None => {
+                self.invalid(&e.name, e.value, EXPECTED, None);
+                None
+            }
+            Some((Cmp::Lt, 0)) => {
+                self.error_help(
+                    e.value.span(),
+                    format!("`{}` < 0 can never hold", e.name),
+                    "counts are never negative",
+                );
+                None
+            }
+            Some(c) => Some(c),
+        }
+    }
+}
+
+/// Byte offset to 1-based line and character column.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(text: &str, offset: usize) -> usize {
+    let mut i = offset.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn int_value(i: &DeInteger<'_>) -> Option<i64> {
+    i64::from_str_radix(i.as_str(), i.radix()).ok()
+}
+
+fn as_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(*i),
+        _ => None,
+    }
+}
+
+fn quote(s: &str) -> String {
+    const MAX: usize = 40;
+    if s.chars().count() > MAX {
+        let cut: String = s.chars().take(MAX - 3).collect();
+        format!("{:?}", cut + "...")
+    } else {
+        format!("{s:?}")
+    }
+}
+
+fn plural(n: u32, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+fn header(section: &str) -> String {
+    match section {
+        "topics" | "producers" | "faults" => format!("[[{section}]]"),
+        _ => format!("[{section}]"),
+    }
+}
+
+fn scope_name(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Broker => "broker",
+        Scope::Topic => "topic",
+        Scope::Producer => "producer",
+    }
+}
+
+fn scope_place(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Broker => "under [broker] (every broker) or [brokers.N] (broker N)",
+        Scope::Topic => "in the topic's [[topics]] table",
+        Scope::Producer => "in a [[producers]] table",
+    }
+}
+
+/// "a `crash` fault", "an `isolate` fault".
+fn fault_name(action: &str) -> String {
+    let article = if action.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} `{action}` fault")
+}
+
+/// Renders milliseconds the way a scenario would write them.
+fn fmt_ms(ms: Millis) -> String {
+    if ms > 0 && ms.is_multiple_of(60_000) {
+        format!("{}m", ms / 60_000)
+    } else if ms > 0 && ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// `"500ms"`, `"5s"`, `"1.5s"`, `"2m"`, `"1h"` to milliseconds. The error is a help text when
+/// something more specific than the expected forms can be said.
+fn parse_duration(s: &str) -> Result<Millis, Option<&'static str>> {
+    let s = s.trim();
+    if s.starts_with('-') {
+        return Err(Some("durations cannot be negative"));
+    }
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let factor = match unit.trim() {
+        "ms" => 1.0,
+        "s" => 1000.0,
+        "m" | "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "" if !number.is_empty() => {
+            return Err(Some(
+                "add a unit, as in \"500ms\"; an integer without quotes is milliseconds",
+            ))
+        }
+        _ if !number.is_empty() => return Err(Some("the units are ms, s, m and h")),
+        _ => return Err(None),
+    };
+    if !number.bytes().any(|b| b.is_ascii_digit()) {
+        return Err(None);
+    }
+    let n: f64 = number.parse().map_err(|_| None)?;
+    let ms = n * factor;
+    if !ms.is_finite() || ms > 1e15 {
+        return Err(Some("that is far too long"));
+    }
+    if (ms - ms.round()).abs() > 1e-6 {
+        return Err(Some("durations are whole milliseconds"));
+    }
+    Ok(ms.round() as Millis)
+}
+
+/// `"2ms"` or `"1ms..3ms"`; in a range, a bare lower bound takes the upper bound's unit (`"1..3ms"`).
+fn parse_latency(s: &str) -> Result<(u64, u64), Option<&'static str>> {
+    let Some((lo, hi)) = s.split_once("..") else {
+        let ms = parse_duration(s)?;
+        return Ok((ms, ms));
+    };
+    let (lo, hi) = (lo.trim(), hi.trim());
+    let max = parse_duration(hi)?;
+    let min = if !lo.is_empty() && lo.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        let unit = hi.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+        parse_duration(&format!("{lo}{unit}"))?
+    } else {
+        parse_duration(lo)?
+    };
+    Ok((min, max))
+}
+
+/// `">0"`, `">= 2"`, `"==0"` or a bare `"3"` (meaning ==).
+fn parse_comparison(s: &str) -> Option<(Cmp, u64)> {
+    let s = s.trim();
+    let ops = [
+        (">=", Cmp::Ge),
+        ("<=", Cmp::Le),
+        ("==", Cmp::Eq),
+        (">", Cmp::Gt),
+        ("<", Cmp::Lt),
+        ("=", Cmp::Eq),
+    ];
+    let (cmp, number) = ops
+        .into_iter()
+        .find_map(|(op, cmp)| s.strip_prefix(op).map(|rest| (cmp, rest)))
+        .unwrap_or((Cmp::Eq, s));
+    Some((cmp, number.trim().parse().ok()?))
+}
+
+/// The candidate closest to `word`, if close enough to be what was meant. Separators and case
+/// are ignored first, so `min_insync_replicas` finds `min.insync.replicas`.
+fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    let norm = |s: &str| s.to_ascii_lowercase().replace(['_', '-', ' '], ".");
+    let w = norm(word);
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let n = norm(c);
+        let score = if n == w {
+            2.0
+        } else {
+            strsim::jaro_winkler(&w, &n)
+        };
+        if best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, c));
+        }
+    }
+    best.filter(|(score, _)| *score >= 0.85).map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The format's doc-comment example, completed.
+    pub(super) const EXAMPLE_FOR_FUZZ: &str = EXAMPLE;
+    const EXAMPLE: &str = r#"
+[scenario]
+name = "acks=1 and a leader crash"
+description = "..."
+seed = 7
+duration = "30s"
+
+[cluster]
+brokers = 3
+truncation = "leader-epoch"
+
+[broker]
+min.insync.replicas = 2
+[brokers.2]
+log.flush.interval.messages = 1
+
+[[topics]]
+name = "orders"
+partitions = 1
+replication.factor = 3
+assignment = [[1, 2, 3]]
+
+[[topics]]
+name = "audit"
+partitions = 4
+"min.insync.replicas" = 1
+
+[[producers]]
+name = "a"
+topic = "orders"
+acks = "1"
+rate = 100
+start = "1s"
+stop = "20s"
+keys = 8
+value_bytes = 100
+sends = [{ at = "2s", value = "m1", key = "k" }]
+
+[[producers]]
+name = "b"
+topic = "audit"
+sends = [{ at = "1.5s", value = "m2", partition = 3 }, { at = 500, value = "m3" }]
+
+[network]
+latency = "1ms..3ms"
+loss = 0.0
+[[network.links]]
+from = "producer-a"
+to = "broker-1"
+latency = "20ms"
+both = true
+
+[[faults]]
+at = "5s"
+action = "crash"
+target = "leader of orders-0"
+kind = "power-loss"
+
+[[faults]]
+at = "2s"
+action = "partition"
+between = [["broker-1"], ["broker-2", "broker-3"]]
+
+[[faults]]
+at = "8s"
+action = "heal"
+
+[expect]
+lost_acknowledged = ">0"
+duplicated = 0
+no_lost_acknowledged = "violated"
+"#;
+
+    fn errors(text: &str) -> String {
+        match parse("test.toml", text) {
+            Ok(_) => panic!("parsed:\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// The example with `from` replaced by `to` (once).
+    fn example_with(from: &str, to: &str) -> String {
+        assert!(EXAMPLE.contains(from), "{from}");
+        EXAMPLE.replacen(from, to, 1)
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let s = parse("example.toml", EXAMPLE).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.name, "acks=1 and a leader crash");
+        assert_eq!((s.seed, s.duration, s.brokers), (7, 30_000, 3));
+        assert_eq!(s.truncation, TruncationMode::LeaderEpoch);
+        assert!(s.reader);
+
+        // Dotted keys are Kafka names; [brokers.2] applies on top of [broker].
+        assert_eq!(s.broker_configs.len(), 3);
+        assert!(s.broker_configs.iter().all(|c| c.min_insync_replicas == 2));
+        assert_eq!(s.broker_config(2).log_flush_interval_messages, 1);
+        assert_eq!(s.broker_config(1).log_flush_interval_messages, u64::MAX);
+
+        let orders = &s.topics[0];
+        assert_eq!(
+            (&*orders.name, orders.partitions, orders.replication_factor),
+            ("orders", 1, 3)
+        );
+        assert_eq!(orders.assignment, vec![vec![1, 2, 3]]);
+        let audit = &s.topics[1];
+        assert_eq!(
+            audit.overrides.min_insync_replicas,
+            Some(1),
+            "quoted dotted key"
+        );
+        assert_eq!(audit.replication_factor, 3);
+        assert_eq!(
+            audit.assignment,
+            vec![vec![1, 2, 3], vec![2, 3, 1], vec![3, 1, 2], vec![1, 2, 3]]
+        );
+
+        let a = &s.producers[0];
+        assert_eq!(a.config.acks, Acks::Leader);
+        assert!(!a.idempotent, "acks=1 turns idempotence off implicitly");
+        assert_eq!(
+            (a.workload.rate, a.workload.start, a.workload.stop),
+            (100.0, 1000, 20_000)
+        );
+        assert_eq!(a.workload.keys, KeySpec::Count(8));
+        assert_eq!(a.workload.sends[0].key.as_deref(), Some("k"));
+        let b = &s.producers[1];
+        assert!(b.idempotent, "on by default");
+        assert_eq!(b.workload.stop, 30_000, "stop defaults to the duration");
+        let times: Vec<_> = b
+            .workload
+            .sends
+            .iter()
+            .map(|s| (s.at, s.partition))
+            .collect();
+        assert_eq!(times, vec![(500, None), (1500, Some(3))]);
+
+        assert_eq!(
+            s.network.default,
+            LinkParams {
+                latency_min_ms: 1,
+                latency_max_ms: 3,
+                loss: 0.0
+            }
+        );
+        let link = LinkParams {
+            latency_min_ms: 20,
+            latency_max_ms: 20,
+            loss: 0.0,
+        };
+        assert_eq!(
+            s.network.links,
+            vec![
+                (NodeId::Producer(0), NodeId::Broker(1), link),
+                (NodeId::Broker(1), NodeId::Producer(0), link)
+            ]
+        );
+
+        let ats: Vec<_> = s.faults.iter().map(|f| f.at).collect();
+        assert_eq!(ats, vec![2000, 5000, 8000], "sorted by time");
+        assert_eq!(
+            s.faults[1].command,
+            Command::Crash {
+                target: Target::LeaderOf(TopicPartition::new("orders", 0)),
+                kind: CrashKind::PowerLoss
+            }
+        );
+        assert_eq!(
+            s.faults[0].command,
+            Command::Partition {
+                from: vec![Target::Node(NodeId::Broker(1))],
+                to: vec![
+                    Target::Node(NodeId::Broker(2)),
+                    Target::Node(NodeId::Broker(3))
+                ],
+                one_way: false
+            }
+        );
+        assert_eq!(s.faults[2].command, Command::Heal { between: None });
+
+        assert_eq!(
+            s.expect,
+            vec![
+                Expectation::Count {
+                    count: Count::LostAcknowledged,
+                    cmp: Cmp::Gt,
+                    value: 0
+                },
+                Expectation::Count {
+                    count: Count::Duplicated,
+                    cmp: Cmp::Eq,
+                    value: 0
+                },
+                Expectation::Checker {
+                    checker: CheckerId::NoLostAcknowledged,
+                    holds: false
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_minimal_file_takes_the_defaults() {
+        let s = parse(
+            "t.toml",
+            "[scenario]\nname = \"x\"\nduration = 1000\n[cluster]\nbrokers = 2\n",
+        )
+        .unwrap();
+        assert_eq!((s.seed, s.duration, s.reader), (1, 1000, true));
+        assert_eq!(s.broker_configs, vec![BrokerConfig::default(); 2]);
+        assert!(
+            s.topics.is_empty()
+                && s.producers.is_empty()
+                && s.faults.is_empty()
+                && s.expect.is_empty()
+        );
+    }
+
+    #[test]
+    fn durations_and_comparisons() {
+        assert_eq!(parse_duration("500ms"), Ok(500));
+        assert_eq!(parse_duration("1.5s"), Ok(1500));
+        assert_eq!(parse_duration("2m"), Ok(120_000));
+        assert!(parse_duration("0.5ms").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration(".s").is_err());
+        assert_eq!(parse_latency("1..3ms"), Ok((1, 3)));
+        assert_eq!(parse_latency("1ms..1s"), Ok((1, 1000)));
+        assert_eq!(parse_comparison(">= 2"), Some((Cmp::Ge, 2)));
+        assert_eq!(parse_comparison("0"), Some((Cmp::Eq, 0)));
+        assert_eq!(parse_comparison("> -1"), None);
+    }
+
+    #[test]
+    fn misspelled_setting_gets_a_suggestion_at_its_position() {
+        let e = errors(&example_with(
+            "min.insync.replicas = 2",
+            "min.insync.replica = 2",
+        ));
+        insta::assert_snapshot!(e);
+    }
+
+    #[test]
+    fn wrong_types() {
+        let text = example_with("brokers = 3", "brokers = \"3\"");
+        let text =
+            text.replacen("acks = \"1\"", "acks = true", 1)
+                .replacen("keys = 8", "keys = 1.5", 1);
+        insta::assert_snapshot!(errors(&text));
+    }
+
+    #[test]
+    fn min_insync_replicas_above_replication_factor() {
+        let topic = example_with("\"min.insync.replicas\" = 1", "min.insync.replicas = 4");
+        let broker = example_with("min.insync.replicas = 2", "min.insync.replicas = 3").replacen(
+            "replication.factor = 3",
+            "replication.factor = 2\nassignment = [[1, 2]]",
+            1,
+        );
+        let broker = broker.replacen("assignment = [[1, 2, 3]]\n", "", 1);
+        insta::assert_snapshot!(format!("{}\n---\n{}", errors(&topic), errors(&broker)));
+    }
+
+    #[test]
+    fn unknown_fault_action() {
+        insta::assert_snapshot!(errors(&example_with(
+            "action = \"crash\"",
+            "action = \"crsh\""
+        )));
+    }
+
+    #[test]
+    fn fault_targeting_a_broker_that_does_not_exist() {
+        insta::assert_snapshot!(errors(&example_with(
+            "target = \"leader of orders-0\"",
+            "target = \"broker-9\""
+        )));
+    }
+
+    #[test]
+    fn several_problems_at_once() {
+        let text = r#"
+[scenario]
+name = "many"
+duration = "30 seconds"
+color = "blue"
+
+[cluster]
+brokers = 2
+
+[[topics]]
+name = "orders"
+replication.factor = 3
+
+[[producers]]
+name = "a"
+topic = "order"
+acks = 2
+enable.idempotence = true
+retries = 0
+
+[[producers]]
+name = "b"
+topic = "orders"
+delivery.timeout.ms = 1000
+sends = [{ at = "1s", value = "a-1" }]
+
+[[faults]]
+at = "1s"
+action = "partition"
+between = [["broker-1"], ["broker-1"]]
+kind = "power-loss"
+
+[[faults]]
+at = "2s"
+action = "crash"
+target = "producer-a"
+
+[expect]
+lost_acknowleged = 0
+no_duplicates = "yes"
+"#;
+        insta::assert_snapshot!(errors(text));
+    }
+
+    #[test]
+    fn toml_syntax_error() {
+        insta::assert_snapshot!(errors(
+            "[scenario]\nname = \"x\nduration = \"1s\"\n[cluster\nbrokers = 3\n"
+        ));
+    }
+
+    #[test]
+    fn missing_tables_and_keys() {
+        let no_scenario = errors("[cluster]\nbrokers = 3\n");
+        let no_duration = errors("[scenario]\nname = \"x\"\n\n[cluster]\nbrokers = 3\n");
+        let empty = errors("");
+        insta::assert_snapshot!(format!("{no_scenario}\n---\n{no_duration}\n---\n{empty}"));
+    }
+
+    #[test]
+    fn misplaced_settings_say_where_they_belong() {
+        let text = example_with(
+            "min.insync.replicas = 2",
+            "acks = \"all\"\nmin_insync_replicas = 2",
+        );
+        let text = text.replacen(
+            "partitions = 4",
+            "partitions = 4\nlog.flush.interval.ms = 10",
+            1,
+        );
+        insta::assert_snapshot!(errors(&text));
+    }
+
+    #[test]
+    fn problems_render_with_miette() {
+        let e = parse(
+            "test.toml",
+            &example_with("kind = \"power-loss\"", "kind = \"power_loss\""),
+        )
+        .unwrap_err();
+        assert_eq!(e.problems.len(), 1);
+        assert_eq!(e.line_col(&e.problems[0]), (57, 8));
+        let mut out = String::new();
+        miette::NarratableReportHandler::new()
+            .render_report(&mut out, &e)
+            .unwrap();
+        assert!(out.contains("test.toml:57:8"), "{out}");
+        assert!(out.contains("did you mean \"power-loss\"?"), "{out}");
+    }
+
+    /// Variants of a valid file, truncated and with values swapped for others of other types:
+    /// each must give a scenario or problems, never a panic.
+    #[test]
+    fn never_panics_on_mangled_input() {
+        let replacements = [
+            "\"x\"",
+            "0",
+            "-1",
+            "99999999999999999999",
+            "1.5e300",
+            "[]",
+            "[[1]]",
+            "{}",
+            "true",
+            "\"\"",
+            "\"leader of x-9\"",
+        ];
+        let mut variants = Vec::new();
+        let step = EXAMPLE.len() / 60;
+        for cut in (0..EXAMPLE.len()).step_by(step) {
+            variants.push(EXAMPLE[..cut].to_string());
+        }
+        // Every value (the text after each " = ") swapped for each replacement in turn.
+        let values: Vec<usize> = EXAMPLE.match_indices(" = ").map(|(i, _)| i + 3).collect();
+        for (n, start) in values.iter().enumerate() {
+            let end = EXAMPLE[*start..]
+                .find('\n')
+                .map_or(EXAMPLE.len(), |e| start + e);
+            let with = replacements[n % replacements.len()];
+            variants.push(format!("{}{with}{}", &EXAMPLE[..*start], &EXAMPLE[end..]));
+            let with = replacements[(n + 5) % replacements.len()];
+            variants.push(format!("{}{with}{}", &EXAMPLE[..*start], &EXAMPLE[end..]));
+        }
+        for line in EXAMPLE.lines().filter(|l| !l.is_empty()) {
+            variants.push(EXAMPLE.replacen(line, "", 1));
+        }
+        assert!(variants.len() >= 200, "{}", variants.len());
+        for v in &variants {
+            if let Err(e) = parse("fuzz.toml", v) {
+                assert!(!e.problems.is_empty());
+                let _ = e.to_string();
+                for p in &e.problems {
+                    assert!(
+                        p.span.end <= v.len()
+                            && v.is_char_boundary(p.span.start)
+                            && v.is_char_boundary(p.span.end)
+                    );
+                }
+            }
+        }
+    }
+}
+#[cfg(test)]
+mod fuzz_tmp {
+    #[test]
+    fn fuzz_values() {
+        let base = super::tests::EXAMPLE_FOR_FUZZ;
+        let values = [
+            "\"x\"",
+            "0",
+            "-1",
+            "1",
+            "2",
+            "3",
+            "4",
+            "65",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "1.0",
+            "0.5",
+            "-0.0",
+            "nan",
+            "inf",
+            "1e30",
+            "[]",
+            "[[]]",
+            "[[1, 2, 3], [1]]",
+            "[[\"broker-1\"], [\"broker-1\"]]",
+            "[\"broker-2\", \"leader of orders-0\"]",
+            "{}",
+            "{ at = 1 }",
+            "{ a = { b = 1 } }",
+            "true",
+            "false",
+            "\"\"",
+            "\"broker-0\"",
+            "\"broker-4294967296\"",
+            "\"leader of orders-99\"",
+            "\"leader of -1\"",
+            "\"leader of\"",
+            "\"1ms..0ms\"",
+            "\"..\"",
+            "\"1..\"",
+            "\"..3ms\"",
+            "\"0.0001s\"",
+            "\"99999999999999h\"",
+            "\"producer-\"",
+            "\"producer-a\"",
+            "\"reader\"",
+            "\"controller\"",
+            "\"power-loss\"",
+            "\"a-1\"",
+            "\"m1\"",
+            "\">\"",
+            "\"<=\"",
+            "\"==18446744073709551616\"",
+            "\"holds\"",
+            "\"link\"",
+            "\"heal\"",
+            "\"partition\"",
+            "\"hold\"",
+            "\"ü\"",
+            "1979-05-27T07:32:00Z",
+            "\"all\"",
+            "\"-1\"",
+        ];
+        let keys = [
+            "\nkind = \"process\"",
+            "\nbetween = [[\"broker-1\"], [\"controller\"]]",
+            "\nfrom = \"broker-1\"",
+            "\nto = [\"broker-2\"]",
+            "\none_way = true",
+            "\nlatency = 5",
+            "\nloss = 1",
+            "\nboth = true",
+            "\nreader = false",
+            "\nenable.idempotence = true",
+            "\nmax.in.flight.requests.per.connection = 6",
+            "\npartitions = 3",
+            "\n[brokers.3]\nmin.insync.replicas = 3",
+            "\n[[faults]]\nat = 0\naction = \"isolate\"\ntarget = \"reader\"",
+            "\n[[producers]]\nname = \"a\"\ntopic = \"audit\"\nrate = 1e6",
+        ];
+        let starts: Vec<usize> = base.match_indices(" = ").map(|(i, _)| i + 3).collect();
+        let ends: Vec<usize> = base.match_indices('\n').map(|(i, _)| i).collect();
+        let mut seed: u64 = 777;
+        let mut rnd = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as usize) % n.max(1)
+        };
+        let (mut ok, mut err) = (0, 0);
+        for _ in 0..30000 {
+            let mut t = base.to_string();
+            for _ in 0..(1 + rnd(3)) {
+                if rnd(4) == 0 {
+                    let at = ends[rnd(ends.len())].min(t.len());
+                    if t.is_char_boundary(at) {
+                        t.insert_str(at, keys[rnd(keys.len())]);
+                    }
+                    continue;
+                }
+                let s = starts[rnd(starts.len())];
+                if s >= t.len() || !t.is_char_boundary(s) {
+                    continue;
+                }
+                let e = t[s..].find('\n').map_or(t.len(), |e| s + e);
+                t.replace_range(s..e, values[rnd(values.len())]);
+            }
+            match super::parse("f.toml", &t) {
+                Ok(sc) => {
+                    ok += 1;
+                    assert_eq!(sc.broker_configs.len() as u32, sc.brokers, "{t}");
+                    assert!(sc.duration >= 1 && sc.duration <= 3_600_000);
+                    for top in &sc.topics {
+                        assert_eq!(top.assignment.len() as u32, top.partitions, "{t}");
+                        for r in &top.assignment {
+                            assert_eq!(r.len() as u32, top.replication_factor, "{t}");
+                            assert!(r.iter().all(|b| *b >= 1 && *b <= sc.brokers), "{t}");
+                        }
+                        let m = top
+                            .overrides
+                            .min_insync_replicas
+                            .unwrap_or(sc.broker_configs[0].min_insync_replicas);
+                        assert!(m <= top.replication_factor, "{t}");
+                    }
+                    for p in &sc.producers {
+                        let top = sc.topics.iter().find(|x| x.name == p.topic).unwrap();
+                        assert!(p.workload.rate > 0.0 || !p.workload.sends.is_empty(), "{t}");
+                        assert!(
+                            p.workload.sends.iter().all(|s| s.at <= sc.duration
+                                && s.partition.is_none_or(|x| x < top.partitions)),
+                            "{t}"
+                        );
+                        assert!(
+                            p.config.delivery_timeout_ms
+                                >= p.config.linger_ms + p.config.request_timeout_ms
+                        );
+                    }
+                    assert!(
+                        sc.faults.windows(2).all(|w| w[0].at <= w[1].at)
+                            && sc.faults.iter().all(|f| f.at <= sc.duration)
+                    );
+                    for (a, b, l) in &sc.network.links {
+                        assert!(
+                            a != b
+                                && l.latency_min_ms >= 1
+                                && l.latency_max_ms >= l.latency_min_ms
+                                && (0.0..=1.0).contains(&l.loss),
+                            "{t}"
+                        );
+                    }
+                }
+                Err(e) => {
+                    err += 1;
+                    let _ = e.to_string();
+                    assert!(!e.problems.is_empty());
+                    for p in &e.problems {
+                        assert!(p.span.end <= t.len() && p.span.start <= p.span.end);
+                    }
+                }
+            }
+        }
+        println!("ok {ok} err {err}");
+    }
 }

@@ -1,0 +1,140 @@
+//! The command line as a user meets it: exit codes, messages, the reproduce line.
+
+use std::process::{Command, Output};
+
+fn kafkascope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kafkascope"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn no_arguments_introduces_the_tool_and_lists_the_scenarios() {
+    let o = kafkascope(&[]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    assert!(out.contains("kafkascope run acks1-leader-crash"), "{out}");
+    for (name, _) in kafkascope::library::SCENARIOS {
+        assert!(out.contains(name), "{name} missing from the list");
+    }
+}
+
+#[test]
+fn a_run_whose_expectations_hold_exits_0_and_says_how_to_reproduce_it() {
+    let o = kafkascope(&["run", "scenarios/kip101-1-leader-epoch.toml", "--seed", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("reproduce: kafkascope run scenarios/kip101-1-leader-epoch.toml --seed 1"),
+        "{out}"
+    );
+    assert!(out.contains("✓ no_lost_acknowledged"), "{out}");
+}
+
+#[test]
+fn a_failed_expectation_exits_1() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let text = kafkascope::library::find("acks1-leader-crash")
+        .unwrap()
+        .replace("lost_acknowledged = \">0\"", "lost_acknowledged = 0");
+    let path = dir.join("acks1-wrong-expectation.toml");
+    std::fs::write(&path, text).unwrap();
+    let o = kafkascope(&["run", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("✗ lost_acknowledged == 0"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn json_reports_the_numbers_scripts_need() {
+    let o = kafkascope(&["run", "kip101-2-high-watermark", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    assert_eq!(v["seed"], 1);
+    assert_eq!(v["trace_hash"].as_str().unwrap().len(), 16);
+    for k in [
+        "produced",
+        "acknowledged",
+        "lost_acknowledged",
+        "duplicated",
+        "reordered",
+    ] {
+        assert!(v["counts"][k].is_u64(), "counts.{k}");
+    }
+    let p = &v["partitions"][0];
+    assert_eq!(p["partition"], "orders-0");
+    assert!(p["leader_epoch"].is_u64() && p["isr"].is_array());
+    assert!(
+        p["replicas"][0]["high_watermark"].is_u64() && p["replicas"][0]["log_end_offset"].is_u64()
+    );
+    let lm = v["checkers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["checker"] == "log_matching")
+        .unwrap();
+    assert_eq!(lm["holds"], false);
+}
+
+#[test]
+fn bad_input_is_exit_2_with_every_problem_located_and_explained() {
+    let o = kafkascope(&["run", "tests/fixtures/bad-keys.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    insta::assert_snapshot!("bad_keys", stderr(&o));
+    let o = kafkascope(&["validate", "tests/fixtures/not-toml.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    insta::assert_snapshot!("not_toml", stderr(&o));
+}
+
+#[test]
+fn an_unknown_scenario_name_gets_a_suggestion() {
+    let o = kafkascope(&["run", "acks1-leader-crsh"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("did you mean `acks1-leader-crash`?"), "{err}");
+    let o = kafkascope(&["run", "missing/file.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no such file"));
+}
+
+#[test]
+fn every_shipped_scenario_validates_and_show_prints_it() {
+    let files: Vec<String> = kafkascope::library::SCENARIOS
+        .iter()
+        .map(|(n, _)| format!("scenarios/{n}.toml"))
+        .collect();
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(|s| s.as_str()));
+    let o = kafkascope(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = kafkascope(&["show", "classroom"]);
+    assert_eq!(stdout(&o), kafkascope::library::find("classroom").unwrap());
+}
+
+#[test]
+fn configs_lists_kafkas_own_setting_names() {
+    let out = stdout(&kafkascope(&["configs"]));
+    for k in [
+        "min.insync.replicas",
+        "unclean.leader.election.enable",
+        "enable.idempotence",
+        "replica.lag.time.max.ms",
+        "acks",
+    ] {
+        assert!(out.contains(k), "{k}");
+    }
+}
