@@ -306,13 +306,11 @@ impl Controller {
             .filter(|(_, s)| s.leader.is_none())
             .map(|(tp, _)| tp.clone())
             .collect();
-        let before = self.disk.metadata_version;
         let mut any = false;
         for tp in offline {
             self.elect(&tp, None, fx);
             any |= self.disk.partitions[&tp].leader.is_some();
         }
-        let _ = before;
         any
     }
 
@@ -329,14 +327,14 @@ impl Controller {
         }
     }
 
-    /// Publishes a new metadata version to every broker with a live session.
+    /// Publishes a new metadata version to every broker. Fenced brokers get it too: in KRaft
+    /// every broker follows the metadata log, fenced or not, and that is how a broker that was
+    /// paused learns, when it resumes, that it no longer leads.
     fn push_metadata(&mut self, fx: &mut Effects) {
         self.disk.metadata_version += 1;
         let msg = self.metadata_message();
-        for (&b, s) in &self.sessions {
-            if !s.fenced {
-                fx.send(NodeId::Broker(b), msg.clone());
-            }
+        for &b in self.sessions.keys() {
+            fx.send(NodeId::Broker(b), msg.clone());
         }
     }
 

@@ -49,6 +49,12 @@ impl Replay {
         self.replicas.get(&(tp.clone(), b))
     }
 
+    /// Whether `broker` leading `tp` in `epoch` is the controller's current choice, rather than a
+    /// zombie acting on stale metadata (a paused broker resuming, say).
+    pub fn is_elected(&self, tp: &TopicPartition, broker: BrokerId, epoch: u32) -> bool {
+        self.partitions.get(tp).is_some_and(|m| m.leader == Some(broker) && m.leader_epoch == epoch)
+    }
+
     /// The log a reader would see at the end: the leader's; for an offline partition, that of
     /// the ISR member the controller would elect when it returns.
     pub fn authoritative(&self, tp: &TopicPartition) -> Option<(BrokerId, &ReplicaState)> {

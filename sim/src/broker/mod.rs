@@ -449,7 +449,7 @@ impl Broker {
                 let was = r.role;
                 r.state = Some(st);
                 if was != Role::Follower(l) || epoch_changed {
-                    self.become_follower(now, &tp, l, fx);
+                    self.become_follower(&tp, l, fx);
                 }
             }
             None => {

@@ -118,7 +118,6 @@ impl Broker {
 
     pub(super) fn become_follower(
         &mut self,
-        now: Millis,
         tp: &TopicPartition,
         leader: BrokerId,
         fx: &mut Effects,
@@ -163,7 +162,6 @@ impl Broker {
         if was_leader {
             self.lost_leadership(tp, fx);
         }
-        let _ = now;
     }
 
     pub(super) fn lost_leadership(&mut self, tp: &TopicPartition, fx: &mut Effects) {
