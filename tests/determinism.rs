@@ -47,11 +47,7 @@ fn cli_hash(name: &str, seed: u64) -> String {
 
 #[test]
 fn two_processes_agree_on_the_trace_hash() {
-    for name in [
-        "kip101-2-high-watermark",
-        "acks1-leader-crash",
-        "retries-reorder",
-    ] {
+    for (name, _) in SCENARIOS {
         let a = cli_hash(name, 7);
         let b = cli_hash(name, 7);
         assert_eq!(a, b, "{name}");

@@ -442,7 +442,7 @@ impl Broker {
                     self.become_leader(now, &tp, fx);
                 } else {
                     r.pending_isr = None;
-                    self.maybe_advance_hw(now, &tp, fx);
+                    self.maybe_advance_hw(&tp, fx);
                 }
             }
             Some(l) => {

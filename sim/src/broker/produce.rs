@@ -141,7 +141,7 @@ impl Broker {
                     leader: true,
                 });
                 self.after_append(now, &tp, fx);
-                self.wake_parked(now, &tp, true, fx);
+                self.wake_parked(&tp, super::replication::Wake::LogGrew, fx);
                 base
             }
         };
@@ -158,7 +158,7 @@ impl Broker {
                     deadline: now + timeout_ms,
                 });
                 self.complete_produce(&tp, fx);
-                self.maybe_advance_hw(now, &tp, fx);
+                self.maybe_advance_hw(&tp, fx);
             }
         }
     }

@@ -74,6 +74,14 @@ impl Fetcher {
     }
 }
 
+/// What can make a parked fetch worth answering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Wake {
+    LogGrew,
+    HighWatermark,
+    RoleChanged,
+}
+
 /// A fetch held until data arrives or `max_wait_ms` passes (Kafka's `DelayedFetch`).
 #[derive(Clone, Debug)]
 pub(super) struct ParkedFetch {
@@ -112,8 +120,8 @@ impl Broker {
             log_end_offset: leo,
             high_watermark: r.high_watermark,
         });
-        self.wake_parked(now, tp, true, fx);
-        self.maybe_advance_hw(now, tp, fx);
+        self.wake_parked(tp, Wake::RoleChanged, fx);
+        self.maybe_advance_hw(tp, fx);
     }
 
     pub(super) fn become_follower(
@@ -166,7 +174,7 @@ impl Broker {
 
     pub(super) fn lost_leadership(&mut self, tp: &TopicPartition, fx: &mut Effects) {
         self.fail_pending_produce(tp, ErrorCode::NotLeaderOrFollower, fx);
-        self.wake_parked(0, tp, true, fx);
+        self.wake_parked(tp, Wake::RoleChanged, fx);
     }
 
     /// Serves a fetch from a follower (`replica` set) or a consumer.
@@ -297,7 +305,7 @@ impl Broker {
         fp.last_fetch_ms = now;
         fp.log_end_offset = p.fetch_offset;
         self.maybe_expand_isr(now, &p.tp, f, fx);
-        self.maybe_advance_hw(now, &p.tp, fx);
+        self.maybe_advance_hw(&p.tp, fx);
     }
 
     fn maybe_expand_isr(
@@ -360,7 +368,7 @@ impl Broker {
     }
 
     /// HW = the minimum LEO over the (maximal) ISR; only ever moves forward on a leader.
-    pub(super) fn maybe_advance_hw(&mut self, now: Millis, tp: &TopicPartition, fx: &mut Effects) {
+    pub(super) fn maybe_advance_hw(&mut self, tp: &TopicPartition, fx: &mut Effects) {
         let id = self.id;
         let Some(r) = self.replicas.get_mut(tp) else {
             return;
@@ -382,23 +390,22 @@ impl Broker {
                 high_watermark: hw,
             });
             self.complete_produce(tp, fx);
-            self.wake_parked(now, tp, false, fx);
+            self.wake_parked(tp, Wake::HighWatermark, fx);
         }
     }
 
-    /// Answers parked fetches touching `tp`: replica fetches when the log grew (or leadership
-    /// changed), consumer fetches when the HW moved.
-    pub(super) fn wake_parked(
-        &mut self,
-        _now: Millis,
-        tp: &TopicPartition,
-        log_grew: bool,
-        fx: &mut Effects,
-    ) {
+    /// Answers parked fetches touching `tp` that `why` gives something new: followers want
+    /// new records, consumers records below a higher HW, and everyone hears of a new role.
+    pub(super) fn wake_parked(&mut self, tp: &TopicPartition, why: Wake, fx: &mut Effects) {
         let parked = std::mem::take(&mut self.parked);
         for p in parked {
             let touches = p.partitions.iter().any(|fp| &fp.tp == tp);
-            let wakes = touches && (log_grew || p.replica.is_none());
+            let wakes = touches
+                && match why {
+                    Wake::LogGrew => p.replica.is_some(),
+                    Wake::HighWatermark => p.replica.is_none(),
+                    Wake::RoleChanged => true,
+                };
             if wakes {
                 self.answer_parked(p, fx);
             } else {
