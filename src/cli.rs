@@ -168,7 +168,7 @@ pub fn load(arg: &str) -> Result<(String, Scenario), String> {
     };
     scenario::parse(&file, &text)
         .map(|s| (file, s))
-        .map_err(|e| render_error(e))
+        .map_err(render_error)
 }
 
 /// Plain `file:line:col` text when piped (stable for scripts and tests); miette's graphical
