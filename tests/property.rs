@@ -144,18 +144,11 @@ fn the_safe_configuration_survives_random_faults() {
         let sc = scenario::parse("property", &text)
             .unwrap_or_else(|e| panic!("generated file is invalid:\n{e}\n{text}"));
         let run = report::run(&sc, seed);
-        let broken: Vec<&str> = [
-            CheckerId::NoLostAcknowledged,
-            CheckerId::NoDuplicates,
-            CheckerId::NoReordering,
-            CheckerId::LogMatching,
-            CheckerId::StrongIsr,
-            CheckerId::LeaderInIsr,
-        ]
-        .into_iter()
-        .filter(|c| !run.findings.verdict(*c).holds())
-        .map(|c| c.name())
-        .collect();
+        let broken: Vec<&str> = CheckerId::ALL
+            .into_iter()
+            .filter(|c| !run.findings.verdict(*c).holds())
+            .map(|c| c.name())
+            .collect();
         if !broken.is_empty() {
             failures.push(format!(
                 "seed {seed}: {} violated\n  reproduce: {}",

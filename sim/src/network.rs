@@ -136,46 +136,54 @@ impl Network {
         events: &mut Vec<Event>,
     ) {
         self.next_id += 1;
-        let id = self.next_id;
-        let kind = msg.kind();
-        let summary = msg.summary();
-        if self.held.contains_key(&(from, to)) {
+        let m = InFlight {
+            id: self.next_id,
+            from,
+            msg,
+        };
+        if let Some(held) = self.held.get_mut(&(from, to)) {
             events.push(Event::Sent {
-                id,
+                id: m.id,
                 from,
                 to,
-                kind,
-                summary,
+                kind: m.msg.kind(),
+                summary: m.msg.summary(),
                 deliver_at: Millis::MAX,
             });
-            self.held
-                .get_mut(&(from, to))
-                .expect("held")
-                .push(InFlight { id, from, msg });
+            held.push(m);
             return;
         }
+        self.transmit(now, to, m, true, events);
+    }
+
+    /// Puts a message on the wire: it arrives after the link's latency, unless the link is cut,
+    /// the loss draw takes it (`lossy`), or nobody is there to receive it.
+    fn transmit(
+        &mut self,
+        now: Millis,
+        to: NodeId,
+        m: InFlight,
+        lossy: bool,
+        events: &mut Vec<Event>,
+    ) {
+        let (id, from) = (m.id, m.from);
         let deliver_at = self.schedule(now, from, to);
         events.push(Event::Sent {
             id,
             from,
             to,
-            kind,
-            summary,
+            kind: m.msg.kind(),
+            summary: m.msg.summary(),
             deliver_at,
         });
+        let drop = |reason| Event::Dropped { id, reason };
         if self.cut.contains(&(from, to)) {
-            events.push(Event::Dropped {
-                id,
-                reason: DropReason::Partitioned,
-            });
+            events.push(drop(DropReason::Partitioned));
             return;
         }
         let loss = self.params(from, to).loss;
-        if loss > 0.0 && self.rng.gen_bool(loss.min(1.0)) {
-            events.push(Event::Dropped {
-                id,
-                reason: DropReason::Loss,
-            });
+        if lossy && loss > 0.0 && self.rng.gen_bool(loss.min(1.0)) {
+            events.push(drop(DropReason::Loss));
             return;
         }
         match self.reachability(to) {
@@ -183,21 +191,15 @@ impl Network {
                 self.inboxes
                     .entry(to)
                     .or_default()
-                    .insert((deliver_at, id), InFlight { id, from, msg });
+                    .insert((deliver_at, id), m);
             }
             Reachability::ProcessDown => {
-                events.push(Event::Dropped {
-                    id,
-                    reason: DropReason::NodeDown,
-                });
-                if !matches!(msg, Message::Disconnected) {
+                events.push(drop(DropReason::NodeDown));
+                if !matches!(m.msg, Message::Disconnected) {
                     self.send(now, to, from, Message::Disconnected, events);
                 }
             }
-            Reachability::MachineDown => events.push(Event::Dropped {
-                id,
-                reason: DropReason::NodeDown,
-            }),
+            Reachability::MachineDown => events.push(drop(DropReason::NodeDown)),
         }
     }
 
@@ -281,34 +283,8 @@ impl Network {
             change: LinkChange::Released,
         });
         for m in msgs {
-            let deliver_at = self.schedule(now, from, to);
-            events.push(Event::Sent {
-                id: m.id,
-                from,
-                to,
-                kind: m.msg.kind(),
-                summary: m.msg.summary(),
-                deliver_at,
-            });
-            if self.cut.contains(&(from, to)) {
-                events.push(Event::Dropped {
-                    id: m.id,
-                    reason: DropReason::Partitioned,
-                });
-                continue;
-            }
-            match self.reachability(to) {
-                Reachability::Up => {
-                    self.inboxes
-                        .entry(to)
-                        .or_default()
-                        .insert((deliver_at, m.id), m);
-                }
-                _ => events.push(Event::Dropped {
-                    id: m.id,
-                    reason: DropReason::NodeDown,
-                }),
-            }
+            // Held messages were already subject to loss when first sent.
+            self.transmit(now, to, m, false, events);
         }
     }
 

@@ -52,7 +52,9 @@ impl Replay {
     /// Whether `broker` leading `tp` in `epoch` is the controller's current choice, rather than a
     /// zombie acting on stale metadata (a paused broker resuming, say).
     pub fn is_elected(&self, tp: &TopicPartition, broker: BrokerId, epoch: u32) -> bool {
-        self.partitions.get(tp).is_some_and(|m| m.leader == Some(broker) && m.leader_epoch == epoch)
+        self.partitions
+            .get(tp)
+            .is_some_and(|m| m.leader == Some(broker) && m.leader_epoch == epoch)
     }
 
     /// The log a reader would see at the end: the leader's; for an offline partition, that of

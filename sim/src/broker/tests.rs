@@ -281,6 +281,26 @@ fn follower_with(b: &mut Broker, records: &[(u32, &str)], hw: u64) {
     r.high_watermark = hw;
 }
 
+/// The leader's OffsetsForLeaderEpoch answer: `(epoch, end offset)`.
+fn epoch_answer(b: &mut Broker, now: Millis, correlation: u64, end: (u32, u64)) -> Effects {
+    let mut fx = Effects::default();
+    let partitions = vec![crate::protocol::EpochEndOffset {
+        tp: tp(),
+        error: None,
+        end: Some(end),
+    }];
+    b.handle_message(
+        now,
+        NodeId::Broker(1),
+        Message::OffsetsForLeaderEpochResponse {
+            correlation,
+            partitions,
+        },
+        &mut fx,
+    );
+    fx
+}
+
 fn truncations(fx: &Effects) -> Vec<(u64, u64)> {
     fx.events
         .iter()
@@ -324,38 +344,12 @@ fn leader_epoch_truncation_iterates_to_the_common_prefix() {
     let (c, epoch) = ask(&fx);
     assert_eq!(epoch, 3);
     // Leader: the largest epoch <= 3 it knows is 2, which ends at offset 5.
-    let mut fx = Effects::default();
-    b.handle_message(
-        1,
-        NodeId::Broker(1),
-        Message::OffsetsForLeaderEpochResponse {
-            correlation: c,
-            partitions: vec![crate::protocol::EpochEndOffset {
-                tp: tp(),
-                error: None,
-                end: Some((2, 5)),
-            }],
-        },
-        &mut fx,
-    );
+    let fx = epoch_answer(&mut b, 1, c, (2, 5));
     // We never had epoch 2: cut to where our epoch 1 ends (3) and ask again about epoch 1.
     assert_eq!(truncations(&fx), vec![(4, 3)]);
     let (c, epoch) = ask(&fx);
     assert_eq!(epoch, 1);
-    let mut fx = Effects::default();
-    b.handle_message(
-        2,
-        NodeId::Broker(1),
-        Message::OffsetsForLeaderEpochResponse {
-            correlation: c,
-            partitions: vec![crate::protocol::EpochEndOffset {
-                tp: tp(),
-                error: None,
-                end: Some((1, 2)),
-            }],
-        },
-        &mut fx,
-    );
+    let fx = epoch_answer(&mut b, 2, c, (1, 2));
     assert_eq!(truncations(&fx), vec![(3, 2)]);
     assert!(fx.sends.iter().any(
         |(_, m)| matches!(m, Message::Fetch { partitions, .. } if partitions[0].fetch_offset == 2)

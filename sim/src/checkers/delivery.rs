@@ -101,7 +101,12 @@ impl Delivery {
             | Event::Expired { values, .. } => {
                 self.gave_up.extend(values.iter().cloned());
             }
-            Event::BecameLeader { tp, broker, leader_epoch, .. } if replay.is_elected(tp, *broker, *leader_epoch) => {
+            Event::BecameLeader {
+                tp,
+                broker,
+                leader_epoch,
+                ..
+            } if replay.is_elected(tp, *broker, *leader_epoch) => {
                 let Some(r) = replay.replica(tp, *broker) else {
                     return;
                 };

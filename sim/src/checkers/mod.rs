@@ -123,7 +123,12 @@ pub fn check(trace: &Trace) -> Findings {
                     }
                 }
             }
-            Event::BecameLeader { broker, tp, leader_epoch, .. } if replay.is_elected(tp, *broker, *leader_epoch) => {
+            Event::BecameLeader {
+                broker,
+                tp,
+                leader_epoch,
+                ..
+            } if replay.is_elected(tp, *broker, *leader_epoch) => {
                 let r = replay.replica(tp, *broker).expect("replayed");
                 let c = committed.entry(tp.clone()).or_default();
                 if let Some(o) = (0..c.len()).find(|&o| r.log.get(o) != Some(&c[o])) {
