@@ -353,3 +353,155 @@ fn changed(st: &PartitionState, reason: ChangeReason) -> Event {
         reason,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tp() -> TopicPartition {
+        TopicPartition::new("orders", 0)
+    }
+
+    fn controller(unclean: bool) -> Controller {
+        let topics = [TopicSpec {
+            name: "orders".into(),
+            assignment: vec![vec![1, 2, 3]],
+            unclean_leader_election_enable: unclean,
+        }];
+        Controller::start(
+            &[1, 2, 3],
+            &topics,
+            9_000,
+            ControllerDisk::default(),
+            0,
+            &mut Effects::default(),
+        )
+    }
+
+    fn heartbeat(c: &mut Controller, b: BrokerId, now: Millis) {
+        let msg = Message::BrokerHeartbeat {
+            broker: b,
+            incarnation: 1,
+            metadata_version: 99,
+        };
+        c.handle_message(now, NodeId::Broker(b), msg, &mut Effects::default());
+    }
+
+    fn shrink_isr_to_leader(c: &mut Controller) {
+        let msg = Message::AlterPartition {
+            tp: tp(),
+            leader_epoch: 0,
+            partition_epoch: 0,
+            new_isr: vec![1],
+        };
+        let mut fx = Effects::default();
+        c.handle_message(10, NodeId::Broker(1), msg, &mut fx);
+        assert!(fx
+            .sends
+            .iter()
+            .any(|(_, m)| matches!(m, Message::AlterPartitionResponse { error: None, .. })));
+    }
+
+    #[test]
+    fn a_silent_broker_is_fenced_at_its_session_timeout_and_an_isr_member_takes_over() {
+        let mut c = controller(false);
+        for t in [2_000, 4_000, 6_000, 8_000] {
+            heartbeat(&mut c, 2, t);
+            heartbeat(&mut c, 3, t);
+        }
+        assert_eq!(
+            c.next_deadline(),
+            Some(9_000),
+            "broker-1 last heard of at 0"
+        );
+        let mut fx = Effects::default();
+        c.handle_timeout(9_000, &mut fx);
+        let st = &c.partitions()[&tp()];
+        assert_eq!(
+            (st.leader, st.leader_epoch, st.isr.clone()),
+            (Some(2), 1, vec![2, 3])
+        );
+        assert!(fx.events.contains(&Event::BrokerFenced { broker: 1 }));
+    }
+
+    #[test]
+    fn without_unclean_election_a_partition_whose_isr_is_gone_goes_offline_until_it_returns() {
+        let mut c = controller(false);
+        shrink_isr_to_leader(&mut c);
+        for t in [2_000, 4_000, 6_000, 8_000] {
+            heartbeat(&mut c, 2, t);
+            heartbeat(&mut c, 3, t);
+        }
+        c.handle_timeout(9_000, &mut Effects::default());
+        let st = &c.partitions()[&tp()];
+        assert_eq!(
+            (st.leader, st.isr.clone()),
+            (None, vec![1]),
+            "the last ISR member stays in the ISR"
+        );
+        heartbeat(&mut c, 1, 12_000);
+        assert_eq!(c.partitions()[&tp()].leader, Some(1));
+        assert_eq!(
+            c.partitions()[&tp()].leader_epoch,
+            2,
+            "one bump to offline, one to the new leader"
+        );
+    }
+
+    #[test]
+    fn with_unclean_election_a_live_replica_outside_the_isr_is_elected() {
+        let mut c = controller(true);
+        shrink_isr_to_leader(&mut c);
+        for t in [2_000, 4_000, 6_000, 8_000] {
+            heartbeat(&mut c, 2, t);
+            heartbeat(&mut c, 3, t);
+        }
+        let mut fx = Effects::default();
+        c.handle_timeout(9_000, &mut fx);
+        let st = &c.partitions()[&tp()];
+        assert_eq!((st.leader, st.isr.clone()), (Some(2), vec![2]));
+        assert!(fx.events.iter().any(|e| matches!(
+            e,
+            Event::PartitionChanged {
+                reason: ChangeReason::UncleanElection,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn an_isr_change_from_a_stale_leader_or_version_is_refused() {
+        let mut c = controller(false);
+        let mut fx = Effects::default();
+        let stale = Message::AlterPartition {
+            tp: tp(),
+            leader_epoch: 0,
+            partition_epoch: 7,
+            new_isr: vec![1],
+        };
+        c.handle_message(10, NodeId::Broker(1), stale, &mut fx);
+        let not_leader = Message::AlterPartition {
+            tp: tp(),
+            leader_epoch: 0,
+            partition_epoch: 0,
+            new_isr: vec![2],
+        };
+        c.handle_message(10, NodeId::Broker(2), not_leader, &mut fx);
+        let errors: Vec<Option<ErrorCode>> = fx
+            .sends
+            .iter()
+            .filter_map(|(_, m)| match m {
+                Message::AlterPartitionResponse { error, .. } => Some(*error),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            errors,
+            vec![
+                Some(ErrorCode::InvalidUpdateVersion),
+                Some(ErrorCode::FencedLeaderEpoch)
+            ]
+        );
+        assert_eq!(c.partitions()[&tp()].isr, vec![1, 2, 3]);
+    }
+}
