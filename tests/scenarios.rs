@@ -65,3 +65,16 @@ fn each_failure_has_a_fix_that_differs_only_in_configuration() {
         );
     }
 }
+
+/// What the UI saves and the explorer writes must replay exactly: writing a scenario and
+/// reading it back gives the same scenario, hence the same run.
+#[test]
+fn every_shipped_scenario_round_trips_through_its_file_form() {
+    for (name, text) in SCENARIOS {
+        let sc = scenario::parse(name, text).unwrap();
+        let written = scenario::to_toml(&sc);
+        let back = scenario::parse(name, &written)
+            .unwrap_or_else(|e| panic!("{name}: written form does not parse:\n{e}\n{written}"));
+        assert_eq!(back, sc, "{name} changed on the way through:\n{written}");
+    }
+}

@@ -234,6 +234,48 @@ impl BrokerConfig {
     }
 }
 
+impl BrokerConfig {
+    /// Every setting with its value, under Kafka's names: the inverse of [`BrokerConfig::set`].
+    pub fn entries(&self) -> Vec<(&'static str, Value)> {
+        let i = |v: u64| Value::Int(v.min(i64::MAX as u64) as i64);
+        vec![
+            ("min.insync.replicas", i(self.min_insync_replicas as u64)),
+            (
+                "unclean.leader.election.enable",
+                Value::Bool(self.unclean_leader_election_enable),
+            ),
+            ("replica.lag.time.max.ms", i(self.replica_lag_time_max_ms)),
+            (
+                "replica.fetch.wait.max.ms",
+                i(self.replica_fetch_wait_max_ms),
+            ),
+            ("replica.fetch.backoff.ms", i(self.replica_fetch_backoff_ms)),
+            (
+                "replica.socket.timeout.ms",
+                i(self.replica_socket_timeout_ms),
+            ),
+            (
+                "replica.high.watermark.checkpoint.interval.ms",
+                i(self.hw_checkpoint_interval_ms),
+            ),
+            (
+                "log.flush.interval.messages",
+                i(self.log_flush_interval_messages),
+            ),
+            ("log.flush.interval.ms", i(self.log_flush_interval_ms)),
+            (
+                "broker.heartbeat.interval.ms",
+                i(self.heartbeat_interval_ms),
+            ),
+            ("broker.session.timeout.ms", i(self.session_timeout_ms)),
+            (
+                "sim.page.cache.writeback.ms",
+                i(self.page_cache_writeback_ms),
+            ),
+        ]
+    }
+}
+
 /// Topic-level overrides; `None` means "use the broker's setting".
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TopicOverrides {
@@ -254,6 +296,27 @@ impl TopicOverrides {
             "flush.ms" => self.flush_ms = Some(as_u64(v)),
             _ => {}
         }
+    }
+}
+
+impl TopicOverrides {
+    /// The overrides that are set, under Kafka's names.
+    pub fn entries(&self) -> Vec<(&'static str, Value)> {
+        let i = |v: u64| Value::Int(v.min(i64::MAX as u64) as i64);
+        let mut e = Vec::new();
+        if let Some(v) = self.min_insync_replicas {
+            e.push(("min.insync.replicas", i(v as u64)));
+        }
+        if let Some(v) = self.unclean_leader_election_enable {
+            e.push(("unclean.leader.election.enable", Value::Bool(v)));
+        }
+        if let Some(v) = self.flush_messages {
+            e.push(("flush.messages", i(v)));
+        }
+        if let Some(v) = self.flush_ms {
+            e.push(("flush.ms", i(v)));
+        }
+        e
     }
 }
 
@@ -357,6 +420,30 @@ impl ProducerConfig {
             "metadata.max.age.ms" => self.metadata_max_age_ms = as_u64(v),
             _ => {}
         }
+    }
+
+    /// Every setting under Kafka's names (`enable.idempotence` only when given explicitly):
+    /// the inverse of [`ProducerConfig::set`].
+    pub fn entries(&self) -> Vec<(&'static str, Value)> {
+        let i = |v: u64| Value::Int(v.min(i64::MAX as u64) as i64);
+        let mut e = vec![("acks", Value::Str(self.acks.to_string()))];
+        if let Some(v) = self.enable_idempotence {
+            e.push(("enable.idempotence", Value::Bool(v)));
+        }
+        e.extend([
+            ("retries", i(self.retries as u64)),
+            ("retry.backoff.ms", i(self.retry_backoff_ms)),
+            ("request.timeout.ms", i(self.request_timeout_ms)),
+            ("delivery.timeout.ms", i(self.delivery_timeout_ms)),
+            ("linger.ms", i(self.linger_ms)),
+            ("batch.size", i(self.batch_size)),
+            (
+                "max.in.flight.requests.per.connection",
+                i(self.max_in_flight as u64),
+            ),
+            ("metadata.max.age.ms", i(self.metadata_max_age_ms)),
+        ]);
+        e
     }
 
     /// Whether the producer runs idempotently, following `ProducerConfig`'s rule: on by default,

@@ -59,6 +59,7 @@
 //! ```
 
 mod parse;
+mod write;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -66,6 +67,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use parse::{parse, Problem, ScenarioError};
+pub use write::to_toml;
 
 use crate::broker::TruncationMode;
 use crate::command::TimedCommand;
