@@ -46,6 +46,33 @@ pub enum Cmd {
     Show { name: String },
     /// List the Kafka settings (and simulator settings) a scenario may use.
     Configs,
+    /// Run a scenario or an experiment (a grid of configurations and a nemesis) over many
+    /// seeds: tables, plots, an HTML report, and shrunk counterexamples.
+    Explore {
+        /// An experiment file, a scenario file, or a shipped scenario's name.
+        file: String,
+        /// Run seeds 0..N (default: the experiment's `seeds`).
+        #[arg(long, conflicts_with = "seed_range")]
+        seeds: Option<u64>,
+        /// Run seeds A..B.
+        #[arg(long)]
+        seed_range: Option<String>,
+        /// Parallel runs (default: the machine's cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run one shard of the sweep, `i/n` (0-based), for batch systems; combine with --merge.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Where to write results (default: explore-out/<file name>).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// Combine the results in these directories (from --shard runs) instead of running.
+        #[arg(long, num_args = 1..)]
+        merge: Vec<std::path::PathBuf>,
+        /// Do not shrink failing runs into counterexamples.
+        #[arg(long)]
+        no_shrink: bool,
+    },
 }
 
 /// Exit codes: 0 when expectations hold, 1 when one fails, 2 on bad input.
@@ -78,6 +105,126 @@ pub fn main(cli: Cli) -> ExitCode {
         },
         Some(Cmd::Configs) => {
             print!("{}", configs());
+            ExitCode::SUCCESS
+        }
+        Some(Cmd::Explore {
+            file,
+            seeds,
+            seed_range,
+            jobs,
+            shard,
+            out,
+            merge,
+            no_shrink,
+        }) => explore(&file, seeds, seed_range, jobs, shard, out, merge, no_shrink),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn explore(
+    file: &str,
+    seeds: Option<u64>,
+    seed_range: Option<String>,
+    jobs: Option<usize>,
+    shard: Option<String>,
+    out: Option<std::path::PathBuf>,
+    merge: Vec<std::path::PathBuf>,
+    no_shrink: bool,
+) -> ExitCode {
+    use crate::explore::{self, Experiment, Options};
+    let fail = |e: String| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(_) => match library::find(file) {
+            Some(t) => t.to_string(),
+            None if Path::new(file).exists() => return fail(format!("cannot read {file}")),
+            None => {
+                return fail(
+                    unknown_scenario(file)
+                        .trim_start_matches("error: ")
+                        .to_string(),
+                )
+            }
+        },
+    };
+    let exp = match Experiment::load(file, &text, library::find) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    let seeds = match (seeds, seed_range) {
+        (Some(n), _) => 0..n,
+        (None, Some(r)) => match explore::parse_range(&r) {
+            Ok(r) => r,
+            Err(e) => return fail(e),
+        },
+        (None, None) => 0..exp.default_seeds,
+    };
+    let shard = match shard.map(|s| explore::parse_shard(&s)).transpose() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let stem = Path::new(file)
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "explore".into());
+    let out = out.unwrap_or_else(|| Path::new("explore-out").join(stem));
+    let jobs = jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let opts = Options {
+        seeds,
+        jobs,
+        shard,
+        out: out.clone(),
+        merge,
+        shrink: !no_shrink && shard.is_none(),
+        progress: std::io::stderr().is_terminal(),
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    // Ctrl-C stops taking new runs; what finished is kept and reported.
+    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+    eprintln!(
+        "{}: {} configurations x {} seeds{} on {} jobs",
+        exp.name,
+        exp.points().len(),
+        opts.seeds.end - opts.seeds.start,
+        opts.shard
+            .map(|(i, n)| format!(", shard {i}/{n}"))
+            .unwrap_or_default(),
+        opts.jobs
+    );
+    match explore::explore(&exp, &opts, stop.clone()) {
+        Err(e) => fail(e),
+        Ok(o) => {
+            print!("{}", explore::summary::table(&o.summary));
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                println!(
+                    "interrupted: {} of {} runs finished; their results are kept",
+                    o.runs.len(),
+                    o.planned
+                );
+            }
+            for c in &o.counterexamples {
+                println!(
+                    "counterexample for {} (seed {}, {} violated, {} of {} fault commands): kafkascope run {}",
+                    c.label,
+                    c.seed,
+                    c.checker,
+                    c.faults.0,
+                    c.faults.1,
+                    c.file.display()
+                );
+            }
+            println!(
+                "results, plots and report: {}",
+                out.join("report.html").display()
+            );
             ExitCode::SUCCESS
         }
     }

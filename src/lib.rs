@@ -4,4 +4,5 @@
 //! and the same code paths as the binary.
 
 pub mod cli;
+pub mod explore;
 pub mod library;

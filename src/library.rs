@@ -60,6 +60,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../scenarios/retries-reorder-idempotent.toml"),
     ),
     ("classroom", include_str!("../scenarios/classroom.toml")),
+    (
+        "nemesis-base",
+        include_str!("../scenarios/nemesis-base.toml"),
+    ),
 ];
 
 pub fn find(name: &str) -> Option<&'static str> {

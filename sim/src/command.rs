@@ -28,6 +28,8 @@ pub enum Command {
     Shutdown {
         target: Target,
     },
+    /// Starts a node that is down (crashed or shut down) from what its disk holds; a node that
+    /// is running is left alone.
     Restart {
         target: Target,
     },

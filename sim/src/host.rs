@@ -625,14 +625,10 @@ fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
         },
         Command::Restart { target } => match w.resolve(target) {
             Err(e) => skip(w, e),
+            Ok(id) if w.slots[&id].status != NodeStatus::Down => {
+                skip(w, format!("{} is running", w.trace.names.name(id)))
+            }
             Ok(id) => {
-                if w.slots[&id].status != NodeStatus::Down {
-                    w.push(Event::Crashed {
-                        node: id,
-                        kind: CrashKind::Process,
-                    });
-                    w.stop_actor(id, CrashKind::Process);
-                }
                 w.push(Event::Restarted { node: id });
                 w.start_actor(id);
                 ops.push(NodeOp::Restart(id));

@@ -1,0 +1,365 @@
+//! Experiment files: a base scenario, a grid of configuration values, and a nemesis.
+//!
+//! ```toml
+//! [experiment]
+//! name = "Which configurations lose acknowledged writes when leaders crash?"
+//! scenario = "nemesis-base"        # a shipped scenario's name, or a path relative to this file
+//! seeds = 20                       # default seed count; --seeds / --seed-range override
+//! duration = "45s"                 # optional: override the scenario's duration
+//!
+//! [grid]                           # every combination of these values is one configuration
+//! "producer.acks" = ["1", "all"]
+//! "broker.min.insync.replicas" = [1, 2]
+//! "cluster.truncation" = ["high-watermark", "leader-epoch"]
+//!
+//! [nemesis]
+//! from = "3s"                      # faults start
+//! until = "35s"                    # faults stop; everything is repaired then
+//! [[nemesis.faults]]
+//! kind = "crash-leader"            # see nemesis::FaultKind
+//! every = "8s"                     # mean time between two faults of this kind
+//! lasts = "3s"                     # until the repair (restart, heal, resume, link reset)
+//! ```
+//!
+//! A plain scenario file is an experiment too: its own faults, over many seeds.
+
+use std::path::Path;
+
+use kafkascope_sim::config::{self, Scope, Value};
+use kafkascope_sim::ids::Millis;
+use kafkascope_sim::scenario::{self, Scenario};
+use serde::Deserialize;
+
+use super::nemesis::{FaultKind, Nemesis, NemesisFault};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    experiment: Header,
+    #[serde(default)]
+    grid: toml::Table,
+    nemesis: Option<NemesisSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    name: String,
+    #[serde(default)]
+    description: String,
+    scenario: String,
+    seeds: Option<u64>,
+    duration: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NemesisSection {
+    from: Option<String>,
+    until: Option<String>,
+    #[serde(default)]
+    faults: Vec<FaultSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultSection {
+    kind: String,
+    every: String,
+    lasts: String,
+}
+
+/// One axis of the grid: a setting and the values it takes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Axis {
+    pub key: String,
+    pub values: Vec<Value>,
+}
+
+/// One point of the grid: a value for every axis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigPoint {
+    pub settings: Vec<(String, Value)>,
+}
+
+impl ConfigPoint {
+    /// `acks=1 min.insync.replicas=2`: the settings without their scope prefix.
+    pub fn label(&self) -> String {
+        if self.settings.is_empty() {
+            return "as written".into();
+        }
+        self.settings
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    k.split_once('.').map(|x| x.1).unwrap_or(k),
+                    show(v)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// A file-name-safe form of the label.
+    pub fn slug(&self) -> String {
+        self.label()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Int(i) => i.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Str(s) => s.clone(),
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Experiment {
+    pub name: String,
+    pub description: String,
+    pub base: Scenario,
+    pub default_seeds: u64,
+    pub axes: Vec<Axis>,
+    pub nemesis: Nemesis,
+}
+
+fn duration(s: &str, what: &str) -> Result<Millis, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| c.is_ascii_alphabetic())
+        .map(|i| s.split_at(i))
+        .unwrap_or((s, "ms"));
+    let n: f64 = num.trim().parse().map_err(|_| {
+        format!("{what}: expected a duration such as \"500ms\" or \"5s\", found {s:?}")
+    })?;
+    let scale = match unit {
+        "ms" => 1.0,
+        "s" => 1000.0,
+        "m" => 60_000.0,
+        _ => return Err(format!("{what}: unknown unit {unit:?} (use ms, s or m)")),
+    };
+    if n < 0.0 {
+        return Err(format!("{what}: a duration cannot be negative"));
+    }
+    Ok((n * scale).round() as Millis)
+}
+
+fn value(v: &toml::Value) -> Option<Value> {
+    match v {
+        toml::Value::Integer(i) => Some(Value::Int(*i)),
+        toml::Value::Boolean(b) => Some(Value::Bool(*b)),
+        toml::Value::String(s) => Some(Value::Str(s.clone())),
+        _ => None,
+    }
+}
+
+impl Experiment {
+    /// Reads an experiment file, or a plain scenario file (explored over seeds as it is).
+    pub fn load(
+        path: &str,
+        text: &str,
+        find_shipped: impl Fn(&str) -> Option<&'static str>,
+    ) -> Result<Self, String> {
+        if !text.contains("[experiment]") {
+            let base = scenario::parse(path, text).map_err(|e| e.to_string())?;
+            return Ok(Experiment {
+                name: base.name.clone(),
+                description: base.description.clone(),
+                base,
+                default_seeds: 20,
+                axes: Vec::new(),
+                nemesis: Nemesis::default(),
+            });
+        }
+        let file: File = toml::from_str(text).map_err(|e| format!("{path}: {e}"))?;
+        let h = file.experiment;
+        let base_path = Path::new(path)
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(&h.scenario);
+        let (base_name, base_text) = if base_path.is_file() {
+            let t = std::fs::read_to_string(&base_path)
+                .map_err(|e| format!("{}: {e}", base_path.display()))?;
+            (base_path.display().to_string(), t)
+        } else if let Some(t) = find_shipped(&h.scenario) {
+            (h.scenario.clone(), t.to_string())
+        } else {
+            return Err(format!(
+                "{path}: scenario {:?} is neither a file next to the experiment nor a shipped scenario",
+                h.scenario
+            ));
+        };
+        let mut base = scenario::parse(&base_name, &base_text).map_err(|e| e.to_string())?;
+        if let Some(d) = &h.duration {
+            base.duration = duration(d, "experiment.duration")?;
+        }
+        let mut axes = Vec::new();
+        for (key, values) in &file.grid {
+            let list = values
+                .as_array()
+                .ok_or_else(|| format!("{path}: grid.{key}: expected a list of values"))?;
+            let values: Vec<Value> = list
+                .iter()
+                .map(|v| value(v).ok_or_else(|| format!("{path}: grid.{key}: {v:?} is not a setting value (use integers, true/false or strings)")))
+                .collect::<Result<_, _>>()?;
+            check_axis(key, &values).map_err(|e| format!("{path}: grid.{key}: {e}"))?;
+            axes.push(Axis {
+                key: key.clone(),
+                values,
+            });
+        }
+        let mut nemesis = Nemesis::default();
+        if let Some(n) = file.nemesis {
+            nemesis.from = n
+                .from
+                .as_deref()
+                .map(|s| duration(s, "nemesis.from"))
+                .transpose()?
+                .unwrap_or(2_000);
+            nemesis.until = n
+                .until
+                .as_deref()
+                .map(|s| duration(s, "nemesis.until"))
+                .transpose()?
+                .unwrap_or(base.duration.saturating_sub(10_000));
+            if nemesis.until > base.duration || nemesis.from >= nemesis.until {
+                return Err(format!(
+                    "{path}: nemesis: `from` must be before `until`, and `until` within the run"
+                ));
+            }
+            for f in n.faults {
+                let kind = FaultKind::parse(&f.kind).ok_or_else(|| {
+                    format!(
+                        "{path}: nemesis fault kind {:?}: expected one of {}",
+                        f.kind,
+                        FaultKind::NAMES.join(", ")
+                    )
+                })?;
+                let every = duration(&f.every, "nemesis.faults.every")?;
+                if every == 0 {
+                    return Err(format!("{path}: nemesis.faults.every must be positive"));
+                }
+                nemesis.faults.push(NemesisFault {
+                    kind,
+                    every,
+                    lasts: duration(&f.lasts, "nemesis.faults.lasts")?,
+                });
+            }
+        }
+        let exp = Experiment {
+            name: h.name,
+            description: h.description,
+            base,
+            default_seeds: h.seeds.unwrap_or(20).max(1),
+            axes,
+            nemesis,
+        };
+        for p in exp.points() {
+            exp.scenario_for(&p, 0)
+                .map_err(|e| format!("{path}: configuration {}: {e}", p.label()))?;
+        }
+        Ok(exp)
+    }
+
+    /// Every configuration, in a fixed order (the grid's keys sorted, values as written).
+    pub fn points(&self) -> Vec<ConfigPoint> {
+        let mut points = vec![ConfigPoint {
+            settings: Vec::new(),
+        }];
+        for axis in &self.axes {
+            points = points
+                .into_iter()
+                .flat_map(|p| {
+                    axis.values.iter().map(move |v| {
+                        let mut q = p.clone();
+                        q.settings.push((axis.key.clone(), v.clone()));
+                        q
+                    })
+                })
+                .collect();
+        }
+        points
+    }
+
+    /// The scenario one run executes: the base, the point's settings, the nemesis for `seed`.
+    pub fn scenario_for(&self, point: &ConfigPoint, seed: u64) -> Result<Scenario, String> {
+        let mut sc = self.base.clone();
+        for (key, v) in &point.settings {
+            apply(&mut sc, key, v)?;
+        }
+        sc.seed = seed;
+        sc.faults.extend(self.nemesis.schedule(&sc, seed));
+        sc.faults.sort_by_key(|f| f.at);
+        Ok(sc)
+    }
+}
+
+fn check_axis(key: &str, values: &[Value]) -> Result<(), String> {
+    let (scope, name) = key.split_once('.').ok_or("expected `broker.<setting>`, `topic.<setting>`, `producer.<setting>` or `cluster.truncation`")?;
+    let scope = match scope {
+        "broker" => Scope::Broker,
+        "topic" => Scope::Topic,
+        "producer" => Scope::Producer,
+        "cluster" if name == "truncation" => {
+            for v in values {
+                if !matches!(v, Value::Str(s) if s == "high-watermark" || s == "leader-epoch") {
+                    return Err("expected \"high-watermark\" or \"leader-epoch\"".into());
+                }
+            }
+            return Ok(());
+        }
+        _ => return Err("the scopes are broker, topic, producer, and cluster.truncation".into()),
+    };
+    let k = config::key(scope, name)
+        .ok_or_else(|| format!("unknown setting `{name}` (see `kafkascope configs`)"))?;
+    for v in values {
+        k.kind.check(v)?;
+    }
+    Ok(())
+}
+
+fn apply(sc: &mut Scenario, key: &str, v: &Value) -> Result<(), String> {
+    let (scope, name) = key.split_once('.').expect("checked");
+    match scope {
+        "broker" => sc.broker_configs.iter_mut().for_each(|c| c.set(name, v)),
+        "topic" => sc.topics.iter_mut().for_each(|t| t.overrides.set(name, v)),
+        "producer" => {
+            for p in &mut sc.producers {
+                p.config.set(name, v);
+                p.idempotent = p.config.idempotence()?;
+            }
+        }
+        _ => {
+            sc.truncation = match v {
+                Value::Str(s) if s == "high-watermark" => {
+                    kafkascope_sim::broker::TruncationMode::HighWatermark
+                }
+                _ => kafkascope_sim::broker::TruncationMode::LeaderEpoch,
+            }
+        }
+    }
+    for t in &sc.topics {
+        let min_isr = t
+            .overrides
+            .min_insync_replicas
+            .unwrap_or(sc.broker_configs[0].min_insync_replicas);
+        if min_isr > t.replication_factor {
+            return Err(format!(
+                "min.insync.replicas {min_isr} is more than topic {}'s replication.factor {}",
+                t.name, t.replication_factor
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! The nemesis: random faults, drawn from the run's seed, with their repairs.
+//!
+//! Each fault kind fires as a Poisson process with the given mean interval between `from` and
+//! `until`; every fault is paired with its repair `lasts` later (a restart, a heal, a resume, a
+//! link reset), and at `until` everything is repaired so the end state is comparable between
+//! runs. Faults are plain scenario commands: a shrunk counterexample lists them explicitly.
+
+use kafkascope_sim::command::{Command, Target, TimedCommand};
+use kafkascope_sim::ids::{Millis, NodeId, TopicPartition};
+use kafkascope_sim::scenario::Scenario;
+use kafkascope_sim::trace::CrashKind;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The process of the leader of a random partition crashes (page cache survives).
+    CrashLeader,
+    /// A random broker's process crashes.
+    CrashBroker,
+    /// A random broker loses power: unflushed writes are gone.
+    PowerLoss,
+    /// A random broker is cut off from another, both ways.
+    Partition,
+    /// One direction of a link between two random brokers is cut.
+    PartitionOneWay,
+    /// A random broker is cut off from every node.
+    Isolate,
+    /// A random broker stalls (a long GC pause).
+    Pause,
+    /// A random link between two brokers drops 30% of its messages.
+    Loss,
+    /// A random link between two brokers becomes slow (100..300 ms).
+    Delay,
+    /// The controller crashes.
+    CrashController,
+}
+
+impl FaultKind {
+    pub const NAMES: [&'static str; 10] = [
+        "crash-leader",
+        "crash-broker",
+        "power-loss",
+        "partition",
+        "partition-one-way",
+        "isolate",
+        "pause",
+        "loss",
+        "delay",
+        "crash-controller",
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        use FaultKind::*;
+        let all = [
+            CrashLeader,
+            CrashBroker,
+            PowerLoss,
+            Partition,
+            PartitionOneWay,
+            Isolate,
+            Pause,
+            Loss,
+            Delay,
+            CrashController,
+        ];
+        Self::NAMES.iter().position(|n| *n == s).map(|i| all[i])
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NemesisFault {
+    pub kind: FaultKind,
+    pub every: Millis,
+    pub lasts: Millis,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Nemesis {
+    pub from: Millis,
+    pub until: Millis,
+    pub faults: Vec<NemesisFault>,
+}
+
+fn broker(b: u32) -> Target {
+    Target::Node(NodeId::Broker(b))
+}
+
+fn at(at: Millis, command: Command) -> TimedCommand {
+    TimedCommand { at, command }
+}
+
+impl Nemesis {
+    /// The commands of one run. Each fault kind draws from its own generator, so adding a kind
+    /// to an experiment does not change when the others strike.
+    pub fn schedule(&self, sc: &Scenario, seed: u64) -> Vec<TimedCommand> {
+        let mut out = Vec::new();
+        if self.faults.is_empty() {
+            return out;
+        }
+        let n = sc.brokers;
+        let partitions: Vec<TopicPartition> = sc
+            .topics
+            .iter()
+            .flat_map(|t| (0..t.partitions).map(|p| TopicPartition::new(t.name.clone(), p)))
+            .collect();
+        for (k, f) in self.faults.iter().enumerate() {
+            let mut rng = ChaCha8Rng::seed_from_u64(
+                seed.wrapping_mul(0x9e37_79b9).wrapping_add(k as u64 + 1),
+            );
+            let mut t = self.from;
+            loop {
+                // Exponential inter-arrival times: a Poisson process with mean `every`.
+                let u: f64 = rng.gen_range(f64::EPSILON..1.0);
+                t += (-(u.ln()) * f.every as f64).round() as Millis + 1;
+                if t >= self.until {
+                    break;
+                }
+                let end = (t + f.lasts).min(self.until);
+                let b = rng.gen_range(1..=n);
+                let other = if n > 1 {
+                    (b + rng.gen_range(0..n - 1)) % n + 1
+                } else {
+                    b
+                };
+                let slow = |latency: (u64, u64), loss| Command::Link {
+                    from: broker(b),
+                    to: broker(other),
+                    latency_ms: latency,
+                    loss,
+                    both: true,
+                };
+                match f.kind {
+                    FaultKind::CrashLeader if !partitions.is_empty() => {
+                        let tp = partitions[rng.gen_range(0..partitions.len())].clone();
+                        out.push(at(
+                            t,
+                            Command::Crash {
+                                target: Target::LeaderOf(tp),
+                                kind: CrashKind::Process,
+                            },
+                        ));
+                        // The leader is resolved when the crash happens; restarting every broker
+                        // that is down is the repair that does not need to know which it was.
+                        for x in 1..=n {
+                            out.push(at(end, Command::Restart { target: broker(x) }));
+                        }
+                    }
+                    FaultKind::CrashLeader => {}
+                    FaultKind::CrashBroker | FaultKind::PowerLoss => {
+                        let kind = if f.kind == FaultKind::PowerLoss {
+                            CrashKind::PowerLoss
+                        } else {
+                            CrashKind::Process
+                        };
+                        out.push(at(
+                            t,
+                            Command::Crash {
+                                target: broker(b),
+                                kind,
+                            },
+                        ));
+                        out.push(at(end, Command::Restart { target: broker(b) }));
+                    }
+                    FaultKind::Partition | FaultKind::PartitionOneWay if n > 1 => {
+                        let one_way = f.kind == FaultKind::PartitionOneWay;
+                        out.push(at(
+                            t,
+                            Command::Partition {
+                                from: vec![broker(b)],
+                                to: vec![broker(other)],
+                                one_way,
+                            },
+                        ));
+                        out.push(at(
+                            end,
+                            Command::Heal {
+                                between: Some((vec![broker(b)], vec![broker(other)])),
+                            },
+                        ));
+                    }
+                    FaultKind::Isolate => {
+                        out.push(at(t, Command::Isolate { target: broker(b) }));
+                        let everyone: Vec<Target> = (1..=n)
+                            .filter(|x| *x != b)
+                            .map(broker)
+                            .chain([Target::Node(NodeId::Controller)])
+                            .chain(
+                                (0..sc.producers.len())
+                                    .map(|i| Target::Node(NodeId::Producer(i as u16))),
+                            )
+                            .chain(sc.reader.then_some(Target::Node(NodeId::Reader)))
+                            .collect();
+                        out.push(at(
+                            end,
+                            Command::Heal {
+                                between: Some((vec![broker(b)], everyone)),
+                            },
+                        ));
+                    }
+                    FaultKind::Pause => {
+                        out.push(at(t, Command::Pause { target: broker(b) }));
+                        out.push(at(end, Command::Resume { target: broker(b) }));
+                    }
+                    FaultKind::Loss | FaultKind::Delay if n > 1 => {
+                        let d = sc.network.default;
+                        let (lat, loss) = if f.kind == FaultKind::Loss {
+                            ((d.latency_min_ms, d.latency_max_ms), 0.3)
+                        } else {
+                            ((100, 300), 0.0)
+                        };
+                        out.push(at(t, slow(lat, loss)));
+                        out.push(at(end, slow((d.latency_min_ms, d.latency_max_ms), d.loss)));
+                    }
+                    FaultKind::Partition
+                    | FaultKind::PartitionOneWay
+                    | FaultKind::Loss
+                    | FaultKind::Delay => {}
+                    FaultKind::CrashController => {
+                        out.push(at(
+                            t,
+                            Command::Crash {
+                                target: Target::Node(NodeId::Controller),
+                                kind: CrashKind::Process,
+                            },
+                        ));
+                        out.push(at(
+                            end,
+                            Command::Restart {
+                                target: Target::Node(NodeId::Controller),
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        // Final repair: the network heals, stalled brokers resume, crashed ones come back.
+        out.push(at(self.until, Command::Heal { between: None }));
+        out
+    }
+}
