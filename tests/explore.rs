@@ -192,3 +192,46 @@ fn the_shipped_experiment_separates_safe_from_unsafe_configurations() {
         "acks=1 loses data under this nemesis"
     );
 }
+
+#[test]
+fn an_interrupted_sweep_keeps_what_it_has_and_says_so() {
+    let exp = experiment();
+    let dir = out("interrupted");
+    let stop = Arc::new(AtomicBool::new(true));
+    let o = explore::explore(&exp, &opts(dir.clone(), 2, None, vec![], true), stop).unwrap();
+    assert_eq!((o.runs.len(), o.planned), (0, 6));
+    assert!(!runs(&dir).complete);
+    assert!(std::fs::read_to_string(dir.join("report.html"))
+        .unwrap()
+        .contains("(interrupted)"));
+}
+
+#[test]
+fn every_nemesis_fault_kind_yields_valid_commands_that_run() {
+    let exp = experiment();
+    let mut base = exp.base.clone();
+    base.duration = 12_000;
+    for p in &mut base.producers {
+        p.workload.stop = 10_000;
+    }
+    for kind in explore::nemesis::FaultKind::ALL {
+        let name = kind.name();
+        assert_eq!(explore::nemesis::FaultKind::parse(name), Some(kind));
+        let n = explore::nemesis::Nemesis {
+            from: 1_000,
+            until: 9_000,
+            faults: vec![explore::nemesis::NemesisFault {
+                kind,
+                every: 1_500,
+                lasts: 2_000,
+            }],
+        };
+        let mut sc = base.clone();
+        sc.faults = n.schedule(&sc, 3);
+        assert!(sc.faults.len() > 1, "{name} scheduled nothing");
+        let text = scenario::to_toml(&sc);
+        let back = scenario::parse(name, &text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let run = report::run(&back, 3);
+        assert!(run.report.events > 0, "{name}");
+    }
+}

@@ -243,7 +243,7 @@ impl Experiment {
                     format!(
                         "{path}: nemesis fault kind {:?}: expected one of {}",
                         f.kind,
-                        FaultKind::NAMES.join(", ")
+                        FaultKind::ALL.map(|k| k.name()).join(", ")
                     )
                 })?;
                 let every = duration(&f.every, "nemesis.faults.every")?;

@@ -24,6 +24,8 @@ pub enum FaultKind {
     Partition,
     /// One direction of a link between two random brokers is cut.
     PartitionOneWay,
+    /// A random minority of the brokers is cut off from the majority and the controller.
+    PartitionMajority,
     /// A random broker is cut off from every node.
     Isolate,
     /// A random broker stalls (a long GC pause).
@@ -37,34 +39,39 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    pub const NAMES: [&'static str; 10] = [
-        "crash-leader",
-        "crash-broker",
-        "power-loss",
-        "partition",
-        "partition-one-way",
-        "isolate",
-        "pause",
-        "loss",
-        "delay",
-        "crash-controller",
+    pub const ALL: [FaultKind; 11] = [
+        FaultKind::CrashLeader,
+        FaultKind::CrashBroker,
+        FaultKind::PowerLoss,
+        FaultKind::Partition,
+        FaultKind::PartitionOneWay,
+        FaultKind::PartitionMajority,
+        FaultKind::Isolate,
+        FaultKind::Pause,
+        FaultKind::Loss,
+        FaultKind::Delay,
+        FaultKind::CrashController,
     ];
 
+    /// The name experiment files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::CrashLeader => "crash-leader",
+            FaultKind::CrashBroker => "crash-broker",
+            FaultKind::PowerLoss => "power-loss",
+            FaultKind::Partition => "partition",
+            FaultKind::PartitionOneWay => "partition-one-way",
+            FaultKind::PartitionMajority => "partition-majority",
+            FaultKind::Isolate => "isolate",
+            FaultKind::Pause => "pause",
+            FaultKind::Loss => "loss",
+            FaultKind::Delay => "delay",
+            FaultKind::CrashController => "crash-controller",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
-        use FaultKind::*;
-        let all = [
-            CrashLeader,
-            CrashBroker,
-            PowerLoss,
-            Partition,
-            PartitionOneWay,
-            Isolate,
-            Pause,
-            Loss,
-            Delay,
-            CrashController,
-        ];
-        Self::NAMES.iter().position(|n| *n == s).map(|i| all[i])
+        Self::ALL.into_iter().find(|k| k.name() == s)
     }
 }
 
@@ -179,6 +186,35 @@ impl Nemesis {
                             },
                         ));
                     }
+                    FaultKind::PartitionMajority if n > 2 => {
+                        // A random minority (fewer than half the brokers) against everyone else.
+                        let mut order: Vec<u32> = (1..=n).collect();
+                        for i in (1..order.len()).rev() {
+                            order.swap(i, rng.gen_range(0..=i));
+                        }
+                        let k = ((n - 1) / 2) as usize;
+                        let minority: Vec<Target> = order[..k].iter().map(|b| broker(*b)).collect();
+                        let majority: Vec<Target> = order[k..]
+                            .iter()
+                            .map(|b| broker(*b))
+                            .chain([Target::Node(NodeId::Controller)])
+                            .collect();
+                        out.push(at(
+                            t,
+                            Command::Partition {
+                                from: minority.clone(),
+                                to: majority.clone(),
+                                one_way: false,
+                            },
+                        ));
+                        out.push(at(
+                            end,
+                            Command::Heal {
+                                between: Some((minority, majority)),
+                            },
+                        ));
+                    }
+                    FaultKind::PartitionMajority => {}
                     FaultKind::Isolate => {
                         out.push(at(t, Command::Isolate { target: broker(b) }));
                         let everyone: Vec<Target> = (1..=n)
