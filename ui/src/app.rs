@@ -1,0 +1,177 @@
+//! The bevy app: resources, the simulation plugin, and how the pieces are put together.
+//!
+//! [`core_app`] is the app without a window (bevy's `MinimalPlugins`): sessions, playback and
+//! interventions, for tests. [`build_app`] adds the window, egui, the views and the panels.
+
+use bevy::prelude::*;
+use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
+
+use crate::cluster_state::ClusterAt;
+use crate::intents::{apply_intents, Intent, Intents};
+use crate::library::{sandbox, LibraryEntry};
+use crate::playback::Playback;
+use crate::session::Session;
+use crate::sim_thread::SimThread;
+use crate::UiOptions;
+
+/// The simulation thread's handle.
+#[derive(Resource)]
+pub struct Sim(pub SimThread);
+
+/// The session on screen (none on the home screen) and the cluster at the displayed moment.
+#[derive(Resource, Default)]
+pub struct Watch {
+    pub session: Option<Session>,
+    pub cluster: ClusterAt,
+}
+
+impl Watch {
+    pub fn open(&mut self, s: Session) {
+        self.session = Some(s);
+        self.cluster = ClusterAt::default();
+    }
+
+    pub fn close(&mut self) {
+        self.session = None;
+        self.cluster = ClusterAt::default();
+    }
+}
+
+/// The scenarios the home screen offers, parsed once for their titles.
+#[derive(Resource, Default)]
+pub struct Library(pub Vec<LibraryItem>);
+
+pub struct LibraryItem {
+    pub entry: LibraryEntry,
+    pub title: String,
+    pub description: String,
+}
+
+impl Library {
+    pub fn new(entries: Vec<LibraryEntry>) -> Self {
+        Library(
+            entries
+                .into_iter()
+                .map(|entry| {
+                    let (title, description) = match entry.parse() {
+                        Ok(s) => (s.name, s.description),
+                        Err(e) => (entry.name.clone(), format!("does not parse: {e}")),
+                    };
+                    LibraryItem {
+                        entry,
+                        title,
+                        description,
+                    }
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A one-line message for the status bar (a save, a parse error).
+#[derive(Resource, Default)]
+pub struct Status(pub String);
+
+impl Status {
+    pub fn set(&mut self, s: impl Into<String>) {
+        self.0 = s.into();
+    }
+}
+
+/// Sessions, playback and interventions: everything but drawing.
+pub struct CorePlugin {
+    pub options: UiOptions,
+}
+
+impl Plugin for CorePlugin {
+    fn build(&self, app: &mut App) {
+        let mut library = self.options.library.clone();
+        library.push(sandbox());
+        let mut intents = Intents::default();
+        if let Some((source, text)) = &self.options.open {
+            intents.push(Intent::Open {
+                source: source.clone(),
+                text: text.clone(),
+                seed: self.options.seed,
+            });
+        }
+        if let Some(t) = self.options.start_at_ms {
+            intents.push(Intent::Seek(t as f64));
+        }
+        app.insert_resource(Sim(SimThread::spawn()))
+            .insert_resource(Library::new(library))
+            .insert_resource(intents)
+            .init_resource::<Watch>()
+            .init_resource::<Playback>()
+            .init_resource::<Status>()
+            .add_systems(
+                Update,
+                (apply_intents, pump_replies, advance_playback, seek_cluster).chain(),
+            );
+    }
+}
+
+/// Takes in whatever the simulation thread has sent since the last frame.
+fn pump_replies(sim: Res<Sim>, mut watch: ResMut<Watch>) {
+    let replies = sim.0.drain();
+    if let Some(s) = &mut watch.session {
+        for r in replies {
+            s.absorb(r);
+        }
+    }
+}
+
+fn advance_playback(time: Res<Time>, watch: Res<Watch>, mut pb: ResMut<Playback>) {
+    if let Some(s) = &watch.session {
+        pb.advance(time.delta_secs_f64(), s);
+    }
+}
+
+fn seek_cluster(mut watch: ResMut<Watch>, pb: Res<Playback>) {
+    let Watch { session, cluster } = &mut *watch;
+    if let Some(s) = session {
+        cluster.seek(s, pb.shown(s));
+    }
+}
+
+/// The app without a window, for tests: `app.update()` runs one frame.
+pub fn core_app(options: UiOptions) -> App {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(CorePlugin { options });
+    app
+}
+
+/// The full app: a window, egui, the cluster view, the timeline and the panels.
+pub fn build_app(options: UiOptions) -> App {
+    let (w, h) = options.window_size.unwrap_or((1280, 800));
+    let mut app = App::new();
+    app.add_plugins(
+        DefaultPlugins
+            .set(WindowPlugin {
+                primary_window: Some(Window {
+                    title: "Kafkascope".into(),
+                    resolution: (w, h).into(),
+                    ..default()
+                }),
+                ..default()
+            })
+            .set(bevy::log::LogPlugin {
+                filter: "warn,kafkascope_ui=info,bevy_render::view::window::screenshot=info".into(),
+                ..default()
+            }),
+    )
+    .add_plugins(EguiPlugin::default())
+    .insert_resource(ClearColor(Color::srgb(0.09, 0.1, 0.12)))
+    .add_systems(Startup, |mut commands: Commands| {
+        commands.spawn(Camera2d);
+    })
+    .insert_resource(crate::panels::UiState::new(options.presenter))
+    .init_resource::<crate::panels::FrameCost>()
+    .add_systems(EguiPrimaryContextPass, crate::panels::draw);
+    if let Some(plan) = options.screenshot.clone() {
+        app.add_plugins(crate::screenshot::ScreenshotPlugin { plan });
+    }
+    app.add_plugins(CorePlugin { options });
+    app
+}

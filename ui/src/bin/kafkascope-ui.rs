@@ -1,0 +1,76 @@
+//! Opens the window on the scenarios in `scenarios/` (what the root binary passes in from its
+//! embedded library), for working on the UI without building the root crate.
+//!
+//! ```sh
+//! cargo run -p kafkascope-ui --bin kafkascope-ui -- [SCENARIO] [--at MS] [--presenter]
+//!     [--seed N] [--size WxH] [--screenshot PATH [--frames N]]
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use kafkascope_ui::{LibraryEntry, ScreenshotPlan, UiOptions};
+
+fn library(dir: &Path) -> Vec<LibraryEntry> {
+    let mut v: Vec<LibraryEntry> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter_map(|p| {
+            let name = p.file_stem()?.to_str()?.to_string();
+            Some(LibraryEntry::new(name, std::fs::read_to_string(&p).ok()?))
+        })
+        .collect();
+    v.sort_by(|a, b| a.name.cmp(&b.name));
+    v
+}
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut options = UiOptions {
+        library: library(&dir),
+        ..Default::default()
+    };
+    let mut args = std::env::args().skip(1);
+    let mut frames = 5;
+    let mut shot: Option<PathBuf> = None;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--at" => options.start_at_ms = args.next().and_then(|v| v.parse().ok()),
+            "--seed" => options.seed = args.next().and_then(|v| v.parse().ok()),
+            "--presenter" => options.presenter = true,
+            "--screenshot" => shot = args.next().map(PathBuf::from),
+            "--frames" => frames = args.next().and_then(|v| v.parse().ok()).unwrap_or(5),
+            "--size" => {
+                options.window_size = args.next().and_then(|v| {
+                    let (w, h) = v.split_once('x')?;
+                    Some((w.parse().ok()?, h.parse().ok()?))
+                })
+            }
+            name => {
+                let text = options
+                    .library
+                    .iter()
+                    .find(|e| e.name == name)
+                    .map(|e| e.text.clone())
+                    .or_else(|| std::fs::read_to_string(name).ok());
+                match text {
+                    Some(t) => options.open = Some((name.to_string(), t)),
+                    None if name == "sandbox" => {
+                        options.open = Some((name.into(), kafkascope_ui::library::SANDBOX.into()))
+                    }
+                    None => {
+                        eprintln!("no scenario {name}");
+                        std::process::exit(2);
+                    }
+                }
+            }
+        }
+    }
+    options.screenshot = shot.map(|path| ScreenshotPlan { path, frames });
+    if let Err(e) = kafkascope_ui::run(options) {
+        eprintln!("kafkascope: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,921 @@
+//! The cluster view: the controller at the top, the brokers with their partition replicas in
+//! the middle, producers and the reader below, links between them with messages in flight
+//! as moving dots, and every fault drawn where it happens.
+//!
+//! Everything here is a function of the [`ClusterAt`] (the trace folded up to the displayed
+//! millisecond) and the fractional display time, which only moves the dots between the
+//! simulation's whole-millisecond steps.
+
+use std::collections::BTreeMap;
+
+use bevy_egui::egui::{self, pos2, vec2, Align2, Color32, FontId, Pos2, Rect, Sense, Stroke};
+use kafkascope_sim::ids::{BrokerId, NodeId, TopicPartition};
+use kafkascope_sim::replay::ReplayRole;
+use kafkascope_sim::trace::CrashKind;
+
+use crate::app::Watch;
+use crate::cluster_state::{ClusterAt, NodeState};
+use crate::intents::Intents;
+use crate::panels::UiState;
+use crate::playback::Playback;
+use crate::session::Session;
+use crate::theme::{self, palette, Palette};
+
+/// Most dots drawn in one frame; past this the picture is a blur anyway.
+const MAX_DOTS: usize = 4000;
+
+/// The tallest a replica row gets, when a broker has few partitions.
+const MAX_ROW_H: f32 = 36.0;
+
+/// Where each node's box goes.
+pub struct Layout {
+    pub nodes: BTreeMap<NodeId, Rect>,
+}
+
+/// Places the controller on top, brokers in a grid, producers and the reader at the bottom.
+pub fn layout(area: Rect, session: &Session) -> Layout {
+    let s = &session.scenario;
+    let mut nodes = BTreeMap::new();
+    let partitions: usize = s.topics.iter().map(|t| t.partitions as usize).sum();
+    let ctrl_h = 34.0 + 15.0 * partitions.min(4) as f32;
+    // Wide enough for "orders-0: leader broker-1 · epoch 0 · ISR [1, 2, 3]".
+    let line_chars = s
+        .topics
+        .iter()
+        .map(|t| t.name.len() + 4 + 36 + 3 * t.replication_factor as usize)
+        .max()
+        .unwrap_or(40) as f32;
+    let ctrl_w = (line_chars * 7.4 + 24.0).max(300.0).min(area.width());
+    nodes.insert(
+        NodeId::Controller,
+        Rect::from_center_size(
+            pos2(area.center().x, area.top() + ctrl_h / 2.0),
+            vec2(ctrl_w, ctrl_h),
+        ),
+    );
+    let client_h = 58.0;
+    let clients: Vec<NodeId> = (0..s.producers.len())
+        .map(|i| NodeId::Producer(i as u16))
+        .chain(s.reader.then_some(NodeId::Reader))
+        .collect();
+    let gap = 16.0;
+    if !clients.is_empty() {
+        let w =
+            ((area.width() - gap * (clients.len() as f32 - 1.0)) / clients.len() as f32).min(250.0);
+        let total = w * clients.len() as f32 + gap * (clients.len() as f32 - 1.0);
+        let mut x = area.center().x - total / 2.0;
+        for c in clients {
+            nodes.insert(
+                c,
+                Rect::from_min_size(pos2(x, area.bottom() - client_h), vec2(w, client_h)),
+            );
+            x += w + gap;
+        }
+    }
+    let link_gap = (area.height() * 0.09).clamp(28.0, 70.0);
+    let top = area.top() + ctrl_h + link_gap;
+    let bottom = area.bottom() - client_h - link_gap;
+    let n = s.brokers.max(1) as usize;
+    let cols = if n <= 4 {
+        n
+    } else {
+        ((n as f32 * area.width() / area.height().max(1.0))
+            .sqrt()
+            .ceil() as usize)
+            .clamp(1, n)
+    };
+    let rows = n.div_ceil(cols);
+    let bgap = 22.0;
+    let bw = (area.width() - bgap * (cols as f32 - 1.0)) / cols as f32;
+    let room = ((bottom - top) - bgap * (rows as f32 - 1.0)) / rows as f32;
+    // As tall as the busiest broker's replica rows need, no taller: empty boxes read as
+    // "something is missing".
+    let most = s
+        .broker_ids()
+        .into_iter()
+        .map(|b| {
+            s.topics
+                .iter()
+                .flat_map(|t| t.assignment.iter())
+                .filter(|a| a.contains(&b))
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    let bh = room.min(34.0 + most.max(1) as f32 * MAX_ROW_H);
+    for (i, b) in s.broker_ids().into_iter().enumerate() {
+        let (r, c) = (i / cols, i % cols);
+        let in_row = if r == rows - 1 { n - r * cols } else { cols };
+        let offset = (cols - in_row) as f32 * (bw + bgap) / 2.0;
+        let x = area.left() + offset + c as f32 * (bw + bgap);
+        let y = top + r as f32 * (bh + bgap);
+        nodes.insert(
+            NodeId::Broker(b),
+            Rect::from_min_size(pos2(x, y), vec2(bw, bh.max(40.0))),
+        );
+    }
+    // Pull the controller and the clients toward the brokers, then centre the picture, so
+    // that a small cluster is not three islands on a big screen.
+    let brokers = nodes
+        .iter()
+        .filter(|(n, _)| matches!(n, NodeId::Broker(_)))
+        .map(|(_, r)| *r)
+        .reduce(|a, b| a.union(b));
+    if let Some(band) = brokers {
+        let g = (area.height() * 0.12).clamp(50.0, 110.0);
+        for (n, r) in nodes.iter_mut() {
+            match n {
+                NodeId::Controller => {
+                    let dy = (band.top() - g - r.bottom()).max(0.0);
+                    *r = r.translate(vec2(0.0, dy));
+                }
+                NodeId::Producer(_) | NodeId::Reader => {
+                    let dy = (band.bottom() + g - r.top()).min(0.0);
+                    *r = r.translate(vec2(0.0, dy));
+                }
+                NodeId::Broker(_) => {}
+            }
+        }
+        let all = nodes.values().copied().reduce(|a, b| a.union(b));
+        if let Some(all) = all {
+            let dy = area.center().y - all.center().y;
+            for r in nodes.values_mut() {
+                *r = r.translate(vec2(0.0, dy));
+            }
+        }
+    }
+    Layout { nodes }
+}
+
+pub fn show(
+    root: &mut egui::Ui,
+    watch: &Watch,
+    pb: &Playback,
+    state: &mut UiState,
+    _intents: &mut Intents,
+) {
+    let Some(session) = &watch.session else {
+        return;
+    };
+    let p = palette(state.presenter);
+    egui::CentralPanel::default()
+        .frame(egui::Frame::NONE.fill(p.background))
+        .show(root, |ui| {
+            let full = ui.max_rect().shrink(14.0);
+            // The legend takes two lines where one would not fit.
+            let two_lines = full.width() < if state.presenter { 1500.0 } else { 1100.0 };
+            let line_h = if state.presenter { 24.0 } else { 20.0 };
+            let legend_h = if two_lines { 2.0 * line_h } else { line_h };
+            let (area, strip) = (
+                Rect::from_min_max(full.min, pos2(full.right(), full.bottom() - legend_h - 6.0)),
+                Rect::from_min_max(pos2(full.left(), full.bottom() - legend_h), full.max),
+            );
+            let layout = layout(area, session);
+            let painter = ui.painter_at(ui.max_rect());
+            let mut view = View {
+                session,
+                cluster: &watch.cluster,
+                p,
+                presenter: state.presenter,
+                by_key: state.colour_by_key,
+                layout: &layout,
+                painter: &painter,
+                routes: BTreeMap::new(),
+            };
+            view.plan_routes();
+            view.links();
+            let t = pb.time_ms.min(Playback::available(session));
+            for (&node, &rect) in &layout.nodes {
+                let id = egui::Id::new(("node", node));
+                let r = ui.interact(rect, id, Sense::click());
+                let hovered = r.hovered();
+                let selected = state.selected == Some(node);
+                match node {
+                    NodeId::Controller => view.controller(rect, hovered || selected),
+                    NodeId::Broker(b) => view.broker(b, rect, hovered || selected),
+                    NodeId::Producer(i) => view.producer(i, rect),
+                    NodeId::Reader => view.reader(rect),
+                }
+                if matches!(node, NodeId::Controller | NodeId::Broker(_)) {
+                    let r = r.on_hover_cursor(egui::CursorIcon::PointingHand);
+                    if r.clicked() {
+                        state.selected = Some(node);
+                    }
+                }
+            }
+            view.dots(t);
+            view.legend(strip, two_lines);
+        });
+}
+
+struct View<'a> {
+    session: &'a Session,
+    cluster: &'a ClusterAt,
+    p: Palette,
+    presenter: bool,
+    by_key: bool,
+    layout: &'a Layout,
+    painter: &'a egui::Painter,
+    routes: BTreeMap<(NodeId, NodeId), Route>,
+}
+
+/// A link's path: a quadratic Bézier curve (straight when the control point is the middle).
+#[derive(Clone, Copy, Debug)]
+struct Route {
+    a: Pos2,
+    c: Pos2,
+    b: Pos2,
+}
+
+impl Route {
+    fn at(&self, k: f32) -> Pos2 {
+        let u = 1.0 - k;
+        pos2(
+            u * u * self.a.x + 2.0 * u * k * self.c.x + k * k * self.b.x,
+            u * u * self.a.y + 2.0 * u * k * self.c.y + k * k * self.b.y,
+        )
+    }
+
+    fn tangent(&self, k: f32) -> egui::Vec2 {
+        (2.0 * (1.0 - k) * (self.c - self.a) + 2.0 * k * (self.b - self.c)).normalized()
+    }
+
+    fn points(&self, from: f32, to: f32) -> Vec<Pos2> {
+        (0..=24)
+            .map(|i| self.at(from + (to - from) * i as f32 / 24.0))
+            .collect()
+    }
+
+    /// The same path the other way round.
+    fn reversed(self) -> Route {
+        Route {
+            a: self.b,
+            c: self.c,
+            b: self.a,
+        }
+    }
+}
+
+/// Where the segment between two boxes' centres leaves `r`.
+fn edge_point(r: Rect, toward: Pos2) -> Pos2 {
+    let c = r.center();
+    let d = toward - c;
+    if d.x == 0.0 && d.y == 0.0 {
+        return c;
+    }
+    let sx = if d.x != 0.0 {
+        (r.width() / 2.0) / d.x.abs()
+    } else {
+        f32::INFINITY
+    };
+    let sy = if d.y != 0.0 {
+        (r.height() / 2.0) / d.y.abs()
+    } else {
+        f32::INFINITY
+    };
+    c + d * sx.min(sy).min(1.0)
+}
+
+impl View<'_> {
+    fn font(&self, size: f32) -> FontId {
+        FontId::proportional(if self.presenter { size * 1.15 } else { size })
+    }
+
+    fn mono(&self, size: f32) -> FontId {
+        FontId::monospace(if self.presenter { size * 1.15 } else { size })
+    }
+
+    /// The route of the link from `a` to `b`: straight, or, when another box is in the way
+    /// (brokers in a row that are not neighbours), a curve below the boxes.
+    fn route(&self, a: NodeId, b: NodeId) -> Option<Route> {
+        let key = if a < b { (a, b) } else { (b, a) };
+        let r = *self.routes.get(&key)?;
+        Some(if key.0 == a { r } else { r.reversed() })
+    }
+
+    /// Every link's route, computed once a frame (a dot only looks its link up).
+    fn plan_routes(&mut self) {
+        let mut routes = BTreeMap::new();
+        for (a, b) in self.pairs() {
+            let key = if a < b { (a, b) } else { (b, a) };
+            if let Some(r) = self.compute_route(key.0, key.1) {
+                routes.insert(key, r);
+            }
+        }
+        self.routes = routes;
+    }
+
+    fn compute_route(&self, a: NodeId, b: NodeId) -> Option<Route> {
+        let ra = *self.layout.nodes.get(&a)?;
+        let rb = *self.layout.nodes.get(&b)?;
+        let (pa, pb) = (edge_point(ra, rb.center()), edge_point(rb, ra.center()));
+        let blocked = self.layout.nodes.iter().any(|(n, r)| {
+            *n != a
+                && *n != b
+                && (0..=16).any(|i| r.shrink(4.0).contains(pa.lerp(pb, i as f32 / 16.0)))
+        });
+        if !blocked {
+            return Some(Route {
+                a: pa,
+                c: pa.lerp(pb, 0.5),
+                b: pb,
+            });
+        }
+        let toward = if rb.center().x > ra.center().x {
+            1.0
+        } else {
+            -1.0
+        };
+        let sa = pos2(ra.center().x + toward * ra.width() * 0.25, ra.bottom());
+        let sb = pos2(rb.center().x - toward * rb.width() * 0.25, rb.bottom());
+        let dip = 40.0 + 0.12 * (sb.x - sa.x).abs();
+        let c = pos2((sa.x + sb.x) / 2.0, ra.bottom().max(rb.bottom()) + dip);
+        Some(Route { a: sa, c, b: sb })
+    }
+
+    /// The pairs of nodes that talk to each other.
+    fn pairs(&self) -> Vec<(NodeId, NodeId)> {
+        let s = &self.session.scenario;
+        let brokers: Vec<NodeId> = s.broker_ids().into_iter().map(NodeId::Broker).collect();
+        let mut v = Vec::new();
+        for (i, &a) in brokers.iter().enumerate() {
+            v.push((NodeId::Controller, a));
+            for &b in &brokers[i + 1..] {
+                v.push((a, b));
+            }
+            for c in 0..s.producers.len() {
+                v.push((NodeId::Producer(c as u16), a));
+            }
+            if s.reader {
+                v.push((NodeId::Reader, a));
+            }
+        }
+        v
+    }
+
+    fn links(&self) {
+        let p = &self.p;
+        let slow: BTreeMap<(NodeId, NodeId), (u64, u64, f64)> = self
+            .session
+            .scenario
+            .network
+            .links
+            .iter()
+            .map(|(f, t, l)| ((*f, *t), (l.latency_min_ms, l.latency_max_ms, l.loss)))
+            .collect();
+        for (a, b) in self.pairs() {
+            let Some(route) = self.route(a, b) else {
+                continue;
+            };
+            let ab = self.cluster.link(a, b);
+            let ba = self.cluster.link(b, a);
+            let mid = route.at(0.5);
+            let client = matches!(a, NodeId::Producer(_) | NodeId::Reader);
+            let base = if client {
+                p.link.gamma_multiply(0.6)
+            } else {
+                p.link
+            };
+            match (ab.cut, ba.cut) {
+                (false, false) => {
+                    self.painter
+                        .line(route.points(0.0, 1.0), Stroke::new(1.5, base));
+                }
+                (true, true) => {
+                    self.painter.extend(egui::Shape::dashed_line(
+                        &route.points(0.0, 1.0),
+                        Stroke::new(2.5, p.cut),
+                        8.0,
+                        5.0,
+                    ));
+                    self.label_box(mid, "✂ cut", p.cut);
+                }
+                (ab_cut, _) => {
+                    // One way: the cut half is on the sending side, with an arrow.
+                    let r = if ab_cut { route } else { route.reversed() };
+                    self.painter
+                        .line(route.points(0.0, 1.0), Stroke::new(1.5, base));
+                    self.painter.extend(egui::Shape::dashed_line(
+                        &r.points(0.0, 0.5),
+                        Stroke::new(2.5, p.cut),
+                        8.0,
+                        5.0,
+                    ));
+                    self.painter
+                        .arrow(r.at(0.3), r.tangent(0.3) * 18.0, Stroke::new(2.5, p.cut));
+                    self.label_box(mid, "✂ one way", p.cut);
+                }
+            }
+            if ab.held || ba.held {
+                self.label_box(mid + vec2(0.0, 14.0), "⏸ held", p.held);
+            }
+            let params = ab
+                .params
+                .or(ba.params)
+                .or_else(|| slow.get(&(a, b)).or_else(|| slow.get(&(b, a))).copied());
+            if let Some((lo, hi, loss)) = params {
+                let mut text = if lo == hi {
+                    format!("{lo} ms")
+                } else {
+                    format!("{lo}..{hi} ms")
+                };
+                if loss > 0.0 {
+                    text.push_str(&format!(" · loss {:.0}%", loss * 100.0));
+                }
+                self.label_box(mid - vec2(0.0, 14.0), &text, p.slow);
+            }
+        }
+    }
+
+    fn label_box(&self, at: Pos2, text: &str, colour: Color32) {
+        let galley = self
+            .painter
+            .layout_no_wrap(text.to_string(), self.font(11.0), colour);
+        let r = Rect::from_center_size(at, galley.size() + vec2(8.0, 2.0));
+        self.painter.rect_filled(r, 3.0, self.p.background);
+        self.painter
+            .rect_stroke(r, 3.0, Stroke::new(1.0, colour), egui::StrokeKind::Inside);
+        self.painter
+            .galley(r.center() - galley.size() / 2.0, galley, colour);
+    }
+
+    /// The box, its title and a status badge; returns the body area under the title.
+    fn node_box(&self, rect: Rect, title: &str, state: NodeState, highlight: bool) -> Rect {
+        let p = &self.p;
+        let (fill, stroke, badge) = match state {
+            NodeState::Up => (p.node_fill, p.node_stroke, None),
+            NodeState::Paused => (p.node_fill, p.paused, Some(("⏸ paused", p.paused))),
+            NodeState::Down(CrashKind::Process) => {
+                (p.node_down, p.cut, Some(("✖ crashed (process)", p.cut)))
+            }
+            NodeState::Down(CrashKind::PowerLoss) => {
+                (p.node_down, p.cut, Some(("✖ power loss", p.cut)))
+            }
+            NodeState::Stopped => (p.node_down, p.dim, Some(("■ shut down", p.dim))),
+        };
+        self.painter.rect_filled(rect, 6.0, fill);
+        let width = if highlight {
+            3.0
+        } else if state == NodeState::Up {
+            1.2
+        } else {
+            2.5
+        };
+        let stroke = if highlight { p.selected } else { stroke };
+        self.painter.rect_stroke(
+            rect,
+            6.0,
+            Stroke::new(width, stroke),
+            egui::StrokeKind::Inside,
+        );
+        let title_colour = if matches!(state, NodeState::Up | NodeState::Paused) {
+            p.text
+        } else {
+            p.dim
+        };
+        self.painter.text(
+            rect.left_top() + vec2(8.0, 5.0),
+            Align2::LEFT_TOP,
+            title,
+            self.font(14.0),
+            title_colour,
+        );
+        if let Some((text, c)) = badge {
+            self.painter.text(
+                rect.right_top() + vec2(-8.0, 5.0),
+                Align2::RIGHT_TOP,
+                text,
+                self.font(13.0),
+                c,
+            );
+        }
+        Rect::from_min_max(
+            rect.left_top() + vec2(6.0, 24.0),
+            rect.right_bottom() - vec2(6.0, 4.0),
+        )
+    }
+
+    fn controller(&self, rect: Rect, highlight: bool) {
+        let state = self.cluster.node(NodeId::Controller);
+        let body = self.node_box(rect, "controller", state, highlight);
+        let parts = &self.cluster.replay.partitions;
+        let mut y = body.top();
+        let shown = 4;
+        for (tp, m) in parts.iter().take(shown) {
+            let leader = m
+                .leader
+                .map(|l| format!("broker-{l}"))
+                .unwrap_or_else(|| "none (offline)".into());
+            let line = format!(
+                "{tp}: leader {leader} · epoch {} · ISR {:?}",
+                m.leader_epoch, m.isr
+            );
+            let under = m.isr.len() < m.replicas.len();
+            let c = if m.leader.is_none() {
+                self.p.bad
+            } else if under {
+                self.p.paused
+            } else {
+                self.p.dim
+            };
+            self.painter.text(
+                pos2(body.left() + 2.0, y),
+                Align2::LEFT_TOP,
+                line,
+                self.mono(11.5),
+                c,
+            );
+            y += 15.0;
+        }
+        if parts.len() > shown {
+            let offline = parts.values().filter(|m| m.leader.is_none()).count();
+            let under = parts
+                .values()
+                .filter(|m| m.isr.len() < m.replicas.len())
+                .count();
+            self.painter.text(
+                pos2(body.right(), rect.top() + 7.0),
+                Align2::RIGHT_TOP,
+                format!(
+                    "{} partitions · {under} under-replicated · {offline} offline",
+                    parts.len()
+                ),
+                self.font(11.0),
+                self.p.dim,
+            );
+        }
+    }
+
+    /// The partitions `b` hosts, in topic and partition order.
+    fn hosted(&self, b: BrokerId) -> Vec<TopicPartition> {
+        let mut v = Vec::new();
+        for t in &self.session.scenario.topics {
+            for (i, replicas) in t.assignment.iter().enumerate() {
+                if replicas.contains(&b) {
+                    v.push(TopicPartition::new(t.name.clone(), i as u32));
+                }
+            }
+        }
+        v
+    }
+
+    fn record_colour(&self, value: &str) -> Color32 {
+        match self.session.origins.get(value) {
+            Some(o) if self.by_key => match &o.key {
+                Some(k) => theme::hue_colour(theme::key_index(k) % 64, self.presenter),
+                None => Color32::from_gray(170),
+            },
+            Some(o) => theme::hue_colour(o.producer as u64, self.presenter),
+            None => Color32::from_gray(150),
+        }
+    }
+
+    fn broker(&self, b: BrokerId, rect: Rect, highlight: bool) {
+        let state = self.cluster.node(NodeId::Broker(b));
+        let body = self.node_box(rect, &format!("broker-{b}"), state, highlight);
+        let tps = self.hosted(b);
+        if tps.is_empty() {
+            return;
+        }
+        let row_h = (body.height() / tps.len() as f32).clamp(7.0, MAX_ROW_H);
+        let rows = ((body.height() / row_h).floor() as usize).min(tps.len());
+        let label_w = if row_h >= 12.0 {
+            // Room for the ISR dot, the longest partition name and the leader pill.
+            let fs = (row_h * 0.55).clamp(8.0, 13.5) * if self.presenter { 1.15 } else { 1.0 };
+            let chars = tps.iter().map(|t| t.to_string().len()).max().unwrap_or(8) as f32;
+            (13.0 + chars * fs * 0.62 + fs * 2.6 + 10.0).min(body.width() * 0.5)
+        } else {
+            0.0
+        };
+        for (i, tp) in tps.iter().take(rows).enumerate() {
+            let row = Rect::from_min_size(
+                pos2(body.left(), body.top() + i as f32 * row_h),
+                vec2(body.width(), row_h),
+            );
+            self.replica_row(b, tp, row, label_w, state);
+        }
+        if rows < tps.len() {
+            self.painter.text(
+                body.right_bottom(),
+                Align2::RIGHT_BOTTOM,
+                format!("+{} more", tps.len() - rows),
+                self.font(11.0),
+                self.p.dim,
+            );
+        }
+    }
+
+    fn replica_row(
+        &self,
+        b: BrokerId,
+        tp: &TopicPartition,
+        row: Rect,
+        label_w: f32,
+        state: NodeState,
+    ) {
+        let p = &self.p;
+        let replica = self.cluster.replay.replica(tp, b);
+        let meta = self.cluster.replay.partitions.get(tp);
+        let up = state != NodeState::Stopped && !matches!(state, NodeState::Down(_));
+        let in_isr = meta.is_some_and(|m| m.isr.contains(&b));
+        let is_leader = meta.is_some_and(|m| m.leader == Some(b));
+        let acting_leader = replica.is_some_and(|r| r.role == ReplayRole::Leader);
+        let inner = row.shrink2(vec2(0.0, (row.height() * 0.12).min(3.0)));
+        let fs = (row.height() * 0.55).clamp(8.0, 13.5);
+        if label_w > 0.0 {
+            let mut x = inner.left();
+            // ISR membership: a filled dot in the ISR, a hollow red ring outside it.
+            let c = pos2(x + 5.0, inner.center().y);
+            if in_isr {
+                self.painter.circle_filled(c, 4.0, p.in_isr);
+            } else {
+                self.painter
+                    .circle_stroke(c, 4.0, Stroke::new(1.5, p.out_of_isr));
+            }
+            x += 13.0;
+            let name_c = if up { p.text } else { p.dim };
+            let r = self.painter.text(
+                pos2(x, inner.center().y),
+                Align2::LEFT_CENTER,
+                tp.to_string(),
+                self.mono(fs),
+                name_c,
+            );
+            x = r.right() + 5.0;
+            if is_leader || acting_leader {
+                let epoch = meta.map(|m| m.leader_epoch).unwrap_or(0);
+                // A broker acting as leader that the controller did not elect is a zombie.
+                let (text, c) = if is_leader {
+                    (format!("L{epoch}"), p.leader)
+                } else {
+                    ("L?".to_string(), p.out_of_isr)
+                };
+                // A pill: the leader stands out at a glance, in any font.
+                let galley = self
+                    .painter
+                    .layout_no_wrap(text, self.font(fs * 0.9), Color32::BLACK);
+                let pill = Rect::from_min_size(
+                    pos2(x, inner.center().y - galley.size().y / 2.0 - 1.0),
+                    galley.size() + vec2(8.0, 2.0),
+                );
+                self.painter.rect_filled(pill, 4.0, c);
+                self.painter
+                    .galley(pill.min + vec2(4.0, 1.0), galley, Color32::BLACK);
+            }
+        }
+        // The offsets as numbers, right of the cells, when the row has room for them.
+        let numbers_w = if row.height() >= 14.0 && inner.width() - label_w > 260.0 {
+            fs * 8.5
+        } else {
+            0.0
+        };
+        let cells = Rect::from_min_max(
+            pos2(inner.left() + label_w, inner.top()),
+            pos2(inner.right() - numbers_w, inner.bottom()),
+        );
+        self.painter
+            .rect_filled(cells, 2.0, p.background.gamma_multiply(0.9));
+        let Some(r) = replica else { return };
+        let leo = r.log.len();
+        let hw = (r.high_watermark as usize).min(leo);
+        let room = cells.width() - 14.0;
+        let cell_w = (room / leo.max(1) as f32).clamp(6.0, 34.0);
+        let capacity = ((room / cell_w).floor() as usize).max(1);
+        let start = leo.saturating_sub(capacity);
+        let mut x = cells.left() + 1.0;
+        if start > 0 {
+            self.painter.text(
+                pos2(x, cells.center().y),
+                Align2::LEFT_CENTER,
+                "…",
+                self.font(fs),
+                p.dim,
+            );
+            x += 9.0;
+        }
+        let x0 = x;
+        let gap = if cell_w >= 6.0 { 1.0 } else { 0.0 };
+        for (o, v) in r.log.iter().enumerate().skip(start) {
+            let cx = x0 + (o - start) as f32 * cell_w;
+            let cr = Rect::from_min_size(
+                pos2(cx, cells.top() + 1.0),
+                vec2(cell_w - gap, cells.height() - 2.0),
+            );
+            let mut c = self.record_colour(v);
+            if !up {
+                c = c.gamma_multiply(0.35);
+            }
+            if o >= hw {
+                // Above the HW: not committed, not visible to consumers yet.
+                self.painter.rect_filled(cr, 1.5, c.gamma_multiply(0.35));
+                self.painter
+                    .rect_stroke(cr, 1.5, Stroke::new(1.0, c), egui::StrokeKind::Inside);
+            } else {
+                self.painter.rect_filled(cr, 1.5, c);
+            }
+            if cell_w >= 24.0 && cells.height() >= 13.0 {
+                let short = v.rsplit('-').next().unwrap_or(v);
+                self.painter.text(
+                    cr.center(),
+                    Align2::CENTER_CENTER,
+                    short,
+                    self.font(fs * 0.8),
+                    Color32::BLACK,
+                );
+            }
+        }
+        let hx = x0 + (hw.max(start) - start) as f32 * cell_w - gap / 2.0;
+        let lx = x0 + (leo - start) as f32 * cell_w - gap / 2.0;
+        if hw >= start {
+            self.painter.line_segment(
+                [pos2(hx, row.top()), pos2(hx, row.bottom())],
+                Stroke::new(2.5, p.hw),
+            );
+        }
+        self.painter.line_segment(
+            [pos2(lx + 2.0, row.top()), pos2(lx + 2.0, row.bottom())],
+            Stroke::new(2.0, p.leo),
+        );
+        if numbers_w > 0.0 {
+            self.painter.text(
+                pos2(inner.right(), row.center().y),
+                Align2::RIGHT_CENTER,
+                format!("hw {hw} · leo {leo}"),
+                self.mono(fs * 0.8),
+                p.dim,
+            );
+        }
+    }
+
+    fn producer(&self, i: u16, rect: Rect) {
+        let Some(def) = self.session.scenario.producers.get(i as usize) else {
+            return;
+        };
+        let node = NodeId::Producer(i);
+        let body = self.node_box(
+            rect,
+            &self.session.names.name(node),
+            self.cluster.node(node),
+            false,
+        );
+        let swatch = Rect::from_min_size(rect.right_top() + vec2(-20.0, 7.0), vec2(12.0, 12.0));
+        self.painter
+            .rect_filled(swatch, 2.0, theme::hue_colour(i as u64, self.presenter));
+        let counts = self.cluster.producers.get(&i).copied().unwrap_or_default();
+        self.painter.text(
+            body.left_top(),
+            Align2::LEFT_TOP,
+            format!(
+                "acks={} · idempotent={} · {} rec/s",
+                def.config.acks, def.idempotent, def.workload.rate
+            ),
+            self.font(11.5),
+            self.p.dim,
+        );
+        self.painter.text(
+            body.left_top() + vec2(0.0, 15.0),
+            Align2::LEFT_TOP,
+            format!(
+                "sent {} · acked {} · failed {}",
+                counts.produced, counts.acked, counts.failed
+            ),
+            self.font(11.5),
+            self.p.text,
+        );
+    }
+
+    fn reader(&self, rect: Rect) {
+        let body = self.node_box(
+            rect,
+            "reader (consumer)",
+            self.cluster.node(NodeId::Reader),
+            false,
+        );
+        let hw: u64 = self
+            .cluster
+            .replay
+            .partitions
+            .keys()
+            .filter_map(|tp| self.cluster.replay.authoritative(tp))
+            .map(|(_, r)| r.high_watermark)
+            .sum();
+        let lag = hw.saturating_sub(self.cluster.consumed);
+        self.painter.text(
+            body.left_top(),
+            Align2::LEFT_TOP,
+            "reads every partition up to the HW",
+            self.font(11.5),
+            self.p.dim,
+        );
+        self.painter.text(
+            body.left_top() + vec2(0.0, 15.0),
+            Align2::LEFT_TOP,
+            format!("read {} · lag {lag}", self.cluster.consumed),
+            self.font(11.5),
+            self.p.text,
+        );
+    }
+
+    fn dots(&self, t: f64) {
+        let radius = if self.presenter { 5.0 } else { 3.5 };
+        for f in self.cluster.in_flight.values().take(MAX_DOTS) {
+            let (lo, hi) = if f.from < f.to {
+                (f.from, f.to)
+            } else {
+                (f.to, f.from)
+            };
+            let Some(route) = self.routes.get(&(lo, hi)).copied() else {
+                continue;
+            };
+            let span = (f.deliver_at as f64 - f.sent_at as f64).max(1.0);
+            let k = ((t - f.sent_at as f64) / span).clamp(0.0, 1.0) as f32;
+            // Two directions of one link travel side by side, not on top of each other.
+            let (k, side) = if f.from < f.to {
+                (k, 1.0)
+            } else {
+                (1.0 - k, -1.0)
+            };
+            let dir = route.tangent(k);
+            let pos = route.at(k) + vec2(-dir.y, dir.x) * 3.5 * side;
+            self.painter.circle(
+                pos,
+                radius,
+                theme::message_colour(f.kind),
+                Stroke::new(1.0, Color32::BLACK),
+            );
+        }
+    }
+
+    /// One line along the bottom: what the dot colours and the markers mean.
+    fn legend(&self, strip: Rect, two_lines: bool) {
+        let p = &self.p;
+        let font = self.font(11.5);
+        let mut y = if two_lines {
+            strip.top() + strip.height() / 4.0
+        } else {
+            strip.center().y
+        };
+        let mut x = strip.left();
+        for (kind, name) in theme::MESSAGE_KINDS {
+            self.painter.circle(
+                pos2(x + 5.0, y),
+                4.0,
+                theme::message_colour(kind),
+                Stroke::new(1.0, Color32::BLACK),
+            );
+            let r = self.painter.text(
+                pos2(x + 13.0, y),
+                Align2::LEFT_CENTER,
+                name,
+                font.clone(),
+                p.dim,
+            );
+            x = r.right() + 12.0;
+        }
+        if two_lines {
+            x = strip.left();
+            y += strip.height() / 2.0;
+        } else {
+            x += 8.0;
+        }
+        let marks: [(&str, Color32); 4] = [
+            ("HW", p.hw),
+            ("LEO", p.leo),
+            ("L1: leader in epoch 1", p.leader),
+            ("✂ cut link", p.cut),
+        ];
+        self.painter.circle_filled(pos2(x + 4.0, y), 4.0, p.in_isr);
+        let r = self.painter.text(
+            pos2(x + 12.0, y),
+            Align2::LEFT_CENTER,
+            "in ISR",
+            font.clone(),
+            p.dim,
+        );
+        x = r.right() + 10.0;
+        self.painter
+            .circle_stroke(pos2(x + 4.0, y), 4.0, Stroke::new(1.5, p.out_of_isr));
+        let r = self.painter.text(
+            pos2(x + 12.0, y),
+            Align2::LEFT_CENTER,
+            "out of ISR",
+            font.clone(),
+            p.dim,
+        );
+        x = r.right() + 16.0;
+        for (name, c) in marks {
+            self.painter.line_segment(
+                [pos2(x + 1.0, y - 6.0), pos2(x + 1.0, y + 6.0)],
+                Stroke::new(2.5, c),
+            );
+            let r = self.painter.text(
+                pos2(x + 8.0, y),
+                Align2::LEFT_CENTER,
+                name,
+                font.clone(),
+                p.dim,
+            );
+            x = r.right() + 12.0;
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Intents: what the user asked for this frame, applied after the UI is laid out.
+//!
+//! Buttons, keys and clicks only push an [`Intent`]; one system applies them all. That keeps
+//! egui code free of simulation logic, and lets tests drive the app exactly as a user would.
+
+use std::path::PathBuf;
+
+use bevy::prelude::*;
+use kafkascope_sim::command::{Command, TimedCommand};
+use kafkascope_sim::ids::Millis;
+
+use crate::app::{Sim, Status, Watch};
+use crate::playback::Playback;
+use crate::session::Session;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Intent {
+    /// Open a scenario: its name or path, and its TOML text.
+    Open {
+        source: String,
+        text: String,
+        seed: Option<u64>,
+    },
+    /// Read a scenario file and open it.
+    OpenFile(PathBuf),
+    /// Write the session (scenario, seed, interventions) as a scenario file.
+    Save(PathBuf),
+    Home,
+    TogglePlay,
+    Seek(f64),
+    /// Move by this many milliseconds (negative rewinds).
+    Step(i64),
+    /// Jump to the next (or previous) trace entry's time.
+    StepEvent {
+        forward: bool,
+    },
+    SetSpeed(f64),
+    /// Apply a command just after the displayed moment; the future after it is re-simulated.
+    Intervene(Command),
+}
+
+#[derive(Resource, Default, Debug)]
+pub struct Intents(pub Vec<Intent>);
+
+impl Intents {
+    pub fn push(&mut self, i: Intent) {
+        self.0.push(i);
+    }
+}
+
+pub fn apply_intents(
+    mut intents: ResMut<Intents>,
+    mut watch: ResMut<Watch>,
+    mut playback: ResMut<Playback>,
+    mut status: ResMut<Status>,
+    sim: Res<Sim>,
+) {
+    for intent in std::mem::take(&mut intents.0) {
+        apply(intent, &mut watch, &mut playback, &mut status, &sim);
+    }
+}
+
+fn apply(intent: Intent, watch: &mut Watch, pb: &mut Playback, status: &mut Status, sim: &Sim) {
+    match intent {
+        Intent::Open { source, text, seed } => {
+            match kafkascope_sim::scenario::parse(&source, &text) {
+                Ok(scenario) => {
+                    let seed = seed.unwrap_or(scenario.seed);
+                    let session = Session::new(source, scenario, seed);
+                    sim.0.send(session.request());
+                    watch.open(session);
+                    *pb = Playback {
+                        speed: pb.speed,
+                        ..Default::default()
+                    };
+                    status.set("");
+                }
+                Err(e) => status.set(e.to_string()),
+            }
+        }
+        Intent::OpenFile(path) => match std::fs::read_to_string(&path) {
+            Ok(text) => apply(
+                Intent::Open {
+                    source: path.display().to_string(),
+                    text,
+                    seed: None,
+                },
+                watch,
+                pb,
+                status,
+                sim,
+            ),
+            Err(e) => status.set(format!("cannot read {}: {e}", path.display())),
+        },
+        Intent::Save(path) => {
+            let Some(s) = &watch.session else { return };
+            let text = kafkascope_sim::scenario::to_toml(&s.as_scenario());
+            match std::fs::write(&path, text) {
+                Ok(()) => status.set(format!(
+                    "saved {} (seed {}, {} interventions): `kafkascope run {}` replays it",
+                    path.display(),
+                    s.seed,
+                    s.interventions.len(),
+                    path.display()
+                )),
+                Err(e) => status.set(format!("cannot write {}: {e}", path.display())),
+            }
+        }
+        Intent::Home => {
+            watch.close();
+            pb.playing = false;
+        }
+        Intent::TogglePlay => {
+            if let Some(s) = &watch.session {
+                if !pb.playing && pb.time_ms >= s.end() as f64 {
+                    pb.time_ms = 0.0;
+                }
+                pb.playing = !pb.playing;
+            }
+        }
+        Intent::Seek(t) => {
+            if let Some(s) = &watch.session {
+                pb.seek(t, s);
+            }
+        }
+        Intent::Step(d) => {
+            if let Some(s) = &watch.session {
+                pb.playing = false;
+                let t = pb.shown(s) as f64 + d as f64;
+                pb.seek(t, s);
+            }
+        }
+        Intent::StepEvent { forward } => {
+            if let Some(s) = &watch.session {
+                pb.playing = false;
+                let now = pb.shown(s);
+                let target = if forward {
+                    s.entries.get(s.entries_through(now)).map(|e| e.at)
+                } else {
+                    let i = s.entries.partition_point(|e| e.at < now);
+                    i.checked_sub(1).map(|i| s.entries[i].at)
+                };
+                if let Some(t) = target {
+                    pb.seek(t as f64, s);
+                }
+            }
+        }
+        Intent::SetSpeed(v) => pb.set_speed(v),
+        Intent::Intervene(command) => {
+            let Some(s) = &mut watch.session else { return };
+            let at: Millis = (pb.shown(s) + 1).min(s.end());
+            let request = s.branch(TimedCommand { at, command });
+            sim.0.send(request);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Kafkascope's window: watch, pause, rewind and break a simulated Kafka cluster.
+//!
+//! The app is a bevy shell around egui. bevy owns the window, the frame loop, time and the
+//! screenshot machinery; everything drawn is egui (the cluster view is painted with egui's
+//! painter), because the picture is mostly text and boxes whose layout depends on the window
+//! size, which immediate-mode drawing gets right at any scale, and because egui gives hit
+//! testing for the clickable brokers for free.
+//!
+//! The simulation runs on its own thread ([`sim_thread`]); the app holds the recorded trace
+//! ([`session`]) and shows the cluster at the displayed moment ([`cluster_state`]).
+//!
+//! **Architecture Invariant:** the UI changes a simulation only through
+//! `kafkascope_sim::command::TimedCommand`, the type scenario files' `[[faults]]` produce, so a
+//! session saves as a scenario file that replays exactly.
+
+pub mod app;
+pub mod cluster_state;
+mod cluster_view;
+mod home;
+pub mod intents;
+pub mod library;
+mod panels;
+pub mod playback;
+mod screenshot;
+pub mod session;
+mod shortcuts;
+pub mod sim_thread;
+mod theme;
+mod timeline;
+
+use std::path::PathBuf;
+
+pub use app::{build_app, core_app};
+pub use library::LibraryEntry;
+
+/// How the window starts.
+#[derive(Clone, Debug, Default)]
+pub struct UiOptions {
+    /// The scenarios the home screen lists (the root binary passes its shipped scenarios).
+    pub library: Vec<LibraryEntry>,
+    /// A scenario to open at once instead of the home screen: `(name or path, TOML text)`.
+    pub open: Option<(String, String)>,
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Start in presenter mode (large type, high contrast).
+    pub presenter: bool,
+    /// The displayed time to start at, in virtual milliseconds (paused there).
+    pub start_at_ms: Option<u64>,
+    /// Render, save a screenshot, and exit.
+    pub screenshot: Option<ScreenshotPlan>,
+    /// The window's size in logical pixels; 1280×800 when `None`.
+    pub window_size: Option<(u32, u32)>,
+}
+
+/// Save a PNG of the window after the scenario has been simulated up to the displayed time
+/// and `frames` more frames have been drawn, then exit.
+#[derive(Clone, Debug)]
+pub struct ScreenshotPlan {
+    pub path: PathBuf,
+    pub frames: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    #[error(
+        "no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set); \
+         the terminal commands work without one: `kafkascope run NAME`, `kafkascope scenarios`"
+    )]
+    NoDisplay,
+    #[error("{0}")]
+    Scenario(String),
+    #[error(
+        "the window could not be opened: {0}; the terminal commands work without one: \
+         `kafkascope run NAME`, `kafkascope scenarios`"
+    )]
+    Window(String),
+}
+
+/// Opens the window and runs until it is closed.
+///
+/// Returns an error instead of panicking when there is no display, when the graphics stack
+/// cannot start, or when the scenario to open does not parse.
+pub fn run(options: UiOptions) -> Result<(), UiError> {
+    if let Some((name, text)) = &options.open {
+        kafkascope_sim::scenario::parse(name, text)
+            .map_err(|e| UiError::Scenario(e.to_string()))?;
+    }
+    if !has_display() {
+        return Err(UiError::NoDisplay);
+    }
+    // winit and wgpu report some failures (an X server that refuses us, no GPU adapter at all)
+    // by panicking; the caller asked for an error it can print.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let mut app = build_app(options);
+        app.run()
+    }));
+    match result {
+        Ok(bevy::app::AppExit::Success) => Ok(()),
+        Ok(bevy::app::AppExit::Error(code)) => {
+            Err(UiError::Window(format!("the app exited with code {code}")))
+        }
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown failure".into());
+            Err(UiError::Window(msg))
+        }
+    }
+}
+
+/// Whether a window system is reachable (checked before winit, which panics without one).
+fn has_display() -> bool {
+    if cfg!(any(target_os = "windows", target_os = "macos")) {
+        return true;
+    }
+    let set = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
+    set("DISPLAY") || set("WAYLAND_DISPLAY")
+}

@@ -1,0 +1,180 @@
+//! The egui layer: UI-only state, and the one system that lays out every panel in order.
+//!
+//! egui 0.36 panels are laid out inside a parent `Ui`, each taking its edge of what is left, so
+//! the order matters (top bar, timeline, side panel, then the cluster view in the middle) and
+//! one system draws them all. Each panel lives in its own file and only pushes [`Intent`]s.
+
+mod checkers;
+mod config;
+mod event_log;
+mod files;
+mod help;
+mod interventions;
+mod node_menu;
+mod top_bar;
+
+use bevy::prelude::*;
+use bevy_egui::{egui, EguiContexts};
+use kafkascope_sim::ids::NodeId;
+
+use crate::app::{Library, Status, Watch};
+use crate::intents::{Intent, Intents};
+use crate::playback::Playback;
+use crate::{cluster_view, home, shortcuts, theme, timeline};
+
+pub use files::FileDialog;
+pub use node_menu::actions as node_actions;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SideTab {
+    Log,
+    Config,
+    Interventions,
+}
+
+/// What only the UI cares about: which windows are open, the log filter, the selection.
+#[derive(Resource, Debug)]
+pub struct UiState {
+    pub presenter: bool,
+    /// The mode the egui style was last set for.
+    applied_presenter: Option<bool>,
+    pub help: bool,
+    pub side_panel: bool,
+    pub tab: SideTab,
+    pub selected: Option<NodeId>,
+    pub log_filter: String,
+    pub colour_by_key: bool,
+    pub file_dialog: Option<FileDialog>,
+}
+
+impl UiState {
+    pub fn new(presenter: bool) -> Self {
+        UiState {
+            presenter,
+            applied_presenter: None,
+            help: false,
+            side_panel: true,
+            tab: SideTab::Log,
+            selected: None,
+            log_filter: String::new(),
+            colour_by_key: false,
+            file_dialog: None,
+        }
+    }
+}
+
+/// The CPU time of laying out and painting the UI (not the GPU's work), over recent frames.
+#[derive(Resource, Default, Debug)]
+pub struct FrameCost {
+    recent_ms: std::collections::VecDeque<f64>,
+}
+
+impl FrameCost {
+    const WINDOW: usize = 120;
+
+    fn record(&mut self, ms: f64) {
+        if self.recent_ms.len() == Self::WINDOW {
+            self.recent_ms.pop_front();
+        }
+        self.recent_ms.push_back(ms);
+    }
+
+    pub fn mean_ms(&self) -> f64 {
+        self.recent_ms.iter().sum::<f64>() / self.recent_ms.len().max(1) as f64
+    }
+
+    pub fn max_ms(&self) -> f64 {
+        self.recent_ms.iter().copied().fold(0.0, f64::max)
+    }
+
+    pub fn samples(&self) -> usize {
+        self.recent_ms.len()
+    }
+}
+
+/// Lays out the whole window for this frame.
+#[allow(clippy::too_many_arguments)] // a system's parameters are its dependencies
+pub fn draw(
+    mut contexts: EguiContexts,
+    watch: Res<Watch>,
+    library: Res<Library>,
+    pb: Res<Playback>,
+    status: Res<Status>,
+    mut state: ResMut<UiState>,
+    mut intents: ResMut<Intents>,
+    mut cost: ResMut<FrameCost>,
+) -> Result {
+    let started = std::time::Instant::now();
+    let ctx = contexts.ctx_mut()?.clone();
+    if state.applied_presenter != Some(state.presenter) {
+        theme::apply(&ctx, state.presenter);
+        state.applied_presenter = Some(state.presenter);
+    }
+    shortcuts::read(&ctx, &watch, &pb, &mut state, &mut intents);
+    let mut root = egui::Ui::new(
+        ctx.clone(),
+        "kafkascope-root".into(),
+        egui::UiBuilder::new()
+            .layer_id(egui::LayerId::background())
+            .max_rect(ctx.viewport_rect()),
+    );
+    match &watch.session {
+        None => home::show(&mut root, &library.0, &mut state, &mut intents, &status.0),
+        Some(session) => {
+            top_bar::show(&mut root, session, &pb, &mut state, &mut intents, &status.0);
+            timeline::show(&mut root, session, &pb, &state, &mut intents);
+            if state.side_panel && !state.presenter {
+                side_panel(&mut root, &watch, &pb, &mut state, &mut intents);
+            }
+            cluster_view::show(&mut root, &watch, &pb, &mut state, &mut intents);
+            node_menu::show(&ctx, &watch, &mut state, &mut intents);
+        }
+    }
+    files::show(&ctx, &mut state, &mut intents);
+    help::show(&ctx, &mut state);
+    cost.record(started.elapsed().as_secs_f64() * 1000.0);
+    Ok(())
+}
+
+fn side_panel(
+    root: &mut egui::Ui,
+    watch: &Watch,
+    pb: &Playback,
+    state: &mut UiState,
+    intents: &mut Intents,
+) {
+    let Some(session) = &watch.session else {
+        return;
+    };
+    egui::Panel::right("side")
+        .resizable(true)
+        .default_size(420.0)
+        .min_size(280.0)
+        .show(root, |ui| {
+            ui.add_space(4.0);
+            checkers::show(ui, session, pb, state, intents);
+            ui.separator();
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut state.tab, SideTab::Log, "Event log");
+                ui.selectable_value(&mut state.tab, SideTab::Config, "Configuration");
+                ui.selectable_value(&mut state.tab, SideTab::Interventions, "Interventions");
+            });
+            ui.separator();
+            match state.tab {
+                SideTab::Log => event_log::show(ui, session, pb, state, intents),
+                SideTab::Config => config::show(ui, session),
+                SideTab::Interventions => interventions::show(ui, session, intents),
+            }
+        });
+}
+
+/// A clickable time, the same everywhere: jumps there.
+pub(crate) fn time_link(ui: &mut egui::Ui, at: u64, intents: &mut Intents) {
+    if ui
+        .link(crate::playback::fmt_ms(at as f64))
+        .on_hover_text("jump to this moment")
+        .clicked()
+    {
+        intents.push(Intent::Seek(at as f64));
+    }
+}

@@ -1,0 +1,84 @@
+//! The top bar: back to the home screen, what is running, Save/Open, display toggles, help.
+
+use bevy_egui::egui::{self, RichText};
+
+use super::{FileDialog, UiState};
+use crate::intents::{Intent, Intents};
+use crate::playback::Playback;
+use crate::session::Session;
+
+pub fn show(
+    root: &mut egui::Ui,
+    session: &Session,
+    _pb: &Playback,
+    state: &mut UiState,
+    intents: &mut Intents,
+    status: &str,
+) {
+    egui::Panel::top("top").show(root, |ui| {
+        ui.add_space(3.0);
+        ui.horizontal(|ui| {
+            if ui.button("⏴ Home").on_hover_text("Esc").clicked() {
+                intents.push(Intent::Home);
+            }
+            ui.separator();
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .button("?")
+                    .on_hover_text("keyboard shortcuts (H)")
+                    .clicked()
+                {
+                    state.help = !state.help;
+                }
+                ui.toggle_value(&mut state.presenter, "Presenter")
+                    .on_hover_text("large type, high contrast, no side panel (P)");
+                ui.toggle_value(&mut state.side_panel, "Panels")
+                    .on_hover_text("checkers, event log, configuration (T)");
+                ui.toggle_value(&mut state.colour_by_key, "Colour by key")
+                    .on_hover_text("record cells coloured by key instead of by producer (K)");
+                ui.separator();
+                if ui.button("Open…").clicked() {
+                    state.file_dialog = Some(FileDialog::Open("scenario.toml".into()));
+                }
+                if ui
+                    .button("Save…")
+                    .on_hover_text("the scenario, seed and your interventions, as a scenario file")
+                    .clicked()
+                {
+                    state.file_dialog = Some(FileDialog::Save(format!(
+                        "{}-session.toml",
+                        short_name(&session.source)
+                    )));
+                }
+                ui.separator();
+                // The title takes what is left, cut short rather than under the buttons.
+                ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                    if !session.interventions.is_empty() {
+                        ui.label(
+                            RichText::new(format!(
+                                "+{} interventions",
+                                session.interventions.len()
+                            ))
+                            .color(crate::theme::palette(state.presenter).paused),
+                        );
+                    }
+                    ui.label(RichText::new(format!("seed {}", session.seed)).weak());
+                    ui.add(
+                        egui::Label::new(RichText::new(&session.scenario.name).strong().size(16.0))
+                            .truncate(),
+                    );
+                });
+            });
+        });
+        if !status.is_empty() {
+            ui.label(RichText::new(status).small());
+        }
+        ui.add_space(2.0);
+    });
+}
+
+/// `acks1-leader-crash` from a name or a path.
+fn short_name(source: &str) -> String {
+    let base = source.rsplit(['/', '\\']).next().unwrap_or(source);
+    base.trim_end_matches(".toml").to_string()
+}

@@ -1,0 +1,216 @@
+//! The app driven without a window (bevy's `MinimalPlugins`, manual time, `app.update()`):
+//! open, play, rewind, intervene, save and reopen, checking trace hashes against the
+//! simulation run directly, which is what the CLI reports.
+
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+use kafkascope_sim::command::{Command, Target, TimedCommand};
+use kafkascope_sim::host::Simulation;
+use kafkascope_sim::ids::NodeId;
+use kafkascope_sim::scenario::{parse, Scenario};
+use kafkascope_sim::trace::CrashKind;
+use kafkascope_ui::app::Watch;
+use kafkascope_ui::cluster_state::NodeState;
+use kafkascope_ui::{core_app, UiOptions};
+
+const ACKS1: &str = include_str!("../../scenarios/acks1-leader-crash.toml");
+
+fn app_with(name: &str, text: &str) -> App {
+    let mut app = core_app(UiOptions {
+        open: Some((name.into(), text.into())),
+        ..Default::default()
+    });
+    app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(
+        100,
+    )));
+    app
+}
+
+/// Runs frames until the session's run is complete.
+fn finish(app: &mut App) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        app.update();
+        let w = app.world().resource::<Watch>();
+        if w.session.as_ref().is_some_and(|s| s.complete()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the simulation did not finish");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn hash_of(scenario: &Scenario, seed: u64, extra: &[TimedCommand]) -> u64 {
+    let mut sim = Simulation::new(scenario, seed);
+    for c in extra {
+        sim.schedule(c.clone());
+    }
+    sim.run_to_end();
+    sim.into_trace().hash()
+}
+
+fn push(app: &mut App, i: kafkascope_ui::intents::Intent) {
+    app.world_mut()
+        .resource_mut::<kafkascope_ui::intents::Intents>()
+        .push(i);
+}
+
+fn shown(app: &App) -> u64 {
+    let w = app.world().resource::<Watch>();
+    let pb = app.world().resource::<kafkascope_ui::playback::Playback>();
+    pb.shown(w.session.as_ref().unwrap())
+}
+
+#[test]
+fn an_opened_scenario_records_the_trace_the_cli_would() {
+    let mut app = app_with("acks1-leader-crash", ACKS1);
+    finish(&mut app);
+    let scenario = parse("acks1-leader-crash", ACKS1).unwrap();
+    let w = app.world().resource::<Watch>();
+    let s = w.session.as_ref().unwrap();
+    assert_eq!(s.trace_hash, Some(hash_of(&scenario, scenario.seed, &[])));
+    // The recorded entries are the whole trace, not just what was checked at the end.
+    let mut sim = Simulation::new(&scenario, scenario.seed);
+    sim.run_to_end();
+    assert_eq!(s.entries.len(), sim.into_trace().entries.len());
+}
+
+#[test]
+fn playing_advances_by_speed_and_rewinding_rebuilds_the_past() {
+    use kafkascope_ui::intents::Intent;
+    let mut app = app_with("acks1-leader-crash", ACKS1);
+    finish(&mut app);
+    push(&mut app, Intent::SetSpeed(10.0));
+    push(&mut app, Intent::TogglePlay);
+    app.update();
+    // 100 ms of wall time per frame at 10x: one virtual second per frame.
+    for _ in 0..6 {
+        app.update();
+    }
+    let t = shown(&app);
+    assert!((5_000..=7_000).contains(&t), "t = {t}");
+    {
+        let w = app.world().resource::<Watch>();
+        // acks1-leader-crash crashes the leader (broker-1) at 5 s.
+        assert_eq!(
+            w.cluster.node(NodeId::Broker(1)),
+            NodeState::Down(CrashKind::Process)
+        );
+    }
+    push(&mut app, Intent::TogglePlay);
+    push(&mut app, Intent::Seek(4_000.0));
+    app.update();
+    assert_eq!(shown(&app), 4_000);
+    let w = app.world().resource::<Watch>();
+    assert_eq!(w.cluster.node(NodeId::Broker(1)), NodeState::Up);
+    let s = w.session.as_ref().unwrap();
+    assert_eq!(w.cluster.applied, s.entries_through(4_000));
+}
+
+#[test]
+fn stepping_moves_by_a_millisecond_and_by_an_event() {
+    use kafkascope_ui::intents::Intent;
+    let mut app = app_with("acks1-leader-crash", ACKS1);
+    finish(&mut app);
+    push(&mut app, Intent::Seek(1_000.0));
+    push(&mut app, Intent::Step(1));
+    app.update();
+    assert_eq!(shown(&app), 1_001);
+    push(&mut app, Intent::StepEvent { forward: true });
+    app.update();
+    let t = shown(&app);
+    let w = app.world().resource::<Watch>();
+    let s = w.session.as_ref().unwrap();
+    assert!(t > 1_001);
+    assert!(s.entries.iter().any(|e| e.at == t));
+    assert!(!s.entries.iter().any(|e| e.at > 1_001 && e.at < t));
+}
+
+#[test]
+fn an_intervention_branches_and_the_saved_session_replays_exactly() {
+    use kafkascope_ui::intents::Intent;
+    let mut app = app_with("acks1-leader-crash", ACKS1);
+    finish(&mut app);
+    push(&mut app, Intent::Seek(2_999.0));
+    app.update();
+    push(
+        &mut app,
+        Intent::Intervene(Command::Crash {
+            target: Target::Node(NodeId::Broker(2)),
+            kind: CrashKind::PowerLoss,
+        }),
+    );
+    finish(&mut app);
+    let scenario = parse("acks1-leader-crash", ACKS1).unwrap();
+    let crash = TimedCommand {
+        at: 3_000,
+        command: Command::Crash {
+            target: Target::Node(NodeId::Broker(2)),
+            kind: CrashKind::PowerLoss,
+        },
+    };
+    let expected = hash_of(&scenario, scenario.seed, std::slice::from_ref(&crash));
+    let (branched, entries) = {
+        let w = app.world().resource::<Watch>();
+        let s = w.session.as_ref().unwrap();
+        assert_eq!(s.interventions, vec![crash.clone()]);
+        (s.trace_hash.unwrap(), s.entries.len())
+    };
+    assert_eq!(branched, expected);
+    let mut sim = Simulation::new(&scenario, scenario.seed);
+    sim.schedule(crash);
+    sim.run_to_end();
+    assert_eq!(
+        entries,
+        sim.into_trace().entries.len(),
+        "prefix plus new future"
+    );
+
+    // Save, then reopen the file as a user would: same trace.
+    let dir = std::env::temp_dir().join(format!("kafkascope-ui-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("session.toml");
+    push(&mut app, Intent::Save(path.clone()));
+    app.update();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let saved = parse("session.toml", &text).unwrap();
+    assert_eq!(hash_of(&saved, saved.seed, &[]), expected);
+    push(&mut app, Intent::OpenFile(path));
+    finish(&mut app);
+    let w = app.world().resource::<Watch>();
+    assert_eq!(w.session.as_ref().unwrap().trace_hash, Some(expected));
+}
+
+#[test]
+fn a_later_intervention_in_the_past_discards_the_old_future() {
+    use kafkascope_ui::intents::Intent;
+    let mut app = app_with("acks1-leader-crash", ACKS1);
+    finish(&mut app);
+    let pause = |b| Command::Pause {
+        target: Target::Node(NodeId::Broker(b)),
+    };
+    push(&mut app, Intent::Seek(8_000.0));
+    app.update();
+    push(&mut app, Intent::Intervene(pause(3)));
+    app.update();
+    push(&mut app, Intent::Seek(6_000.0));
+    app.update();
+    push(&mut app, Intent::Intervene(pause(2)));
+    finish(&mut app);
+    let w = app.world().resource::<Watch>();
+    let s = w.session.as_ref().unwrap();
+    assert_eq!(s.interventions.len(), 1);
+    assert_eq!(s.interventions[0].at, 6_001);
+}
+
+#[test]
+fn a_scenario_that_does_not_parse_is_an_error_not_a_panic() {
+    let err = kafkascope_ui::run(UiOptions {
+        open: Some(("bad.toml".into(), "[scenario]\nnme = 1\n".into())),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(matches!(err, kafkascope_ui::UiError::Scenario(_)), "{err}");
+}
