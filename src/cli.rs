@@ -34,6 +34,13 @@ pub enum Cmd {
         /// Print every event of the trace (one per line) instead of the narrative.
         #[arg(long)]
         trace: bool,
+        /// Also write a space-time diagram (SVG) of the run: around the first violation, or
+        /// of the window given with --window.
+        #[arg(long, value_name = "FILE.svg")]
+        spacetime: Option<std::path::PathBuf>,
+        /// The diagram's window, in ms: `A..B`.
+        #[arg(long, requires = "spacetime")]
+        window: Option<String>,
     },
     /// Check scenario files without running them.
     Validate {
@@ -87,7 +94,9 @@ pub fn main(cli: Cli) -> ExitCode {
             seed,
             json,
             trace,
-        }) => run(&scenario, seed, json, trace),
+            spacetime,
+            window,
+        }) => run(&scenario, seed, json, trace, spacetime.map(|p| (p, window))),
         Some(Cmd::Validate { files }) => validate(&files),
         Some(Cmd::Scenarios) => {
             print!("{}", scenario_list());
@@ -328,7 +337,13 @@ fn render_error(e: ScenarioError) -> String {
     }
 }
 
-fn run(arg: &str, seed: Option<u64>, json: bool, trace: bool) -> ExitCode {
+fn run(
+    arg: &str,
+    seed: Option<u64>,
+    json: bool,
+    trace: bool,
+    spacetime: Option<(std::path::PathBuf, Option<String>)>,
+) -> ExitCode {
     let (file, sc) = match load(arg) {
         Ok(x) => x,
         Err(e) => {
@@ -338,6 +353,33 @@ fn run(arg: &str, seed: Option<u64>, json: bool, trace: bool) -> ExitCode {
     };
     let seed = seed.unwrap_or(sc.seed);
     let run = report::run(&sc, seed);
+    if let Some((path, window)) = spacetime {
+        let first = run
+            .findings
+            .verdicts
+            .iter()
+            .filter_map(|v| v.violation.as_ref())
+            .min_by_key(|v| v.index);
+        let (from, to) = match window.map(|w| crate::explore::parse_range(&w)) {
+            Some(Ok(r)) => (r.start, r.end),
+            Some(Err(e)) => {
+                eprintln!("error: --window: {}", e.trim_start_matches("--seed-range "));
+                return ExitCode::from(2);
+            }
+            None => match first {
+                Some(v) => crate::explore::spacetime::window_around(&run.trace, v.index),
+                None => (sc.duration.saturating_sub(3_000), sc.duration),
+            },
+        };
+        let title = format!("{} (seed {seed})", sc.name);
+        let svg =
+            crate::explore::spacetime::svg(&run.trace, from, to, first.map(|v| v.index), &title);
+        if let Err(e) = std::fs::write(&path, svg) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+        eprintln!("space-time diagram: {}", path.display());
+    }
     if json {
         println!(
             "{}",

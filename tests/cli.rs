@@ -138,3 +138,28 @@ fn configs_lists_kafkas_own_setting_names() {
         assert!(out.contains(k), "{k}");
     }
 }
+
+#[test]
+fn run_draws_a_space_time_diagram_around_the_first_violation() {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("kip101-2.svg");
+    let o = kafkascope(&[
+        "run",
+        "kip101-2-high-watermark",
+        "--spacetime",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.starts_with("<svg"));
+    for node in ["controller", "broker-1", "broker-2", "producer-p"] {
+        assert!(
+            svg.contains(&format!(">{node}</text>")),
+            "{node} has a lane"
+        );
+    }
+    assert!(
+        svg.contains("crashed"),
+        "the power loss that starts the story is in the window"
+    );
+    assert!(svg.contains("✗"), "the violation is marked");
+}

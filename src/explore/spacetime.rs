@@ -33,6 +33,29 @@ fn interesting(kind: MessageKind, summary: &str) -> bool {
     }
 }
 
+/// A window that tells the story of a violation at trace entry `index`: from just before the
+/// last fault that preceded it (at most 10 s back) to just after it.
+pub fn window_around(trace: &Trace, index: usize) -> (Millis, Millis) {
+    let at = trace.entries[index].at;
+    let fault = trace.entries[..index].iter().rev().find(|e| {
+        matches!(
+            e.event,
+            Event::Crashed { .. }
+                | Event::ShutDown { .. }
+                | Event::Paused { .. }
+                | Event::Link { .. }
+        )
+    });
+    let from = fault
+        .map(|f| f.at.saturating_sub(300))
+        .unwrap_or(at.saturating_sub(2_500));
+    (
+        from.max(at.saturating_sub(10_000))
+            .min(at.saturating_sub(500)),
+        at + 500,
+    )
+}
+
 /// The diagram of `[from, to]`, highlighting trace entry `mark` (if any).
 pub fn svg(trace: &Trace, from: Millis, to: Millis, mark: Option<usize>, title: &str) -> String {
     let names = &trace.names;

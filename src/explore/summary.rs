@@ -165,7 +165,7 @@ pub fn table(rows: &[ConfigSummary]) -> String {
     for r in rows {
         let _ = writeln!(
             s,
-            "{:<w$}  {:>5}  {:>10}  {:>6}  {:>6}  {:>9}  {:>9}  {:>8}  {:>8}",
+            "{:<w$}  {:>5}  {:>10}  {:>6}  {:>6}  {:>9}  {:>9}  {:>11}  {:>8}  {:>8}",
             r.label,
             r.runs,
             r.runs_losing_acknowledged,
@@ -173,6 +173,7 @@ pub fn table(rows: &[ConfigSummary]) -> String {
             r.runs_with_duplicates,
             r.runs_with_reordering,
             r.runs_with_divergence,
+            r.mean_offline_ms,
             opt(r.latency_p50_ms),
             opt(r.latency_p99_ms)
         );
