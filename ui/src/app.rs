@@ -166,7 +166,17 @@ pub fn build_app(options: UiOptions) -> App {
     .add_systems(Startup, |mut commands: Commands| {
         commands.spawn(Camera2d);
     })
-    .insert_resource(crate::panels::UiState::new(options.presenter))
+    .insert_resource({
+        let mut state = crate::panels::UiState::new(options.presenter);
+        state.selected = options.select.as_deref().and_then(|n| match n {
+            "controller" => Some(kafkascope_sim::ids::NodeId::Controller),
+            _ => n
+                .strip_prefix("broker-")
+                .and_then(|b| b.parse().ok())
+                .map(kafkascope_sim::ids::NodeId::Broker),
+        });
+        state
+    })
     .init_resource::<crate::panels::FrameCost>()
     .add_systems(EguiPrimaryContextPass, crate::panels::draw);
     if let Some(plan) = options.screenshot.clone() {

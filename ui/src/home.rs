@@ -67,7 +67,7 @@ pub fn show(
                 } else {
                     1
                 };
-                let card_w = (width - 24.0 - 12.0 * (columns as f32 - 1.0)) / columns as f32;
+                let card_w = (width - 44.0 - 12.0 * (columns as f32 - 1.0)) / columns as f32;
                 for row in library.chunks(columns) {
                     ui.horizontal(|ui| {
                         ui.add_space(12.0);
@@ -93,20 +93,23 @@ fn card(ui: &mut egui::Ui, item: &LibraryItem, width: f32, presenter: bool, inte
         .show(ui, |ui| {
             ui.set_width(width - 20.0);
             ui.set_height(112.0);
-            ui.label(
-                RichText::new(&item.entry.name)
-                    .monospace()
-                    .strong()
-                    .color(p.leader),
-            );
-            ui.label(RichText::new(&item.title).strong().color(p.text));
-            let summary: String = item
-                .description
-                .replace('\n', " ")
-                .split_inclusive(". ")
-                .take(2)
-                .collect();
-            ui.label(RichText::new(summary).small().color(p.dim));
+            // A card is a column, whatever the row of cards around it is.
+            ui.vertical(|ui| {
+                ui.label(
+                    RichText::new(&item.entry.name)
+                        .monospace()
+                        .strong()
+                        .color(p.leader),
+                );
+                ui.label(RichText::new(&item.title).strong().color(p.text));
+                let summary: String = item
+                    .description
+                    .replace('\n', " ")
+                    .split_inclusive(". ")
+                    .take(2)
+                    .collect();
+                ui.label(RichText::new(summary).small().color(p.dim));
+            });
         })
         .response;
     let r = ui.interact(

@@ -48,6 +48,9 @@ pub struct UiOptions {
     pub start_at_ms: Option<u64>,
     /// Render, save a screenshot, and exit.
     pub screenshot: Option<ScreenshotPlan>,
+    /// A node to select at start, by name (`broker-2`, `controller`): opens its intervention
+    /// menu. For screenshots and demonstrations.
+    pub select: Option<String>,
     /// The window's size in logical pixels; 1280×800 when `None`.
     pub window_size: Option<(u32, u32)>,
 }

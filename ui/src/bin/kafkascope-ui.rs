@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run -p kafkascope-ui --bin kafkascope-ui -- [SCENARIO] [--at MS] [--presenter]
-//!     [--seed N] [--size WxH] [--screenshot PATH [--frames N]]
+//!     [--seed N] [--size WxH] [--select NODE] [--screenshot PATH [--frames N]]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -40,6 +40,7 @@ fn main() {
             "--at" => options.start_at_ms = args.next().and_then(|v| v.parse().ok()),
             "--seed" => options.seed = args.next().and_then(|v| v.parse().ok()),
             "--presenter" => options.presenter = true,
+            "--select" => options.select = args.next(),
             "--screenshot" => shot = args.next().map(PathBuf::from),
             "--frames" => frames = args.next().and_then(|v| v.parse().ok()).unwrap_or(5),
             "--size" => {
