@@ -6,7 +6,7 @@
 use bevy::prelude::*;
 use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
 
-use crate::cluster_state::ClusterAt;
+use crate::cluster_state::{Checkpoints, ClusterAt};
 use crate::intents::{apply_intents, Intent, Intents};
 use crate::library::{sandbox, LibraryEntry};
 use crate::playback::Playback;
@@ -23,17 +23,20 @@ pub struct Sim(pub SimThread);
 pub struct Watch {
     pub session: Option<Session>,
     pub cluster: ClusterAt,
+    pub checkpoints: Checkpoints,
 }
 
 impl Watch {
     pub fn open(&mut self, s: Session) {
         self.session = Some(s);
         self.cluster = ClusterAt::default();
+        self.checkpoints = Checkpoints::default();
     }
 
     pub fn close(&mut self) {
         self.session = None;
         self.cluster = ClusterAt::default();
+        self.checkpoints = Checkpoints::default();
     }
 }
 
@@ -128,9 +131,13 @@ fn advance_playback(time: Res<Time>, watch: Res<Watch>, mut pb: ResMut<Playback>
 }
 
 fn seek_cluster(mut watch: ResMut<Watch>, pb: Res<Playback>) {
-    let Watch { session, cluster } = &mut *watch;
+    let Watch {
+        session,
+        cluster,
+        checkpoints,
+    } = &mut *watch;
     if let Some(s) = session {
-        cluster.seek(s, pb.shown(s));
+        cluster.seek(s, pb.shown(s), checkpoints);
     }
 }
 

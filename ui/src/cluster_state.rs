@@ -71,23 +71,64 @@ pub struct ClusterAt {
     generation: u64,
 }
 
+/// Copies of the folded cluster every [`Checkpoints::EVERY`] entries, so that going back in a
+/// long trace replays from the nearest copy instead of from the start (dragging the scrubber
+/// back through the 360 000 entries of `classroom` stays smooth).
+#[derive(Clone, Debug, Default)]
+pub struct Checkpoints {
+    saved: Vec<ClusterAt>,
+}
+
+impl Checkpoints {
+    pub const EVERY: usize = 20_000;
+
+    /// Forgets the copies that include entries past `keep` (a branch replaced them).
+    pub fn truncate(&mut self, keep: usize) {
+        self.saved.retain(|c| c.applied <= keep);
+    }
+
+    fn note(&mut self, c: &ClusterAt) {
+        let last = self.saved.last().map_or(0, |l| l.applied);
+        if c.applied >= last + Self::EVERY {
+            self.saved.push(c.clone());
+        }
+    }
+
+    fn best(&self, end: usize) -> Option<&ClusterAt> {
+        self.saved.iter().rev().find(|c| c.applied <= end)
+    }
+
+    pub fn len(&self) -> usize {
+        self.saved.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.saved.is_empty()
+    }
+}
+
 impl ClusterAt {
     /// Moves to millisecond `t` of `session`'s trace (clamped to what is simulated).
-    pub fn seek(&mut self, session: &Session, t: Millis) {
-        if session.generation != self.generation
-            || t < self.at
-            || self.applied > session.entries.len()
-        {
-            *self = ClusterAt {
-                generation: session.generation,
-                ..Default::default()
+    pub fn seek(&mut self, session: &Session, t: Millis, checkpoints: &mut Checkpoints) {
+        let end = session.entries_through(t);
+        // A branch keeps every entry before its millisecond, which is after the displayed
+        // one, so only going back (or a shorter trace) needs a fresh fold.
+        if t < self.at || self.applied > session.entries.len() {
+            *self = match checkpoints.best(end) {
+                Some(c) => c.clone(),
+                None => ClusterAt::default(),
             };
         }
-        let end = session.entries_through(t);
-        for e in &session.entries[self.applied..end] {
-            self.apply(e.at, &e.event);
+        self.generation = session.generation;
+        while self.applied < end {
+            let stop = (self.applied + Checkpoints::EVERY).min(end);
+            for e in &session.entries[self.applied..stop] {
+                self.apply(e.at, &e.event);
+            }
+            self.applied = stop;
+            self.at = session.entries[stop - 1].at;
+            checkpoints.note(self);
         }
-        self.applied = end;
         self.at = t;
         self.in_flight.retain(|_, f| f.deliver_at > t);
     }
@@ -181,5 +222,41 @@ impl ClusterAt {
             Event::Consumed { .. } => self.consumed += 1,
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim_thread::Reply;
+    use kafkascope_sim::host::Simulation;
+
+    #[test]
+    fn seeking_through_checkpoints_folds_the_same_cluster_as_from_the_start() {
+        let text = include_str!("../../scenarios/acks1-leader-crash.toml");
+        let scenario = kafkascope_sim::scenario::parse("acks1", text).unwrap();
+        let mut sim = Simulation::new(&scenario, scenario.seed);
+        sim.run_to_end();
+        let trace = sim.into_trace();
+        let mut session = Session::new("acks1", scenario, 3);
+        session.absorb(Reply::Entries {
+            generation: 0,
+            entries: trace.entries,
+            simulated_to: 30_000,
+        });
+        let mut checkpoints = Checkpoints::default();
+        let mut c = ClusterAt::default();
+        for t in [29_000, 3_000, 25_000, 24_000, 100, 29_999, 20_050] {
+            c.seek(&session, t, &mut checkpoints);
+            let mut fresh = ClusterAt::default();
+            fresh.seek(&session, t, &mut Checkpoints::default());
+            assert_eq!(c.applied, fresh.applied, "at {t}");
+            assert_eq!(c.replay.replicas, fresh.replay.replicas, "at {t}");
+            assert_eq!(c.replay.partitions, fresh.replay.partitions, "at {t}");
+            assert_eq!(c.nodes, fresh.nodes, "at {t}");
+            assert_eq!(c.in_flight, fresh.in_flight, "at {t}");
+            assert_eq!(c.producers, fresh.producers, "at {t}");
+        }
+        assert!(!checkpoints.is_empty());
     }
 }

@@ -147,9 +147,17 @@ fn apply(intent: Intent, watch: &mut Watch, pb: &mut Playback, status: &mut Stat
         }
         Intent::SetSpeed(v) => pb.set_speed(v),
         Intent::Intervene(command) => {
-            let Some(s) = &mut watch.session else { return };
+            let Watch {
+                session: Some(s),
+                checkpoints,
+                ..
+            } = watch
+            else {
+                return;
+            };
             let at: Millis = (pb.shown(s) + 1).min(s.end());
             let request = s.branch(TimedCommand { at, command });
+            checkpoints.truncate(s.entries.len());
             sim.0.send(request);
         }
     }

@@ -93,10 +93,15 @@ pub fn run(options: UiOptions) -> Result<(), UiError> {
     }
     // winit and wgpu report some failures (an X server that refuses us, no GPU adapter at all)
     // by panicking; the caller asked for an error it can print.
+    // The default hook would print the panic with a backtrace before the caller prints the
+    // error; the message travels in the error instead.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         let mut app = build_app(options);
         app.run()
     }));
+    std::panic::set_hook(hook);
     match result {
         Ok(bevy::app::AppExit::Success) => Ok(()),
         Ok(bevy::app::AppExit::Error(code)) => {
