@@ -53,6 +53,23 @@ pub enum Cmd {
     Show { name: String },
     /// List the Kafka settings (and simulator settings) a scenario may use.
     Configs,
+    /// Open the visual app (what `kafkascope` alone does), on the home screen or a scenario.
+    Ui {
+        /// A scenario file or a shipped scenario's name to open at once.
+        scenario: Option<String>,
+        /// Seed (overrides the file's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Large type, high contrast, minimal chrome: for a projector.
+        #[arg(long)]
+        presenter: bool,
+        /// Start paused at this virtual time, in ms.
+        #[arg(long, value_name = "MS")]
+        at: Option<u64>,
+        /// Save a screenshot of the window to this PNG and exit.
+        #[arg(long, value_name = "FILE.png")]
+        screenshot: Option<std::path::PathBuf>,
+    },
     /// Run a scenario or an experiment (a grid of configurations and a nemesis) over many
     /// seeds: tables, plots, an HTML report, and shrunk counterexamples.
     Explore {
@@ -85,10 +102,14 @@ pub enum Cmd {
 /// Exit codes: 0 when expectations hold, 1 when one fails, 2 on bad input.
 pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
-        None => {
-            print!("{}", intro());
-            ExitCode::SUCCESS
-        }
+        None => ui(None, None, false, None, None),
+        Some(Cmd::Ui {
+            scenario,
+            seed,
+            presenter,
+            at,
+            screenshot,
+        }) => ui(scenario, seed, presenter, at, screenshot),
         Some(Cmd::Run {
             scenario,
             seed,
@@ -126,6 +147,52 @@ pub fn main(cli: Cli) -> ExitCode {
             merge,
             no_shrink,
         }) => explore(&file, seeds, seed_range, jobs, shard, out, merge, no_shrink),
+    }
+}
+
+/// Opens the window. Without a display it says so and shows what the terminal can do.
+fn ui(
+    scenario: Option<String>,
+    seed: Option<u64>,
+    presenter: bool,
+    at: Option<u64>,
+    screenshot: Option<std::path::PathBuf>,
+) -> ExitCode {
+    let open = match scenario {
+        None => None,
+        Some(arg) => match load(&arg) {
+            // Parsed here too, so a bad file gets the CLI's located diagnostics.
+            Ok(_) => {
+                let text = std::fs::read_to_string(&arg)
+                    .ok()
+                    .or_else(|| library::find(&arg).map(str::to_string));
+                text.map(|t| (arg.clone(), t))
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let options = kafkascope_ui::UiOptions {
+        library: library::SCENARIOS
+            .iter()
+            .map(|(n, t)| kafkascope_ui::LibraryEntry::new(*n, *t))
+            .collect(),
+        open,
+        seed,
+        presenter,
+        start_at_ms: at,
+        screenshot: screenshot.map(|path| kafkascope_ui::ScreenshotPlan { path, frames: 8 }),
+        ..Default::default()
+    };
+    match kafkascope_ui::run(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kafkascope: {e}\n");
+            eprint!("{}", intro());
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -244,10 +311,12 @@ pub fn intro() -> String {
         "Kafkascope: watch Apache Kafka work, and break it.\n\n\
          Every run is a deterministic simulation of a Kafka cluster (brokers, controller, producers)\n\
          with faults on a schedule; the same scenario and seed always give the same run.\n\n\
-         Try:\n  kafkascope run acks1-leader-crash      # acks=1 loses an acknowledged write\n  \
+         Try:\n  kafkascope ui                          # the visual app (also: kafkascope alone)\n  \
+         kafkascope run acks1-leader-crash      # acks=1 loses an acknowledged write\n  \
          kafkascope run acks-all-leader-crash   # ...and acks=all does not\n  \
-         kafkascope run kip101-1-high-watermark  # a bug from Kafka's history (KIP-101)\n\n\
-         Commands: run, validate, scenarios, show, configs (kafkascope help <command>)\n\n",
+         kafkascope run kip101-1-high-watermark  # a bug from Kafka's history (KIP-101)\n  \
+         kafkascope explore experiments/acks-and-min-insync.toml  # sweep configurations under faults\n\n\
+         Commands: ui, run, validate, scenarios, show, configs, explore (kafkascope help <command>)\n\n",
     );
     s.push_str(&scenario_list());
     s

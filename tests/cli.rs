@@ -19,12 +19,28 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// `kafkascope` alone opens the window; without a display it says so, without a panic, and
+/// shows what the terminal can do instead.
 #[test]
-fn no_arguments_introduces_the_tool_and_lists_the_scenarios() {
-    let o = kafkascope(&[]);
-    assert!(o.status.success());
-    let out = stdout(&o);
-    assert!(out.contains("kafkascope run acks1-leader-crash"), "{out}");
+fn no_arguments_without_a_display_points_to_the_terminal_commands() {
+    let o = Command::new(env!("CARGO_BIN_EXE_kafkascope"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("no display"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("kafkascope run acks1-leader-crash"), "{err}");
+    for (name, _) in kafkascope::library::SCENARIOS {
+        assert!(err.contains(name), "{name} missing from the list");
+    }
+}
+
+#[test]
+fn scenarios_lists_every_shipped_scenario() {
+    let out = stdout(&kafkascope(&["scenarios"]));
     for (name, _) in kafkascope::library::SCENARIOS {
         assert!(out.contains(name), "{name} missing from the list");
     }
