@@ -176,11 +176,11 @@ fn build_report(scenario: &Scenario, seed: u64, trace: &Trace, f: &Findings) -> 
 }
 
 /// Runs with at most this many records show every acknowledgement in the narrative.
-const DETAILED_RECORDS: u64 = 40;
+pub const DETAILED_RECORDS: u64 = 40;
 
 /// Whether an event belongs in the narrative (the trace has every message; people want the
 /// moments that matter).
-fn narrated(e: &Event, detailed: bool) -> bool {
+pub fn narrated(e: &Event, detailed: bool) -> bool {
     match e {
         Event::Crashed { .. }
         | Event::ShutDown { .. }

@@ -216,35 +216,11 @@ impl Session {
     }
 }
 
-/// The events the event log shows: the narrative's choice (the report's narrative filter), so
-/// the log reads like `kafkascope run`.
+/// The events the event log shows: the narrative's choice, so the log reads like
+/// `kafkascope run`, plus each send in small runs (the log is where a learner follows m1 and m2).
 pub fn narrated(e: &Event, detailed: bool) -> bool {
-    match e {
-        Event::Crashed { .. }
-        | Event::ShutDown { .. }
-        | Event::Restarted { .. }
-        | Event::Paused { .. }
-        | Event::Resumed { .. }
-        | Event::Link { .. }
-        | Event::Skipped { .. }
-        | Event::BrokerFenced { .. }
-        | Event::BrokerUnfenced { .. }
-        | Event::Truncated { .. }
-        | Event::DuplicateBatch { .. }
-        | Event::Recovered { .. }
-        | Event::ReaderReset { .. }
-        | Event::BecameLeader { .. } => true,
-        Event::PartitionChanged { reason, .. } => *reason != ChangeReason::Created,
-        Event::BrokerRegistered { incarnation, .. } => *incarnation > 1,
-        Event::Acked {
-            base_offset: Some(_),
-            ..
-        }
-        | Event::SendFailed { .. }
-        | Event::Expired { .. }
-        | Event::Produced { .. } => detailed,
-        _ => false,
-    }
+    kafkascope_sim::report::narrated(e, detailed)
+        || (detailed && matches!(e, Event::Produced { .. }))
 }
 
 fn mark(e: &Event, names: &NodeNames) -> Option<(MarkKind, String)> {
