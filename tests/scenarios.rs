@@ -78,3 +78,41 @@ fn every_shipped_scenario_round_trips_through_its_file_form() {
         assert_eq!(back, sc, "{name} changed on the way through:\n{written}");
     }
 }
+
+/// An intervention on a running producer is a command like any fault: switching the acks=1
+/// producer to acks=all (and idempotence) before the leader crash prevents the loss, and the
+/// scenario file with that command replays exactly.
+#[test]
+fn switching_a_running_producer_to_acks_all_prevents_the_loss() {
+    let text = kafkascope::library::find("acks1-leader-crash").unwrap().replace(
+        "[expect]",
+        "[[faults]]\nat = \"2s\"\naction = \"producer\"\ntarget = \"producer-a\"\nacks = \"all\"\nenable.idempotence = true\nrate = 50\n\n[expect]",
+    );
+    let mut sc = scenario::parse("switch.toml", &text).unwrap_or_else(|e| panic!("{e}"));
+    sc.expect.clear();
+    let run = report::run(&sc, sc.seed);
+    assert_eq!(
+        run.findings
+            .count(kafkascope_sim::scenario::Count::LostAcknowledged),
+        0
+    );
+    assert!(
+        run.trace
+            .lines()
+            .any(|l| l
+                .contains("producer-a reconfigured: acks=all enable.idempotence=true rate=50/s"))
+    );
+    let back = scenario::parse("switch.toml", &scenario::to_toml(&sc)).unwrap();
+    assert_eq!(back, sc);
+    assert_eq!(report::run(&back, sc.seed).trace.hash(), run.trace.hash());
+
+    let bad = text.replace(
+        "target = \"producer-a\"\nacks",
+        "target = \"broker-1\"\nacks",
+    );
+    let err = scenario::parse("bad.toml", &bad).unwrap_err().to_string();
+    assert!(
+        err.contains("`producer` changes a producer, not broker-1"),
+        "{err}"
+    );
+}

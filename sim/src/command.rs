@@ -63,6 +63,13 @@ pub enum Command {
         from: Target,
         to: Target,
     },
+    /// Changes a running producer: Kafka client settings (`acks`, `enable.idempotence`, ...)
+    /// and/or its rate in records per second. Batches already made keep their settings.
+    Producer {
+        target: Target,
+        settings: Vec<(String, crate::config::Value)>,
+        rate: Option<f64>,
+    },
     /// Sets a link's latency range and loss (both directions if `both`).
     Link {
         from: Target,

@@ -28,7 +28,8 @@ pub enum Kind {
 }
 
 /// A configuration value as written in a scenario.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(untagged)]
 pub enum Value {
     Int(i64),
     Bool(bool),
@@ -119,6 +120,16 @@ pub fn names(scope: Scope) -> impl Iterator<Item = &'static str> {
     KEYS.iter()
         .filter(move |k| k.scope == scope)
         .map(|k| k.name)
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Str(s) => f.write_str(s),
+        }
+    }
 }
 
 impl Kind {

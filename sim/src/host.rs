@@ -719,6 +719,50 @@ fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
                 (Err(e), _) | (_, Err(e)) => skip(w, e),
             }
         }
+        Command::Producer {
+            target,
+            settings,
+            rate,
+        } => match w.resolve(target) {
+            Ok(id @ NodeId::Producer(_)) => {
+                let now = w.now;
+                let World { slots, trace, .. } = w;
+                let Some(Actor::Producer(p)) = slots.get_mut(&id).and_then(|s| s.actor.as_mut())
+                else {
+                    return;
+                };
+                let mut config = p.spec().config.clone();
+                for (k, v) in settings {
+                    config.set(k, v);
+                }
+                match config.idempotence() {
+                    Err(reason) => {
+                        let command = describe(c, &trace.names);
+                        w.push(Event::Skipped { command, reason });
+                    }
+                    Ok(idempotent) => {
+                        p.reconfigure(config, idempotent);
+                        if let Some(r) = rate {
+                            p.set_rate(*r, now);
+                        }
+                        let mut change: Vec<String> =
+                            settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        if let Some(r) = rate {
+                            change.push(format!("rate={r}/s"));
+                        }
+                        w.push(Event::Reconfigured {
+                            producer: id,
+                            change: change.join(" "),
+                        });
+                    }
+                }
+            }
+            Ok(id) => {
+                let name = w.trace.names.name(id);
+                skip(w, format!("{name} is not a producer"))
+            }
+            Err(e) => skip(w, e),
+        },
         Command::Link {
             from,
             to,
@@ -779,6 +823,17 @@ pub fn describe(c: &Command, names: &crate::ids::NodeNames) -> String {
         } => format!("heal {} <-> {}", ts(a), ts(b)),
         Command::Hold { from, to } => format!("hold {} -> {}", t(from), t(to)),
         Command::Release { from, to } => format!("release {} -> {}", t(from), t(to)),
+        Command::Producer {
+            target,
+            settings,
+            rate,
+        } => {
+            let mut parts: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            if let Some(r) = rate {
+                parts.push(format!("rate={r}/s"));
+            }
+            format!("reconfigure {}: {}", t(target), parts.join(" "))
+        }
         Command::Link {
             from,
             to,

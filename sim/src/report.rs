@@ -194,6 +194,7 @@ pub fn narrated(e: &Event, detailed: bool) -> bool {
         | Event::Truncated { .. }
         | Event::DuplicateBatch { .. }
         | Event::Recovered { .. }
+        | Event::Reconfigured { .. }
         | Event::ReaderReset { .. } => true,
         Event::PartitionChanged { reason, .. } => *reason != ChangeReason::Created,
         Event::BrokerRegistered { incarnation, .. } => *incarnation > 1,

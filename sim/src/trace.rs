@@ -196,6 +196,11 @@ pub enum Event {
         isr: Vec<BrokerId>,
     },
     // ---- producers ----
+    /// A producer's settings or rate changed while it ran (an intervention).
+    Reconfigured {
+        producer: NodeId,
+        change: String,
+    },
     Produced {
         producer: NodeId,
         value: Arc<str>,
@@ -336,6 +341,7 @@ impl TraceEntry {
                 "broker-{broker} recovered {tp} leo={log_end_offset} hw(checkpoint)={high_watermark}"
             ),
             IsrChangeRequested { broker, tp, isr } => write!(s, "broker-{broker} asks to set {tp} isr={isr:?}"),
+            Reconfigured { producer, change } => write!(s, "{} reconfigured: {change}", n(*producer)),
             Produced { producer, value, key, tp } => write!(
                 s,
                 "{} send {value} key={} -> {tp}",

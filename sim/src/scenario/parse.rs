@@ -192,6 +192,27 @@ const ACTIONS: &[(&str, &[&str])] = &[
     ("hold", &["from", "to"]),
     ("release", &["from", "to"]),
     ("link", &["from", "to", "latency", "loss", "both"]),
+    (
+        "producer",
+        &[
+            "target",
+            "rate",
+            "acks",
+            "enable.idempotence",
+            "linger.ms",
+            "max.in.flight.requests.per.connection",
+            "retries",
+        ],
+    ),
+];
+
+/// The producer settings a `producer` fault may change while the producer runs.
+const PRODUCER_CHANGES: [&str; 5] = [
+    "acks",
+    "enable.idempotence",
+    "linger.ms",
+    "max.in.flight.requests.per.connection",
+    "retries",
 ];
 
 /// A key of a table, with dotted names flattened (`min.insync.replicas = 2` is three nested
@@ -2151,6 +2172,52 @@ impl<'t> Parser<'t> {
                         loss: loss?,
                         both: both?,
                     },
+                })
+            }
+            "producer" => {
+                let target = s.require(self, "target", &what, "\"producer-a\"");
+                let rate = s.take("rate");
+                let changes: Vec<_> = PRODUCER_CHANGES.iter().filter_map(|k| s.take(k)).collect();
+                let target = target.and_then(|e| {
+                    let t = self.target(w, &e.name, e.value)?;
+                    if !matches!(t, Target::Node(NodeId::Producer(_))) {
+                        let name = e.value.get_ref().as_str().unwrap_or_default();
+                        self.error_help(
+                            e.value.span(),
+                            format!("`producer` changes a producer, not {name}"),
+                            "target \"producer-<name>\"",
+                        );
+                        return None;
+                    }
+                    Some(t)
+                });
+                let rate = match rate {
+                    Some(e) => Some(self.number(
+                        &e.name,
+                        e.value,
+                        0.0,
+                        MAX_RATE,
+                        &format!("expected records per second, from 0 to {MAX_RATE}"),
+                    )?),
+                    None => None,
+                };
+                let mut settings = Vec::new();
+                for e in &changes {
+                    let (name, v) = self.setting(Scope::Producer, e, &[])?;
+                    settings.push((name.to_string(), v));
+                }
+                if settings.is_empty() && rate.is_none() {
+                    self.error_help(
+                        s.span.clone(),
+                        "a `producer` fault changes nothing",
+                        format!("give it a rate, or one of {}", PRODUCER_CHANGES.join(", ")),
+                    );
+                    return None;
+                }
+                Some(Command::Producer {
+                    target: target?,
+                    settings,
+                    rate,
                 })
             }
             _ => None,

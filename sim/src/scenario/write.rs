@@ -259,6 +259,20 @@ pub fn to_toml(s: &Scenario) -> String {
                 line(&mut o, "from", target(from, &names));
                 line(&mut o, "to", target(to, &names));
             }
+            Command::Producer {
+                target: t,
+                settings,
+                rate,
+            } => {
+                line(&mut o, "action", q("producer"));
+                line(&mut o, "target", target(t, &names));
+                for (k, v) in settings {
+                    line(&mut o, &q(k), value(v));
+                }
+                if let Some(r) = rate {
+                    line(&mut o, "rate", r.to_string());
+                }
+            }
             Command::Link {
                 from,
                 to,
