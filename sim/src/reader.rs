@@ -193,3 +193,116 @@ impl Reader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{Record, RecordData};
+    use crate::protocol::FetchedPartition;
+
+    fn tp() -> TopicPartition {
+        TopicPartition::new("orders", 0)
+    }
+
+    fn sent_fetch(fx: &Effects) -> Option<(u64, u64)> {
+        fx.sends.iter().find_map(|(_, m)| match m {
+            Message::Fetch {
+                correlation,
+                partitions,
+                replica: None,
+                ..
+            } => Some((*correlation, partitions[0].fetch_offset)),
+            _ => None,
+        })
+    }
+
+    fn record(offset: u64, v: &str) -> Record {
+        Record {
+            offset,
+            leader_epoch: 0,
+            data: RecordData {
+                key: None,
+                value: v.into(),
+                timestamp: 0,
+                size: 10,
+            },
+            producer: None,
+        }
+    }
+
+    #[test]
+    fn reads_what_the_leader_returns_in_order_and_resets_when_its_position_is_gone() {
+        let mut r = Reader::new(vec![tp()], vec![1]);
+        let mut fx = Effects::default();
+        r.handle_timeout(0, &mut fx);
+        let metadata = fx.sends.iter().find_map(|(_, m)| match m {
+            Message::MetadataRequest { correlation } => Some(*correlation),
+            _ => None,
+        });
+        let mut fx = Effects::default();
+        let partitions = vec![(tp(), Some(1), 0)];
+        r.handle_message(
+            1,
+            NodeId::Broker(1),
+            Message::MetadataResponse {
+                correlation: metadata.unwrap(),
+                partitions,
+            },
+            &mut fx,
+        );
+        let (c, offset) = sent_fetch(&fx).expect("fetches from the leader");
+        assert_eq!(offset, 0);
+        let mut fx = Effects::default();
+        let fetched = FetchedPartition {
+            tp: tp(),
+            error: None,
+            high_watermark: 2,
+            log_end_offset: 3,
+            records: vec![record(0, "a"), record(1, "b")],
+        };
+        r.handle_message(
+            2,
+            NodeId::Broker(1),
+            Message::FetchResponse {
+                correlation: c,
+                partitions: vec![fetched],
+            },
+            &mut fx,
+        );
+        let consumed: Vec<u64> = fx
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Consumed { offset, .. } => Some(*offset),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(consumed, vec![0, 1]);
+        let (c, offset) = sent_fetch(&fx).expect("fetches again");
+        assert_eq!(offset, 2, "the position moved past what was read");
+        // The log was truncated under the reader: auto.offset.reset = earliest.
+        let mut fx = Effects::default();
+        let gone = FetchedPartition {
+            tp: tp(),
+            error: Some(ErrorCode::OffsetOutOfRange),
+            high_watermark: 0,
+            log_end_offset: 1,
+            records: vec![],
+        };
+        r.handle_message(
+            3,
+            NodeId::Broker(1),
+            Message::FetchResponse {
+                correlation: c,
+                partitions: vec![gone],
+            },
+            &mut fx,
+        );
+        assert!(fx.events.contains(&Event::ReaderReset {
+            tp: tp(),
+            from: 2,
+            to: 0
+        }));
+        assert_eq!(r.positions()[&tp()], 0);
+    }
+}
