@@ -32,6 +32,9 @@ use std::path::PathBuf;
 
 pub use app::{build_app, core_app};
 pub use library::LibraryEntry;
+/// The window's layout without bevy's rendering: for the benchmark, which drives it through a
+/// bare `egui::Context`.
+pub use panels::{lay_out, UiState};
 
 /// How the window starts.
 #[derive(Clone, Debug, Default)]

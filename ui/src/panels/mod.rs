@@ -92,7 +92,7 @@ impl FrameCost {
     }
 }
 
-/// Lays out the whole window for this frame.
+/// Lays out the whole window for this frame (the bevy system around [`lay_out`]).
 #[allow(clippy::too_many_arguments)] // a system's parameters are its dependencies
 pub fn draw(
     mut contexts: EguiContexts,
@@ -106,11 +106,37 @@ pub fn draw(
 ) -> Result {
     let started = std::time::Instant::now();
     let ctx = contexts.ctx_mut()?.clone();
+    lay_out(
+        &ctx,
+        &watch,
+        &library,
+        &pb,
+        &status.0,
+        &mut state,
+        &mut intents,
+    );
+    cost.record(started.elapsed().as_secs_f64() * 1000.0);
+    Ok(())
+}
+
+/// Lays out every panel of the window into `ctx`, inside the context's current pass.
+///
+/// Separate from the bevy system so that the benchmark (`benches/ui.rs`) can drive the very
+/// same layout through a bare `egui::Context`, without a window or a GPU.
+pub fn lay_out(
+    ctx: &egui::Context,
+    watch: &Watch,
+    library: &Library,
+    pb: &Playback,
+    status: &str,
+    state: &mut UiState,
+    intents: &mut Intents,
+) {
     if state.applied_presenter != Some(state.presenter) {
-        theme::apply(&ctx, state.presenter);
+        theme::apply(ctx, state.presenter);
         state.applied_presenter = Some(state.presenter);
     }
-    shortcuts::read(&ctx, &watch, &pb, &mut state, &mut intents);
+    shortcuts::read(ctx, watch, pb, state, intents);
     let mut root = egui::Ui::new(
         ctx.clone(),
         "kafkascope-root".into(),
@@ -119,21 +145,19 @@ pub fn draw(
             .max_rect(ctx.viewport_rect()),
     );
     match &watch.session {
-        None => home::show(&mut root, &library.0, &mut state, &mut intents, &status.0),
+        None => home::show(&mut root, &library.0, state, intents, status),
         Some(session) => {
-            top_bar::show(&mut root, session, &pb, &mut state, &mut intents, &status.0);
-            timeline::show(&mut root, session, &pb, &state, &mut intents);
+            top_bar::show(&mut root, session, pb, state, intents, status);
+            timeline::show(&mut root, session, pb, state, intents);
             if state.side_panel && !state.presenter {
-                side_panel(&mut root, &watch, &pb, &mut state, &mut intents);
+                side_panel(&mut root, watch, pb, state, intents);
             }
-            cluster_view::show(&mut root, &watch, &pb, &mut state, &mut intents);
-            node_menu::show(&ctx, &watch, &mut state, &mut intents);
+            cluster_view::show(&mut root, watch, pb, state, intents);
+            node_menu::show(ctx, watch, state, intents);
         }
     }
-    files::show(&ctx, &mut state, &mut intents);
-    help::show(&ctx, &mut state);
-    cost.record(started.elapsed().as_secs_f64() * 1000.0);
-    Ok(())
+    files::show(ctx, state, intents);
+    help::show(ctx, state);
 }
 
 fn side_panel(
