@@ -34,7 +34,7 @@ pub use app::{build_app, core_app};
 pub use library::LibraryEntry;
 /// The window's layout without bevy's rendering: for the benchmark, which drives it through a
 /// bare `egui::Context`.
-pub use panels::{lay_out, UiState};
+pub use panels::{lay_out, LinkEdit, UiState};
 
 /// How the window starts.
 #[derive(Clone, Debug, Default)]

@@ -214,3 +214,56 @@ fn a_scenario_that_does_not_parse_is_an_error_not_a_panic() {
     .unwrap_err();
     assert!(matches!(err, kafkascope_ui::UiError::Scenario(_)), "{err}");
 }
+
+#[test]
+fn a_link_setting_is_an_intervention_that_replays_exactly() {
+    use kafkascope_ui::intents::Intent;
+    let mut app = app_with("acks1-leader-crash", ACKS1);
+    finish(&mut app);
+    push(&mut app, Intent::Seek(1_999.0));
+    app.update();
+    // What the node menu's Apply pushes for broker-1 -> broker-2 at 40..120 ms, 10 % loss.
+    let edit = kafkascope_ui::LinkEdit {
+        from: NodeId::Broker(1),
+        to: NodeId::Broker(2),
+        latency_ms: (40, 120),
+        loss: 0.1,
+        both: true,
+    };
+    push(&mut app, Intent::Intervene(edit.command()));
+    finish(&mut app);
+    let link = TimedCommand {
+        at: 2_000,
+        command: Command::Link {
+            from: Target::Node(NodeId::Broker(1)),
+            to: Target::Node(NodeId::Broker(2)),
+            latency_ms: (40, 120),
+            loss: 0.1,
+            both: true,
+        },
+    };
+    let scenario = parse("acks1-leader-crash", ACKS1).unwrap();
+    let expected = hash_of(&scenario, scenario.seed, std::slice::from_ref(&link));
+    assert_ne!(expected, hash_of(&scenario, scenario.seed, &[]));
+    let w = app.world().resource::<Watch>();
+    let s = w.session.as_ref().unwrap();
+    assert_eq!(s.interventions, vec![link]);
+    assert_eq!(s.trace_hash, Some(expected));
+    // Saved, the session holds the link command and replays to the same hash.
+    let saved = parse(
+        "saved.toml",
+        &kafkascope_sim::scenario::to_toml(&s.as_scenario()),
+    )
+    .unwrap();
+    assert_eq!(hash_of(&saved, saved.seed, &[]), expected);
+    // And the cluster view marks the link from then on, in both directions.
+    push(&mut app, Intent::Seek(3_000.0));
+    app.update();
+    let w = app.world().resource::<Watch>();
+    for (a, b) in [(1, 2), (2, 1)] {
+        assert_eq!(
+            w.cluster.link(NodeId::Broker(a), NodeId::Broker(b)).params,
+            Some((40, 120, 0.1))
+        );
+    }
+}

@@ -10,6 +10,7 @@ mod event_log;
 mod files;
 mod help;
 mod interventions;
+mod link_sliders;
 mod node_menu;
 mod top_bar;
 
@@ -23,6 +24,7 @@ use crate::playback::Playback;
 use crate::{cluster_view, home, shortcuts, theme, timeline};
 
 pub use files::FileDialog;
+pub use link_sliders::LinkEdit;
 pub use node_menu::actions as node_actions;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +47,8 @@ pub struct UiState {
     pub log_filter: String,
     pub colour_by_key: bool,
     pub file_dialog: Option<FileDialog>,
+    /// The staged latency and loss sliders of the node menu's link section.
+    pub link_edit: Option<link_sliders::LinkEdit>,
 }
 
 impl UiState {
@@ -59,6 +63,7 @@ impl UiState {
             log_filter: String::new(),
             colour_by_key: false,
             file_dialog: None,
+            link_edit: None,
         }
     }
 }

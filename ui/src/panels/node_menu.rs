@@ -1,5 +1,6 @@
 //! The intervention menu of the selected node: crash it (process crash or power loss), shut it
-//! down, restart, pause or resume it, cut its links (both ways or one way) or heal them.
+//! down, restart, pause or resume it, cut its links (both ways or one way) or heal them, and set
+//! a link's latency and loss ([`super::link_sliders`]).
 //!
 //! Each button pushes the same `Command` a scenario's `[[faults]]` entry would hold.
 
@@ -172,6 +173,20 @@ pub fn show(ctx: &egui::Context, watch: &Watch, state: &mut UiState, intents: &m
                     ui.end_row();
                 }
             });
+            ui.separator();
+            let peers: Vec<NodeId> = session_nodes(session)
+                .into_iter()
+                .filter(|n| *n != node)
+                .collect();
+            chosen |= super::link_sliders::show(
+                ui,
+                node,
+                &peers,
+                session,
+                &watch.cluster,
+                &mut state.link_edit,
+                intents,
+            );
         });
     if !open || chosen {
         state.selected = None;
