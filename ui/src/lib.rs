@@ -19,6 +19,7 @@ mod cluster_view;
 mod home;
 pub mod intents;
 pub mod library;
+pub mod metrics;
 mod panels;
 pub mod playback;
 mod screenshot;

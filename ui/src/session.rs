@@ -13,6 +13,7 @@ use kafkascope_sim::ids::{Millis, NodeId, NodeNames};
 use kafkascope_sim::scenario::Scenario;
 use kafkascope_sim::trace::{ChangeReason, Event, LinkChange, TraceEntry};
 
+use crate::metrics::Metrics;
 use crate::sim_thread::{Reply, Request};
 
 /// Where a record came from, for colouring its cells.
@@ -62,6 +63,8 @@ pub struct Session {
     pub narrated: Vec<(usize, String)>,
     pub marks: Vec<Mark>,
     pub origins: HashMap<Arc<str>, RecordOrigin>,
+    /// Throughput, under-replicated and offline partitions and lag over time, for the plots.
+    pub metrics: Metrics,
     /// Whether the run has few enough records that every acknowledgement is worth a log line.
     detailed: bool,
 }
@@ -75,6 +78,7 @@ impl Session {
             .producers
             .iter()
             .all(|p| p.workload.rate <= DETAILED_RATE);
+        let scenario_duration = scenario.duration;
         Session {
             source: source.into(),
             names: scenario.names(),
@@ -89,6 +93,7 @@ impl Session {
             narrated: Vec::new(),
             marks: Vec::new(),
             origins: HashMap::new(),
+            metrics: Metrics::new(scenario_duration),
             detailed,
         }
     }
@@ -129,6 +134,7 @@ impl Session {
                 // A branch's run starts from zero but the kept prefix already covers
                 // `[0, branch point)`: time simulated never goes back.
                 self.simulated_to = self.simulated_to.max(simulated_to);
+                self.metrics.close_until(self.simulated_to);
             }
             Reply::Done {
                 generation,
@@ -136,6 +142,7 @@ impl Session {
                 trace_hash,
             } if generation == self.generation => {
                 self.simulated_to = self.end();
+                self.metrics.close_until(self.simulated_to);
                 self.findings = Some(*findings);
                 self.trace_hash = Some(trace_hash);
             }
@@ -155,6 +162,8 @@ impl Session {
         self.narrated.retain(|(i, _)| *i < keep);
         self.marks.retain(|m| m.at < at);
         self.simulated_to = self.simulated_to.min(at);
+        // The series' running state (ISRs, HWs) cannot be unwound; the prefix is folded again.
+        self.metrics = Metrics::from_entries(self.end(), &self.entries, self.simulated_to);
         self.findings = None;
         self.trace_hash = None;
         self.generation += 1;
@@ -181,6 +190,7 @@ impl Session {
 
     fn index(&mut self, e: &TraceEntry) {
         let i = self.entries.len();
+        self.metrics.absorb(e.at, &e.event);
         if narrated(&e.event, self.detailed) {
             self.narrated.push((i, e.line(&self.names)));
         }

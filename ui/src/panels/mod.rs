@@ -11,6 +11,7 @@ mod files;
 mod help;
 mod interventions;
 mod link_sliders;
+mod metrics;
 mod node_menu;
 mod top_bar;
 
@@ -30,6 +31,7 @@ pub use node_menu::actions as node_actions;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SideTab {
     Log,
+    Metrics,
     Config,
     Interventions,
 }
@@ -185,12 +187,14 @@ fn side_panel(
             ui.separator();
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut state.tab, SideTab::Log, "Event log");
+                ui.selectable_value(&mut state.tab, SideTab::Metrics, "Metrics");
                 ui.selectable_value(&mut state.tab, SideTab::Config, "Configuration");
                 ui.selectable_value(&mut state.tab, SideTab::Interventions, "Interventions");
             });
             ui.separator();
             match state.tab {
                 SideTab::Log => event_log::show(ui, session, pb, state, intents),
+                SideTab::Metrics => metrics::show(ui, session, pb, state, intents),
                 SideTab::Config => config::show(ui, session),
                 SideTab::Interventions => interventions::show(ui, session, intents),
             }
