@@ -71,7 +71,13 @@ pub fn show(
     intents: &mut Intents,
 ) -> bool {
     let names = &session.names;
-    let Some(first) = peers.first().copied() else {
+    // A replica's link to another broker is the usual suspect; the controller is listed first.
+    let Some(first) = peers
+        .iter()
+        .find(|p| matches!(p, NodeId::Broker(_)))
+        .or(peers.first())
+        .copied()
+    else {
         return false;
     };
     if edit.as_ref().is_none_or(|e| e.from != node) {
