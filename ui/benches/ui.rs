@@ -14,6 +14,7 @@ use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use bevy_egui::egui;
 use kafkascope_ui::app::{Library, Status, Watch};
+use kafkascope_ui::compare::Compare;
 use kafkascope_ui::intents::{Intent, Intents};
 use kafkascope_ui::playback::Playback;
 use kafkascope_ui::{core_app, lay_out, UiOptions, UiState};
@@ -95,7 +96,17 @@ fn ui_frame(
     let mut intents = Intents::default();
     let started = Instant::now();
     ctx.begin_pass(input);
-    lay_out(ctx, watch, library, pb, &status.0, state, &mut intents);
+    let compare = world.resource::<Compare>();
+    lay_out(
+        ctx,
+        watch,
+        compare,
+        library,
+        pb,
+        &status.0,
+        state,
+        &mut intents,
+    );
     let out = ctx.end_pass();
     let laid_out = started.elapsed();
     let started = Instant::now();

@@ -7,6 +7,7 @@ use bevy::prelude::*;
 use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
 
 use crate::cluster_state::{Checkpoints, ClusterAt};
+use crate::compare::{pump_compare, seek_compare, Compare};
 use crate::intents::{apply_intents, Intent, Intents};
 use crate::library::{sandbox, LibraryEntry};
 use crate::playback::Playback;
@@ -98,6 +99,12 @@ impl Plugin for CorePlugin {
                 seed: self.options.seed,
             });
         }
+        if let Some((source, text)) = &self.options.compare {
+            intents.push(Intent::Compare {
+                source: source.clone(),
+                text: text.clone(),
+            });
+        }
         if let Some(t) = self.options.start_at_ms {
             intents.push(Intent::Seek(t as f64));
         }
@@ -107,9 +114,18 @@ impl Plugin for CorePlugin {
             .init_resource::<Watch>()
             .init_resource::<Playback>()
             .init_resource::<Status>()
+            .init_resource::<Compare>()
             .add_systems(
                 Update,
-                (apply_intents, pump_replies, advance_playback, seek_cluster).chain(),
+                (
+                    apply_intents,
+                    pump_replies,
+                    pump_compare,
+                    advance_playback,
+                    seek_cluster,
+                    seek_compare,
+                )
+                    .chain(),
             );
     }
 }

@@ -150,6 +150,7 @@ pub fn layout(area: Rect, session: &Session) -> Layout {
 pub fn show(
     root: &mut egui::Ui,
     watch: &Watch,
+    other: Option<&Watch>,
     pb: &Playback,
     state: &mut UiState,
     _intents: &mut Intents,
@@ -161,51 +162,151 @@ pub fn show(
     egui::CentralPanel::default()
         .frame(egui::Frame::NONE.fill(p.background))
         .show(root, |ui| {
-            let full = ui.max_rect().shrink(14.0);
-            // The legend takes two lines where one would not fit.
-            let two_lines = full.width() < if state.presenter { 1500.0 } else { 1100.0 };
-            let line_h = if state.presenter { 24.0 } else { 20.0 };
-            let legend_h = if two_lines { 2.0 * line_h } else { line_h };
-            let (area, strip) = (
-                Rect::from_min_max(full.min, pos2(full.right(), full.bottom() - legend_h - 6.0)),
-                Rect::from_min_max(pos2(full.left(), full.bottom() - legend_h), full.max),
-            );
-            let layout = layout(area, session);
-            let painter = ui.painter_at(ui.max_rect());
-            let mut view = View {
-                session,
-                cluster: &watch.cluster,
-                p,
-                presenter: state.presenter,
-                by_key: state.colour_by_key,
-                layout: &layout,
-                painter: &painter,
-                routes: BTreeMap::new(),
+            let full = ui.max_rect();
+            let Some(other) = other.filter(|o| o.session.is_some()) else {
+                draw(ui, full, "main", watch, session, pb, state, true);
+                return;
             };
-            view.plan_routes();
-            view.links();
-            let t = pb.time_ms.min(Playback::available(session));
-            for (&node, &rect) in &layout.nodes {
-                let id = egui::Id::new(("node", node));
-                let r = ui.interact(rect, id, Sense::click());
-                let hovered = r.hovered();
-                let selected = state.selected == Some(node);
-                match node {
-                    NodeId::Controller => view.controller(rect, hovered || selected),
-                    NodeId::Broker(b) => view.broker(b, rect, hovered || selected),
-                    NodeId::Producer(i) => view.producer(i, rect),
-                    NodeId::Reader => view.reader(rect),
-                }
-                if matches!(node, NodeId::Controller | NodeId::Broker(_)) {
-                    let r = r.on_hover_cursor(egui::CursorIcon::PointingHand);
-                    if r.clicked() {
-                        state.selected = Some(node);
-                    }
-                }
+            // Compare: two halves with a title each; only the left one takes interventions.
+            let title_h = if state.presenter { 52.0 } else { 42.0 };
+            let half = full.width() / 2.0;
+            for (i, w) in [watch, other].into_iter().enumerate() {
+                let Some(s) = &w.session else { continue };
+                let x = full.left() + i as f32 * half;
+                let title = Rect::from_min_size(pos2(x, full.top()), vec2(half, title_h));
+                compare_title(ui, title, s, pb, state.presenter, i == 0);
+                let rect =
+                    Rect::from_min_max(pos2(x, title.bottom()), pos2(x + half, full.bottom()));
+                draw(ui, rect, ["left", "right"][i], w, s, pb, state, i == 0);
             }
-            view.dots(t);
-            view.legend(strip, two_lines);
+            ui.painter().vline(
+                full.center().x,
+                full.y_range(),
+                Stroke::new(1.0, p.node_stroke),
+            );
         });
+}
+
+/// One half's heading in compare mode: the scenario, and the checkers that are broken at the
+/// displayed moment (where the two runs part ways).
+fn compare_title(
+    ui: &egui::Ui,
+    rect: Rect,
+    s: &Session,
+    pb: &Playback,
+    presenter: bool,
+    left: bool,
+) {
+    let p = palette(presenter);
+    let shown = pb.shown(s);
+    let painter = ui.painter_at(rect);
+    let size = if presenter { 18.0 } else { 14.0 };
+    let name = format!(
+        "{}{}",
+        s.scenario.name,
+        if left { "" } else { "  (compared)" }
+    );
+    // Two lines: the name (clipped to the half), then the checkers.
+    painter.text(
+        rect.left_top() + vec2(14.0, 4.0),
+        Align2::LEFT_TOP,
+        name,
+        FontId::proportional(size),
+        p.text,
+    );
+    let (text, colour) = match &s.findings {
+        None => (
+            format!(
+                "simulating… {}",
+                crate::playback::fmt_ms(s.simulated_to as f64)
+            ),
+            p.dim,
+        ),
+        Some(f) => {
+            let broken: Vec<&str> = kafkascope_sim::scenario::CheckerId::ALL
+                .iter()
+                .filter(|c| {
+                    f.verdict(**c)
+                        .violation
+                        .as_ref()
+                        .is_some_and(|v| v.at <= shown)
+                })
+                .map(|c| c.name())
+                .collect();
+            if broken.is_empty() {
+                ("✔ every checker holds".to_string(), p.ok)
+            } else {
+                (format!("✖ {}", broken.join(", ")), p.bad)
+            }
+        }
+    };
+    painter.text(
+        rect.left_bottom() + vec2(14.0, -2.0),
+        Align2::LEFT_BOTTOM,
+        text,
+        FontId::proportional(size),
+        colour,
+    );
+}
+
+/// One cluster picture in `rect`. `salt` keeps the click targets of two pictures apart;
+/// only a `clickable` one opens the intervention menu.
+#[allow(clippy::too_many_arguments)]
+fn draw(
+    ui: &mut egui::Ui,
+    rect: Rect,
+    salt: &str,
+    watch: &Watch,
+    session: &Session,
+    pb: &Playback,
+    state: &mut UiState,
+    clickable: bool,
+) {
+    let p = palette(state.presenter);
+    let full = rect.shrink(14.0);
+    // The legend takes two lines where one would not fit.
+    let two_lines = full.width() < if state.presenter { 1500.0 } else { 1100.0 };
+    let line_h = if state.presenter { 24.0 } else { 20.0 };
+    let legend_h = if two_lines { 2.0 * line_h } else { line_h };
+    let (area, strip) = (
+        Rect::from_min_max(full.min, pos2(full.right(), full.bottom() - legend_h - 6.0)),
+        Rect::from_min_max(pos2(full.left(), full.bottom() - legend_h), full.max),
+    );
+    let layout = layout(area, session);
+    let painter = ui.painter_at(rect);
+    let mut view = View {
+        session,
+        cluster: &watch.cluster,
+        p,
+        presenter: state.presenter,
+        by_key: state.colour_by_key,
+        layout: &layout,
+        painter: &painter,
+        routes: BTreeMap::new(),
+    };
+    view.plan_routes();
+    view.links();
+    let t = pb.time_ms.min(Playback::available(session));
+    for (&node, &rect) in &layout.nodes {
+        let id = egui::Id::new((salt, "node", node));
+        let r = ui.interact(rect, id, Sense::click());
+        let hovered = clickable && r.hovered();
+        let selected = state.selected == Some(node);
+        match node {
+            NodeId::Controller => view.controller(rect, hovered || selected),
+            NodeId::Broker(b) => view.broker(b, rect, hovered || selected),
+            NodeId::Producer(i) => view.producer(i, rect),
+            NodeId::Reader => view.reader(rect),
+        }
+        if clickable && matches!(node, NodeId::Controller | NodeId::Broker(_)) {
+            let r = r.on_hover_cursor(egui::CursorIcon::PointingHand);
+            if r.clicked() {
+                state.selected = Some(node);
+            }
+        }
+    }
+    view.dots(t);
+    view.legend(strip, two_lines);
 }
 
 struct View<'a> {

@@ -10,6 +10,7 @@ use kafkascope_sim::command::{Command, TimedCommand};
 use kafkascope_sim::ids::Millis;
 
 use crate::app::{Sim, Status, Watch};
+use crate::compare::Compare;
 use crate::playback::Playback;
 use crate::session::Session;
 
@@ -37,6 +38,12 @@ pub enum Intent {
     SetSpeed(f64),
     /// Apply a command just after the displayed moment; the future after it is re-simulated.
     Intervene(Command),
+    /// Show another scenario beside this one, with this session's seed, on the same timeline.
+    Compare {
+        source: String,
+        text: String,
+    },
+    CloseCompare,
 }
 
 #[derive(Resource, Default, Debug)]
@@ -53,14 +60,29 @@ pub fn apply_intents(
     mut watch: ResMut<Watch>,
     mut playback: ResMut<Playback>,
     mut status: ResMut<Status>,
+    mut compare: ResMut<Compare>,
     sim: Res<Sim>,
 ) {
     for intent in std::mem::take(&mut intents.0) {
-        apply(intent, &mut watch, &mut playback, &mut status, &sim);
+        apply(
+            intent,
+            &mut watch,
+            &mut playback,
+            &mut status,
+            &mut compare,
+            &sim,
+        );
     }
 }
 
-fn apply(intent: Intent, watch: &mut Watch, pb: &mut Playback, status: &mut Status, sim: &Sim) {
+fn apply(
+    intent: Intent,
+    watch: &mut Watch,
+    pb: &mut Playback,
+    status: &mut Status,
+    compare: &mut Compare,
+    sim: &Sim,
+) {
     match intent {
         Intent::Open { source, text, seed } => {
             match kafkascope_sim::scenario::parse(&source, &text) {
@@ -69,6 +91,7 @@ fn apply(intent: Intent, watch: &mut Watch, pb: &mut Playback, status: &mut Stat
                     let session = Session::new(source, scenario, seed);
                     sim.0.send(session.request());
                     watch.open(session);
+                    compare.close();
                     *pb = Playback {
                         speed: pb.speed,
                         ..Default::default()
@@ -88,6 +111,7 @@ fn apply(intent: Intent, watch: &mut Watch, pb: &mut Playback, status: &mut Stat
                 watch,
                 pb,
                 status,
+                compare,
                 sim,
             ),
             Err(e) => status.set(format!("cannot read {}: {e}", path.display())),
@@ -108,6 +132,7 @@ fn apply(intent: Intent, watch: &mut Watch, pb: &mut Playback, status: &mut Stat
         }
         Intent::Home => {
             watch.close();
+            compare.close();
             pb.playing = false;
         }
         Intent::TogglePlay => {
@@ -146,6 +171,16 @@ fn apply(intent: Intent, watch: &mut Watch, pb: &mut Playback, status: &mut Stat
             }
         }
         Intent::SetSpeed(v) => pb.set_speed(v),
+        Intent::Compare { source, text } => {
+            let Some(seed) = watch.session.as_ref().map(|s| s.seed) else {
+                return;
+            };
+            match kafkascope_sim::scenario::parse(&source, &text) {
+                Ok(scenario) => compare.open(Session::new(source, scenario, seed)),
+                Err(e) => status.set(e.to_string()),
+            }
+        }
+        Intent::CloseCompare => compare.close(),
         Intent::Intervene(command) => {
             let Watch {
                 session: Some(s),

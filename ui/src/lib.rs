@@ -16,6 +16,7 @@
 pub mod app;
 pub mod cluster_state;
 mod cluster_view;
+pub mod compare;
 mod home;
 pub mod intents;
 pub mod library;
@@ -44,6 +45,9 @@ pub struct UiOptions {
     pub library: Vec<LibraryEntry>,
     /// A scenario to open at once instead of the home screen: `(name or path, TOML text)`.
     pub open: Option<(String, String)>,
+    /// A second scenario to show beside the first, with its seed, on one timeline (compare):
+    /// `(name or path, TOML text)`.
+    pub compare: Option<(String, String)>,
     /// Overrides the scenario's seed.
     pub seed: Option<u64>,
     /// Start in presenter mode (large type, high contrast).

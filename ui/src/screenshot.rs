@@ -35,12 +35,19 @@ impl Plugin for ScreenshotPlugin {
     }
 }
 
-fn shoot(mut shot: ResMut<Shot>, watch: Res<Watch>, cost: Res<FrameCost>, mut commands: Commands) {
+fn shoot(
+    mut shot: ResMut<Shot>,
+    watch: Res<Watch>,
+    compare: Res<crate::compare::Compare>,
+    cost: Res<FrameCost>,
+    mut commands: Commands,
+) {
     if shot.taken {
         return;
     }
     shot.waited += 1;
-    let ready = watch.session.as_ref().is_none_or(|s| s.complete());
+    let ready = watch.session.as_ref().is_none_or(|s| s.complete())
+        && compare.session().is_none_or(|s| s.complete());
     if !ready && shot.waited < MAX_WAIT_FRAMES {
         return;
     }

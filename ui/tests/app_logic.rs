@@ -267,3 +267,70 @@ fn a_link_setting_is_an_intervention_that_replays_exactly() {
         );
     }
 }
+
+#[test]
+fn compare_runs_a_second_scenario_with_the_same_seed_on_one_timeline() {
+    use kafkascope_ui::compare::Compare;
+    use kafkascope_ui::intents::Intent;
+    const ACKS_ALL: &str = include_str!("../../scenarios/acks-all-leader-crash.toml");
+    let mut app = app_with("acks1-leader-crash", ACKS1);
+    finish(&mut app);
+    push(
+        &mut app,
+        Intent::Compare {
+            source: "acks-all-leader-crash".into(),
+            text: ACKS_ALL.into(),
+        },
+    );
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !app
+        .world()
+        .resource::<Compare>()
+        .session()
+        .is_some_and(|s| s.complete())
+    {
+        app.update();
+        assert!(Instant::now() < deadline, "the compared run did not finish");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let acks1 = parse("acks1-leader-crash", ACKS1).unwrap();
+    let acks_all = parse("acks-all-leader-crash", ACKS_ALL).unwrap();
+    {
+        let other = app.world().resource::<Compare>().session().unwrap();
+        // The compared run uses the first session's seed, whatever its own file says.
+        assert_eq!(other.seed, acks1.seed);
+        assert_eq!(other.trace_hash, Some(hash_of(&acks_all, acks1.seed, &[])));
+    }
+    // One timeline: seeking moves both pictures to the same millisecond.
+    push(&mut app, Intent::Seek(21_000.0));
+    app.update();
+    {
+        let w = app.world().resource::<Watch>();
+        let c = app.world().resource::<Compare>();
+        let o = c.other.as_ref().unwrap();
+        assert_eq!(w.cluster.at, 21_000);
+        assert_eq!(o.cluster.at, 21_000);
+        assert_eq!(
+            o.cluster.applied,
+            o.session.as_ref().unwrap().entries_through(21_000)
+        );
+    }
+    // Interventions go to the first session only.
+    push(
+        &mut app,
+        Intent::Intervene(Command::Pause {
+            target: Target::Node(NodeId::Broker(3)),
+        }),
+    );
+    app.update();
+    {
+        let w = app.world().resource::<Watch>();
+        assert_eq!(w.session.as_ref().unwrap().interventions.len(), 1);
+        let other = app.world().resource::<Compare>().session().unwrap();
+        assert!(other.interventions.is_empty());
+        assert!(other.complete());
+    }
+    push(&mut app, Intent::Home);
+    app.update();
+    assert!(app.world().resource::<Compare>().other.is_none());
+}

@@ -131,6 +131,32 @@ fn the_main_screens_render_with_their_elements() {
         "no violated checker"
     );
 
+    // Compare at 14 s: acks=1 on the left has lost acknowledged writes (its title's checkers
+    // are red), acks=all on the right holds (green), on one timeline.
+    let compare = shoot(
+        "compare-acks-14s",
+        &[
+            "acks1-leader-crash",
+            "--compare",
+            "acks-all-leader-crash",
+            "--at",
+            "14000",
+        ],
+    );
+    let (left_title, right_title) = ((0.0, 0.04, 0.33, 0.1), (0.34, 0.04, 0.67, 0.1));
+    assert!(
+        count(&compare, [235, 85, 85], 12, left_title) > 10,
+        "no broken checker over the acks=1 half"
+    );
+    assert!(
+        count(&compare, [80, 200, 120], 12, right_title) > 10,
+        "no holding checkers over the acks=all half"
+    );
+    assert!(
+        count(&compare, [235, 85, 85], 12, right_title) < 5,
+        "a broken checker over the acks=all half"
+    );
+
     let presenter = shoot(
         "presenter-kip101-2",
         &["kip101-2-high-watermark", "--at", "3000", "--presenter"],

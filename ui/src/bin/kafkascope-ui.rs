@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run -p kafkascope-ui --bin kafkascope-ui -- [SCENARIO] [--at MS] [--presenter]
-//!     [--seed N] [--size WxH] [--select NODE] [--screenshot PATH [--frames N]]
+//!     [--seed N] [--size WxH] [--select NODE] [--compare SCENARIO] [--screenshot PATH [--frames N]]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -26,6 +26,15 @@ fn library(dir: &Path) -> Vec<LibraryEntry> {
     v
 }
 
+/// A shipped scenario's text by name, or a file's.
+fn scenario_text(library: &[LibraryEntry], name: &str) -> Option<String> {
+    library
+        .iter()
+        .find(|e| e.name == name)
+        .map(|e| e.text.clone())
+        .or_else(|| std::fs::read_to_string(name).ok())
+}
+
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
     let mut options = UiOptions {
@@ -41,6 +50,16 @@ fn main() {
             "--seed" => options.seed = args.next().and_then(|v| v.parse().ok()),
             "--presenter" => options.presenter = true,
             "--select" => options.select = args.next(),
+            "--compare" => {
+                let name = args.next().unwrap_or_default();
+                match scenario_text(&options.library, &name) {
+                    Some(t) => options.compare = Some((name, t)),
+                    None => {
+                        eprintln!("no scenario {name}");
+                        std::process::exit(2);
+                    }
+                }
+            }
             "--screenshot" => shot = args.next().map(PathBuf::from),
             "--frames" => frames = args.next().and_then(|v| v.parse().ok()).unwrap_or(5),
             "--size" => {
@@ -49,24 +68,16 @@ fn main() {
                     Some((w.parse().ok()?, h.parse().ok()?))
                 })
             }
-            name => {
-                let text = options
-                    .library
-                    .iter()
-                    .find(|e| e.name == name)
-                    .map(|e| e.text.clone())
-                    .or_else(|| std::fs::read_to_string(name).ok());
-                match text {
-                    Some(t) => options.open = Some((name.to_string(), t)),
-                    None if name == "sandbox" => {
-                        options.open = Some((name.into(), kafkascope_ui::library::SANDBOX.into()))
-                    }
-                    None => {
-                        eprintln!("no scenario {name}");
-                        std::process::exit(2);
-                    }
+            name => match scenario_text(&options.library, name) {
+                Some(t) => options.open = Some((name.to_string(), t)),
+                None if name == "sandbox" => {
+                    options.open = Some((name.into(), kafkascope_ui::library::SANDBOX.into()))
                 }
-            }
+                None => {
+                    eprintln!("no scenario {name}");
+                    std::process::exit(2);
+                }
+            },
         }
     }
     options.screenshot = shot.map(|path| ScreenshotPlan { path, frames });

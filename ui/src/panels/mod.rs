@@ -20,6 +20,7 @@ use bevy_egui::{egui, EguiContexts};
 use kafkascope_sim::ids::NodeId;
 
 use crate::app::{Library, Status, Watch};
+use crate::compare::Compare;
 use crate::intents::{Intent, Intents};
 use crate::playback::Playback;
 use crate::{cluster_view, home, shortcuts, theme, timeline};
@@ -104,6 +105,7 @@ impl FrameCost {
 pub fn draw(
     mut contexts: EguiContexts,
     watch: Res<Watch>,
+    compare: Res<Compare>,
     library: Res<Library>,
     pb: Res<Playback>,
     status: Res<Status>,
@@ -116,6 +118,7 @@ pub fn draw(
     lay_out(
         &ctx,
         &watch,
+        &compare,
         &library,
         &pb,
         &status.0,
@@ -130,9 +133,11 @@ pub fn draw(
 ///
 /// Separate from the bevy system so that the benchmark (`benches/ui.rs`) can drive the very
 /// same layout through a bare `egui::Context`, without a window or a GPU.
+#[allow(clippy::too_many_arguments)] // everything the window shows
 pub fn lay_out(
     ctx: &egui::Context,
     watch: &Watch,
+    compare: &Compare,
     library: &Library,
     pb: &Playback,
     status: &str,
@@ -154,12 +159,15 @@ pub fn lay_out(
     match &watch.session {
         None => home::show(&mut root, &library.0, state, intents, status),
         Some(session) => {
-            top_bar::show(&mut root, session, pb, state, intents, status);
+            let comparing = compare.session().is_some();
+            top_bar::show(
+                &mut root, session, &library.0, comparing, state, intents, status,
+            );
             timeline::show(&mut root, session, pb, state, intents);
             if state.side_panel && !state.presenter {
                 side_panel(&mut root, watch, pb, state, intents);
             }
-            cluster_view::show(&mut root, watch, pb, state, intents);
+            cluster_view::show(&mut root, watch, compare.other.as_ref(), pb, state, intents);
             node_menu::show(ctx, watch, state, intents);
         }
     }

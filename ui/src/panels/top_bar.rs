@@ -1,16 +1,18 @@
-//! The top bar: back to the home screen, what is running, Save/Open, display toggles, help.
+//! The top bar: back to the home screen, what is running, Compare, Save/Open, display toggles,
+//! help.
 
 use bevy_egui::egui::{self, RichText};
 
 use super::{FileDialog, UiState};
+use crate::app::LibraryItem;
 use crate::intents::{Intent, Intents};
-use crate::playback::Playback;
 use crate::session::Session;
 
 pub fn show(
     root: &mut egui::Ui,
     session: &Session,
-    _pb: &Playback,
+    library: &[LibraryItem],
+    comparing: bool,
     state: &mut UiState,
     intents: &mut Intents,
     status: &str,
@@ -37,6 +39,36 @@ pub fn show(
                 ui.toggle_value(&mut state.colour_by_key, "Colour by key")
                     .on_hover_text("record cells coloured by key instead of by producer (K)");
                 ui.separator();
+                if comparing {
+                    if ui.button("Close compare").clicked() {
+                        intents.push(Intent::CloseCompare);
+                    }
+                } else {
+                    ui.menu_button("Compare…", |ui| {
+                        ui.label(
+                            RichText::new(format!(
+                                "beside this one, with seed {}, on one timeline",
+                                session.seed
+                            ))
+                            .small(),
+                        );
+                        for item in library {
+                            if ui
+                                .button(&item.title)
+                                .on_hover_text(&item.entry.name)
+                                .clicked()
+                            {
+                                intents.push(Intent::Compare {
+                                    source: item.entry.name.clone(),
+                                    text: item.entry.text.clone(),
+                                });
+                                ui.close();
+                            }
+                        }
+                    })
+                    .response
+                    .on_hover_text("the same seed under another scenario, side by side");
+                }
                 if ui.button("Open…").clicked() {
                     state.file_dialog = Some(FileDialog::Open("scenario.toml".into()));
                 }
