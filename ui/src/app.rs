@@ -191,13 +191,14 @@ pub fn build_app(options: UiOptions) -> App {
     })
     .insert_resource({
         let mut state = crate::panels::UiState::new(options.presenter);
-        state.selected = options.select.as_deref().and_then(|n| match n {
-            "controller" => Some(kafkascope_sim::ids::NodeId::Controller),
-            _ => n
-                .strip_prefix("broker-")
-                .and_then(|b| b.parse().ok())
-                .map(kafkascope_sim::ids::NodeId::Broker),
-        });
+        // Node names as the scenario spells them (`broker-2`, `controller`, `producer-a`).
+        let names = options
+            .open
+            .as_ref()
+            .and_then(|(name, text)| kafkascope_sim::scenario::parse(name, text).ok())
+            .map(|sc| sc.names())
+            .unwrap_or_default();
+        state.selected = options.select.as_deref().and_then(|n| names.parse(n));
         state
     })
     .init_resource::<crate::panels::FrameCost>()

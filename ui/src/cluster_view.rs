@@ -298,7 +298,12 @@ fn draw(
             NodeId::Producer(i) => view.producer(i, rect),
             NodeId::Reader => view.reader(rect),
         }
-        if clickable && matches!(node, NodeId::Controller | NodeId::Broker(_)) {
+        if clickable
+            && matches!(
+                node,
+                NodeId::Controller | NodeId::Broker(_) | NodeId::Producer(_)
+            )
+        {
             let r = r.on_hover_cursor(egui::CursorIcon::PointingHand);
             if r.clicked() {
                 state.selected = Some(node);

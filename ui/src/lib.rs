@@ -34,6 +34,7 @@ use std::path::PathBuf;
 
 pub use app::{build_app, core_app};
 pub use library::LibraryEntry;
+pub use panels::producer_settings::ProducerEdit;
 /// The window's layout without bevy's rendering: for the benchmark, which drives it through a
 /// bare `egui::Context`.
 pub use panels::{lay_out, LinkEdit, UiState};

@@ -334,3 +334,46 @@ fn compare_runs_a_second_scenario_with_the_same_seed_on_one_timeline() {
     app.update();
     assert!(app.world().resource::<Compare>().other.is_none());
 }
+
+/// Switching the acks=1 producer to acks=all with idempotence before the leader crash is an
+/// intervention like any other: recorded, replayed exactly, and it prevents the loss.
+#[test]
+fn a_producer_setting_is_an_intervention_that_prevents_the_loss() {
+    use kafkascope_sim::config::Acks;
+    use kafkascope_ui::intents::Intent;
+    let mut app = app_with("acks1-leader-crash", ACKS1);
+    finish(&mut app);
+    push(&mut app, Intent::Seek(1_999.0));
+    app.update();
+    // What the producer menu's Apply pushes.
+    let edit = kafkascope_ui::ProducerEdit {
+        producer: 0,
+        acks: Acks::All,
+        idempotence: true,
+        rate: 100.0,
+    };
+    push(&mut app, Intent::Intervene(edit.command()));
+    finish(&mut app);
+    let scenario = parse("acks1-leader-crash", ACKS1).unwrap();
+    let change = TimedCommand {
+        at: 2_000,
+        command: edit.command(),
+    };
+    let expected = hash_of(&scenario, scenario.seed, std::slice::from_ref(&change));
+    let w = app.world().resource::<Watch>();
+    let s = w.session.as_ref().unwrap();
+    assert_eq!(s.interventions, vec![change]);
+    assert_eq!(s.trace_hash, Some(expected));
+    let saved = parse(
+        "saved.toml",
+        &kafkascope_sim::scenario::to_toml(&s.as_scenario()),
+    )
+    .unwrap();
+    let run = kafkascope_sim::report::run(&saved, saved.seed);
+    assert_eq!(run.trace.hash(), expected);
+    assert_eq!(
+        run.findings
+            .count(kafkascope_sim::scenario::Count::LostAcknowledged),
+        0
+    );
+}

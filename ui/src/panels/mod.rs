@@ -13,6 +13,7 @@ mod interventions;
 mod link_sliders;
 mod metrics;
 mod node_menu;
+pub mod producer_settings;
 mod top_bar;
 
 use bevy::prelude::*;
@@ -52,6 +53,8 @@ pub struct UiState {
     pub file_dialog: Option<FileDialog>,
     /// The staged latency and loss sliders of the node menu's link section.
     pub link_edit: Option<link_sliders::LinkEdit>,
+    /// The staged settings of the selected producer.
+    pub producer_edit: Option<producer_settings::ProducerEdit>,
 }
 
 impl UiState {
@@ -67,6 +70,7 @@ impl UiState {
             colour_by_key: false,
             file_dialog: None,
             link_edit: None,
+            producer_edit: None,
         }
     }
 }

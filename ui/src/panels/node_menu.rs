@@ -93,6 +93,10 @@ pub fn show(ctx: &egui::Context, watch: &Watch, state: &mut UiState, intents: &m
         .resizable(false)
         .default_pos(ctx.viewport_rect().center())
         .show(ctx, |ui| {
+            if let NodeId::Producer(i) = node {
+                chosen |= super::producer_settings::show(ui, i, session, &mut state.producer_edit, intents);
+                return;
+            }
             ui.label(
                 RichText::new(format!(
                     "Now: {}. Applies at the next millisecond; the future after it is re-simulated.",
