@@ -69,6 +69,10 @@ pub enum Cmd {
         /// Save a screenshot of the window to this PNG and exit.
         #[arg(long, value_name = "FILE.png")]
         screenshot: Option<std::path::PathBuf>,
+        /// Show a second scenario beside the first, same seed, one timeline (say the fix of a
+        /// failure: `kafkascope ui acks1-leader-crash --compare acks-all-leader-crash`).
+        #[arg(long, requires = "scenario", value_name = "FILE|NAME")]
+        compare: Option<String>,
     },
     /// Run a scenario or an experiment (a grid of configurations and a nemesis) over many
     /// seeds: tables, plots, an HTML report, and shrunk counterexamples.
@@ -102,14 +106,15 @@ pub enum Cmd {
 /// Exit codes: 0 when expectations hold, 1 when one fails, 2 on bad input.
 pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
-        None => ui(None, None, false, None, None),
+        None => ui(None, None, false, None, None, None),
         Some(Cmd::Ui {
             scenario,
             seed,
             presenter,
             at,
             screenshot,
-        }) => ui(scenario, seed, presenter, at, screenshot),
+            compare,
+        }) => ui(scenario, seed, presenter, at, screenshot, compare),
         Some(Cmd::Run {
             scenario,
             seed,
@@ -157,22 +162,23 @@ fn ui(
     presenter: bool,
     at: Option<u64>,
     screenshot: Option<std::path::PathBuf>,
+    compare: Option<String>,
 ) -> ExitCode {
-    let open = match scenario {
-        None => None,
-        Some(arg) => match load(&arg) {
-            // Parsed here too, so a bad file gets the CLI's located diagnostics.
-            Ok(_) => {
-                let text = std::fs::read_to_string(&arg)
-                    .ok()
-                    .or_else(|| library::find(&arg).map(str::to_string));
-                text.map(|t| (arg.clone(), t))
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(2);
-            }
-        },
+    // Parsed here too, so a bad file gets the CLI's located diagnostics.
+    let text_of = |arg: Option<String>| -> Result<Option<(String, String)>, String> {
+        let Some(arg) = arg else { return Ok(None) };
+        load(&arg)?;
+        let text = std::fs::read_to_string(&arg)
+            .ok()
+            .or_else(|| library::find(&arg).map(str::to_string));
+        Ok(text.map(|t| (arg, t)))
+    };
+    let (open, compare) = match (text_of(scenario), text_of(compare)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
     };
     let options = kafkascope_ui::UiOptions {
         library: library::SCENARIOS
@@ -180,6 +186,7 @@ fn ui(
             .map(|(n, t)| kafkascope_ui::LibraryEntry::new(*n, *t))
             .collect(),
         open,
+        compare,
         seed,
         presenter,
         start_at_ms: at,
