@@ -70,6 +70,22 @@ pub enum Command {
         settings: Vec<(String, crate::config::Value)>,
         rate: Option<f64>,
     },
+    /// Crashes a consumer at the first moment at or after the command's time when it is in
+    /// the middle of processing a poll's records (some processed, some not).
+    CrashWhileProcessing {
+        target: Target,
+    },
+    /// Creates a topic while the cluster runs (an admin client's `createTopics`).
+    CreateTopic {
+        name: std::sync::Arc<str>,
+        partitions: u32,
+        replication_factor: u32,
+    },
+    /// Grows a topic to `partitions` partitions (`kafka-topics --alter --partitions`).
+    AddPartitions {
+        topic: std::sync::Arc<str>,
+        partitions: u32,
+    },
     /// Sets a link's latency range and loss (both directions if `both`).
     Link {
         from: Target,

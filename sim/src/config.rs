@@ -15,8 +15,10 @@ pub enum Scope {
     Broker,
     /// A topic's own table in `[[topics]]`.
     Topic,
-    /// A `[[producers]]` entry.
+    /// A `[[producers]]` entry (and a stream processor's `[consumers.output]`).
     Producer,
+    /// A `[[consumers]]` entry.
+    Consumer,
 }
 
 /// The type and allowed values of a key.
@@ -76,6 +78,12 @@ pub const KEYS: &[Key] = &[
         doc: "The controller fences a broker that has not heartbeated for this long." },
     Key { name: "sim.page.cache.writeback.ms", scope: Scope::Broker, kind: int(1, MAX), default: "30000",
         doc: "Simulator: the operating system writes dirty pages back after this long (Linux dirty_expire_centisecs). A power loss loses what was not yet written." },
+    Key { name: "group.initial.rebalance.delay.ms", scope: Scope::Broker, kind: int(0, MAX), default: "3000",
+        doc: "The coordinator waits this long for more members before the first rebalance of an empty group." },
+    Key { name: "offsets.topic.num.partitions", scope: Scope::Broker, kind: int(1, 1000), default: "1",
+        doc: "Partitions of __consumer_offsets; a group's coordinator leads partition hash(group.id) % this. Kafka's default is 50; the simulator's is 1 so the view stays readable." },
+    Key { name: "offsets.topic.replication.factor", scope: Scope::Broker, kind: int(1, 100), default: "3",
+        doc: "Replicas of each __consumer_offsets partition (capped at the number of brokers): how many broker failures committed offsets survive." },
     // ---- topic ----
     Key { name: "replication.factor", scope: Scope::Topic, kind: int(1, 100), default: "3",
         doc: "Replicas per partition (at most the number of brokers)." },
@@ -110,6 +118,33 @@ pub const KEYS: &[Key] = &[
         doc: "Unacknowledged requests allowed per broker connection (at most 5 with idempotence)." },
     Key { name: "metadata.max.age.ms", scope: Scope::Producer, kind: int(1, MAX), default: "300000",
         doc: "Refresh metadata at least this often even without errors." },
+    // ---- consumer ----
+    Key { name: "auto.offset.reset", scope: Scope::Consumer, kind: Kind::Choice(&["earliest", "latest", "none"]), default: "latest",
+        doc: "Where to start when the group has no committed offset, or the position is out of range: the log start, the log end, or an error." },
+    Key { name: "enable.auto.commit", scope: Scope::Consumer, kind: Kind::Bool, default: "true",
+        doc: "Commit in the background every auto.commit.interval.ms: each poll() commits what the previous polls returned." },
+    Key { name: "auto.commit.interval.ms", scope: Scope::Consumer, kind: int(0, MAX), default: "5000",
+        doc: "How often auto-commit commits the positions." },
+    Key { name: "max.poll.records", scope: Scope::Consumer, kind: int(1, MAX), default: "500",
+        doc: "At most this many records per poll()." },
+    Key { name: "max.poll.interval.ms", scope: Scope::Consumer, kind: int(1, MAX), default: "300000",
+        doc: "If poll() is not called again within this long, the consumer leaves the group and its partitions move (it is a zombie until it polls again)." },
+    Key { name: "session.timeout.ms", scope: Scope::Consumer, kind: int(1, MAX), default: "45000",
+        doc: "The coordinator removes a member whose heartbeats stop for this long." },
+    Key { name: "heartbeat.interval.ms", scope: Scope::Consumer, kind: int(1, MAX), default: "3000",
+        doc: "How often the consumer's background thread heartbeats to the coordinator." },
+    Key { name: "fetch.min.bytes", scope: Scope::Consumer, kind: int(0, MAX), default: "1",
+        doc: "The broker holds a fetch until this many bytes are available (or fetch.max.wait.ms passes)." },
+    Key { name: "fetch.max.wait.ms", scope: Scope::Consumer, kind: int(0, MAX), default: "500",
+        doc: "The longest the broker holds a fetch waiting for fetch.min.bytes." },
+    Key { name: "partition.assignment.strategy", scope: Scope::Consumer, kind: Kind::Choice(&["range", "roundrobin", "sticky", "cooperative-sticky"]), default: "range",
+        doc: "How the group leader assigns partitions; cooperative-sticky rebalances incrementally (KIP-429), the others stop the world. (Kafka's default list is [range, cooperative-sticky], which uses range.)" },
+    Key { name: "request.timeout.ms", scope: Scope::Consumer, kind: int(1, MAX), default: "30000",
+        doc: "How long the consumer waits for a response before retrying." },
+    Key { name: "retry.backoff.ms", scope: Scope::Consumer, kind: int(0, MAX), default: "100",
+        doc: "Wait before retrying a failed request or looking up the coordinator again." },
+    Key { name: "sim.leader.epoch.validation", scope: Scope::Consumer, kind: Kind::Bool, default: "true",
+        doc: "Simulator: after a leader change, check the position against the new leader's log with the last consumed record's epoch (KIP-320, Kafka clients since 2.3). false behaves like older clients, which can silently skip records after an unclean truncation." },
 ];
 
 pub fn key(scope: Scope, name: &str) -> Option<&'static Key> {
@@ -201,6 +236,9 @@ pub struct BrokerConfig {
     pub heartbeat_interval_ms: Millis,
     pub session_timeout_ms: Millis,
     pub page_cache_writeback_ms: Millis,
+    pub group_initial_rebalance_delay_ms: Millis,
+    pub offsets_topic_num_partitions: u32,
+    pub offsets_topic_replication_factor: u32,
 }
 
 impl Default for BrokerConfig {
@@ -218,6 +256,9 @@ impl Default for BrokerConfig {
             heartbeat_interval_ms: 2_000,
             session_timeout_ms: 9_000,
             page_cache_writeback_ms: 30_000,
+            group_initial_rebalance_delay_ms: 3_000,
+            offsets_topic_num_partitions: 1,
+            offsets_topic_replication_factor: 3,
         }
     }
 }
@@ -240,6 +281,11 @@ impl BrokerConfig {
             "broker.heartbeat.interval.ms" => self.heartbeat_interval_ms = as_u64(v),
             "broker.session.timeout.ms" => self.session_timeout_ms = as_u64(v),
             "sim.page.cache.writeback.ms" => self.page_cache_writeback_ms = as_u64(v),
+            "group.initial.rebalance.delay.ms" => self.group_initial_rebalance_delay_ms = as_u64(v),
+            "offsets.topic.num.partitions" => self.offsets_topic_num_partitions = as_u64(v) as u32,
+            "offsets.topic.replication.factor" => {
+                self.offsets_topic_replication_factor = as_u64(v) as u32
+            }
             _ => {}
         }
     }
@@ -282,6 +328,18 @@ impl BrokerConfig {
             (
                 "sim.page.cache.writeback.ms",
                 i(self.page_cache_writeback_ms),
+            ),
+            (
+                "group.initial.rebalance.delay.ms",
+                i(self.group_initial_rebalance_delay_ms),
+            ),
+            (
+                "offsets.topic.num.partitions",
+                i(self.offsets_topic_num_partitions as u64),
+            ),
+            (
+                "offsets.topic.replication.factor",
+                i(self.offsets_topic_replication_factor as u64),
             ),
         ]
     }
@@ -472,9 +530,187 @@ impl ProducerConfig {
     }
 }
 
+/// Where a consumer starts without a committed offset (`auto.offset.reset`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OffsetReset {
+    Earliest,
+    Latest,
+    None,
+}
+
+impl std::fmt::Display for OffsetReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OffsetReset::Earliest => "earliest",
+            OffsetReset::Latest => "latest",
+            OffsetReset::None => "none",
+        })
+    }
+}
+
+/// `partition.assignment.strategy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Assignor {
+    Range,
+    RoundRobin,
+    Sticky,
+    CooperativeSticky,
+}
+
+impl Assignor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Assignor::Range => "range",
+            Assignor::RoundRobin => "roundrobin",
+            Assignor::Sticky => "sticky",
+            Assignor::CooperativeSticky => "cooperative-sticky",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Assignor::Range,
+            Assignor::RoundRobin,
+            Assignor::Sticky,
+            Assignor::CooperativeSticky,
+        ]
+        .into_iter()
+        .find(|a| a.name() == s)
+    }
+
+    /// KIP-429: members keep what they own through a rebalance and give up only what moves.
+    pub fn is_cooperative(self) -> bool {
+        self == Assignor::CooperativeSticky
+    }
+}
+
+impl std::fmt::Display for Assignor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A consumer's client settings (Kafka 3.x/4.x defaults).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsumerConfig {
+    pub auto_offset_reset: OffsetReset,
+    pub enable_auto_commit: bool,
+    pub auto_commit_interval_ms: Millis,
+    pub max_poll_records: u32,
+    pub max_poll_interval_ms: Millis,
+    pub session_timeout_ms: Millis,
+    pub heartbeat_interval_ms: Millis,
+    pub fetch_min_bytes: u64,
+    pub fetch_max_wait_ms: Millis,
+    pub assignor: Assignor,
+    pub request_timeout_ms: Millis,
+    pub retry_backoff_ms: Millis,
+    pub leader_epoch_validation: bool,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        ConsumerConfig {
+            auto_offset_reset: OffsetReset::Latest,
+            enable_auto_commit: true,
+            auto_commit_interval_ms: 5_000,
+            max_poll_records: 500,
+            max_poll_interval_ms: 300_000,
+            session_timeout_ms: 45_000,
+            heartbeat_interval_ms: 3_000,
+            fetch_min_bytes: 1,
+            fetch_max_wait_ms: 500,
+            assignor: Assignor::Range,
+            request_timeout_ms: 30_000,
+            retry_backoff_ms: 100,
+            leader_epoch_validation: true,
+        }
+    }
+}
+
+impl ConsumerConfig {
+    /// Sets a key already checked against [`KEYS`].
+    pub fn set(&mut self, name: &str, v: &Value) {
+        match name {
+            "auto.offset.reset" => {
+                self.auto_offset_reset = match v {
+                    Value::Str(s) if s == "earliest" => OffsetReset::Earliest,
+                    Value::Str(s) if s == "none" => OffsetReset::None,
+                    _ => OffsetReset::Latest,
+                }
+            }
+            "enable.auto.commit" => self.enable_auto_commit = as_bool(v),
+            "auto.commit.interval.ms" => self.auto_commit_interval_ms = as_u64(v),
+            "max.poll.records" => self.max_poll_records = as_u64(v).min(u32::MAX as u64) as u32,
+            "max.poll.interval.ms" => self.max_poll_interval_ms = as_u64(v),
+            "session.timeout.ms" => self.session_timeout_ms = as_u64(v),
+            "heartbeat.interval.ms" => self.heartbeat_interval_ms = as_u64(v),
+            "fetch.min.bytes" => self.fetch_min_bytes = as_u64(v),
+            "fetch.max.wait.ms" => self.fetch_max_wait_ms = as_u64(v),
+            "partition.assignment.strategy" => {
+                if let Value::Str(s) = v {
+                    self.assignor = Assignor::parse(s).unwrap_or(Assignor::Range);
+                }
+            }
+            "request.timeout.ms" => self.request_timeout_ms = as_u64(v),
+            "retry.backoff.ms" => self.retry_backoff_ms = as_u64(v),
+            "sim.leader.epoch.validation" => self.leader_epoch_validation = as_bool(v),
+            _ => {}
+        }
+    }
+
+    /// Every setting under Kafka's names: the inverse of [`ConsumerConfig::set`].
+    pub fn entries(&self) -> Vec<(&'static str, Value)> {
+        let i = |v: u64| Value::Int(v.min(i64::MAX as u64) as i64);
+        vec![
+            (
+                "auto.offset.reset",
+                Value::Str(self.auto_offset_reset.to_string()),
+            ),
+            ("enable.auto.commit", Value::Bool(self.enable_auto_commit)),
+            ("auto.commit.interval.ms", i(self.auto_commit_interval_ms)),
+            ("max.poll.records", i(self.max_poll_records as u64)),
+            ("max.poll.interval.ms", i(self.max_poll_interval_ms)),
+            ("session.timeout.ms", i(self.session_timeout_ms)),
+            ("heartbeat.interval.ms", i(self.heartbeat_interval_ms)),
+            ("fetch.min.bytes", i(self.fetch_min_bytes)),
+            ("fetch.max.wait.ms", i(self.fetch_max_wait_ms)),
+            (
+                "partition.assignment.strategy",
+                Value::Str(self.assignor.name().to_string()),
+            ),
+            ("request.timeout.ms", i(self.request_timeout_ms)),
+            ("retry.backoff.ms", i(self.retry_backoff_ms)),
+            (
+                "sim.leader.epoch.validation",
+                Value::Bool(self.leader_epoch_validation),
+            ),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consumer_entries_are_the_inverse_of_set() {
+        let mut c = ConsumerConfig::default();
+        c.set(
+            "partition.assignment.strategy",
+            &Value::Str("cooperative-sticky".into()),
+        );
+        c.set("auto.offset.reset", &Value::Str("earliest".into()));
+        c.set("max.poll.records", &Value::Int(7));
+        let mut d = ConsumerConfig::default();
+        for (k, v) in c.entries() {
+            assert!(key(Scope::Consumer, k).is_some(), "{k} is a known key");
+            d.set(k, &v);
+        }
+        assert_eq!(c, d);
+    }
 
     #[test]
     fn idempotence_follows_kafkas_defaulting_rule() {

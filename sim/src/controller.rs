@@ -25,6 +25,8 @@ pub struct ControllerDisk {
     pub metadata_version: u64,
     pub fenced: BTreeSet<BrokerId>,
     pub started: bool,
+    /// `unclean.leader.election.enable` of topics created while running.
+    pub created_topics: BTreeMap<Arc<str>, bool>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -92,10 +94,11 @@ impl Controller {
                 )
             })
             .collect();
-        let unclean = topics
+        let mut unclean: BTreeMap<Arc<str>, bool> = topics
             .iter()
             .map(|t| (t.name.clone(), t.unclean_leader_election_enable))
             .collect();
+        unclean.extend(disk.created_topics.clone());
         let mut c = Controller {
             session_timeout_ms,
             unclean,
@@ -340,6 +343,89 @@ impl Controller {
 
     pub fn partitions(&self) -> &BTreeMap<TopicPartition, PartitionState> {
         &self.disk.partitions
+    }
+
+    /// Partitions of `topic` the controller knows.
+    pub fn partition_count(&self, topic: &str) -> u32 {
+        self.disk
+            .partitions
+            .keys()
+            .filter(|tp| &*tp.topic == topic)
+            .count() as u32
+    }
+
+    /// An admin request (`createTopics`, `createPartitions`): grows `topic` to `total`
+    /// partitions, creating it if it is new. New partitions get `replication_factor` replicas
+    /// (for an existing topic, its own) spread round-robin over the unfenced brokers, as Kafka's
+    /// assignment without racks does; the first replica leads. Refusals come back as Kafka's
+    /// error text.
+    pub fn create_partitions(
+        &mut self,
+        topic: &Arc<str>,
+        total: u32,
+        replication_factor: Option<u32>,
+        unclean_leader_election_enable: bool,
+        fx: &mut Effects,
+    ) -> Result<(), String> {
+        let existing = self.partition_count(topic);
+        let rf = match (existing, replication_factor) {
+            (0, Some(rf)) => rf,
+            (0, None) => {
+                return Err(format!(
+                    "UNKNOWN_TOPIC_OR_PARTITION: topic {topic} does not exist"
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(format!(
+                    "TOPIC_ALREADY_EXISTS: topic {topic} already exists"
+                ))
+            }
+            (_, None) => self.disk.partitions[&TopicPartition::new(topic.clone(), 0)]
+                .replicas
+                .len() as u32,
+        };
+        if total <= existing {
+            return Err(format!(
+                "INVALID_PARTITIONS: topic {topic} has {existing} partitions; the new count must be larger"
+            ));
+        }
+        let live: Vec<BrokerId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| !s.fenced)
+            .map(|(b, _)| *b)
+            .collect();
+        if (live.len() as u32) < rf {
+            return Err(format!(
+                "INVALID_REPLICATION_FACTOR: replication factor {rf} is larger than the {} available brokers",
+                live.len()
+            ));
+        }
+        if existing == 0 {
+            self.unclean
+                .insert(topic.clone(), unclean_leader_election_enable);
+            self.disk
+                .created_topics
+                .insert(topic.clone(), unclean_leader_election_enable);
+        }
+        for p in existing..total {
+            let replicas: Vec<BrokerId> = (0..rf as usize)
+                .map(|r| live[(p as usize + r) % live.len()])
+                .collect();
+            let tp = TopicPartition::new(topic.clone(), p);
+            let st = PartitionState {
+                tp: tp.clone(),
+                leader: replicas.first().copied(),
+                isr: replicas.clone(),
+                replicas,
+                leader_epoch: 0,
+                partition_epoch: 0,
+            };
+            fx.event(changed(&st, ChangeReason::Created));
+            self.disk.partitions.insert(tp, st);
+        }
+        self.push_metadata(fx);
+        Ok(())
     }
 }
 

@@ -253,7 +253,7 @@ impl World {
             ))),
             NodeId::Controller => {
                 let topics: Vec<TopicSpec> = sc
-                    .topics
+                    .all_topics()
                     .iter()
                     .map(|t| TopicSpec {
                         name: t.name.clone(),
@@ -300,6 +300,8 @@ impl World {
                     .collect();
                 Actor::Reader(Box::new(Reader::new(tps, sc.broker_ids())))
             }
+            // In progress: consumers.
+            NodeId::Consumer(_) => return,
         };
         slot.actor = Some(actor);
         slot.status = NodeStatus::Running;
@@ -763,6 +765,13 @@ fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
             }
             Err(e) => skip(w, e),
         },
+        Command::CreateTopic {
+            name,
+            partitions,
+            replication_factor,
+        } => admin(w, c, name, *partitions, Some(*replication_factor)),
+        Command::AddPartitions { topic, partitions } => admin(w, c, topic, *partitions, None),
+        Command::CrashWhileProcessing { .. } => skip(w, "consumers are in progress".into()),
         Command::Link {
             from,
             to,
@@ -785,6 +794,35 @@ fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
             }
             (Err(e), _) | (_, Err(e)) => skip(w, e),
         },
+    }
+}
+
+/// An admin request, which the controller handles directly (an admin client's request is
+/// forwarded to the controller in KRaft; the hop through a broker is not modelled).
+fn admin(w: &mut World, c: &Command, topic: &Arc<str>, total: u32, rf: Option<u32>) {
+    let unclean = w.scenario.broker_configs[0].unclean_leader_election_enable;
+    let World {
+        now,
+        net,
+        slots,
+        trace,
+        ..
+    } = w;
+    let running = slots
+        .get_mut(&NodeId::Controller)
+        .filter(|s| s.status == NodeStatus::Running);
+    let result = match running.and_then(|s| s.actor.as_mut()) {
+        Some(Actor::Controller(ctl)) => {
+            let mut fx = Effects::default();
+            let r = ctl.create_partitions(topic, total, rf, unclean, &mut fx);
+            apply(*now, NodeId::Controller, &mut fx, net, trace);
+            r
+        }
+        _ => Err("the controller is not running".into()),
+    };
+    if let Err(reason) = result {
+        let command = describe(c, &w.trace.names);
+        w.push(Event::Skipped { command, reason });
     }
 }
 
@@ -834,6 +872,19 @@ pub fn describe(c: &Command, names: &crate::ids::NodeNames) -> String {
             }
             format!("reconfigure {}: {}", t(target), parts.join(" "))
         }
+        Command::CrashWhileProcessing { target } => {
+            format!("crash {} while it processes a batch", t(target))
+        }
+        Command::CreateTopic {
+            name,
+            partitions,
+            replication_factor,
+        } => format!(
+            "create topic {name} ({partitions} partitions, replication factor {replication_factor})"
+        ),
+        Command::AddPartitions { topic, partitions } => {
+            format!("grow {topic} to {partitions} partitions")
+        }
         Command::Link {
             from,
             to,
@@ -870,6 +921,7 @@ mod tests {
             brokers,
             truncation: TruncationMode::LeaderEpoch,
             reader: true,
+            consumers: Vec::new(),
             broker_configs: vec![BrokerConfig::default(); brokers as usize],
             topics: vec![TopicDef {
                 name: "orders".into(),

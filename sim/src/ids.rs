@@ -11,6 +11,21 @@ use serde::Serialize;
 /// Virtual time in milliseconds since the start of the run.
 pub type Millis = u64;
 
+/// Kafka's internal topic of committed offsets and group metadata.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+/// Which `__consumer_offsets` partition holds a group: Kafka's
+/// `Utils.abs(groupId.hashCode) % offsets.topic.num.partitions`, with Java's `String.hashCode`.
+pub fn group_partition(group: &str, partitions: u32) -> u32 {
+    let mut h: i32 = 0;
+    for c in group.encode_utf16() {
+        h = h.wrapping_mul(31).wrapping_add(c as i32);
+    }
+    // Kafka's Utils.abs maps Integer.MIN_VALUE to 0.
+    let abs = if h == i32::MIN { 0 } else { h.unsigned_abs() };
+    abs % partitions.max(1)
+}
+
 /// A broker id, as in Kafka's `node.id` (1-based in scenarios).
 pub type BrokerId = u32;
 
@@ -23,6 +38,8 @@ pub enum NodeId {
     Producer(u16),
     /// The checking reader that consumes every partition up to the HW.
     Reader,
+    /// Index into the scenario's consumer list (a group member, or a stream processor).
+    Consumer(u16),
 }
 
 impl NodeId {
@@ -69,6 +86,7 @@ impl fmt::Display for TopicPartition {
 #[derive(Clone, Debug, Default)]
 pub struct NodeNames {
     pub producers: Vec<String>,
+    pub consumers: Vec<String>,
 }
 
 impl NodeNames {
@@ -81,6 +99,10 @@ impl NodeNames {
                 None => format!("producer-{i}"),
             },
             NodeId::Reader => "reader".to_string(),
+            NodeId::Consumer(i) => match self.consumers.get(i as usize) {
+                Some(n) => format!("consumer-{n}"),
+                None => format!("consumer-{i}"),
+            },
         }
     }
 
@@ -102,6 +124,13 @@ impl NodeNames {
                 .position(|n| n == p)
                 .map(|i| NodeId::Producer(i as u16));
         }
+        if let Some(c) = s.strip_prefix("consumer-") {
+            return self
+                .consumers
+                .iter()
+                .position(|n| n == c)
+                .map(|i| NodeId::Consumer(i as u16));
+        }
         None
     }
 }
@@ -118,5 +147,12 @@ mod tests {
         assert_eq!(tp.to_string(), "my-orders-12");
         assert!(TopicPartition::parse("orders").is_none());
         assert!(TopicPartition::parse("-3").is_none());
+    }
+
+    #[test]
+    fn groups_map_to_offsets_partitions_as_in_kafka() {
+        // "my-group".hashCode() == -1906497762 in Java; 1906497762 % 50 == 12.
+        assert_eq!(group_partition("my-group", 50), 12);
+        assert_eq!(group_partition("anything", 1), 0);
     }
 }

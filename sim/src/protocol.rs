@@ -5,7 +5,9 @@
 
 use serde::Serialize;
 
-use crate::config::Acks;
+use std::sync::Arc;
+
+use crate::config::{Acks, Assignor};
 use crate::ids::{BrokerId, TopicPartition};
 use crate::log::{Record, RecordData};
 
@@ -23,6 +25,17 @@ pub enum ErrorCode {
     UnknownTopicOrPartition,
     InvalidUpdateVersion,
     IneligibleReplica,
+    // ---- consumer groups ----
+    /// No broker leads the group's `__consumer_offsets` partition (or it is still loading).
+    CoordinatorNotAvailable,
+    /// This broker does not (or no longer) coordinate the group: look it up again.
+    NotCoordinator,
+    /// A JoinGroup/SyncGroup/Heartbeat/OffsetCommit from an older generation of the group.
+    IllegalGeneration,
+    /// The coordinator does not know this member (it was removed, or the coordinator moved).
+    UnknownMemberId,
+    /// The group is rebalancing: rejoin (and, from a heartbeat, give up partitions first).
+    RebalanceInProgress,
     /// Client-side: the connection broke or the request got no answer in time.
     NetworkException,
 }
@@ -41,6 +54,11 @@ impl ErrorCode {
             ErrorCode::UnknownTopicOrPartition => "UNKNOWN_TOPIC_OR_PARTITION",
             ErrorCode::InvalidUpdateVersion => "INVALID_UPDATE_VERSION",
             ErrorCode::IneligibleReplica => "INELIGIBLE_REPLICA",
+            ErrorCode::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
+            ErrorCode::NotCoordinator => "NOT_COORDINATOR",
+            ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
+            ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
+            ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
             ErrorCode::NetworkException => "NETWORK_EXCEPTION",
         }
     }
@@ -109,6 +127,38 @@ pub struct IdempotentBatch {
     pub base_sequence: u32,
 }
 
+/// What a member tells the group leader in JoinGroup (the consumer protocol's `Subscription`):
+/// its topics and, for cooperative rebalancing (KIP-429), the partitions it owns now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Subscription {
+    pub topics: Vec<Arc<str>>,
+    pub owned: Vec<TopicPartition>,
+}
+
+/// One member of a generation, as the leader's JoinGroup response lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JoinedMember {
+    pub member_id: Arc<str>,
+    pub subscription: Subscription,
+}
+
+/// A committed position: the next offset to read and the leader epoch of the record before it
+/// (KIP-320), as Kafka's `OffsetAndMetadata` holds them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OffsetAndEpoch {
+    pub tp: TopicPartition,
+    pub offset: u64,
+    pub leader_epoch: Option<u32>,
+}
+
+/// `ListOffsets`' timestamp argument: the log start or the end (the HW, for consumers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetSpec {
+    Earliest,
+    Latest,
+}
+
 /// How the UI colours a message in flight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,6 +169,9 @@ pub enum MessageKind {
     Heartbeat,
     Controller,
     Metadata,
+    /// Consumer-group coordination: FindCoordinator, JoinGroup, SyncGroup, Heartbeat,
+    /// LeaveGroup, OffsetCommit, OffsetFetch.
+    Group,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -190,6 +243,108 @@ pub enum Message {
         error: Option<ErrorCode>,
         base_offset: Option<u64>,
     },
+    ListOffsets {
+        correlation: u64,
+        partitions: Vec<(TopicPartition, u32, OffsetSpec)>,
+    },
+    /// Per partition: the error, or the offset (0 for earliest: no retention is modelled; the
+    /// HW for latest).
+    ListOffsetsResponse {
+        correlation: u64,
+        partitions: Vec<(TopicPartition, Result<u64, ErrorCode>)>,
+    },
+    // ---- consumer groups (a client and its group's coordinator) ----
+    /// Any broker answers from its metadata cache: the leader of `__consumer_offsets`
+    /// partition `group_partition(group)`.
+    FindCoordinator {
+        correlation: u64,
+        group: Arc<str>,
+    },
+    FindCoordinatorResponse {
+        correlation: u64,
+        error: Option<ErrorCode>,
+        coordinator: Option<BrokerId>,
+    },
+    /// `member_id: None` on a member's first join: the coordinator assigns one (Kafka first
+    /// answers MEMBER_ID_REQUIRED and expects a second join; the simulator skips that round).
+    JoinGroup {
+        correlation: u64,
+        group: Arc<str>,
+        member_id: Option<Arc<str>>,
+        session_timeout_ms: u64,
+        rebalance_timeout_ms: u64,
+        protocol: Assignor,
+        subscription: Subscription,
+    },
+    /// Sent to every member when the join phase ends; only the leader gets `members`.
+    JoinGroupResponse {
+        correlation: u64,
+        error: Option<ErrorCode>,
+        generation: u32,
+        protocol: Option<Assignor>,
+        leader: Option<Arc<str>>,
+        member_id: Option<Arc<str>>,
+        members: Vec<JoinedMember>,
+    },
+    /// The leader sends the assignment it computed; followers send an empty one and wait.
+    SyncGroup {
+        correlation: u64,
+        group: Arc<str>,
+        generation: u32,
+        member_id: Arc<str>,
+        assignments: Vec<(Arc<str>, Vec<TopicPartition>)>,
+    },
+    SyncGroupResponse {
+        correlation: u64,
+        error: Option<ErrorCode>,
+        assignment: Vec<TopicPartition>,
+    },
+    Heartbeat {
+        correlation: u64,
+        group: Arc<str>,
+        generation: u32,
+        member_id: Arc<str>,
+    },
+    HeartbeatResponse {
+        correlation: u64,
+        error: Option<ErrorCode>,
+    },
+    LeaveGroup {
+        correlation: u64,
+        group: Arc<str>,
+        member_id: Arc<str>,
+        reason: String,
+    },
+    LeaveGroupResponse {
+        correlation: u64,
+        error: Option<ErrorCode>,
+    },
+    /// `generation`/`member_id` are `None` for a consumer outside group management
+    /// (Kafka's generation -1), which the coordinator accepts only for an empty group.
+    OffsetCommit {
+        correlation: u64,
+        group: Arc<str>,
+        generation: Option<u32>,
+        member_id: Option<Arc<str>>,
+        offsets: Vec<OffsetAndEpoch>,
+    },
+    /// Answered once the commit's record in `__consumer_offsets` is below the HW
+    /// (`offsets.commit.required.acks` = -1), or with the error that refused it.
+    OffsetCommitResponse {
+        correlation: u64,
+        error: Option<ErrorCode>,
+    },
+    OffsetFetch {
+        correlation: u64,
+        group: Arc<str>,
+        partitions: Vec<TopicPartition>,
+    },
+    /// The committed positions of the requested partitions that have one.
+    OffsetFetchResponse {
+        correlation: u64,
+        error: Option<ErrorCode>,
+        offsets: Vec<OffsetAndEpoch>,
+    },
     // ---- transport ----
     /// The peer's process is gone: its operating system reset the connection.
     Disconnected,
@@ -210,6 +365,22 @@ impl Message {
             | ProduceResponse { .. } => MessageKind::Response,
             MetadataRequest { .. } | MetadataResponse { .. } => MessageKind::Metadata,
             Produce { .. } => MessageKind::Produce,
+            ListOffsets { .. } => MessageKind::Fetch,
+            ListOffsetsResponse { .. } => MessageKind::Response,
+            FindCoordinator { .. }
+            | FindCoordinatorResponse { .. }
+            | JoinGroup { .. }
+            | JoinGroupResponse { .. }
+            | SyncGroup { .. }
+            | SyncGroupResponse { .. }
+            | Heartbeat { .. }
+            | HeartbeatResponse { .. }
+            | LeaveGroup { .. }
+            | LeaveGroupResponse { .. }
+            | OffsetCommit { .. }
+            | OffsetCommitResponse { .. }
+            | OffsetFetch { .. }
+            | OffsetFetchResponse { .. } => MessageKind::Group,
             Disconnected => MessageKind::Response,
         }
     }
@@ -294,9 +465,117 @@ impl Message {
                 (None, Some(o)) => format!("ProduceResponse {tp} offset {o}"),
                 (None, None) => format!("ProduceResponse {tp}"),
             },
+            ListOffsets { partitions, .. } => {
+                let ps: Vec<String> = partitions
+                    .iter()
+                    .map(|(tp, _, spec)| format!("{tp} {spec:?}"))
+                    .collect();
+                format!("ListOffsets {}", ps.join(" "))
+            }
+            ListOffsetsResponse { partitions, .. } => {
+                let ps: Vec<String> = partitions
+                    .iter()
+                    .map(|(tp, r)| match r {
+                        Ok(o) => format!("{tp} {o}"),
+                        Err(e) => format!("{tp} {e}"),
+                    })
+                    .collect();
+                format!("ListOffsetsResponse {}", ps.join(" "))
+            }
+            FindCoordinator { group, .. } => format!("FindCoordinator {group}"),
+            FindCoordinatorResponse {
+                error, coordinator, ..
+            } => match (error, coordinator) {
+                (Some(e), _) => format!("FindCoordinatorResponse {e}"),
+                (None, Some(b)) => format!("FindCoordinatorResponse broker-{b}"),
+                (None, None) => "FindCoordinatorResponse none".into(),
+            },
+            JoinGroup {
+                group, member_id, ..
+            } => format!(
+                "JoinGroup {group} member={}",
+                member_id.as_deref().unwrap_or("(new)")
+            ),
+            JoinGroupResponse {
+                error,
+                generation,
+                member_id,
+                members,
+                ..
+            } => match error {
+                Some(e) => format!("JoinGroupResponse {e}"),
+                None => format!(
+                    "JoinGroupResponse generation {generation} member={}{}",
+                    member_id.as_deref().unwrap_or("?"),
+                    if members.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (leader of {})", members.len())
+                    }
+                ),
+            },
+            SyncGroup {
+                group,
+                generation,
+                assignments,
+                ..
+            } => {
+                if assignments.is_empty() {
+                    format!("SyncGroup {group} generation {generation}")
+                } else {
+                    format!("SyncGroup {group} generation {generation} with assignment")
+                }
+            }
+            SyncGroupResponse {
+                error, assignment, ..
+            } => match error {
+                Some(e) => format!("SyncGroupResponse {e}"),
+                None => format!("SyncGroupResponse {}", tps(assignment)),
+            },
+            Heartbeat {
+                group, generation, ..
+            } => format!("Heartbeat {group} generation {generation}"),
+            HeartbeatResponse { error, .. } => format!("HeartbeatResponse {}", err(error)),
+            LeaveGroup {
+                group, member_id, ..
+            } => format!("LeaveGroup {group} {member_id}"),
+            LeaveGroupResponse { error, .. } => format!("LeaveGroupResponse {}", err(error)),
+            OffsetCommit {
+                group,
+                generation,
+                offsets,
+                ..
+            } => {
+                let os: Vec<String> = offsets
+                    .iter()
+                    .map(|o| format!("{}={}", o.tp, o.offset))
+                    .collect();
+                format!(
+                    "OffsetCommit {group} generation {} {}",
+                    generation.map(|g| g.to_string()).unwrap_or("-1".into()),
+                    os.join(" ")
+                )
+            }
+            OffsetCommitResponse { error, .. } => format!("OffsetCommitResponse {}", err(error)),
+            OffsetFetch { group, .. } => format!("OffsetFetch {group}"),
+            OffsetFetchResponse { error, offsets, .. } => match error {
+                Some(e) => format!("OffsetFetchResponse {e}"),
+                None => {
+                    let os: Vec<String> = offsets
+                        .iter()
+                        .map(|o| format!("{}={}", o.tp, o.offset))
+                        .collect();
+                    format!("OffsetFetchResponse {}", os.join(" "))
+                }
+            },
             Disconnected => "connection reset".into(),
         }
     }
+}
+
+fn tps(v: &[TopicPartition]) -> String {
+    let s: Vec<String> = v.iter().map(|tp| tp.to_string()).collect();
+    format!("[{}]", s.join(" "))
 }
 
 fn err(e: &Option<ErrorCode>) -> &'static str {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::config::Assignor;
 use crate::ids::{BrokerId, Millis, NodeId, NodeNames, TopicPartition};
 use crate::protocol::{ErrorCode, MessageKind};
 
@@ -73,6 +74,20 @@ pub enum TruncateReason {
     OffsetOutOfRange,
     /// Power loss: the unflushed suffix is gone.
     PowerLoss,
+}
+
+/// Why a consumer's position moved other than by reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PositionReason {
+    /// From the group's committed offset (OffsetFetch after an assignment).
+    Committed,
+    /// No committed offset: `auto.offset.reset` (earliest or latest).
+    AutoOffsetReset,
+    /// The position is past the log end (OFFSET_OUT_OF_RANGE): `auto.offset.reset` again.
+    OffsetOutOfRange,
+    /// KIP-320: the new leader's log diverges below the position; back to where they agree.
+    LogTruncation,
 }
 
 /// One state change. A closed set: adding a variant is a deliberate change to the product.
@@ -244,6 +259,130 @@ pub enum Event {
         from: u64,
         to: u64,
     },
+    // ---- group coordinators (the broker leading a group's __consumer_offsets partition) ----
+    /// The broker became leader of a `__consumer_offsets` partition and loaded, from its log,
+    /// the groups stored there: their committed offsets and last generation.
+    CoordinatorLoaded {
+        broker: BrokerId,
+        tp: TopicPartition,
+        groups: Vec<(Arc<str>, u32)>,
+    },
+    /// The broker stopped leading that partition: its groups' members must find the new one.
+    CoordinatorUnloaded {
+        broker: BrokerId,
+        tp: TopicPartition,
+    },
+    /// The group enters PreparingRebalance: every member must rejoin.
+    RebalanceStarted {
+        broker: BrokerId,
+        group: Arc<str>,
+        generation: u32,
+        reason: String,
+    },
+    /// The join phase ended: a new generation with these members; its leader assigns.
+    GenerationStarted {
+        broker: BrokerId,
+        group: Arc<str>,
+        generation: u32,
+        protocol: Assignor,
+        leader: Arc<str>,
+        members: Vec<Arc<str>>,
+    },
+    /// The leader's assignment is stored (SyncGroup): the group is Stable.
+    GroupStable {
+        broker: BrokerId,
+        group: Arc<str>,
+        generation: u32,
+        assignment: Vec<(Arc<str>, Vec<TopicPartition>)>,
+    },
+    MemberRemoved {
+        broker: BrokerId,
+        group: Arc<str>,
+        member: Arc<str>,
+        reason: String,
+    },
+    /// Offsets stored: their record in `__consumer_offsets` is below the HW.
+    OffsetsCommitted {
+        broker: BrokerId,
+        group: Arc<str>,
+        generation: Option<u32>,
+        member: Option<Arc<str>>,
+        offsets: Vec<(TopicPartition, u64)>,
+    },
+    // ---- consumers ----
+    /// JoinGroup answered: the consumer is a member of this generation.
+    JoinedGroup {
+        consumer: NodeId,
+        group: Arc<str>,
+        generation: u32,
+        member: Arc<str>,
+        leader: bool,
+    },
+    /// onPartitionsAssigned: what the consumer owns now (`owned`), of which `added` is new.
+    PartitionsAssigned {
+        consumer: NodeId,
+        group: Arc<str>,
+        generation: u32,
+        added: Vec<TopicPartition>,
+        owned: Vec<TopicPartition>,
+    },
+    /// onPartitionsRevoked (all before an eager rebalance; with cooperative-sticky only what
+    /// moves), or onPartitionsLost (`lost`) when the member found it was no longer in the group.
+    PartitionsRevoked {
+        consumer: NodeId,
+        group: Arc<str>,
+        revoked: Vec<TopicPartition>,
+        lost: bool,
+    },
+    /// The consumer's position moved other than by reading.
+    PositionSet {
+        consumer: NodeId,
+        tp: TopicPartition,
+        from: Option<u64>,
+        to: u64,
+        reason: PositionReason,
+    },
+    /// What one poll() returned for one partition: records at `offset`, `offset + 1`, ...
+    Polled {
+        consumer: NodeId,
+        tp: TopicPartition,
+        offset: u64,
+        values: Vec<Arc<str>>,
+    },
+    /// The application finished processing one record (`produced_at`: the record's timestamp).
+    Processed {
+        consumer: NodeId,
+        tp: TopicPartition,
+        offset: u64,
+        value: Arc<str>,
+        produced_at: Millis,
+    },
+    /// An offset commit succeeded (the consumer got the response).
+    Committed {
+        consumer: NodeId,
+        group: Arc<str>,
+        generation: Option<u32>,
+        offsets: Vec<(TopicPartition, u64)>,
+    },
+    /// An offset commit failed: `CommitFailedException` and why.
+    CommitFailed {
+        consumer: NodeId,
+        group: Arc<str>,
+        offsets: Vec<(TopicPartition, u64)>,
+        reason: String,
+    },
+    LeftGroup {
+        consumer: NodeId,
+        group: Arc<str>,
+        member: Arc<str>,
+        reason: String,
+    },
+    /// The application got an exception it does not handle (NoOffsetForPartitionException,
+    /// LogTruncationException) and stopped consuming.
+    ConsumerFailed {
+        consumer: NodeId,
+        error: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -261,6 +400,21 @@ pub struct Trace {
 
 fn vals(v: &[Arc<str>]) -> String {
     v.join(" ")
+}
+
+fn tps(v: &[TopicPartition]) -> String {
+    let s: Vec<String> = v.iter().map(|tp| tp.to_string()).collect();
+    format!("[{}]", s.join(" "))
+}
+
+fn offsets(v: &[(TopicPartition, u64)]) -> String {
+    let s: Vec<String> = v.iter().map(|(tp, o)| format!("{tp}={o}")).collect();
+    s.join(" ")
+}
+
+fn generation(g: Option<u32>) -> String {
+    g.map(|g| format!("generation {g}"))
+        .unwrap_or_else(|| "no generation".into())
 }
 
 fn leader(l: Option<BrokerId>) -> String {
@@ -374,6 +528,95 @@ impl TraceEntry {
             }
             Consumed { tp, offset, value } => write!(s, "reader read {tp}@{offset} {value}"),
             ReaderReset { tp, from, to } => write!(s, "reader {tp} OFFSET_OUT_OF_RANGE, position {from} -> {to}"),
+            CoordinatorLoaded { broker, tp, groups } => {
+                let gs: Vec<String> = groups.iter().map(|(g, gen)| format!("{g}@{gen}")).collect();
+                write!(s, "broker-{broker} coordinates the groups of {tp}, loaded [{}]", gs.join(" "))
+            }
+            CoordinatorUnloaded { broker, tp } => write!(s, "broker-{broker} no longer coordinates the groups of {tp}"),
+            RebalanceStarted { broker, group, generation, reason } => write!(
+                s,
+                "broker-{broker} group {group} rebalancing after generation {generation}: {reason}"
+            ),
+            GenerationStarted { broker, group, generation, protocol, leader: l, members } => write!(
+                s,
+                "broker-{broker} group {group} generation {generation} ({protocol}) leader {l} members [{}]",
+                vals(members)
+            ),
+            GroupStable { broker, group, generation, assignment } => {
+                let a: Vec<String> = assignment.iter().map(|(m, ps)| format!("{m}={}", tps(ps))).collect();
+                write!(s, "broker-{broker} group {group} generation {generation} stable: {}", a.join(" "))
+            }
+            MemberRemoved { broker, group, member, reason } => {
+                write!(s, "broker-{broker} group {group} removed {member}: {reason}")
+            }
+            OffsetsCommitted { broker, group, generation: g, member, offsets: o } => write!(
+                s,
+                "broker-{broker} group {group} stored offsets {} ({}{})",
+                offsets(o),
+                generation(*g),
+                member.as_ref().map(|m| format!(", {m}")).unwrap_or_default()
+            ),
+            JoinedGroup { consumer, group, generation, member, leader: is_leader } => write!(
+                s,
+                "{} joined {group} generation {generation} as {member}{}",
+                n(*consumer),
+                if *is_leader { " (leader)" } else { "" }
+            ),
+            PartitionsAssigned { consumer, group, generation, added, owned } => write!(
+                s,
+                "{} {group} generation {generation} assigned {} owns {}",
+                n(*consumer),
+                tps(added),
+                tps(owned)
+            ),
+            PartitionsRevoked { consumer, group, revoked, lost } => write!(
+                s,
+                "{} {group} {} {}",
+                n(*consumer),
+                if *lost { "lost" } else { "revoked" },
+                tps(revoked)
+            ),
+            PositionSet { consumer, tp, from, to, reason } => write!(
+                s,
+                "{} {tp} position {} -> {to} ({})",
+                n(*consumer),
+                from.map(|f| f.to_string()).unwrap_or_else(|| "none".into()),
+                match reason {
+                    PositionReason::Committed => "committed offset",
+                    PositionReason::AutoOffsetReset => "auto.offset.reset",
+                    PositionReason::OffsetOutOfRange => "OFFSET_OUT_OF_RANGE, auto.offset.reset",
+                    PositionReason::LogTruncation => "log truncation detected",
+                }
+            ),
+            Polled { consumer, tp, offset, values } => write!(
+                s,
+                "{} polled {tp}@{offset} [{}]",
+                n(*consumer),
+                vals(values)
+            ),
+            Processed { consumer, tp, offset, value, produced_at } => write!(
+                s,
+                "{} processed {tp}@{offset} {value} ({}ms after produce)",
+                n(*consumer),
+                self.at.saturating_sub(*produced_at)
+            ),
+            Committed { consumer, group, generation: g, offsets: o } => write!(
+                s,
+                "{} committed {group} {} ({})",
+                n(*consumer),
+                offsets(o),
+                generation(*g)
+            ),
+            CommitFailed { consumer, group, offsets: o, reason } => write!(
+                s,
+                "{} commit of {group} {} failed: {reason}",
+                n(*consumer),
+                offsets(o)
+            ),
+            LeftGroup { consumer, group, member, reason } => {
+                write!(s, "{} left {group} ({member}): {reason}", n(*consumer))
+            }
+            ConsumerFailed { consumer, error } => write!(s, "{} stopped: {error}", n(*consumer)),
         };
         s
     }

@@ -380,7 +380,24 @@ impl Broker {
             | Message::AlterPartition { .. }
             | Message::ControlledShutdown { .. }
             | Message::MetadataResponse { .. }
-            | Message::ProduceResponse { .. } => {}
+            | Message::ProduceResponse { .. }
+            | Message::ListOffsetsResponse { .. }
+            | Message::FindCoordinatorResponse { .. }
+            | Message::JoinGroupResponse { .. }
+            | Message::SyncGroupResponse { .. }
+            | Message::HeartbeatResponse { .. }
+            | Message::LeaveGroupResponse { .. }
+            | Message::OffsetCommitResponse { .. }
+            | Message::OffsetFetchResponse { .. } => {}
+            // Group coordinator requests: in progress.
+            Message::ListOffsets { .. }
+            | Message::FindCoordinator { .. }
+            | Message::JoinGroup { .. }
+            | Message::SyncGroup { .. }
+            | Message::Heartbeat { .. }
+            | Message::LeaveGroup { .. }
+            | Message::OffsetCommit { .. }
+            | Message::OffsetFetch { .. } => {}
         }
         self.send_fetches(now, fx);
     }

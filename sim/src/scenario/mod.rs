@@ -71,7 +71,7 @@ pub use write::to_toml;
 
 use crate::broker::TruncationMode;
 use crate::command::TimedCommand;
-use crate::config::{BrokerConfig, ProducerConfig, TopicOverrides};
+use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig, TopicOverrides};
 use crate::ids::{BrokerId, Millis, NodeId, NodeNames};
 use crate::network::LinkParams;
 use crate::producer::Workload;
@@ -91,6 +91,7 @@ pub struct Scenario {
     pub broker_configs: Vec<BrokerConfig>,
     pub topics: Vec<TopicDef>,
     pub producers: Vec<ProducerDef>,
+    pub consumers: Vec<ConsumerDef>,
     pub network: NetworkDef,
     pub faults: Vec<TimedCommand>,
     pub expect: Vec<Expectation>,
@@ -114,6 +115,91 @@ pub struct ProducerDef {
     /// `enable.idempotence` after Kafka's defaulting rule.
     pub idempotent: bool,
     pub workload: Workload,
+}
+
+/// A consumer: a member of a group (or, without `group`, a consumer that assigns itself every
+/// partition of its topics and never commits), the application loop around it, and for a
+/// stream processor what it produces.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsumerDef {
+    pub name: String,
+    /// `group.id`.
+    pub group: Option<Arc<str>>,
+    pub topics: Vec<Arc<str>>,
+    pub config: ConsumerConfig,
+    pub processing: Processing,
+    /// When the application starts polling, and when it calls close() (leaving its group).
+    pub start: Millis,
+    pub stop: Option<Millis>,
+    pub output: Option<StreamOutput>,
+}
+
+/// The application's loop: `poll()`, process each record, and commit where `commit` says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Processing {
+    /// Time to process one record, in microseconds (a batch takes the sum, rounded up to ms).
+    pub per_record_us: u64,
+    pub commit: CommitPoint,
+}
+
+impl Default for Processing {
+    fn default() -> Self {
+        Processing {
+            per_record_us: 0,
+            commit: CommitPoint::None,
+        }
+    }
+}
+
+/// When the application commits, relative to processing a poll's records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommitPoint {
+    /// Never by hand (auto-commit, if enabled, still commits).
+    None,
+    /// Process, then `commitSync()`: at-least-once.
+    After,
+    /// Process, then `commitAsync()`: at-least-once, without waiting.
+    AfterAsync,
+    /// `commitSync()`, then process: at-most-once.
+    Before,
+}
+
+impl CommitPoint {
+    pub fn name(self) -> &'static str {
+        match self {
+            CommitPoint::None => "none",
+            CommitPoint::After => "after",
+            CommitPoint::AfterAsync => "after-async",
+            CommitPoint::Before => "before",
+        }
+    }
+
+    pub const ALL: [CommitPoint; 4] = [
+        CommitPoint::None,
+        CommitPoint::After,
+        CommitPoint::AfterAsync,
+        CommitPoint::Before,
+    ];
+}
+
+/// What a stream processor produces from what it consumes, with its own producer settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamOutput {
+    pub topic: Arc<str>,
+    pub transform: Transform,
+    pub config: ProducerConfig,
+    /// `enable.idempotence` after Kafka's defaulting rule.
+    pub idempotent: bool,
+}
+
+/// The stateful computation of a stream processor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Transform {
+    /// Per key, count the records of each tumbling window of record time (a feature such as
+    /// "requests per user per second"); when a later record closes a window, score the count
+    /// with a threshold model and produce `key@window count=N score=high|normal`.
+    WindowedCount { window_ms: Millis, threshold: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -289,6 +375,42 @@ impl Scenario {
     pub fn names(&self) -> NodeNames {
         NodeNames {
             producers: self.producers.iter().map(|p| p.name.clone()).collect(),
+            consumers: self.consumers.iter().map(|c| c.name.clone()).collect(),
         }
+    }
+
+    /// `__consumer_offsets`, when some consumer belongs to a group: created with the cluster
+    /// (Kafka creates it on the first FindCoordinator), partitions and replicas from the
+    /// `offsets.topic.*` broker settings, replicas spread round-robin.
+    pub fn offsets_topic(&self) -> Option<TopicDef> {
+        if !self.consumers.iter().any(|c| c.group.is_some()) {
+            return None;
+        }
+        let cfg = &self.broker_configs[0];
+        let partitions = cfg.offsets_topic_num_partitions.max(1);
+        let rf = cfg
+            .offsets_topic_replication_factor
+            .clamp(1, self.brokers.max(1));
+        let assignment = (0..partitions)
+            .map(|p| {
+                (0..rf)
+                    .map(|r| (p + r) % self.brokers + 1)
+                    .collect::<Vec<BrokerId>>()
+            })
+            .collect();
+        Some(TopicDef {
+            name: crate::ids::OFFSETS_TOPIC.into(),
+            partitions,
+            replication_factor: rf,
+            overrides: TopicOverrides::default(),
+            assignment,
+        })
+    }
+
+    /// The scenario's topics followed by the internal ones.
+    pub fn all_topics(&self) -> Vec<TopicDef> {
+        let mut t = self.topics.clone();
+        t.extend(self.offsets_topic());
+        t
     }
 }

@@ -827,6 +827,7 @@ impl<'t> Parser<'t> {
             reader: cluster.reader,
             names: NodeNames {
                 producers: producer_names,
+                consumers: Vec::new(),
             },
             topics: topics
                 .iter()
@@ -848,6 +849,7 @@ impl<'t> Parser<'t> {
             brokers: cluster.brokers.unwrap_or(0),
             truncation: cluster.truncation,
             reader: cluster.reader,
+            consumers: Vec::new(),
             broker_configs: brokers.configs,
             topics: topics.into_iter().map(|(t, _)| t).collect(),
             producers,
@@ -2349,6 +2351,7 @@ fn scope_name(scope: Scope) -> &'static str {
         Scope::Broker => "broker",
         Scope::Topic => "topic",
         Scope::Producer => "producer",
+        Scope::Consumer => "consumer",
     }
 }
 
@@ -2357,6 +2360,7 @@ fn scope_place(scope: Scope) -> &'static str {
         Scope::Broker => "under [broker] (every broker) or [brokers.N] (broker N)",
         Scope::Topic => "in the topic's [[topics]] table",
         Scope::Producer => "in a [[producers]] table",
+        Scope::Consumer => "in a [[consumers]] table",
     }
 }
 
