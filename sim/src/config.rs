@@ -143,6 +143,8 @@ pub const KEYS: &[Key] = &[
         doc: "How long the consumer waits for a response before retrying." },
     Key { name: "retry.backoff.ms", scope: Scope::Consumer, kind: int(0, MAX), default: "100",
         doc: "Wait before retrying a failed request or looking up the coordinator again." },
+    Key { name: "metadata.max.age.ms", scope: Scope::Consumer, kind: int(1, MAX), default: "300000",
+        doc: "Refresh metadata at least this often: how soon the consumer notices new partitions (and the group rebalances)." },
     Key { name: "sim.leader.epoch.validation", scope: Scope::Consumer, kind: Kind::Bool, default: "true",
         doc: "Simulator: after a leader change, check the position against the new leader's log with the last consumed record's epoch (KIP-320, Kafka clients since 2.3). false behaves like older clients, which can silently skip records after an unclean truncation." },
 ];
@@ -607,6 +609,7 @@ pub struct ConsumerConfig {
     pub assignor: Assignor,
     pub request_timeout_ms: Millis,
     pub retry_backoff_ms: Millis,
+    pub metadata_max_age_ms: Millis,
     pub leader_epoch_validation: bool,
 }
 
@@ -625,6 +628,7 @@ impl Default for ConsumerConfig {
             assignor: Assignor::Range,
             request_timeout_ms: 30_000,
             retry_backoff_ms: 100,
+            metadata_max_age_ms: 300_000,
             leader_epoch_validation: true,
         }
     }
@@ -656,6 +660,7 @@ impl ConsumerConfig {
             }
             "request.timeout.ms" => self.request_timeout_ms = as_u64(v),
             "retry.backoff.ms" => self.retry_backoff_ms = as_u64(v),
+            "metadata.max.age.ms" => self.metadata_max_age_ms = as_u64(v),
             "sim.leader.epoch.validation" => self.leader_epoch_validation = as_bool(v),
             _ => {}
         }
@@ -683,6 +688,7 @@ impl ConsumerConfig {
             ),
             ("request.timeout.ms", i(self.request_timeout_ms)),
             ("retry.backoff.ms", i(self.retry_backoff_ms)),
+            ("metadata.max.age.ms", i(self.metadata_max_age_ms)),
             (
                 "sim.leader.epoch.validation",
                 Value::Bool(self.leader_epoch_validation),

@@ -22,6 +22,7 @@ use tokio::sync::Notify;
 
 use crate::broker::{Broker, BrokerDisk};
 use crate::command::{Command, Target, TimedCommand};
+use crate::consumer::{Consumer, ConsumerSpec};
 use crate::controller::{Controller, ControllerDisk, TopicSpec};
 use crate::effects::Effects;
 use crate::ids::{Millis, NodeId, TopicPartition};
@@ -38,6 +39,7 @@ pub enum Actor {
     Controller(Box<Controller>),
     Producer(Box<Producer>),
     Reader(Box<Reader>),
+    Consumer(Box<Consumer>),
 }
 
 impl Actor {
@@ -47,6 +49,7 @@ impl Actor {
             Actor::Controller(a) => a.next_deadline(),
             Actor::Producer(a) => a.next_deadline(),
             Actor::Reader(a) => a.next_deadline(),
+            Actor::Consumer(a) => a.next_deadline(),
         }
     }
 
@@ -56,6 +59,7 @@ impl Actor {
             Actor::Controller(a) => a.handle_timeout(now, fx),
             Actor::Producer(a) => a.handle_timeout(now, fx),
             Actor::Reader(a) => a.handle_timeout(now, fx),
+            Actor::Consumer(a) => a.handle_timeout(now, fx),
         }
     }
 
@@ -65,6 +69,7 @@ impl Actor {
             Actor::Controller(a) => a.handle_message(now, from, msg, fx),
             Actor::Producer(a) => a.handle_message(now, from, msg, fx),
             Actor::Reader(a) => a.handle_message(now, from, msg, fx),
+            Actor::Consumer(a) => a.handle_message(now, from, msg, fx),
         }
     }
 }
@@ -92,6 +97,8 @@ pub struct World {
     seed: u64,
     net: Network,
     slots: BTreeMap<NodeId, Slot>,
+    /// `crash … when = "mid-batch"` commands waiting for their consumer to be mid-batch.
+    waiting: Vec<(Command, NodeId)>,
     pub trace: Trace,
 }
 
@@ -300,8 +307,29 @@ impl World {
                     .collect();
                 Actor::Reader(Box::new(Reader::new(tps, sc.broker_ids())))
             }
-            // In progress: consumers.
-            NodeId::Consumer(_) => return,
+            NodeId::Consumer(i) => {
+                let c = &sc.consumers[i as usize];
+                let output_partitions = c
+                    .output
+                    .as_ref()
+                    .and_then(|o| sc.topics.iter().find(|t| t.name == o.topic))
+                    .map(|t| t.partitions)
+                    .unwrap_or(1);
+                let spec = ConsumerSpec {
+                    index: i,
+                    name: c.name.clone(),
+                    group: c.group.clone(),
+                    topics: c.topics.clone(),
+                    config: c.config.clone(),
+                    processing: c.processing.clone(),
+                    start: c.start,
+                    stop: c.stop,
+                    output: c.output.clone(),
+                    output_partitions,
+                    bootstrap: sc.broker_ids(),
+                };
+                Actor::Consumer(Box::new(Consumer::new(spec, self.seed, now)))
+            }
         };
         slot.actor = Some(actor);
         slot.status = NodeStatus::Running;
@@ -342,6 +370,27 @@ impl World {
             }
         }
         self.push_all(events);
+    }
+
+    /// Crashes the consumers whose `crash … when = "mid-batch"` is due and that are part-way
+    /// through a batch now.
+    fn crash_waiting(&mut self, ops: &mut Vec<NodeOp>) {
+        let waiting = std::mem::take(&mut self.waiting);
+        for (c, id) in waiting {
+            let slot = &self.slots[&id];
+            let mid = slot.status == NodeStatus::Running
+                && matches!(&slot.actor, Some(Actor::Consumer(x)) if x.is_mid_batch());
+            if mid {
+                self.push(Event::Crashed {
+                    node: id,
+                    kind: CrashKind::Process,
+                });
+                self.stop_actor(id, CrashKind::Process);
+                ops.push(NodeOp::Kill(id));
+            } else {
+                self.waiting.push((c, id));
+            }
+        }
     }
 
     fn resolve(&self, t: &Target) -> Result<NodeId, String> {
@@ -401,6 +450,7 @@ impl Simulation {
         if scenario.reader {
             nodes.push(NodeId::Reader);
         }
+        nodes.extend((0..scenario.consumers.len()).map(|i| NodeId::Consumer(i as u16)));
         let slots = nodes
             .iter()
             .map(|&id| {
@@ -424,6 +474,7 @@ impl Simulation {
             seed,
             net,
             slots,
+            waiting: Vec::new(),
             trace,
         }));
         let rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
@@ -510,6 +561,7 @@ impl Simulation {
                 self.next_command += 1;
                 apply_command(&mut w, &c.command, &mut ops);
             }
+            w.crash_waiting(&mut ops);
             busy = w.wake_due();
         }
         self.node_ops(ops);
@@ -608,6 +660,16 @@ fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
                 } = w;
                 let slot = slots.get_mut(&id).expect("exists");
                 match slot.actor.as_mut() {
+                    Some(Actor::Consumer(consumer)) => {
+                        // close(): commit (with auto-commit) and LeaveGroup, then the process
+                        // exits and its connections close.
+                        let mut fx = Effects::default();
+                        consumer.shutdown(*now, &mut fx);
+                        apply(*now, id, &mut fx, net, trace);
+                        w.stop_actor(id, CrashKind::Process);
+                        w.push(Event::ShutDown { node: id });
+                        ops.push(NodeOp::Kill(id));
+                    }
                     Some(Actor::Broker(b)) => {
                         let mut fx = Effects::default();
                         b.begin_shutdown(*now, &mut fx);
@@ -771,7 +833,14 @@ fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
             replication_factor,
         } => admin(w, c, name, *partitions, Some(*replication_factor)),
         Command::AddPartitions { topic, partitions } => admin(w, c, topic, *partitions, None),
-        Command::CrashWhileProcessing { .. } => skip(w, "consumers are in progress".into()),
+        Command::CrashWhileProcessing { target } => match w.resolve(target) {
+            Ok(id @ NodeId::Consumer(_)) => w.waiting.push((c.clone(), id)),
+            Ok(id) => {
+                let name = w.trace.names.name(id);
+                skip(w, format!("{name} is not a consumer"))
+            }
+            Err(e) => skip(w, e),
+        },
         Command::Link {
             from,
             to,
@@ -903,7 +972,7 @@ pub fn describe(c: &Command, names: &crate::ids::NodeNames) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::broker::TruncationMode;
     use crate::config::{BrokerConfig, ProducerConfig, TopicOverrides};

@@ -1,7 +1,7 @@
 //! Kafkascope's simulation core: a deterministic Kafka cluster.
 //!
-//! Brokers ([`broker`]), the controller ([`controller`]), producers ([`producer`]) and the
-//! checking reader ([`reader`]) are sans-IO state machines: a message or the passage of time
+//! Brokers ([`broker`]), the controller ([`controller`]), producers ([`producer`]), consumers
+//! ([`consumer`]) and the checking reader ([`reader`]) are sans-IO state machines: a message or the passage of time
 //! in, [`effects::Effects`] out. [`host`] runs them as madsim nodes over the simulated
 //! [`network`], applies [`command`]s (faults), and records the [`trace`] that everything else
 //! ([`checkers`], [`report`], the CLI, the UI) reads. See ARCHITECTURE.md.
@@ -10,6 +10,7 @@ pub mod broker;
 pub mod checkers;
 pub mod command;
 pub mod config;
+pub mod consumer;
 pub mod controller;
 pub mod effects;
 pub mod host;

@@ -83,13 +83,32 @@ pub struct Producer {
 
 impl Producer {
     pub fn new(index: u16, spec: ProducerSpec, seed: u64) -> Self {
+        Self::on_node(
+            NodeId::Producer(index),
+            index as u64,
+            1000 + index as u64,
+            spec,
+            seed,
+        )
+    }
+
+    /// A producer hosted on `node` (a stream processor's output producer lives on its
+    /// consumer's node). Its correlation ids start high so that they never collide with its
+    /// host's own requests on the same connections.
+    pub fn embedded(node: NodeId, producer_id: u64, spec: ProducerSpec, seed: u64) -> Self {
+        let mut p = Self::on_node(node, producer_id, producer_id, spec, seed);
+        p.next_correlation = 1 << 40;
+        p
+    }
+
+    fn on_node(node: NodeId, index: u64, producer_id: u64, spec: ProducerSpec, seed: u64) -> Self {
         let cursor = index as usize % spec.bootstrap.len().max(1);
         Producer {
-            node: NodeId::Producer(index),
+            node,
             rng: ChaCha8Rng::seed_from_u64(
-                seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(index as u64 + 1)),
+                seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(index + 1)),
             ),
-            producer_id: 1000 + index as u64,
+            producer_id,
             producer_epoch: 0,
             leaders: BTreeMap::new(),
             metadata_in_flight: None,
@@ -112,6 +131,18 @@ impl Producer {
 
     fn tp(&self, p: u32) -> TopicPartition {
         TopicPartition::new(self.spec.topic.clone(), p)
+    }
+
+    /// `KafkaProducer.send` from the application that hosts this producer.
+    pub fn send_record(
+        &mut self,
+        now: Millis,
+        value: Arc<str>,
+        key: Option<Arc<str>>,
+        fx: &mut Effects,
+    ) {
+        self.send(now, value, key, None, fx);
+        self.poll(now, fx);
     }
 
     /// Changes client settings while running (an intervention). Batches already made keep theirs.
@@ -215,6 +246,13 @@ impl Producer {
             } if self.metadata_in_flight.map(|m| m.0) == Some(correlation) => {
                 self.metadata_in_flight = None;
                 let mut any = false;
+                // Partitions added while running (`add-partitions`) are used from the next
+                // metadata refresh on, so keyed records can move to a different partition.
+                let count = partitions
+                    .iter()
+                    .filter(|(tp, _, _)| tp.topic == self.spec.topic)
+                    .count() as u32;
+                self.spec.partitions = self.spec.partitions.max(count);
                 for (tp, leader, epoch) in partitions {
                     if tp.topic != self.spec.topic {
                         continue;
