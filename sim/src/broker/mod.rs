@@ -7,9 +7,11 @@
 //!
 //! The pieces live in their own modules: [`replication`] (the leader serving fetches, the
 //! follower fetching and truncating, HW and ISR), [`produce`] (appends and idempotence) and
-//! [`durability`] (flush, the HW checkpoint, what survives which crash).
+//! [`durability`] (flush, the HW checkpoint, what survives which crash) and [`group`] (the
+//! group coordinator, for the groups whose `__consumer_offsets` partition this broker leads).
 
 mod durability;
+mod group;
 mod produce;
 pub mod producer_state;
 mod replication;
@@ -148,6 +150,7 @@ pub struct Broker {
     fetchers: BTreeMap<BrokerId, Fetcher>,
     parked: Vec<ParkedFetch>,
     pending_produce: Vec<produce::PendingProduce>,
+    coordinator: group::GroupCoordinator,
     next_correlation: u64,
     shutdown: Option<Millis>,
     stopped: bool,
@@ -181,6 +184,7 @@ impl Broker {
             fetchers: BTreeMap::new(),
             parked: Vec::new(),
             pending_produce: Vec::new(),
+            coordinator: group::GroupCoordinator::default(),
             next_correlation: 1,
             shutdown: None,
             stopped: false,
@@ -262,6 +266,9 @@ impl Broker {
         for p in &self.pending_produce {
             d = d.min(p.deadline);
         }
+        if let Some(t) = self.coordinator_deadline() {
+            d = d.min(t);
+        }
         for f in self.fetchers.values() {
             d = d.min(f.deadline());
         }
@@ -299,6 +306,7 @@ impl Broker {
         }
         self.expire_parked_fetches(now, fx);
         self.expire_produce(now, fx);
+        self.coordinator_timeouts(now, fx);
         self.flush_due(now, fx);
         self.follower_timeouts(now, fx);
         self.send_fetches(now, fx);
@@ -389,15 +397,17 @@ impl Broker {
             | Message::LeaveGroupResponse { .. }
             | Message::OffsetCommitResponse { .. }
             | Message::OffsetFetchResponse { .. } => {}
-            // Group coordinator requests: in progress.
-            Message::ListOffsets { .. }
-            | Message::FindCoordinator { .. }
+            Message::ListOffsets {
+                correlation,
+                partitions,
+            } => self.handle_list_offsets(from, correlation, partitions, fx),
+            m @ (Message::FindCoordinator { .. }
             | Message::JoinGroup { .. }
             | Message::SyncGroup { .. }
             | Message::Heartbeat { .. }
             | Message::LeaveGroup { .. }
             | Message::OffsetCommit { .. }
-            | Message::OffsetFetch { .. } => {}
+            | Message::OffsetFetch { .. }) => self.handle_group_request(now, from, m, fx),
         }
         self.send_fetches(now, fx);
     }
@@ -459,14 +469,14 @@ impl Broker {
                     self.become_leader(now, &tp, fx);
                 } else {
                     r.pending_isr = None;
-                    self.maybe_advance_hw(&tp, fx);
+                    self.maybe_advance_hw(now, &tp, fx);
                 }
             }
             Some(l) => {
                 let was = r.role;
                 r.state = Some(st);
                 if was != Role::Follower(l) || epoch_changed {
-                    self.become_follower(&tp, l, fx);
+                    self.become_follower(now, &tp, l, fx);
                 }
             }
             None => {
@@ -475,7 +485,7 @@ impl Broker {
                 r.role = Role::None;
                 r.follower = FollowerState::Idle;
                 if was_leader {
-                    self.lost_leadership(&tp, fx);
+                    self.lost_leadership(now, &tp, fx);
                 }
             }
         }

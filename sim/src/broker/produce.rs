@@ -1,5 +1,6 @@
 //! The leader's produce path: `acks`, `min.insync.replicas`, and idempotent sequence checks.
 
+use crate::broker::group::PendingWrite;
 use crate::broker::producer_state::SequenceCheck;
 use crate::broker::{Broker, Role};
 use crate::config::Acks;
@@ -9,15 +10,32 @@ use crate::log::{ProducerStamp, Record, RecordData};
 use crate::protocol::{ErrorCode, IdempotentBatch, Message};
 use crate::trace::Event;
 
-/// An acks=all request waiting for the HW to pass it (Kafka's `DelayedProduce`).
+/// Who waits for an acks=all append to reach the HW.
+#[derive(Clone, Debug)]
+pub(super) enum Waiter {
+    /// A producer's request, answered with a `ProduceResponse`.
+    Producer { from: NodeId, correlation: u64 },
+    /// The group coordinator's own write to `__consumer_offsets`: Kafka's `appendForGroup`
+    /// goes through the same `ReplicaManager.appendRecords` with acks=-1 and the same
+    /// `DelayedProduce`, so commits and group metadata become durable exactly like records.
+    Coordinator(PendingWrite),
+}
+
+/// An acks=all append waiting for the HW to pass it (Kafka's `DelayedProduce`).
 #[derive(Clone, Debug)]
 pub(super) struct PendingProduce {
-    pub from: NodeId,
-    correlation: u64,
+    waiter: Waiter,
     tp: TopicPartition,
     base_offset: u64,
     required_offset: u64,
     pub deadline: Millis,
+}
+
+impl PendingProduce {
+    /// Whether this is a request from `peer` (which dies with the peer's connection).
+    pub fn is_request_from(&self, peer: NodeId) -> bool {
+        matches!(self.waiter, Waiter::Producer { from, .. } if from == peer)
+    }
 }
 
 fn respond(
@@ -104,26 +122,23 @@ impl Broker {
                 base
             }
             None => {
-                let epoch = r.leader_epoch();
-                let values = records.iter().map(|d| d.value.clone()).collect();
-                let recs: Vec<Record> = records
+                let data = records
                     .into_iter()
                     .enumerate()
-                    .map(|(i, data)| Record {
-                        offset: 0,
-                        leader_epoch: epoch,
-                        data,
-                        producer: idempotent.map(|b| ProducerStamp {
+                    .map(|(i, data)| {
+                        let stamp = idempotent.map(|b| ProducerStamp {
                             producer_id: b.producer_id,
                             producer_epoch: b.producer_epoch,
                             sequence: b.base_sequence + i as u32,
                             batch_first: b.base_sequence,
                             batch_last: b.base_sequence + n as u32 - 1,
-                        }),
+                        });
+                        (data, stamp)
                     })
                     .collect();
-                let base = r.log.append(recs);
+                let base = self.append_as_leader(now, &tp, data, fx);
                 if let Some(b) = idempotent {
+                    let r = self.replicas.get_mut(&tp).expect("leader replica");
                     r.producers.record(
                         b.producer_id,
                         b.producer_epoch,
@@ -132,89 +147,145 @@ impl Broker {
                         base,
                     );
                 }
-                fx.event(Event::Appended {
-                    broker: id,
-                    tp: tp.clone(),
-                    base_offset: base,
-                    leader_epoch: epoch,
-                    values,
-                    leader: true,
-                });
-                self.after_append(now, &tp, fx);
-                self.wake_parked(&tp, super::replication::Wake::LogGrew, fx);
                 base
             }
         };
         match acks {
             Acks::None => {}
             Acks::Leader => respond(fx, from, correlation, &tp, Ok(base)),
-            Acks::All => {
-                self.pending_produce.push(PendingProduce {
-                    from,
-                    correlation,
-                    tp: tp.clone(),
-                    base_offset: base,
-                    required_offset: base + n,
-                    deadline: now + timeout_ms,
-                });
-                self.complete_produce(&tp, fx);
-                self.maybe_advance_hw(&tp, fx);
-            }
+            Acks::All => self.await_high_watermark(
+                now,
+                &tp,
+                base,
+                n,
+                timeout_ms,
+                Waiter::Producer { from, correlation },
+                fx,
+            ),
         }
     }
 
+    /// Appends records as the partition's leader, in its current epoch: the log, the trace,
+    /// the flush policy, and waking the followers' parked fetches. Producers and the group
+    /// coordinator both write through here. Returns the base offset.
+    pub(super) fn append_as_leader(
+        &mut self,
+        now: Millis,
+        tp: &TopicPartition,
+        data: Vec<(RecordData, Option<ProducerStamp>)>,
+        fx: &mut Effects,
+    ) -> u64 {
+        let id = self.id;
+        let r = self.replicas.get_mut(tp).expect("leader replica");
+        let epoch = r.leader_epoch();
+        let values = data.iter().map(|(d, _)| d.value.clone()).collect();
+        let recs: Vec<Record> = data
+            .into_iter()
+            .map(|(data, producer)| Record {
+                offset: 0,
+                leader_epoch: epoch,
+                data,
+                producer,
+            })
+            .collect();
+        let base = r.log.append(recs);
+        fx.event(Event::Appended {
+            broker: id,
+            tp: tp.clone(),
+            base_offset: base,
+            leader_epoch: epoch,
+            values,
+            leader: true,
+        });
+        self.after_append(now, tp, fx);
+        self.wake_parked(tp, super::replication::Wake::LogGrew, fx);
+        base
+    }
+
+    /// Holds `[base, base + n)` until the HW passes it or `timeout_ms` elapses, then tells
+    /// `waiter` (acks=all, `offsets.commit.required.acks=-1`).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn await_high_watermark(
+        &mut self,
+        now: Millis,
+        tp: &TopicPartition,
+        base: u64,
+        n: u64,
+        timeout_ms: Millis,
+        waiter: Waiter,
+        fx: &mut Effects,
+    ) {
+        self.pending_produce.push(PendingProduce {
+            waiter,
+            tp: tp.clone(),
+            base_offset: base,
+            required_offset: base + n,
+            deadline: now + timeout_ms,
+        });
+        self.complete_produce(now, tp, fx);
+        self.maybe_advance_hw(now, tp, fx);
+    }
+
+    /// Tells a waiter how its append ended: the base offset, or why it failed.
+    fn finish_pending(
+        &mut self,
+        now: Millis,
+        p: PendingProduce,
+        result: Result<u64, ErrorCode>,
+        fx: &mut Effects,
+    ) {
+        match p.waiter {
+            Waiter::Producer { from, correlation } => respond(fx, from, correlation, &p.tp, result),
+            Waiter::Coordinator(w) => self.coordinator_write_done(now, w, result, fx),
+        }
+    }
+
+    /// Takes out the pending appends `done` selects, keeping the others in order.
+    fn take_pending(
+        &mut self,
+        mut done: impl FnMut(&PendingProduce) -> bool,
+    ) -> Vec<PendingProduce> {
+        let (out, keep) = std::mem::take(&mut self.pending_produce)
+            .into_iter()
+            .partition(|p| done(p));
+        self.pending_produce = keep;
+        out
+    }
+
     /// Answers acks=all requests the HW has passed (`checkEnoughReplicasReachOffset`).
-    pub(super) fn complete_produce(&mut self, tp: &TopicPartition, fx: &mut Effects) {
+    pub(super) fn complete_produce(&mut self, now: Millis, tp: &TopicPartition, fx: &mut Effects) {
         let Some(r) = self.replicas.get(tp) else {
             return;
         };
         let hw = r.high_watermark;
         let enough = r.maximal_isr().len() as u32 >= r.config.min_insync_replicas;
-        let pending = std::mem::take(&mut self.pending_produce);
-        for p in pending {
-            if &p.tp == tp && p.required_offset <= hw {
-                let result = if enough {
-                    Ok(p.base_offset)
-                } else {
-                    Err(ErrorCode::NotEnoughReplicasAfterAppend)
-                };
-                respond(fx, p.from, p.correlation, &p.tp, result);
+        // Waiters are told only once the list is consistent again: a coordinator callback may
+        // append (and so complete) more.
+        for p in self.take_pending(|p| &p.tp == tp && p.required_offset <= hw) {
+            let result = if enough {
+                Ok(p.base_offset)
             } else {
-                self.pending_produce.push(p);
-            }
+                Err(ErrorCode::NotEnoughReplicasAfterAppend)
+            };
+            self.finish_pending(now, p, result, fx);
         }
     }
 
     pub(super) fn fail_pending_produce(
         &mut self,
+        now: Millis,
         tp: &TopicPartition,
         e: ErrorCode,
         fx: &mut Effects,
     ) {
-        let pending = std::mem::take(&mut self.pending_produce);
-        for p in pending {
-            if &p.tp == tp {
-                respond(fx, p.from, p.correlation, &p.tp, Err(e));
-            } else {
-                self.pending_produce.push(p);
-            }
+        for p in self.take_pending(|p| &p.tp == tp) {
+            self.finish_pending(now, p, Err(e), fx);
         }
     }
 
     pub(super) fn expire_produce(&mut self, now: Millis, fx: &mut Effects) {
-        let pending = std::mem::take(&mut self.pending_produce);
-        for p in pending {
-            if p.deadline <= now {
-                respond(
-                    fx,
-                    p.from,
-                    p.correlation,
-                    &p.tp,
-                    Err(ErrorCode::RequestTimedOut),
-                );
-            } else {
-                self.pending_produce.push(p);
-            }
+        for p in self.take_pending(|p| p.deadline <= now) {
+            self.finish_pending(now, p, Err(ErrorCode::RequestTimedOut), fx);
         }
     }
 }

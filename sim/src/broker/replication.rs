@@ -3,10 +3,10 @@
 
 use crate::broker::{Broker, Replica, Role, TruncationMode};
 use crate::effects::Effects;
-use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
+use crate::ids::{BrokerId, Millis, NodeId, TopicPartition, OFFSETS_TOPIC};
 use crate::log::Record;
 use crate::protocol::{
-    EpochEndOffset, EpochQuery, ErrorCode, FetchPartition, FetchedPartition, Message,
+    EpochEndOffset, EpochQuery, ErrorCode, FetchPartition, FetchedPartition, Message, OffsetSpec,
 };
 use crate::trace::{Event, TruncateReason};
 
@@ -121,11 +121,15 @@ impl Broker {
             high_watermark: r.high_watermark,
         });
         self.wake_parked(tp, Wake::RoleChanged, fx);
-        self.maybe_advance_hw(tp, fx);
+        self.maybe_advance_hw(now, tp, fx);
+        if &*tp.topic == OFFSETS_TOPIC {
+            self.coordinator_load(now, tp, fx);
+        }
     }
 
     pub(super) fn become_follower(
         &mut self,
+        now: Millis,
         tp: &TopicPartition,
         leader: BrokerId,
         fx: &mut Effects,
@@ -168,12 +172,17 @@ impl Broker {
             }
         }
         if was_leader {
-            self.lost_leadership(tp, fx);
+            self.lost_leadership(now, tp, fx);
         }
     }
 
-    pub(super) fn lost_leadership(&mut self, tp: &TopicPartition, fx: &mut Effects) {
-        self.fail_pending_produce(tp, ErrorCode::NotLeaderOrFollower, fx);
+    pub(super) fn lost_leadership(&mut self, now: Millis, tp: &TopicPartition, fx: &mut Effects) {
+        // The groups go first, so that failing their pending writes answers the clients
+        // (NOT_COORDINATOR) without starting rebalances on a coordinator that is leaving.
+        if &*tp.topic == OFFSETS_TOPIC {
+            self.coordinator_unload(tp, fx);
+        }
+        self.fail_pending_produce(now, tp, ErrorCode::NotLeaderOrFollower, fx);
         self.wake_parked(tp, Wake::RoleChanged, fx);
     }
 
@@ -220,7 +229,7 @@ impl Broker {
         }
     }
 
-    fn check_leader(&self, p: &FetchPartition) -> Result<&Replica, ErrorCode> {
+    pub(super) fn check_leader(&self, p: &FetchPartition) -> Result<&Replica, ErrorCode> {
         let r = self
             .replicas
             .get(&p.tp)
@@ -238,6 +247,40 @@ impl Broker {
             return Err(ErrorCode::OffsetOutOfRange);
         }
         Ok(r)
+    }
+
+    /// ListOffsets, as a consumer's `auto.offset.reset` uses it: the leader (in the epoch the
+    /// client believes in) answers with the log start (0: no retention is modelled) or the HW,
+    /// the end of what consumers may read.
+    pub(super) fn handle_list_offsets(
+        &self,
+        from: NodeId,
+        correlation: u64,
+        partitions: Vec<(TopicPartition, u32, OffsetSpec)>,
+        fx: &mut Effects,
+    ) {
+        let partitions = partitions
+            .into_iter()
+            .map(|(tp, epoch, spec)| {
+                let p = FetchPartition {
+                    tp: tp.clone(),
+                    fetch_offset: 0,
+                    current_leader_epoch: epoch,
+                };
+                let r = self.check_leader(&p).map(|r| match spec {
+                    OffsetSpec::Earliest => 0,
+                    OffsetSpec::Latest => r.high_watermark,
+                });
+                (tp, r)
+            })
+            .collect();
+        fx.send(
+            from,
+            Message::ListOffsetsResponse {
+                correlation,
+                partitions,
+            },
+        );
     }
 
     fn read(&self, p: &FetchPartition, is_replica: bool) -> FetchedPartition {
@@ -305,7 +348,7 @@ impl Broker {
         fp.last_fetch_ms = now;
         fp.log_end_offset = p.fetch_offset;
         self.maybe_expand_isr(now, &p.tp, f, fx);
-        self.maybe_advance_hw(&p.tp, fx);
+        self.maybe_advance_hw(now, &p.tp, fx);
     }
 
     fn maybe_expand_isr(
@@ -368,7 +411,7 @@ impl Broker {
     }
 
     /// HW = the minimum LEO over the (maximal) ISR; only ever moves forward on a leader.
-    pub(super) fn maybe_advance_hw(&mut self, tp: &TopicPartition, fx: &mut Effects) {
+    pub(super) fn maybe_advance_hw(&mut self, now: Millis, tp: &TopicPartition, fx: &mut Effects) {
         let id = self.id;
         let Some(r) = self.replicas.get_mut(tp) else {
             return;
@@ -389,7 +432,7 @@ impl Broker {
                 tp: tp.clone(),
                 high_watermark: hw,
             });
-            self.complete_produce(tp, fx);
+            self.complete_produce(now, tp, fx);
             self.wake_parked(tp, Wake::HighWatermark, fx);
         }
     }
@@ -772,7 +815,7 @@ impl Broker {
     pub(super) fn peer_disconnected(&mut self, now: Millis, from: NodeId) {
         let backoff = self.config.replica_fetch_backoff_ms;
         self.parked.retain(|p| p.from != from);
-        self.pending_produce.retain(|p| p.from != from);
+        self.pending_produce.retain(|p| !p.is_request_from(from));
         match from {
             NodeId::Broker(l) => {
                 if let Some(f) = self.fetchers.get_mut(&l) {
