@@ -543,6 +543,7 @@ impl Group {
             );
         };
         let changed = m.protocol != protocol || m.subscription != subscription;
+        let leader_rejoins_stable = is_leader && self.state == GroupState::Stable;
         let update = |m: &mut Member| {
             m.protocol = protocol;
             m.subscription = subscription;
@@ -560,7 +561,7 @@ impl Group {
             // generation, without a rebalance. Kafka also rebalances when the leader rejoins a
             // Stable group, which lets it react to topic changes.
             GroupState::CompletingRebalance | GroupState::Stable
-                if !changed && !(is_leader && self.state == GroupState::Stable) =>
+                if !changed && !leader_rejoins_stable =>
             {
                 m.last_heartbeat = c.now;
                 let resp = self.join_response(&id, correlation);
