@@ -203,10 +203,13 @@ pub enum Message {
     },
     ControlledShutdownResponse,
     // ---- replication and consumption ----
+    /// The leader answers once `min_bytes` are readable (`fetch.min.bytes`; followers ask
+    /// for 1), or when `max_wait_ms` has passed, or at once on an error.
     Fetch {
         replica: Option<BrokerId>,
         correlation: u64,
         max_wait_ms: u64,
+        min_bytes: u64,
         partitions: Vec<FetchPartition>,
     },
     FetchResponse {

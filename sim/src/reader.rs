@@ -187,6 +187,7 @@ impl Reader {
                     replica: None,
                     correlation: c,
                     max_wait_ms: FETCH_MAX_WAIT_MS,
+                    min_bytes: 1,
                     partitions,
                 },
             );

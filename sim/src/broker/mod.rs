@@ -336,8 +336,17 @@ impl Broker {
                 replica,
                 correlation,
                 max_wait_ms,
+                min_bytes,
                 partitions,
-            } => self.handle_fetch(now, from, replica, correlation, max_wait_ms, partitions, fx),
+            } => self.handle_fetch(
+                now,
+                from,
+                replica,
+                correlation,
+                (max_wait_ms, min_bytes),
+                partitions,
+                fx,
+            ),
             Message::FetchResponse {
                 correlation,
                 partitions,

@@ -88,6 +88,7 @@ pub(super) struct ParkedFetch {
     from: NodeId,
     replica: Option<BrokerId>,
     correlation: u64,
+    min_bytes: u64,
     partitions: Vec<FetchPartition>,
     pub deadline: Millis,
 }
@@ -194,7 +195,7 @@ impl Broker {
         from: NodeId,
         replica: Option<BrokerId>,
         correlation: u64,
-        max_wait_ms: u64,
+        (max_wait_ms, min_bytes): (u64, u64),
         partitions: Vec<FetchPartition>,
         fx: &mut Effects,
     ) {
@@ -207,9 +208,8 @@ impl Broker {
             .iter()
             .map(|p| self.read(p, replica.is_some()))
             .collect();
-        let has_data = resp
-            .iter()
-            .any(|p| p.error.is_some() || !p.records.is_empty());
+        let has_data =
+            resp.iter().any(|p| p.error.is_some()) || readable_bytes(&resp) >= min_bytes.max(1);
         if has_data || max_wait_ms == 0 {
             fx.send(
                 from,
@@ -223,6 +223,7 @@ impl Broker {
                 from,
                 replica,
                 correlation,
+                min_bytes,
                 partitions,
                 deadline: now + max_wait_ms,
             });
@@ -449,7 +450,18 @@ impl Broker {
                     Wake::HighWatermark => p.replica.is_none(),
                     Wake::RoleChanged => true,
                 };
-            if wakes {
+            // A consumer's fetch waits for fetch.min.bytes below the HW.
+            let enough = || {
+                p.min_bytes <= 1 || {
+                    let resp: Vec<FetchedPartition> = p
+                        .partitions
+                        .iter()
+                        .map(|fp| self.read(fp, p.replica.is_some()))
+                        .collect();
+                    resp.iter().any(|r| r.error.is_some()) || readable_bytes(&resp) >= p.min_bytes
+                }
+            };
+            if wakes && (why == Wake::RoleChanged || enough()) {
                 self.answer_parked(p, fx);
             } else {
                 self.parked.push(p);
@@ -555,6 +567,7 @@ impl Broker {
                     replica: Some(self.id),
                     correlation,
                     max_wait_ms: wait,
+                    min_bytes: 1,
                     partitions,
                 },
             );
@@ -907,4 +920,12 @@ pub(super) fn truncate(
         reason,
         removed,
     });
+}
+
+/// Bytes of the records a fetch response carries (what `fetch.min.bytes` counts).
+fn readable_bytes(resp: &[FetchedPartition]) -> u64 {
+    resp.iter()
+        .flat_map(|p| p.records.iter())
+        .map(|r| r.data.size as u64)
+        .sum()
 }

@@ -92,6 +92,7 @@ fn fetch(b: &mut Broker, now: Millis, from: BrokerId, offset: u64, epoch: u32) -
             replica: Some(from),
             correlation: 1,
             max_wait_ms: 0,
+            min_bytes: 1,
             partitions: vec![FetchPartition {
                 tp: tp(),
                 fetch_offset: offset,

@@ -274,6 +274,7 @@ impl Consumer {
                     replica: None,
                     correlation: c,
                     max_wait_ms: cfg.fetch_max_wait_ms,
+                    min_bytes: cfg.fetch_min_bytes,
                     partitions: ps,
                 },
             );

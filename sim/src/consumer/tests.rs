@@ -109,6 +109,14 @@ fn a_consumer_without_a_group_reads_every_partition_from_the_earliest_offset() {
 fn a_group_member_commits_after_processing_and_a_successor_resumes_from_the_commit() {
     let mut sc = small(3, 200.0, vec![]);
     sc.duration = 20_000;
+    sc.producers[0].workload = crate::producer::Workload::new(
+        200.0,
+        100,
+        18_000,
+        crate::producer::KeySpec::Count(4),
+        100,
+        vec![],
+    );
     let settings = [
         ("auto.offset.reset", Value::Str("earliest".into())),
         ("enable.auto.commit", Value::Bool(false)),
@@ -142,4 +150,34 @@ fn a_group_member_commits_after_processing_and_a_successor_resumes_from_the_comm
         .entries
         .iter()
         .any(|e| matches!(&e.event, Event::GroupStable { .. })));
+}
+
+#[test]
+fn fetch_min_bytes_makes_the_broker_wait_and_the_polls_fewer_and_larger() {
+    let polls = |min_bytes: i64| {
+        let mut sc = small(3, 200.0, vec![]);
+        sc.consumers = vec![consumer(
+            "audit",
+            None,
+            &[
+                ("auto.offset.reset", Value::Str("earliest".into())),
+                ("fetch.min.bytes", Value::Int(min_bytes)),
+                ("fetch.max.wait.ms", Value::Int(400)),
+            ],
+        )];
+        let t = run(&sc);
+        let n = t
+            .entries
+            .iter()
+            .filter(|e| matches!(e.event, Event::Polled { .. }))
+            .count();
+        (n, processed(&t, NodeId::Consumer(0)).len())
+    };
+    let (eager, read_eager) = polls(1);
+    let (patient, read_patient) = polls(5_000);
+    assert!(
+        patient * 3 < eager,
+        "with fetch.min.bytes=5000 the broker holds fetches: {patient} polls vs {eager}"
+    );
+    assert_eq!(read_patient, read_eager, "both read everything in the end");
 }

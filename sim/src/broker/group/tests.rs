@@ -441,6 +441,7 @@ fn a_commit_is_visible_and_acknowledged_only_once_the_hw_passes_its_record() {
                 replica: Some(2),
                 correlation: 9,
                 max_wait_ms: 0,
+                min_bytes: 1,
                 partitions: vec![FetchPartition {
                     tp: offsets_tp(),
                     fetch_offset: offset,
@@ -772,6 +773,7 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
                 replica: Some(2),
                 correlation: 1,
                 max_wait_ms: 0,
+                min_bytes: 1,
                 partitions: vec![FetchPartition {
                     tp: orders(0),
                     fetch_offset: o,
