@@ -17,11 +17,16 @@ use miette::{
 use toml::de::{DeInteger, DeTable, DeValue};
 use toml::Spanned;
 
-use super::{CheckerId, Cmp, Count, Expectation, NetworkDef, ProducerDef, Scenario, TopicDef};
+use super::{
+    CheckerId, Cmp, CommitPoint, ConsumerDef, Count, Expectation, NetworkDef, Processing,
+    ProducerDef, Scenario, StreamOutput, TopicDef, Transform,
+};
 use crate::broker::TruncationMode;
 use crate::command::{Command, Target, TimedCommand};
-use crate::config::{self, Acks, BrokerConfig, Kind, ProducerConfig, Scope, TopicOverrides, Value};
-use crate::ids::{BrokerId, Millis, NodeId, NodeNames, TopicPartition};
+use crate::config::{
+    self, Acks, BrokerConfig, ConsumerConfig, Kind, ProducerConfig, Scope, TopicOverrides, Value,
+};
+use crate::ids::{BrokerId, Millis, NodeId, NodeNames, TopicPartition, OFFSETS_TOPIC};
 use crate::network::LinkParams;
 use crate::producer::{KeySpec, ScheduledSend, Workload};
 use crate::trace::CrashKind;
@@ -162,6 +167,7 @@ const SECTIONS: &[&str] = &[
     "brokers",
     "topics",
     "producers",
+    "consumers",
     "network",
     "faults",
     "expect",
@@ -178,10 +184,12 @@ const MAX_VALUE_BYTES: i64 = 1_000_000;
 const MAX_TOPIC_NAME: usize = 249;
 
 const DURATION_EXAMPLES: &str = "expected a duration such as \"500ms\", \"5s\" or \"2m\"";
+/// The longest time a consumer may spend on one record (an hour, in microseconds).
+const MAX_PROCESS_US: u64 = 3_600_000_000;
 
 /// Fault actions and the keys each takes besides `at` and `action`.
 const ACTIONS: &[(&str, &[&str])] = &[
-    ("crash", &["target", "kind"]),
+    ("crash", &["target", "kind", "when"]),
     ("shutdown", &["target"]),
     ("restart", &["target"]),
     ("pause", &["target"]),
@@ -204,6 +212,11 @@ const ACTIONS: &[(&str, &[&str])] = &[
             "retries",
         ],
     ),
+    (
+        "create-topic",
+        &["topic", "partitions", "replication.factor"],
+    ),
+    ("add-partitions", &["topic", "partitions"]),
 ];
 
 /// The producer settings a `producer` fault may change while the producer runs.
@@ -364,7 +377,78 @@ struct World {
     names: NodeNames,
     /// Topic name to partition count (`None` when the count itself was invalid).
     topics: BTreeMap<String, Option<u32>>,
+    /// What `create-topic` and `add-partitions` faults do to topics later in the run.
+    admin: Planned,
+    /// Each consumer's processing time per record (index = consumer index; `None` when the
+    /// consumer's table was invalid).
+    process_us: Vec<Option<u64>>,
     duration: Option<Millis>,
+}
+
+/// The topics that `create-topic` faults create and the most partitions `create-topic` and
+/// `add-partitions` faults give a topic, read ahead of the faults themselves so that consumers
+/// and `leader of` targets can name them. Whether each fault is valid at its time is checked
+/// with the faults.
+#[derive(Default)]
+struct Planned {
+    /// Topic name to the byte offset of the first `create-topic` fault that creates it.
+    created: BTreeMap<String, usize>,
+    /// Topic name to the largest partition count a fault gives it.
+    partitions: BTreeMap<String, u32>,
+}
+
+impl Planned {
+    fn read(text: &str, faults: Option<&Val<'_>>) -> Self {
+        let mut p = Planned::default();
+        let Some(DeValue::Array(items)) = faults.map(|v| v.get_ref()) else {
+            return p;
+        };
+        for item in items.iter() {
+            let DeValue::Table(t) = item.get_ref() else {
+                continue;
+            };
+            let str_of = |key: &str| raw(t, key).and_then(|v| v.get_ref().as_str());
+            let (Some(action), Some(topic)) = (str_of("action"), str_of("topic")) else {
+                continue;
+            };
+            let partitions = raw(t, "partitions")
+                .and_then(|v| v.get_ref().as_integer())
+                .and_then(int_value)
+                .and_then(|n| u32::try_from(n).ok());
+            let at = raw(t, "topic").map_or(item.span(), |v| v.span()).start;
+            match action {
+                "create-topic" => {
+                    p.created
+                        .entry(topic.to_string())
+                        .or_insert(at.min(text.len()));
+                    let n = p.partitions.entry(topic.to_string()).or_insert(0);
+                    *n = (*n).max(partitions.unwrap_or(1));
+                }
+                "add-partitions" => {
+                    if let Some(partitions) = partitions {
+                        let n = p.partitions.entry(topic.to_string()).or_insert(0);
+                        *n = (*n).max(partitions);
+                    }
+                }
+                _ => {}
+            }
+        }
+        p
+    }
+}
+
+/// A topic as the admin faults find it at some time of the run.
+struct TopicState {
+    /// `None` when the count given was invalid.
+    partitions: Option<u32>,
+    /// The line of the `create-topic` fault that made it and when it did, or `None` for a
+    /// topic of [[topics]].
+    created: Option<(usize, Millis)>,
+}
+
+/// A key of a table as written (no flattening), for reading ahead.
+fn raw<'a, 'i>(t: &'a DeTable<'i>, key: &str) -> Option<&'a Val<'i>> {
+    t.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
 }
 
 struct Meta {
@@ -737,13 +821,24 @@ impl<'t> Parser<'t> {
         .into_iter()
         .find(|(broker, _)| *broker == name)
         .map(|(_, topic)| topic);
-        let elsewhere = [Scope::Broker, Scope::Topic, Scope::Producer]
-            .into_iter()
-            .find(|s| *s != scope && config::key(*s, name).is_some());
+        let elsewhere = [
+            Scope::Broker,
+            Scope::Topic,
+            Scope::Producer,
+            Scope::Consumer,
+        ]
+        .into_iter()
+        .find(|s| *s != scope && config::key(*s, name).is_some());
         let help = match (scope, topic_equivalent, elsewhere) {
             (Scope::Topic, Some(t), _) => {
                 format!("`{name}` is a broker setting; a topic overrides it with `{t}`")
             }
+            (Scope::Consumer, _, _) if name == "group.id" => {
+                "a consumer's group.id is its `group`: write `group = \"...\"`".into()
+            }
+            (Scope::Consumer, _, Some(Scope::Producer)) => format!(
+                "`{name}` is a producer setting: a stream processor's producer takes it under [consumers.output]"
+            ),
             (_, _, Some(other)) => format!(
                 "`{name}` is a {} setting: set it {}",
                 scope_name(other),
@@ -812,30 +907,50 @@ impl<'t> Parser<'t> {
                 format!("too many producers: at most {}", u16::MAX),
             );
         }
-        // Names first: links, faults and the check on send values refer to any producer.
-        let producer_names = producer_tables
-            .iter()
-            .map(|(t, _)| {
-                let name = t.iter().find(|(k, _)| k.get_ref() == "name");
-                name.and_then(|(_, v)| v.get_ref().as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            })
-            .collect();
-        let world = World {
+        let consumer_tables = match get("consumers") {
+            Some(v) => self.tables("consumers", v, "[[consumers]]"),
+            None => Vec::new(),
+        };
+        if consumer_tables.len() > usize::from(u16::MAX) {
+            self.error(
+                get("consumers").map_or(0..0, |v| v.span()),
+                format!("too many consumers: at most {}", u16::MAX),
+            );
+        }
+        // Names first: links, faults and the check on send values refer to any client.
+        let names_of = |tables: &[(&DeTable<'_>, Range<usize>)]| -> Vec<String> {
+            tables
+                .iter()
+                .map(|(t, _)| {
+                    raw(t, "name")
+                        .and_then(|v| v.get_ref().as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect()
+        };
+        let mut world = World {
             brokers: cluster.brokers,
             reader: cluster.reader,
             names: NodeNames {
-                producers: producer_names,
-                consumers: Vec::new(),
+                producers: names_of(&producer_tables),
+                consumers: names_of(&consumer_tables),
             },
             topics: topics
                 .iter()
                 .map(|(t, partitions)| (t.name.to_string(), *partitions))
                 .collect(),
+            admin: Planned::read(self.text, get("faults")),
+            process_us: Vec::new(),
             duration: meta.duration,
         };
         let producers = self.producers(&producer_tables, &world, &topics);
+        let consumers = self.consumers(&consumer_tables, &world);
+        world.process_us = consumers
+            .iter()
+            .map(|c| c.as_ref().map(|c| c.processing.per_record_us))
+            .collect();
+        let consumers: Vec<ConsumerDef> = consumers.into_iter().flatten().collect();
         let network = self.network(get("network"), &world);
         let faults = self.faults(get("faults"), &world, &network);
         let expect = self.expect(get("expect"));
@@ -849,7 +964,7 @@ impl<'t> Parser<'t> {
             brokers: cluster.brokers.unwrap_or(0),
             truncation: cluster.truncation,
             reader: cluster.reader,
-            consumers: Vec::new(),
+            consumers,
             broker_configs: brokers.configs,
             topics: topics.into_iter().map(|(t, _)| t).collect(),
             producers,
@@ -1258,6 +1373,14 @@ impl<'t> Parser<'t> {
             );
             return None;
         }
+        if name == OFFSETS_TOPIC {
+            self.error_help(
+                v.span(),
+                format!("`{OFFSETS_TOPIC}` is Kafka's internal topic of committed offsets"),
+                "the cluster creates it for consumer groups (see offsets.topic.* in [broker]); pick another name",
+            );
+            return None;
+        }
         Some(name)
     }
 
@@ -1415,41 +1538,22 @@ impl<'t> Parser<'t> {
         let mut s = Section::new(self, t, span.clone(), &[]);
         let name = s
             .require(self, "name", "[[producers]]", "\"a\"")
-            .and_then(|e| {
-                let name = self.string(&e.name, e.value)?;
-                if name.is_empty()
-                    || !name.chars().all(|c| {
-                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'
-                    })
-                {
-                    self.invalid(
-                        &e.name,
-                        e.value,
-                        "expected a producer name",
-                        Some(
-                            "producer names use a-z 0-9 _ - (the node is `producer-<name>`)".into(),
-                        ),
-                    );
-                    return None;
-                }
-                if let Some(first) = names.get(name) {
-                    let line = self.line(*first);
-                    self.error_help(
-                        e.value.span(),
-                        format!("producer `{name}` is defined twice"),
-                        format!("it is first defined on line {line}"),
-                    );
-                    return None;
-                }
-                names.insert(name.to_string(), e.value.span().start);
-                Some(name)
-            });
+            .and_then(|e| self.client_name("producer", &e, names));
         let topic = s
             .require(self, "topic", "[[producers]]", "\"orders\"")
             .and_then(|e| {
                 let topic = self.string(&e.name, e.value)?;
                 if !w.topics.contains_key(topic) {
-                    self.no_topic(w, topic, e.value.span());
+                    if let Some(at) = w.admin.created.get(topic) {
+                        let line = self.line(*at);
+                        self.error_help(
+                            e.value.span(),
+                            format!("topic `{topic}` does not exist when the producer starts: a `create-topic` fault creates it (line {line})"),
+                            "a producer's topic must be defined in [[topics]]; consumers may read topics created later",
+                        );
+                    } else {
+                        self.no_topic(w, topic, e.value.span());
+                    }
                     return None;
                 }
                 Some(topic)
@@ -1513,6 +1617,77 @@ impl<'t> Parser<'t> {
                 None => settings_ok = false,
             }
         }
+        let idempotent = self.producer_config_checks(&config, &spans, &span, settings_ok);
+        if let (Some(name), Some(rate), Some(sends)) = (name, rate, &sends) {
+            if rate == 0.0 && sends.is_empty() {
+                self.error(
+                    span.clone(),
+                    format!("producer `{name}` sends nothing: give it a rate or sends"),
+                );
+            }
+        }
+
+        let topic = topics
+            .iter()
+            .find(|(t, _)| Some(&*t.name) == topic)
+            .map(|(t, _)| t.name.clone())?;
+        let workload = Workload::new(rate?, start?, stop?, keys?, value_bytes?, sends?);
+        Some(ProducerDef {
+            name: name?.to_string(),
+            topic,
+            config,
+            idempotent,
+            workload,
+        })
+    }
+
+    /// A producer's or consumer's name: the node is `<kind>-<name>`.
+    fn client_name<'v>(
+        &mut self,
+        kind: &str,
+        e: &Entry<'v, '_>,
+        names: &mut BTreeMap<String, usize>,
+    ) -> Option<&'v str> {
+        let name = self.string(&e.name, e.value)?;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        {
+            self.invalid(
+                &e.name,
+                e.value,
+                &format!("expected a {kind} name"),
+                Some(format!(
+                    "{kind} names use a-z 0-9 _ - (the node is `{kind}-<name>`)"
+                )),
+            );
+            return None;
+        }
+        if let Some(first) = names.get(name) {
+            let line = self.line(*first);
+            self.error_help(
+                e.value.span(),
+                format!("{kind} `{name}` is defined twice"),
+                format!("it is first defined on line {line}"),
+            );
+            return None;
+        }
+        names.insert(name.to_string(), e.value.span().start);
+        Some(name)
+    }
+
+    /// Kafka's checks of a producer's settings, as `KafkaProducer`'s constructor makes them:
+    /// `enable.idempotence` against the settings it needs (returning whether the producer is
+    /// idempotent), and `delivery.timeout.ms` against `linger.ms + request.timeout.ms`.
+    /// `spans` locates the settings given; `span` is the table, for settings left at defaults.
+    fn producer_config_checks(
+        &mut self,
+        config: &ProducerConfig,
+        spans: &BTreeMap<&'static str, Range<usize>>,
+        span: &Range<usize>,
+        settings_ok: bool,
+    ) -> bool {
         let idempotent = match config.idempotence() {
             Ok(i) => i,
             Err(message) => {
@@ -1558,27 +1733,7 @@ impl<'t> Parser<'t> {
                 ),
             );
         }
-        if let (Some(name), Some(rate), Some(sends)) = (name, rate, &sends) {
-            if rate == 0.0 && sends.is_empty() {
-                self.error(
-                    span.clone(),
-                    format!("producer `{name}` sends nothing: give it a rate or sends"),
-                );
-            }
-        }
-
-        let topic = topics
-            .iter()
-            .find(|(t, _)| Some(&*t.name) == topic)
-            .map(|(t, _)| t.name.clone())?;
-        let workload = Workload::new(rate?, start?, stop?, keys?, value_bytes?, sends?);
-        Some(ProducerDef {
-            name: name?.to_string(),
-            topic,
-            config,
-            idempotent,
-            workload,
-        })
+        idempotent
     }
 
     fn keys(&mut self, e: &Entry<'_, '_>) -> Option<KeySpec> {
@@ -1685,6 +1840,388 @@ impl<'t> Parser<'t> {
             }
         }
         ok.then_some(out)
+    }
+
+    // ---- consumers ----
+
+    /// Every consumer, `None` where its table was invalid (so indexes stay node indexes).
+    fn consumers(
+        &mut self,
+        tables: &[(&DeTable<'_>, Range<usize>)],
+        w: &World,
+    ) -> Vec<Option<ConsumerDef>> {
+        let mut names = BTreeMap::new();
+        tables
+            .iter()
+            .map(|(t, span)| self.consumer(t, span.clone(), w, &mut names))
+            .collect()
+    }
+
+    fn consumer(
+        &mut self,
+        t: &DeTable<'_>,
+        span: Range<usize>,
+        w: &World,
+        names: &mut BTreeMap<String, usize>,
+    ) -> Option<ConsumerDef> {
+        const APP: &[&str] = &[
+            "name", "group", "topics", "topic", "process", "commit", "start", "stop", "output",
+        ];
+        let mut s = Section::new(self, t, span.clone(), &["output"]);
+        let name = s
+            .require(self, "name", "[[consumers]]", "\"billing-1\"")
+            .and_then(|e| {
+                let name = self.client_name("consumer", &e, names)?;
+                if w.names.producers.iter().any(|p| p == name) {
+                    self.error_help(
+                        e.value.span(),
+                        format!("`{name}` is already the name of a producer"),
+                        "give each client a name of its own, so that traces and checks tell them apart",
+                    );
+                    return None;
+                }
+                Some(name)
+            });
+        // Outer `None`: invalid (already reported); inner `None`: not given.
+        let group = match s.take("group") {
+            Some(e) => self
+                .nonempty_string(&e.name, e.value)
+                .map(|g| Some(Arc::from(g))),
+            None => Some(None),
+        };
+        let topics_e = s.take("topics");
+        let topic_e = s.take("topic");
+        let topics = match (&topics_e, &topic_e) {
+            (Some(_), Some(t)) => {
+                self.error_help(
+                    t.key.clone(),
+                    "give either `topic` or `topics`, not both",
+                    "`topics` takes a list: topics = [\"orders\", \"audit\"]",
+                );
+                None
+            }
+            (None, None) => {
+                self.error_help(
+                    span.clone(),
+                    "missing `topics` in [[consumers]]",
+                    "add `topics = [\"orders\"]` (or `topic = \"orders\"`): the topics it subscribes to",
+                );
+                None
+            }
+            (Some(e), None) | (None, Some(e)) => self.consumer_topics(w, e),
+        };
+        let process = match s.take("process") {
+            Some(e) => self.process_time(&e.name, e.value),
+            None => Some(0),
+        };
+        let commit_e = s.take("commit");
+        let commit = match &commit_e {
+            Some(e) => self.commit_point(e),
+            None => Some(CommitPoint::None),
+        };
+        let start = match s.take("start") {
+            Some(e) => self
+                .duration(&e.name, e.value)
+                .and_then(|at| match w.duration {
+                    Some(d) if at >= d => {
+                        self.error_help(
+                            e.value.span(),
+                            format!(
+                                "`start` is {} but the scenario ends at {}",
+                                fmt_ms(at),
+                                fmt_ms(d)
+                            ),
+                            "lengthen `duration` in [scenario] or start the consumer earlier",
+                        );
+                        None
+                    }
+                    _ => Some(at),
+                }),
+            None => Some(0),
+        };
+        let stop = match s.take("stop") {
+            Some(e) => {
+                let stop = self.instant(&e.name, e.value, w);
+                match (start, stop) {
+                    (Some(start), Some(stop)) if stop <= start => {
+                        self.error(
+                            e.value.span(),
+                            format!(
+                                "`stop` ({}) must be after `start` ({})",
+                                fmt_ms(stop),
+                                fmt_ms(start)
+                            ),
+                        );
+                        None
+                    }
+                    (_, stop) => stop.map(Some),
+                }
+            }
+            None => Some(None),
+        };
+        let output_e = s.take("output");
+
+        let mut config = ConsumerConfig::default();
+        // Where each setting's value is, for problems about combinations.
+        let mut spans: BTreeMap<&'static str, Range<usize>> = BTreeMap::new();
+        // `group.id` where `group` belongs is reported as such; the checks that need a group
+        // would only repeat it.
+        let mut group_id_given = false;
+        for e in s.rest() {
+            group_id_given |= e.name == "group.id";
+            if let Some((key, value)) = self.setting(Scope::Consumer, &e, APP) {
+                config.set(key, &value);
+                spans.insert(key, e.value.span());
+            }
+        }
+        let output = match &output_e {
+            Some(e) => self.stream_output(e, w, topics.as_deref()).map(Some),
+            None => Some(None),
+        };
+
+        let group = if group_id_given { None } else { group };
+        if let (Some(None), Some(e), Some(commit)) = (&group, &commit_e, commit) {
+            if commit != CommitPoint::None {
+                self.error_help(
+                    e.value.span(),
+                    format!(
+                        "`commit = \"{}\"` needs a `group`: a consumer without a group.id has no committed offsets",
+                        commit.name()
+                    ),
+                    "add `group = \"...\"`, or commit = \"none\" (Kafka: \"To use group management or offset commit APIs, you must provide a valid group.id in the consumer configuration.\")",
+                );
+            }
+        }
+        if let Some(None) = &group {
+            // Kafka's ConsumerConfig: without a group.id, auto-commit defaults to off, and
+            // turning it on is an error.
+            match spans.get("enable.auto.commit") {
+                Some(at) if config.enable_auto_commit => self.error_help(
+                    at.clone(),
+                    "`enable.auto.commit = true` needs a `group`: a consumer without a group.id has no committed offsets",
+                    "add `group = \"...\"`, or leave enable.auto.commit out (without a group it is off) (Kafka: \"enable.auto.commit cannot be set to true when default group id (null) is used.\")",
+                ),
+                Some(_) => {}
+                None => config.enable_auto_commit = false,
+            }
+        }
+        if let Some(Some(_)) = &group {
+            if config.heartbeat_interval_ms >= config.session_timeout_ms {
+                let at = ["heartbeat.interval.ms", "session.timeout.ms"]
+                    .iter()
+                    .find_map(|k| spans.get(k).cloned())
+                    .unwrap_or(span.clone());
+                self.error_help(
+                    at,
+                    "heartbeat.interval.ms must be lower than session.timeout.ms",
+                    format!(
+                        "heartbeat.interval.ms is {} and session.timeout.ms is {}; Kafka advises a third of it (Kafka: \"Heartbeat must be set lower than the session timeout\")",
+                        config.heartbeat_interval_ms, config.session_timeout_ms
+                    ),
+                );
+            }
+        }
+
+        Some(ConsumerDef {
+            name: name?.to_string(),
+            group: group?,
+            topics: topics?,
+            config,
+            processing: Processing {
+                per_record_us: process?,
+                commit: commit?,
+            },
+            start: start?,
+            stop: stop?,
+            output: output?,
+        })
+    }
+
+    /// `topics = ["a", "b"]` or `topic = "a"`: topics of the scenario, or created by a
+    /// `create-topic` fault (a consumer waits for a topic it subscribes to).
+    fn consumer_topics(&mut self, w: &World, e: &Entry<'_, '_>) -> Option<Vec<Arc<str>>> {
+        let items: Vec<&Val<'_>> = match e.value.get_ref() {
+            DeValue::String(_) => vec![e.value],
+            DeValue::Array(a) if !a.is_empty() => a.iter().collect(),
+            DeValue::Array(_) => {
+                self.error_help(
+                    e.value.span(),
+                    "a consumer subscribes to at least one topic",
+                    "name its topics, as in topics = [\"orders\"]",
+                );
+                return None;
+            }
+            _ => {
+                self.invalid(
+                    &e.name,
+                    e.value,
+                    "expected a list of topics such as [\"orders\"]",
+                    None,
+                );
+                return None;
+            }
+        };
+        let mut ok = true;
+        let mut out: Vec<Arc<str>> = Vec::new();
+        for v in items {
+            let Some(topic) = self.string(&e.name, v) else {
+                ok = false;
+                continue;
+            };
+            if !self.topic_exists_sometime(w, topic, v.span()) {
+                ok = false;
+            } else if out.iter().any(|t| &**t == topic) {
+                self.error(v.span(), format!("topic `{topic}` is listed twice"));
+                ok = false;
+            } else {
+                out.push(topic.into());
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// Whether a topic is defined in [[topics]] or created by a fault; reports it if not.
+    fn topic_exists_sometime(&mut self, w: &World, topic: &str, span: Range<usize>) -> bool {
+        if w.topics.contains_key(topic) || w.admin.created.contains_key(topic) {
+            return true;
+        }
+        if topic == OFFSETS_TOPIC {
+            self.error_help(
+                span,
+                format!("`{OFFSETS_TOPIC}` is Kafka's internal topic of committed offsets"),
+                "consumers here read the scenario's own topics; the trace shows every commit",
+            );
+        } else {
+            self.no_topic(w, topic, span);
+        }
+        false
+    }
+
+    fn commit_point(&mut self, e: &Entry<'_, '_>) -> Option<CommitPoint> {
+        let names = CommitPoint::ALL.map(CommitPoint::name);
+        let Some(c) = self.choice(&e.name, e.value, &names) else {
+            if let Some(last) = self.problems.last_mut() {
+                last.help.get_or_insert(
+                    "\"after\": process, then commitSync() (at-least-once); \"after-async\": process, then commitAsync(); \"before\": commitSync(), then process (at-most-once); \"none\": no commit by hand".into(),
+                );
+            }
+            return None;
+        };
+        CommitPoint::ALL.into_iter().find(|p| p.name() == c)
+    }
+
+    /// Time to process one record: `"250us"`, `"2ms"`, `"1s"`, or an integer of milliseconds.
+    fn process_time(&mut self, name: &str, v: &Val<'_>) -> Option<u64> {
+        const EXPECTED: &str = "expected a time per record such as \"250us\", \"2ms\" or \"1s\"";
+        let result = match v.get_ref() {
+            DeValue::Integer(i) => match int_value(i) {
+                Some(ms) if ms >= 0 => (ms as u64)
+                    .checked_mul(1000)
+                    .ok_or(Some("that is far too long")),
+                Some(_) => Err(Some("durations cannot be negative")),
+                None => Err(Some("that is far too long")),
+            },
+            DeValue::String(s) => parse_micros(s),
+            DeValue::Float(_) => Err(Some(
+                "a bare number is whole milliseconds; write \"1.5ms\" or \"250us\" for fractions",
+            )),
+            _ => Err(None),
+        };
+        match result {
+            Ok(us) if us > MAX_PROCESS_US => {
+                self.invalid(
+                    name,
+                    v,
+                    "must be at most an hour (\"60m\") per record",
+                    None,
+                );
+                None
+            }
+            Ok(us) => Some(us),
+            Err(help) => {
+                self.invalid(name, v, EXPECTED, help.map(str::to_string));
+                None
+            }
+        }
+    }
+
+    /// `[consumers.output]`: what a stream processor produces, and its producer's settings.
+    fn stream_output(
+        &mut self,
+        e: &Entry<'_, '_>,
+        w: &World,
+        inputs: Option<&[Arc<str>]>,
+    ) -> Option<StreamOutput> {
+        const OUTPUT: &[&str] = &["topic", "transform", "window", "threshold"];
+        const WHAT: &str = "[consumers.output]";
+        let t = self.table(
+            &e.name,
+            e.value,
+            "write the stream processor's output under [consumers.output], after its [[consumers]] entry",
+        )?;
+        let span = e.value.span();
+        let mut s = Section::new(self, t, span.clone(), &[]);
+        let topic = s
+            .require(self, "topic", WHAT, "\"features\"")
+            .and_then(|e| {
+                let topic = self.string(&e.name, e.value)?;
+                if !self.topic_exists_sometime(w, topic, e.value.span()) {
+                    return None;
+                }
+                if inputs.is_some_and(|i| i.iter().any(|t| &**t == topic)) {
+                    self.error_help(
+                        e.value.span(),
+                        format!("the stream processor reads `{topic}`: writing its results there would feed them back to it"),
+                        "write the results to a topic of their own, such as \"features\"",
+                    );
+                    return None;
+                }
+                Some(topic)
+            });
+        let transform = s
+            .require(self, "transform", WHAT, "\"windowed-count\"")
+            .and_then(|e| self.choice(&e.name, e.value, &["windowed-count"]));
+        let window = s.require(self, "window", WHAT, "\"1s\"").and_then(|e| {
+            match self.duration(&e.name, e.value)? {
+                0 => {
+                    self.error(e.value.span(), "`window` must be more than 0");
+                    None
+                }
+                ms => Some(ms),
+            }
+        });
+        let threshold = s
+            .require(self, "threshold", WHAT, "20")
+            .and_then(|e| self.int(&e.name, e.value, 0, i64::MAX))
+            .map(|n| n as u64);
+
+        let mut config = ProducerConfig::default();
+        let mut spans: BTreeMap<&'static str, Range<usize>> = BTreeMap::new();
+        let mut settings_ok = true;
+        for e in s.rest() {
+            match self.setting(Scope::Producer, &e, OUTPUT) {
+                Some((key, value)) => {
+                    config.set(key, &value);
+                    spans.insert(key, e.key.clone());
+                }
+                None => settings_ok = false,
+            }
+        }
+        let idempotent = self.producer_config_checks(&config, &spans, &span, settings_ok);
+        let transform = match transform? {
+            "windowed-count" => Transform::WindowedCount {
+                window_ms: window?,
+                threshold: threshold?,
+            },
+            // choice() gives only the options listed.
+            _ => return None,
+        };
+        Some(StreamOutput {
+            topic: topic?.into(),
+            transform,
+            config,
+            idempotent,
+        })
     }
 
     // ---- network ----
@@ -1818,6 +2355,44 @@ impl<'t> Parser<'t> {
     }
 
     fn unknown_node(&mut self, w: &World, s: &str, span: Range<usize>, leader_ok: bool) {
+        // A client's name is compared with the names of its kind: "consumer-" alone would
+        // make every consumer look like a good guess.
+        let kinds = [
+            ("producer", &w.names.producers),
+            ("consumer", &w.names.consumers),
+        ];
+        let client = kinds.iter().find_map(|(kind, names)| {
+            let n = s.strip_prefix(kind)?.strip_prefix('-')?;
+            Some((*kind, *names, n))
+        });
+        if let Some((kind, names, n)) = client {
+            let named: Vec<&str> = names
+                .iter()
+                .filter(|c| !c.is_empty())
+                .map(String::as_str)
+                .collect();
+            let other = kinds
+                .iter()
+                .find(|(k, names)| *k != kind && names.iter().any(|c| c == n))
+                .map(|(k, _)| *k);
+            let help = match (other, suggest(n, named.iter().copied())) {
+                (Some(other), _) => format!("did you mean \"{other}-{n}\"?"),
+                (None, Some(c)) => format!("did you mean \"{kind}-{c}\"?"),
+                (None, None) if named.is_empty() => {
+                    format!("there are no {kind}s: define one in a [[{kind}s]] table")
+                }
+                (None, None) => format!(
+                    "the {kind}s are {}",
+                    named
+                        .iter()
+                        .map(|c| format!("{kind}-{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            self.error_help(span, format!("there is no {kind} `{n}`"), help);
+            return;
+        }
         let producers = w.names.producers.iter().filter(|p| !p.is_empty());
         let mut candidates: Vec<String> = (1..=w.brokers.unwrap_or(0))
             .map(|b| format!("broker-{b}"))
@@ -1827,6 +2402,8 @@ impl<'t> Parser<'t> {
             candidates.push("reader".into());
         }
         candidates.extend(producers.map(|p| format!("producer-{p}")));
+        let consumers = w.names.consumers.iter().filter(|c| !c.is_empty());
+        candidates.extend(consumers.map(|c| format!("consumer-{c}")));
         let help = match suggest(s, candidates.iter().map(String::as_str)) {
             Some(c) => format!("did you mean \"{c}\"?"),
             None => {
@@ -1840,24 +2417,28 @@ impl<'t> Parser<'t> {
                 } else {
                     ""
                 };
-                format!("nodes are named {brokers}, controller, reader and producer-<name>{leader}")
+                format!("nodes are named {brokers}, controller, reader, producer-<name> and consumer-<name>{leader}")
             }
         };
-        let message = match s.strip_prefix("producer-") {
-            Some(p) => format!("there is no producer `{p}`"),
-            None => format!("unknown node `{s}`"),
-        };
-        self.error_help(span, message, help);
+        self.error_help(span, format!("unknown node `{s}`"), help);
     }
 
     fn no_topic(&mut self, w: &World, topic: &str, span: Range<usize>) {
-        let help = match suggest(topic, w.topics.keys().map(String::as_str)) {
+        let mut known: Vec<&str> = w.topics.keys().map(String::as_str).collect();
+        known.extend(
+            w.admin
+                .created
+                .keys()
+                .map(String::as_str)
+                .filter(|t| !w.topics.contains_key(*t)),
+        );
+        let help = match suggest(topic, known.iter().copied()) {
             Some(t) => format!("did you mean `{t}`?"),
-            None if w.topics.is_empty() => "define it in a [[topics]] table".into(),
+            None if known.is_empty() => "define it in a [[topics]] table".into(),
             None => format!(
                 "the topics are {}",
-                w.topics
-                    .keys()
+                known
+                    .iter()
                     .map(|t| format!("`{t}`"))
                     .collect::<Vec<_>>()
                     .join(", ")
@@ -1893,14 +2474,23 @@ impl<'t> Parser<'t> {
             self.error_help(span, format!("\"{s}\" does not name a partition"), help);
             return None;
         };
-        match w.topics.get(&*tp.topic) {
-            None => {
+        // The most partitions the topic has at any time of the run; whether the partition
+        // exists when the fault happens is up to the run.
+        let initial = w.topics.get(&*tp.topic);
+        let later = w.admin.partitions.get(&*tp.topic);
+        let most = match (initial, later) {
+            (None, None) => {
                 self.no_topic(w, &tp.topic, span);
-                None
+                return None;
             }
-            Some(Some(n)) if tp.partition >= *n => {
+            (Some(None), _) => None,
+            (Some(Some(n)), later) => Some((*n).max(later.copied().unwrap_or(0))),
+            (None, later) => later.copied(),
+        };
+        match most {
+            Some(n) if tp.partition >= n => {
                 let last = format!("{}-{}", tp.topic, n - 1);
-                let help = if *n == 1 {
+                let help = if n == 1 {
                     format!("its only partition is {last}")
                 } else {
                     format!("its partitions are {}-0 to {last}", tp.topic)
@@ -1972,13 +2562,16 @@ impl<'t> Parser<'t> {
         let Some(v) = v else { return Vec::new() };
         let mut out = Vec::new();
         for (t, span) in self.tables("faults", v, "[[faults]]") {
-            if let Some(c) = self.fault(t, span, w, net) {
-                out.push(c);
+            if let Some(c) = self.fault(t, span.clone(), w, net) {
+                let topic = raw(t, "topic").map_or(span.clone(), |v| v.span());
+                let partitions = raw(t, "partitions").map_or(topic.clone(), |v| v.span());
+                out.push((c, topic, partitions));
             }
         }
         // Stable: faults at the same time keep the file's order.
-        out.sort_by_key(|c| c.at);
-        out
+        out.sort_by_key(|(c, ..)| c.at);
+        self.check_admin(w, &out);
+        out.into_iter().map(|(c, ..)| c).collect()
     }
 
     fn fault(
@@ -2052,19 +2645,26 @@ impl<'t> Parser<'t> {
         match action {
             "crash" | "shutdown" | "restart" | "pause" | "resume" | "isolate" => {
                 let target = s.require(self, "target", &what, "\"broker-1\"");
-                let kind = if action == "crash" {
-                    s.take("kind")
+                let (kind, when) = if action == "crash" {
+                    (s.take("kind"), s.take("when"))
                 } else {
-                    None
+                    (None, None)
+                };
+                let mid_batch = match &when {
+                    Some(e) => self.choice(&e.name, e.value, &["mid-batch"]).map(|_| true),
+                    None => Some(false),
                 };
                 let target = target.and_then(|e| {
                     let t = self.target(w, &e.name, e.value)?;
+                    let name = e.value.get_ref().as_str().unwrap_or_default();
+                    if mid_batch == Some(true) {
+                        return self.mid_batch_target(w, t, name, e.value.span());
+                    }
                     if action != "isolate" && matches!(t, Target::Node(NodeId::Producer(_) | NodeId::Reader)) {
-                        let name = e.value.get_ref().as_str().unwrap_or_default();
                         self.error_help(
                             e.value.span(),
-                            format!("`{action}` acts on brokers and the controller, not {name}"),
-                            "target \"broker-<id>\", \"controller\" or \"leader of <topic>-<partition>\"",
+                            format!("`{action}` acts on brokers, the controller and consumers, not {name}"),
+                            "target \"broker-<id>\", \"controller\", \"consumer-<name>\" or \"leader of <topic>-<partition>\"",
                         );
                         return None;
                     }
@@ -2072,13 +2672,22 @@ impl<'t> Parser<'t> {
                 });
                 let kind = match kind {
                     Some(e) => match self.choice(&e.name, e.value, &["process", "power-loss"])? {
+                        "power-loss" if mid_batch == Some(true) => {
+                            self.error_help(
+                                e.value.span(),
+                                "a crash `when = \"mid-batch\"` is a process crash",
+                                "remove `kind`, or remove `when` to cut the power at once",
+                            );
+                            return None;
+                        }
                         "power-loss" => CrashKind::PowerLoss,
                         _ => CrashKind::Process,
                     },
                     None => CrashKind::Process,
                 };
-                let target = target?;
+                let (target, mid_batch) = (target?, mid_batch?);
                 Some(match action {
+                    "crash" if mid_batch => Command::CrashWhileProcessing { target },
                     "crash" => Command::Crash { target, kind },
                     "shutdown" => Command::Shutdown { target },
                     "restart" => Command::Restart { target },
@@ -2222,7 +2831,195 @@ impl<'t> Parser<'t> {
                     rate,
                 })
             }
+            "create-topic" => {
+                let topic = s.require(self, "topic", &what, "\"features\"");
+                let partitions = s.take("partitions");
+                let rf = s.take("replication.factor");
+                let name = topic.and_then(|e| self.topic_name(&e.name, e.value));
+                let partitions = match partitions {
+                    Some(e) => self.partition_count(&e),
+                    None => Some(1),
+                };
+                let rf = match rf {
+                    Some(e) => self
+                        .setting(Scope::Topic, &e, &[])
+                        .and_then(|(_, v)| as_int(&v))
+                        .map(|rf| rf as u32)
+                        .and_then(|rf| match w.brokers {
+                            Some(n) if rf > n => {
+                                self.error_help(
+                                    e.value.span(),
+                                    format!(
+                                        "replication.factor {rf} is more than the {}",
+                                        plural(n, "broker")
+                                    ),
+                                    "add brokers in [cluster] or lower replication.factor",
+                                );
+                                None
+                            }
+                            _ => Some(rf),
+                        }),
+                    // As for [[topics]].
+                    None => Some(w.brokers.unwrap_or(1).min(3)),
+                };
+                Some(Command::CreateTopic {
+                    name: name?.into(),
+                    partitions: partitions?,
+                    replication_factor: rf?,
+                })
+            }
+            "add-partitions" => {
+                let topic = s.require(self, "topic", &what, "\"orders\"");
+                let partitions = s.require(self, "partitions", &what, "6");
+                let topic = topic.and_then(|e| self.string(&e.name, e.value));
+                let partitions = partitions.and_then(|e| self.partition_count(&e));
+                Some(Command::AddPartitions {
+                    topic: topic?.into(),
+                    partitions: partitions?,
+                })
+            }
             _ => None,
+        }
+    }
+
+    /// A partition count, within Kafka's range for `partitions`.
+    fn partition_count(&mut self, e: &Entry<'_, '_>) -> Option<u32> {
+        self.setting(Scope::Topic, e, &[])
+            .and_then(|(_, v)| as_int(&v))
+            .map(|n| n as u32)
+    }
+
+    /// The target of a crash `when = "mid-batch"`: a consumer that takes time to process.
+    fn mid_batch_target(
+        &mut self,
+        w: &World,
+        t: Target,
+        name: &str,
+        span: Range<usize>,
+    ) -> Option<Target> {
+        let Target::Node(NodeId::Consumer(i)) = t else {
+            let consumers: Vec<String> = w
+                .names
+                .consumers
+                .iter()
+                .filter(|c| !c.is_empty())
+                .map(|c| format!("\"consumer-{c}\""))
+                .collect();
+            let help = if consumers.is_empty() {
+                format!("define a consumer in [[consumers]] and target it, or remove `when` to crash {name} at once")
+            } else {
+                format!(
+                    "target a consumer ({}), or remove `when` to crash {name} at once",
+                    consumers.join(", ")
+                )
+            };
+            self.error_help(
+                span,
+                format!("`when = \"mid-batch\"` crashes a consumer while it processes a poll's records; {name} is not a consumer"),
+                help,
+            );
+            return None;
+        };
+        if let Some(Some(0)) = w.process_us.get(usize::from(i)) {
+            self.error_help(
+                span,
+                format!(
+                    "{name} processes records in no time, so it is never in the middle of a batch"
+                ),
+                "give the consumer a processing time, such as `process = \"2ms\"`",
+            );
+            return None;
+        }
+        Some(t)
+    }
+
+    /// Replays the `create-topic` and `add-partitions` faults in time order against the
+    /// topics: a topic is created once, grown only while it exists, and only grown.
+    fn check_admin(&mut self, w: &World, faults: &[(TimedCommand, Range<usize>, Range<usize>)]) {
+        let mut topics: BTreeMap<&str, TopicState> = w
+            .topics
+            .iter()
+            .map(|(t, n)| {
+                let state = TopicState {
+                    partitions: *n,
+                    created: None,
+                };
+                (t.as_str(), state)
+            })
+            .collect();
+        for (f, topic_span, partitions_span) in faults {
+            match &f.command {
+                Command::CreateTopic {
+                    name, partitions, ..
+                } => {
+                    if let Some(existing) = topics.get(&**name) {
+                        let help = match existing.created {
+                            None => "it is defined in [[topics]] (Kafka answers TOPIC_ALREADY_EXISTS)".to_string(),
+                            Some((line, at)) => format!(
+                                "the `create-topic` fault on line {line} creates it at {} (Kafka answers TOPIC_ALREADY_EXISTS)",
+                                fmt_ms(at)
+                            ),
+                        };
+                        self.error_help(
+                            topic_span.clone(),
+                            format!("topic `{name}` already exists at {}", fmt_ms(f.at)),
+                            help,
+                        );
+                        continue;
+                    }
+                    let line = self.line(topic_span.start);
+                    let state = TopicState {
+                        partitions: Some(*partitions),
+                        created: Some((line, f.at)),
+                    };
+                    topics.insert(name, state);
+                }
+                Command::AddPartitions {
+                    topic,
+                    partitions: new,
+                } => {
+                    let Some(TopicState {
+                        partitions: count, ..
+                    }) = topics.get_mut(&**topic)
+                    else {
+                        match w.admin.created.get(&**topic) {
+                            Some(at) => {
+                                let line = self.line(*at);
+                                self.error_help(
+                                    topic_span.clone(),
+                                    format!(
+                                        "topic `{topic}` does not exist yet at {}",
+                                        fmt_ms(f.at)
+                                    ),
+                                    format!(
+                                        "the `create-topic` fault on line {line} creates it later"
+                                    ),
+                                );
+                            }
+                            None => self.no_topic(w, topic, topic_span.clone()),
+                        }
+                        continue;
+                    };
+                    match count {
+                        Some(current) if new <= current => {
+                            self.error_help(
+                                partitions_span.clone(),
+                                format!(
+                                    "topic `{topic}` has {} at {}: `partitions` is the new total and must be more",
+                                    plural(*current, "partition"),
+                                    fmt_ms(f.at)
+                                ),
+                                format!(
+                                    "Kafka adds partitions but never removes them; write partitions = {} or more",
+                                    *current + 1
+                                ),
+                            );
+                        }
+                        _ => *count = Some(*new),
+                    }
+                }
+                _ => {}
+            }
         }
     }
 
@@ -2341,7 +3138,7 @@ fn plural(n: u32, what: &str) -> String {
 
 fn header(section: &str) -> String {
     match section {
-        "topics" | "producers" | "faults" => format!("[[{section}]]"),
+        "topics" | "producers" | "consumers" | "faults" => format!("[[{section}]]"),
         _ => format!("[{section}]"),
     }
 }
@@ -2438,6 +3235,44 @@ fn parse_latency(s: &str) -> Result<(u64, u64), Option<&'static str>> {
         parse_duration(lo)?
     };
     Ok((min, max))
+}
+
+/// `"250us"`, `"2ms"`, `"1.5s"` to microseconds. The error is a help text when something more
+/// specific than the expected forms can be said.
+fn parse_micros(s: &str) -> Result<u64, Option<&'static str>> {
+    let s = s.trim();
+    if s.starts_with('-') {
+        return Err(Some("durations cannot be negative"));
+    }
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let factor =
+        match unit.trim() {
+            "us" | "µs" => 1.0,
+            "ms" => 1000.0,
+            "s" => 1e6,
+            "m" | "min" => 6e7,
+            "h" => 3.6e9,
+            "" if !number.is_empty() => return Err(Some(
+                "add a unit, as in \"250us\" or \"2ms\"; an integer without quotes is milliseconds",
+            )),
+            _ if !number.is_empty() => return Err(Some("the units are us, ms, s, m and h")),
+            _ => return Err(None),
+        };
+    if !number.bytes().any(|b| b.is_ascii_digit()) {
+        return Err(None);
+    }
+    let n: f64 = number.parse().map_err(|_| None)?;
+    let us = n * factor;
+    if !us.is_finite() || us > 1e15 {
+        return Err(Some("that is far too long"));
+    }
+    if (us - us.round()).abs() > 1e-6 {
+        return Err(Some("processing times are whole microseconds"));
+    }
+    Ok(us.round() as u64)
 }
 
 /// `">0"`, `">= 2"`, `"==0"` or a bare `"3"` (meaning ==).
@@ -2861,6 +3696,11 @@ no_duplicates = "yes"
     /// each must give a scenario or problems, never a panic.
     #[test]
     fn never_panics_on_mangled_input() {
+        mangle(EXAMPLE, 200);
+        mangle(CONSUMERS, 300);
+    }
+
+    fn mangle(example: &str, at_least: usize) {
         let replacements = [
             "\"x\"",
             "0",
@@ -2875,25 +3715,25 @@ no_duplicates = "yes"
             "\"leader of x-9\"",
         ];
         let mut variants = Vec::new();
-        let step = EXAMPLE.len() / 60;
-        for cut in (0..EXAMPLE.len()).step_by(step) {
-            variants.push(EXAMPLE[..cut].to_string());
+        let step = example.len() / 60;
+        for cut in (0..example.len()).step_by(step) {
+            variants.push(example[..cut].to_string());
         }
         // Every value (the text after each " = ") swapped for each replacement in turn.
-        let values: Vec<usize> = EXAMPLE.match_indices(" = ").map(|(i, _)| i + 3).collect();
+        let values: Vec<usize> = example.match_indices(" = ").map(|(i, _)| i + 3).collect();
         for (n, start) in values.iter().enumerate() {
-            let end = EXAMPLE[*start..]
+            let end = example[*start..]
                 .find('\n')
-                .map_or(EXAMPLE.len(), |e| start + e);
+                .map_or(example.len(), |e| start + e);
             let with = replacements[n % replacements.len()];
-            variants.push(format!("{}{with}{}", &EXAMPLE[..*start], &EXAMPLE[end..]));
+            variants.push(format!("{}{with}{}", &example[..*start], &example[end..]));
             let with = replacements[(n + 5) % replacements.len()];
-            variants.push(format!("{}{with}{}", &EXAMPLE[..*start], &EXAMPLE[end..]));
+            variants.push(format!("{}{with}{}", &example[..*start], &example[end..]));
         }
-        for line in EXAMPLE.lines().filter(|l| !l.is_empty()) {
-            variants.push(EXAMPLE.replacen(line, "", 1));
+        for line in example.lines().filter(|l| !l.is_empty()) {
+            variants.push(example.replacen(line, "", 1));
         }
-        assert!(variants.len() >= 200, "{}", variants.len());
+        assert!(variants.len() >= at_least, "{}", variants.len());
         for v in &variants {
             if let Err(e) = parse("fuzz.toml", v) {
                 assert!(!e.problems.is_empty());
@@ -2907,5 +3747,346 @@ no_duplicates = "yes"
                 }
             }
         }
+    }
+
+    // ---- consumers ----
+
+    /// Every consumer field and every fault that acts on consumers or topics.
+    const CONSUMERS: &str = include_str!("../../../tests/fixtures/consumers.toml");
+
+    /// The consumers' example with `from` replaced by `to` (once).
+    fn consumers_with(from: &str, to: &str) -> String {
+        assert!(CONSUMERS.contains(from), "{from}");
+        CONSUMERS.replacen(from, to, 1)
+    }
+
+    #[test]
+    fn consumers_and_their_faults_parse() {
+        use crate::config::{Assignor, OffsetReset};
+        let s = parse("consumers.toml", CONSUMERS).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = s.consumers.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["billing-1", "audit", "scorer", "late"]);
+        assert_eq!(s.names().name(NodeId::Consumer(0)), "consumer-billing-1");
+
+        let billing = &s.consumers[0];
+        assert_eq!(billing.group.as_deref(), Some("billing"));
+        assert_eq!(billing.topics, vec![Arc::<str>::from("orders")]);
+        assert_eq!(billing.config.auto_offset_reset, OffsetReset::Earliest);
+        assert!(!billing.config.enable_auto_commit);
+        assert_eq!(billing.config.max_poll_records, 50);
+        assert_eq!(billing.config.assignor, Assignor::CooperativeSticky);
+        assert_eq!(
+            (
+                billing.config.session_timeout_ms,
+                billing.config.heartbeat_interval_ms
+            ),
+            (10_000, 1_000)
+        );
+        assert_eq!(
+            billing.processing,
+            Processing {
+                per_record_us: 2_000,
+                commit: CommitPoint::After
+            }
+        );
+        assert_eq!((billing.start, billing.stop), (5_000, Some(40_000)));
+        assert!(billing.output.is_none());
+
+        let audit = &s.consumers[1];
+        assert_eq!(audit.group, None);
+        assert_eq!(
+            audit.topics,
+            vec![Arc::<str>::from("orders")],
+            "topic = ..."
+        );
+        assert!(
+            !audit.config.enable_auto_commit,
+            "Kafka turns auto-commit off without a group.id"
+        );
+        assert_eq!(audit.config.auto_offset_reset, OffsetReset::Latest);
+        assert_eq!(
+            audit.processing,
+            Processing {
+                per_record_us: 250,
+                commit: CommitPoint::None
+            }
+        );
+        assert_eq!((audit.start, audit.stop), (0, None));
+
+        let scorer = &s.consumers[2];
+        assert!(scorer.config.enable_auto_commit, "on by default in a group");
+        assert_eq!(scorer.processing.per_record_us, 1_500);
+        assert_eq!(scorer.processing.commit, CommitPoint::AfterAsync);
+        let out = scorer.output.as_ref().expect("a stream processor");
+        assert_eq!(&*out.topic, "features");
+        assert_eq!(
+            out.transform,
+            Transform::WindowedCount {
+                window_ms: 1_000,
+                threshold: 20
+            }
+        );
+        assert_eq!((out.config.acks, out.config.linger_ms), (Acks::Leader, 10));
+        assert!(!out.idempotent, "acks=1 turns idempotence off implicitly");
+
+        let late = &s.consumers[3];
+        assert_eq!(
+            late.topics,
+            vec![Arc::<str>::from("clicks")],
+            "a topic a fault creates"
+        );
+        assert_eq!(late.processing.commit, CommitPoint::Before);
+
+        assert_eq!(s.network.links[0].0, NodeId::Consumer(0));
+        let offsets = s.offsets_topic().expect("groups need __consumer_offsets");
+        assert_eq!(offsets.replication_factor, 2);
+
+        let node = |i| Target::Node(NodeId::Consumer(i));
+        let commands: Vec<(Millis, Command)> =
+            s.faults.iter().map(|f| (f.at, f.command.clone())).collect();
+        let expected = vec![
+            (10_000, Command::CrashWhileProcessing { target: node(0) }),
+            (12_000, Command::Restart { target: node(0) }),
+            (
+                15_000,
+                Command::CreateTopic {
+                    name: "clicks".into(),
+                    partitions: 2,
+                    replication_factor: 2,
+                },
+            ),
+            (
+                20_000,
+                Command::AddPartitions {
+                    topic: "orders".into(),
+                    partitions: 6,
+                },
+            ),
+            (
+                25_000,
+                Command::Crash {
+                    target: Target::LeaderOf(TopicPartition::new("orders", 5)),
+                    kind: CrashKind::Process,
+                },
+            ),
+            (30_000, Command::Pause { target: node(2) }),
+            (31_000, Command::Resume { target: node(2) }),
+            (32_000, Command::Shutdown { target: node(1) }),
+            (33_000, Command::Isolate { target: node(3) }),
+            (
+                34_000,
+                Command::Partition {
+                    from: vec![node(2)],
+                    to: vec![
+                        Target::Node(NodeId::Broker(1)),
+                        Target::Node(NodeId::Broker(2)),
+                    ],
+                    one_way: false,
+                },
+            ),
+            (35_000, Command::Heal { between: None }),
+            (
+                36_000,
+                Command::Hold {
+                    from: Target::Node(NodeId::Broker(1)),
+                    to: node(2),
+                },
+            ),
+            (
+                37_000,
+                Command::Release {
+                    from: Target::Node(NodeId::Broker(1)),
+                    to: node(2),
+                },
+            ),
+            (
+                38_000,
+                Command::Link {
+                    from: node(1),
+                    to: Target::Node(NodeId::Broker(2)),
+                    latency_ms: (50, 50),
+                    loss: 0.0,
+                    both: true,
+                },
+            ),
+            (
+                39_000,
+                Command::Crash {
+                    target: node(3),
+                    kind: CrashKind::PowerLoss,
+                },
+            ),
+            (
+                45_000,
+                Command::AddPartitions {
+                    topic: "clicks".into(),
+                    partitions: 4,
+                },
+            ),
+        ];
+        assert_eq!(commands, expected);
+    }
+
+    #[test]
+    fn processing_times_have_microsecond_precision() {
+        assert_eq!(parse_micros("250us"), Ok(250));
+        assert_eq!(parse_micros("250µs"), Ok(250));
+        assert_eq!(parse_micros("1.5ms"), Ok(1_500));
+        assert_eq!(parse_micros("2s"), Ok(2_000_000));
+        assert!(parse_micros("0.5us").is_err());
+        assert!(parse_micros("2").is_err());
+        assert!(parse_micros("-1ms").is_err());
+        assert!(parse_micros("2 msec").is_err());
+        let with = |process: &str| {
+            parse(
+                "t.toml",
+                &consumers_with("process = \"250us\"", &format!("process = {process}")),
+            )
+            .map(|s| s.consumers[1].processing.per_record_us)
+        };
+        assert_eq!(with("3").unwrap(), 3_000, "an integer is milliseconds");
+        assert_eq!(with("\"0.25ms\"").unwrap(), 250);
+        let e = with("\"2 msec\"").unwrap_err().to_string();
+        assert!(e.contains("the units are us, ms, s, m and h"), "{e}");
+    }
+
+    #[test]
+    fn misspelled_and_misplaced_consumer_settings() {
+        let text = consumers_with("max.poll.records = 50", "max.poll.record = 50")
+            .replacen("group = \"ml\"", "group.id = \"ml\"", 1)
+            .replacen(
+                "process = \"250us\"",
+                "process = \"250us\"\nacks = \"all\"",
+                1,
+            )
+            .replacen("linger.ms = 10", "linger.ms = 10\nmax.poll.records = 5", 1);
+        insta::assert_snapshot!(errors(&text));
+    }
+
+    #[test]
+    fn commit_without_a_group() {
+        let text = consumers_with(
+            "process = \"250us\"",
+            "process = \"250us\"\ncommit = \"after\"\nenable.auto.commit = true",
+        );
+        insta::assert_snapshot!(errors(&text));
+    }
+
+    #[test]
+    fn consumer_of_a_topic_that_does_not_exist() {
+        let text = consumers_with("topics = [\"orders\"]", "topics = [\"order\", \"clicks\"]")
+            .replacen("topic = \"features\"", "topic = \"feature\"", 1);
+        insta::assert_snapshot!(errors(&text));
+    }
+
+    #[test]
+    fn bad_commit_values() {
+        let text = consumers_with("commit = \"after\"", "commit = \"sync\"").replacen(
+            "commit = \"after-async\"",
+            "commit = \"after-sync\"",
+            1,
+        );
+        insta::assert_snapshot!(errors(&text));
+    }
+
+    #[test]
+    fn mid_batch_crash_of_a_broker() {
+        let text = consumers_with("target = \"consumer-billing-1\"", "target = \"broker-2\"");
+        insta::assert_snapshot!(errors(&text));
+    }
+
+    #[test]
+    fn mid_batch_crash_needs_processing_time_and_a_process_crash() {
+        let text = consumers_with("process = \"2ms\"", "process = 0");
+        let e = errors(&text);
+        assert!(
+            e.contains("consumer-billing-1 processes records in no time"),
+            "{e}"
+        );
+        let text = consumers_with(
+            "when = \"mid-batch\"",
+            "when = \"mid-batch\"\nkind = \"power-loss\"",
+        );
+        let e = errors(&text);
+        assert!(
+            e.contains("a crash `when = \"mid-batch\"` is a process crash"),
+            "{e}"
+        );
+        let e = errors(&consumers_with(
+            "when = \"mid-batch\"",
+            "when = \"midbatch\"",
+        ));
+        assert!(e.contains("did you mean \"mid-batch\"?"), "{e}");
+    }
+
+    #[test]
+    fn admin_faults_follow_the_topics_through_time() {
+        // Shrinking, creating what exists, growing what does not exist yet, the internal topic.
+        let text = consumers_with("topic = \"orders\"\npartitions = 6", "topic = \"orders\"\npartitions = 2")
+            .replacen(
+                "[[faults]]\nat = \"45s\"",
+                "[[faults]]\nat = \"14s\"\naction = \"add-partitions\"\ntopic = \"clicks\"\npartitions = 3\n\n[[faults]]\nat = \"16s\"\naction = \"create-topic\"\ntopic = \"features\"\n\n[[faults]]\nat = \"17s\"\naction = \"create-topic\"\ntopic = \"clicks\"\n\n[[faults]]\nat = \"18s\"\naction = \"create-topic\"\ntopic = \"__consumer_offsets\"\n\n[[faults]]\nat = \"45s\"",
+                1,
+            );
+        insta::assert_snapshot!(errors(&text));
+    }
+
+    #[test]
+    fn consumer_table_mistakes() {
+        let text = consumers_with(
+            "start = \"5s\"\nstop = \"40s\"",
+            "start = \"5s\"\nstop = \"5s\"",
+        )
+        .replacen("topic = \"features\"", "topic = \"orders\"", 1)
+        .replacen(
+            "start = \"16s\"",
+            "start = \"60s\"\nsession.timeout.ms = 3000",
+            1,
+        )
+        .replacen(
+            "[[network.links]]",
+            "[[consumers]]\nname = \"shop\"\ntopic = \"orders\"\n\n[[consumers]]\nname = \"billing-1\"\ntopics = [\"orders\"]\ntopic = \"orders\"\nprocess = \"2 msec\"\n\n[[consumers]]\nname = \"Reports\"\ntopics = []\n\n[[network.links]]",
+            1,
+        );
+        insta::assert_snapshot!(errors(&text));
+    }
+
+    #[test]
+    fn a_producer_cannot_write_to_a_topic_created_later() {
+        let text = consumers_with(
+            "name = \"shop\"\ntopic = \"orders\"",
+            "name = \"shop\"\ntopic = \"clicks\"",
+        );
+        let e = errors(&text);
+        assert!(
+            e.contains("topic `clicks` does not exist when the producer starts: a `create-topic` fault creates it (line 99)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn consumer_nodes_are_named_in_links_and_suggestions() {
+        let e = errors(&consumers_with(
+            "from = \"consumer-billing-1\"",
+            "from = \"consumer-biling-1\"",
+        ));
+        assert!(e.contains("there is no consumer `biling-1`"), "{e}");
+        assert!(e.contains("did you mean \"consumer-billing-1\"?"), "{e}");
+        let e = errors(&consumers_with(
+            "target = \"consumer-scorer\"",
+            "target = \"consumer-x\"",
+        ));
+        assert!(e.contains("there is no consumer `x`"), "{e}");
+        assert!(
+            e.contains(
+                "the consumers are consumer-billing-1, consumer-audit, consumer-scorer, consumer-late"
+            ),
+            "{e}"
+        );
+        let e = errors(&consumers_with(
+            "target = \"consumer-scorer\"",
+            "target = \"producer-scorer\"",
+        ));
+        assert!(e.contains("did you mean \"consumer-scorer\"?"), "{e}");
     }
 }

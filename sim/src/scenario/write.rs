@@ -7,10 +7,10 @@
 
 use std::fmt::Write as _;
 
-use super::{Cmp, Expectation, Scenario};
+use super::{Cmp, Expectation, Scenario, Transform};
 use crate::broker::TruncationMode;
 use crate::command::{Command, Target};
-use crate::config::{BrokerConfig, ProducerConfig, Value};
+use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig, Value};
 use crate::ids::NodeNames;
 use crate::network::LinkParams;
 use crate::producer::KeySpec;
@@ -46,6 +46,28 @@ fn value(v: &Value) -> String {
 
 fn ms(t: u64) -> String {
     q(&format!("{t}ms"))
+}
+
+/// A processing time: microseconds where milliseconds would round it.
+fn micros(us: u64) -> String {
+    if us.is_multiple_of(1000) {
+        ms(us / 1000)
+    } else {
+        q(&format!("{us}us"))
+    }
+}
+
+/// A producer's settings that differ from the defaults, and always `acks` (so the file says
+/// which guarantee it asks for).
+fn producer_settings(o: &mut String, c: &ProducerConfig) {
+    let defaults = ProducerConfig::default().entries();
+    for e in c
+        .entries()
+        .into_iter()
+        .filter(|e| !defaults.contains(e) || e.0 == "acks")
+    {
+        let _ = writeln!(o, "{} = {}", q(e.0), value(&e.1));
+    }
 }
 
 fn latency(p: &LinkParams) -> String {
@@ -136,7 +158,6 @@ pub fn to_toml(s: &Scenario) -> String {
             let _ = writeln!(o, "{} = {}", q(k), value(&v));
         }
     }
-    let producer_defaults = ProducerConfig::default().entries();
     for p in &s.producers {
         let _ = writeln!(
             o,
@@ -144,14 +165,7 @@ pub fn to_toml(s: &Scenario) -> String {
             q(&p.name),
             q(&p.topic)
         );
-        for e in p
-            .config
-            .entries()
-            .into_iter()
-            .filter(|e| !producer_defaults.contains(e) || e.0 == "acks")
-        {
-            let _ = writeln!(o, "{} = {}", q(e.0), value(&e.1));
-        }
+        producer_settings(&mut o, &p.config);
         let w = &p.workload;
         if w.rate > 0.0 {
             let _ = writeln!(o, "rate = {}", w.rate);
@@ -186,6 +200,52 @@ pub fn to_toml(s: &Scenario) -> String {
             let _ = writeln!(o, "]");
         }
     }
+    let consumer_defaults = ConsumerConfig::default().entries();
+    for c in &s.consumers {
+        let _ = writeln!(o, "\n[[consumers]]\nname = {}", q(&c.name));
+        if let Some(g) = &c.group {
+            let _ = writeln!(o, "group = {}", q(g));
+        }
+        let topics: Vec<String> = c.topics.iter().map(|t| q(t)).collect();
+        let _ = writeln!(o, "topics = [{}]", topics.join(", "));
+        // Without a group, auto-commit is off unless set (and setting it on is an error), so
+        // the value written for it is always the one read back.
+        for (k, v) in c
+            .config
+            .entries()
+            .into_iter()
+            .filter(|e| !consumer_defaults.contains(e))
+        {
+            let _ = writeln!(o, "{} = {}", q(k), value(&v));
+        }
+        let _ = writeln!(
+            o,
+            "process = {}\ncommit = {}\nstart = {}",
+            micros(c.processing.per_record_us),
+            q(c.processing.commit.name()),
+            ms(c.start)
+        );
+        if let Some(stop) = c.stop {
+            let _ = writeln!(o, "stop = {}", ms(stop));
+        }
+        if let Some(out) = &c.output {
+            let _ = writeln!(o, "\n[consumers.output]\ntopic = {}", q(&out.topic));
+            match out.transform {
+                Transform::WindowedCount {
+                    window_ms,
+                    threshold,
+                } => {
+                    let _ = writeln!(
+                        o,
+                        "transform = {}\nwindow = {}\nthreshold = {threshold}",
+                        q("windowed-count"),
+                        ms(window_ms)
+                    );
+                }
+            }
+            producer_settings(&mut o, &out.config);
+        }
+    }
     let d = &s.network.default;
     let _ = writeln!(
         o,
@@ -209,10 +269,30 @@ pub fn to_toml(s: &Scenario) -> String {
             let _ = writeln!(o, "{k} = {v}");
         };
         match &f.command {
-            // Written by the consumers' scenario support (in progress).
-            Command::CrashWhileProcessing { .. }
-            | Command::CreateTopic { .. }
-            | Command::AddPartitions { .. } => {}
+            Command::CrashWhileProcessing { target: t } => {
+                line(&mut o, "action", q("crash"));
+                line(&mut o, "target", target(t, &names));
+                line(&mut o, "when", q("mid-batch"));
+            }
+            Command::CreateTopic {
+                name,
+                partitions,
+                replication_factor,
+            } => {
+                line(&mut o, "action", q("create-topic"));
+                line(&mut o, "topic", q(name));
+                line(&mut o, "partitions", partitions.to_string());
+                line(
+                    &mut o,
+                    "\"replication.factor\"",
+                    replication_factor.to_string(),
+                );
+            }
+            Command::AddPartitions { topic, partitions } => {
+                line(&mut o, "action", q("add-partitions"));
+                line(&mut o, "topic", q(topic));
+                line(&mut o, "partitions", partitions.to_string());
+            }
             Command::Crash { target: t, kind } => {
                 line(&mut o, "action", q("crash"));
                 line(&mut o, "target", target(t, &names));
@@ -326,6 +406,84 @@ pub fn to_toml(s: &Scenario) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{self, Scope};
+    use crate::scenario::parse;
+
+    /// Every consumer field and every fault that acts on consumers or topics.
+    const CONSUMERS: &str = include_str!("../../../tests/fixtures/consumers.toml");
+
+    fn round_trip(s: &Scenario) -> String {
+        let text = to_toml(s);
+        let back = parse("written.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(&back, s, "changed on the way through:\n{text}");
+        text
+    }
+
+    #[test]
+    fn consumers_and_admin_faults_round_trip() {
+        let s = parse("consumers.toml", CONSUMERS).unwrap_or_else(|e| panic!("{e}"));
+        let text = round_trip(&s);
+        for line in [
+            "[[consumers]]\nname = \"billing-1\"\ngroup = \"billing\"\ntopics = [\"orders\"]",
+            "process = \"250us\"\ncommit = \"none\"",
+            "[consumers.output]\ntopic = \"features\"\ntransform = \"windowed-count\"\nwindow = \"1000ms\"\nthreshold = 20",
+            "action = \"crash\"\ntarget = \"consumer-billing-1\"\nwhen = \"mid-batch\"",
+            "action = \"create-topic\"\ntopic = \"clicks\"\npartitions = 2\n\"replication.factor\" = 2",
+            "action = \"add-partitions\"\ntopic = \"orders\"\npartitions = 6",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn every_consumer_setting_and_processing_time_round_trips() {
+        let mut s = parse("consumers.toml", CONSUMERS).unwrap_or_else(|e| panic!("{e}"));
+        let changes = [
+            ("auto.offset.reset", Value::Str("none".into())),
+            ("enable.auto.commit", Value::Bool(true)),
+            ("auto.commit.interval.ms", Value::Int(100)),
+            ("max.poll.records", Value::Int(7)),
+            ("max.poll.interval.ms", Value::Int(20_000)),
+            ("session.timeout.ms", Value::Int(6_000)),
+            ("heartbeat.interval.ms", Value::Int(2_000)),
+            ("fetch.min.bytes", Value::Int(1_024)),
+            ("fetch.max.wait.ms", Value::Int(100)),
+            (
+                "partition.assignment.strategy",
+                Value::Str("roundrobin".into()),
+            ),
+            ("request.timeout.ms", Value::Int(1_000)),
+            ("retry.backoff.ms", Value::Int(50)),
+            ("metadata.max.age.ms", Value::Int(10_000)),
+            ("sim.leader.epoch.validation", Value::Bool(false)),
+        ];
+        for key in config::names(Scope::Consumer) {
+            assert!(
+                changes.iter().any(|(k, _)| *k == key),
+                "{key} is not exercised"
+            );
+        }
+        let billing = &mut s.consumers[0];
+        let before = billing.config.clone();
+        for (k, v) in &changes {
+            billing.config.set(k, v);
+        }
+        for ((k, a), (_, b)) in before.entries().iter().zip(billing.config.entries()) {
+            assert!(*a != b || *k == "enable.auto.commit", "{k} unchanged");
+        }
+        billing.processing.per_record_us = 1;
+        billing.stop = None;
+        s.consumers[1].processing.per_record_us = 3_000_001;
+        s.consumers[3].stop = Some(59_999);
+        let out = s.consumers[2].output.as_mut().unwrap();
+        out.config.set("enable.idempotence", &Value::Bool(false));
+        out.config.set("acks", &Value::Str("all".into()));
+        out.transform = Transform::WindowedCount {
+            window_ms: 1_500,
+            threshold: 0,
+        };
+        round_trip(&s);
+    }
 
     #[test]
     fn strings_survive_quoting() {
