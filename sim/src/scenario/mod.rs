@@ -38,20 +38,72 @@
 //! value_bytes = 100
 //! sends = [{ at = "2s", value = "m1", key = "k" }]   # named records (optional)
 //!
+//! [[consumers]]
+//! name = "billing-1"             # node `consumer-billing-1`; distinct from every producer's name
+//! group = "billing"              # group.id; absent: the consumer assigns itself every partition
+//!                                # of its topics and never commits (auto-commit off)
+//! topics = ["orders"]            # or topic = "orders"; [[topics]] or created by a create-topic fault
+//! auto.offset.reset = "earliest" # any Kafka consumer setting (`kafkascope configs`)
+//! enable.auto.commit = false     # true needs a group, as in Kafka
+//! max.poll.records = 50
+//! process = "2ms"                # time per record: "250us", "2ms", "1s" (default 0)
+//! commit = "after"               # "after": process, then commitSync (at-least-once);
+//!                                # "after-async": process, then commitAsync; "before": commitSync,
+//!                                # then process (at-most-once); "none" (default). Not "none" needs a group
+//! start = "5s"                   # optional, default 0; before the end of the run
+//! stop = "40s"                   # optional: close(), leaving the group
+//!
+//! [consumers.output]             # optional: the consumer is a stream processor
+//! topic = "features"             # where it produces (not one of the topics it reads)
+//! transform = "windowed-count"   # per key, counts in tumbling windows of record time
+//! window = "1s"
+//! threshold = 20                 # a count above it scores "high"
+//! acks = "all"                   # any Kafka producer setting, for the processor's producer
+//!
 //! [network]
 //! latency = "1ms..3ms"
 //! loss = 0.0
 //! [[network.links]]
-//! from = "producer-a"
-//! to = "broker-1"
+//! from = "producer-a"            # any node: broker-N, controller, reader, producer-<name>,
+//! to = "broker-1"                # consumer-<name>
 //! latency = "20ms"
 //! both = true
 //!
 //! [[faults]]
 //! at = "5s"
-//! action = "crash"               # crash shutdown restart pause resume partition isolate heal hold release link
-//! target = "leader of orders-0"  # or "broker-2", "controller"
+//! action = "crash"               # crash shutdown restart pause resume partition isolate heal hold
+//!                                # release link producer create-topic add-partitions
+//! target = "leader of orders-0"  # or "broker-2", "controller", "consumer-billing-1"
 //! kind = "power-loss"            # crash only: "process" (default) or "power-loss"
+//!
+//! # crash, shutdown (a consumer's close()), restart, pause and resume act on brokers, the
+//! # controller and consumers; isolate, partition, hold, release and link on any node.
+//! [[faults]]
+//! at = "10s"
+//! action = "crash"
+//! target = "consumer-billing-1"
+//! when = "mid-batch"             # at the first moment after `at` when it has processed some of a
+//!                                # poll's records and not all (consumers with a `process` time)
+//!
+//! [[faults]]
+//! at = "15s"
+//! action = "create-topic"        # an admin client's createTopics while the cluster runs
+//! topic = "clicks"
+//! partitions = 2                 # optional, default 1
+//! replication.factor = 2         # optional, default min(brokers, 3)
+//!
+//! [[faults]]
+//! at = "20s"
+//! action = "add-partitions"      # kafka-topics --alter: only grows a topic that exists by then
+//! topic = "orders"
+//! partitions = 6                 # the new total
+//!
+//! [[faults]]
+//! at = "25s"
+//! action = "producer"            # changes a running producer
+//! target = "producer-a"
+//! acks = "all"                   # acks, enable.idempotence, linger.ms, retries,
+//! rate = 50                      # max.in.flight.requests.per.connection, and/or rate
 //!
 //! [expect]
 //! lost_acknowledged = ">0"       # counts: 3, ">0", "<=2", "==0"
