@@ -26,8 +26,102 @@ const FRAMES: usize = 300;
 const FRAME: Duration = Duration::from_micros(16_667);
 
 fn main() {
-    frame_cost();
-    rewind_cost();
+    let only = std::env::var("KAFKASCOPE_BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "frame" {
+        frame_cost();
+    }
+    if only.is_empty() || only == "rewind" {
+        rewind_cost();
+    }
+    if only.is_empty() || only == "long" {
+        long_session();
+    }
+}
+
+/// The process's resident memory, from `/proc/self/status` (Linux), in MiB.
+fn resident_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// Jumps to `t` and returns the frame's wall time in ms.
+fn seek_ms(app: &mut App, t: f64) -> f64 {
+    push(app, Intent::Seek(t));
+    let started = Instant::now();
+    app.update();
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+/// A fully loaded 10-minute session: the nine-broker fixture (9 brokers x 30 partitions x
+/// RF 3) with its producers writing 2000 records/s for the whole 600 s. What the rewind
+/// checkpoints hold at the end, and what rewinding costs. `KAFKASCOPE_BENCH_LONG_S` shortens
+/// it for a quick look.
+fn long_session() {
+    let secs: u64 = std::env::var("KAFKASCOPE_BENCH_LONG_S")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600);
+    let mut scenario = kafkascope_sim::scenario::parse("nine-brokers", NINE).unwrap();
+    scenario.duration = secs * 1000;
+    let text = kafkascope_sim::scenario::to_toml(&scenario);
+    let mut app = app_with("nine-brokers-long", &text);
+    let sim = finish(&mut app);
+    let (entries, records) = {
+        let w = app.world().resource::<Watch>();
+        let s = w.session.as_ref().unwrap();
+        (s.entries.len(), s.origins.len())
+    };
+    let end = (secs * 1000) as f64;
+    println!(
+        "nine-brokers with duration {secs} s (2 x 1000 records/s for the whole run, broker-4 \
+         down from 4 s):"
+    );
+    println!(
+        "  first simulation: {:.1} s ({entries} entries, {records} records)",
+        sim.as_secs_f64()
+    );
+    let first = seek_ms(&mut app, end);
+    let (cp, bytes, live) = {
+        let w = app.world().resource::<Watch>();
+        (
+            w.checkpoints.len(),
+            w.checkpoints.heap_bytes(),
+            w.cluster.heap_bytes(),
+        )
+    };
+    println!("  first jump 0 s -> {secs} s (folds every entry, makes checkpoints): {first:.0} ms");
+    println!(
+        "  bytes held by checkpoints at the end: {:.1} MiB in {cp} checkpoints (logs {:.1} MiB, \
+         the rest {:.1} MiB); a copy of every log per checkpoint would be {:.1} MiB",
+        mib(bytes.total()),
+        mib(bytes.logs),
+        mib(bytes.folds),
+        mib(bytes.total_unshared()),
+    );
+    println!(
+        "  the displayed fold: {:.1} MiB{}",
+        mib(live),
+        resident_mib()
+            .map(|r| format!("; process resident memory {r:.0} MiB"))
+            .unwrap_or_default()
+    );
+    let half = end / 2.0;
+    for (what, t) in [
+        ("rewind to 0 s", 0.0),
+        ("jump to the end (from the last checkpoint)", end),
+        ("rewind to the middle", half),
+        ("rewind to 15 s", 15_000.0),
+        ("jump to the end minus 1 s", end - 1_000.0),
+    ] {
+        let ms = seek_ms(&mut app, t);
+        println!("  {what}: {ms:.1} ms");
+    }
 }
 
 fn app_with(name: &str, text: &str) -> App {
@@ -218,7 +312,16 @@ fn rewind_cost() {
         (d.as_secs_f64() * 1000.0, w.checkpoints.len())
     };
     let (ms, cp) = seek(&mut app, 600_000.0);
-    println!("  first jump 0 s -> 600 s (folds every entry, makes checkpoints): {ms:.1} ms ({cp} checkpoints)");
+    println!(
+        "  first jump 0 s -> 600 s (folds every entry, makes checkpoints): {ms:.1} ms \
+         ({cp} checkpoints holding {:.1} MiB)",
+        mib(app
+            .world()
+            .resource::<Watch>()
+            .checkpoints
+            .heap_bytes()
+            .total())
+    );
     let (ms, _) = seek(&mut app, 0.0);
     println!("  rewind 600 s -> 0 s: {ms:.1} ms");
     let (ms, _) = seek(&mut app, 600_000.0);

@@ -99,11 +99,16 @@ impl Plugin for CorePlugin {
                 seed: self.options.seed,
             });
         }
-        if let Some((source, text)) = &self.options.compare {
-            intents.push(Intent::Compare {
+        match &self.options.compare {
+            Some((source, text)) => intents.push(Intent::Compare {
                 source: source.clone(),
                 text: text.clone(),
-            });
+                changes: self.options.compare_set.clone(),
+            }),
+            None if !self.options.compare_set.is_empty() => intents.push(Intent::CompareChanged {
+                changes: self.options.compare_set.clone(),
+            }),
+            None => {}
         }
         if let Some(t) = self.options.start_at_ms {
             intents.push(Intent::Seek(t as f64));

@@ -6,14 +6,17 @@
 //! applies only the new entries; going back replays from the start, which is cheap next to
 //! re-simulating.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::mem::size_of;
+use std::sync::Arc;
 
-use kafkascope_sim::ids::{Millis, NodeId};
+use kafkascope_sim::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use kafkascope_sim::protocol::MessageKind;
 use kafkascope_sim::replay::Replay;
 use kafkascope_sim::trace::{CrashKind, Event, LinkChange};
 
 use crate::session::Session;
+use crate::shared_log::SharedLog;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeState {
@@ -69,33 +72,145 @@ pub struct ClusterAt {
     /// Entries at or before this millisecond are folded in.
     pub at: Millis,
     generation: u64,
+    /// What changed in the replicas' logs since the fold had `dirty.since` entries.
+    dirty: Dirty,
 }
 
-/// Copies of the folded cluster every [`Checkpoints::EVERY`] entries, so that going back in a
-/// long trace replays from the nearest copy instead of from the start (dragging the scrubber
-/// back through the 360 000 entries of `classroom` stays smooth).
+/// Per replica, the lowest offset an append or a truncation has touched since the fold had
+/// `since` entries: below it, the log is what it was then, so a checkpoint taken then can
+/// lend its nodes for that prefix.
 #[derive(Clone, Debug, Default)]
+struct Dirty {
+    since: usize,
+    low: BTreeMap<(TopicPartition, BrokerId), usize>,
+}
+
+impl Dirty {
+    fn touch(&mut self, tp: &TopicPartition, b: BrokerId, offset: u64) {
+        let offset = offset as usize;
+        match self.low.get_mut(&(tp.clone(), b)) {
+            Some(low) => *low = (*low).min(offset),
+            None => {
+                self.low.insert((tp.clone(), b), offset);
+            }
+        }
+    }
+}
+
+/// The folded cluster every [`Checkpoints::EVERY`] entries, so that going back in a long trace
+/// replays from the nearest checkpoint instead of from the start (dragging the scrubber back
+/// through the 360 000 entries of `classroom` stays smooth).
+///
+/// A checkpoint does not copy the replicas' logs: each is a [`SharedLog`] that shares its nodes
+/// with the previous checkpoint's, up to where the log changed since (the fold tracks that in
+/// `Dirty`). Memory grows with what the trace appended, not with checkpoints × log length: a
+/// fully loaded 10-minute session at 9 brokers × 30 partitions would otherwise hold gigabytes
+/// of copies of the same records.
+#[derive(Clone, Debug)]
 pub struct Checkpoints {
-    saved: Vec<ClusterAt>,
+    saved: Vec<Checkpoint>,
+    every: usize,
+}
+
+/// What the checkpoints hold, in bytes (see [`Checkpoints::heap_bytes`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CheckpointBytes {
+    /// Everything but the logs: roles, HWs, ISRs, messages in flight, node and link states.
+    pub folds: usize,
+    /// The logs' shared nodes, each counted once.
+    pub logs: usize,
+    /// What the logs would take as a copy per checkpoint (without sharing), for comparison.
+    pub logs_unshared: usize,
+}
+
+impl CheckpointBytes {
+    pub fn total(&self) -> usize {
+        self.folds + self.logs
+    }
+
+    /// Without sharing: the folds and a copy of every log in every checkpoint.
+    pub fn total_unshared(&self) -> usize {
+        self.folds + self.logs_unshared
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Checkpoint {
+    /// The fold with every replica's log left empty.
+    fold: ClusterAt,
+    logs: BTreeMap<(TopicPartition, BrokerId), SharedLog>,
+}
+
+impl Default for Checkpoints {
+    fn default() -> Self {
+        Checkpoints::every(Self::EVERY)
+    }
 }
 
 impl Checkpoints {
     pub const EVERY: usize = 20_000;
 
-    /// Forgets the copies that include entries past `keep` (a branch replaced them).
-    pub fn truncate(&mut self, keep: usize) {
-        self.saved.retain(|c| c.applied <= keep);
-    }
-
-    fn note(&mut self, c: &ClusterAt) {
-        let last = self.saved.last().map_or(0, |l| l.applied);
-        if c.applied >= last + Self::EVERY {
-            self.saved.push(c.clone());
+    /// Checkpoints every `every` entries (tests use short intervals).
+    pub fn every(every: usize) -> Self {
+        Checkpoints {
+            saved: Vec::new(),
+            every: every.max(1),
         }
     }
 
-    fn best(&self, end: usize) -> Option<&ClusterAt> {
-        self.saved.iter().rev().find(|c| c.applied <= end)
+    /// Forgets the checkpoints that include entries past `keep` (a branch replaced them).
+    pub fn truncate(&mut self, keep: usize) {
+        self.saved.retain(|c| c.fold.applied <= keep);
+    }
+
+    /// Takes a checkpoint of `c` if it is `every` entries past the last one.
+    fn note(&mut self, c: &mut ClusterAt) {
+        let last = self.saved.last();
+        if c.applied < last.map_or(0, |l| l.fold.applied) + self.every {
+            return;
+        }
+        // The last checkpoint lends its nodes if the fold has tracked every change since it
+        // (after a branch dropped later checkpoints, it may have tracked less).
+        let base = last.filter(|l| l.fold.applied >= c.dirty.since);
+        let logs = c
+            .replay
+            .replicas
+            .iter()
+            .map(|(key, r)| {
+                let log = match base.and_then(|b| b.logs.get(key)) {
+                    Some(prev) => {
+                        let unchanged = c.dirty.low.get(key).copied().unwrap_or(usize::MAX);
+                        let mut log = prev.clone();
+                        log.sync(&r.log, unchanged);
+                        log
+                    }
+                    None => SharedLog::from_slice(&r.log),
+                };
+                debug_assert_eq!(log.len(), r.log.len());
+                (key.clone(), log)
+            })
+            .collect();
+        // The fold without its logs: take them out, copy the rest, put them back.
+        let taken: Vec<_> = c
+            .replay
+            .replicas
+            .values_mut()
+            .map(|r| std::mem::take(&mut r.log))
+            .collect();
+        let mut fold = c.clone();
+        fold.dirty = Dirty::default();
+        for (r, log) in c.replay.replicas.values_mut().zip(taken) {
+            r.log = log;
+        }
+        self.saved.push(Checkpoint { fold, logs });
+        c.dirty = Dirty {
+            since: c.applied,
+            low: BTreeMap::new(),
+        };
+    }
+
+    fn best(&self, end: usize) -> Option<&Checkpoint> {
+        self.saved.iter().rev().find(|c| c.fold.applied <= end)
     }
 
     pub fn len(&self) -> usize {
@@ -104,6 +219,45 @@ impl Checkpoints {
 
     pub fn is_empty(&self) -> bool {
         self.saved.is_empty()
+    }
+
+    /// Bytes the checkpoints hold on the heap, each shared log node counted once (an
+    /// estimate: the containers' contents and capacities, not the allocator's overhead). The
+    /// record values themselves are `Arc`s shared with the trace and are not counted.
+    pub fn heap_bytes(&self) -> CheckpointBytes {
+        let mut seen = BTreeSet::new();
+        let mut bytes = CheckpointBytes::default();
+        for c in &self.saved {
+            bytes.folds += c.fold.heap_bytes()
+                + c.logs.len() * (size_of::<(TopicPartition, BrokerId)>() + size_of::<SharedLog>());
+            for l in c.logs.values() {
+                bytes.logs += l.heap_bytes(&mut seen);
+                bytes.logs_unshared += l.len() * size_of::<Arc<str>>();
+            }
+        }
+        bytes
+    }
+
+    /// The logs of the `i`th checkpoint, for tests of the sharing.
+    pub fn logs(&self, i: usize) -> Option<&BTreeMap<(TopicPartition, BrokerId), SharedLog>> {
+        self.saved.get(i).map(|c| &c.logs)
+    }
+}
+
+impl Checkpoint {
+    /// The fold this checkpoint stands for, logs and all.
+    fn restore(&self) -> ClusterAt {
+        let mut c = self.fold.clone();
+        for (key, r) in c.replay.replicas.iter_mut() {
+            if let Some(log) = self.logs.get(key) {
+                r.log = log.to_vec();
+            }
+        }
+        c.dirty = Dirty {
+            since: c.applied,
+            low: BTreeMap::new(),
+        };
+        c
     }
 }
 
@@ -115,22 +269,71 @@ impl ClusterAt {
         // one, so only going back (or a shorter trace) needs a fresh fold.
         if t < self.at || self.applied > session.entries.len() {
             *self = match checkpoints.best(end) {
-                Some(c) => c.clone(),
+                Some(c) => c.restore(),
                 None => ClusterAt::default(),
             };
         }
         self.generation = session.generation;
         while self.applied < end {
-            let stop = (self.applied + Checkpoints::EVERY).min(end);
+            let stop = (self.applied + checkpoints.every).min(end);
             for e in &session.entries[self.applied..stop] {
                 self.apply(e.at, &e.event);
             }
             self.applied = stop;
             self.at = session.entries[stop - 1].at;
+            // Messages delivered by now are no longer in flight; without this a long fold
+            // (and every checkpoint it takes) would carry every message ever sent.
+            let at = self.at;
+            self.in_flight.retain(|_, f| f.deliver_at > at);
             checkpoints.note(self);
         }
         self.at = t;
         self.in_flight.retain(|_, f| f.deliver_at > t);
+    }
+
+    /// Bytes this fold owns on the heap (see [`Checkpoints::heap_bytes`]).
+    pub fn heap_bytes(&self) -> usize {
+        let map = |n: usize, k: usize, v: usize| n * (k + v);
+        let replicas: usize = self
+            .replay
+            .replicas
+            .values()
+            .map(|r| r.log.capacity() * size_of::<Arc<str>>())
+            .sum::<usize>()
+            + map(
+                self.replay.replicas.len(),
+                size_of::<(TopicPartition, u32)>(),
+                size_of::<kafkascope_sim::replay::ReplicaState>(),
+            );
+        let partitions: usize = self
+            .replay
+            .partitions
+            .values()
+            .map(|m| (m.replicas.capacity() + m.isr.capacity()) * size_of::<u32>())
+            .sum::<usize>()
+            + map(
+                self.replay.partitions.len(),
+                size_of::<TopicPartition>(),
+                size_of::<kafkascope_sim::replay::PartitionMeta>(),
+            );
+        replicas
+            + partitions
+            + map(
+                self.nodes.len(),
+                size_of::<NodeId>(),
+                size_of::<NodeState>(),
+            )
+            + map(
+                self.links.len(),
+                size_of::<(NodeId, NodeId)>(),
+                size_of::<LinkState>(),
+            )
+            + map(self.in_flight.len(), size_of::<u64>(), size_of::<Flight>())
+            + map(
+                self.producers.len(),
+                size_of::<u16>(),
+                size_of::<ProducerCounts>(),
+            )
     }
 
     pub fn node(&self, n: NodeId) -> NodeState {
@@ -146,6 +349,17 @@ impl ClusterAt {
     }
 
     fn apply(&mut self, at: Millis, e: &Event) {
+        // The log changes `Replay` makes, so that a checkpoint knows what it can share.
+        match e {
+            Event::Appended {
+                broker,
+                tp,
+                base_offset,
+                ..
+            } => self.dirty.touch(tp, *broker, *base_offset),
+            Event::Truncated { broker, tp, to, .. } => self.dirty.touch(tp, *broker, *to),
+            _ => {}
+        }
         self.replay.apply(e);
         match e {
             Event::Crashed { node, kind } => {
@@ -229,34 +443,142 @@ impl ClusterAt {
 mod tests {
     use super::*;
     use crate::sim_thread::Reply;
+    use kafkascope_sim::command::{Command, Target, TimedCommand};
     use kafkascope_sim::host::Simulation;
+    use kafkascope_sim::trace::TraceEntry;
+
+    fn recorded(name: &str, text: &str, extra: &[TimedCommand]) -> (Session, Vec<TraceEntry>) {
+        let scenario = kafkascope_sim::scenario::parse(name, text).unwrap();
+        let mut sim = Simulation::new(&scenario, scenario.seed);
+        for c in extra {
+            sim.schedule(c.clone());
+        }
+        sim.run_to_end();
+        let entries = sim.into_trace().entries;
+        let session = Session::new(name, scenario.clone(), scenario.seed);
+        (session, entries)
+    }
+
+    fn absorb(session: &mut Session, entries: Vec<TraceEntry>) {
+        let to = session.end();
+        session.absorb(Reply::Entries {
+            generation: session.generation,
+            entries,
+            simulated_to: to,
+        });
+    }
+
+    /// `c` is the cluster a fold from the start gives at `t`.
+    fn assert_same_as_fresh(c: &ClusterAt, session: &Session, t: Millis) {
+        let mut fresh = ClusterAt::default();
+        fresh.seek(session, t, &mut Checkpoints::default());
+        assert_eq!(c.applied, fresh.applied, "at {t}");
+        assert_eq!(c.replay.replicas, fresh.replay.replicas, "at {t}");
+        assert_eq!(c.replay.partitions, fresh.replay.partitions, "at {t}");
+        assert_eq!(c.nodes, fresh.nodes, "at {t}");
+        assert_eq!(c.in_flight, fresh.in_flight, "at {t}");
+        assert_eq!(c.producers, fresh.producers, "at {t}");
+    }
 
     #[test]
     fn seeking_through_checkpoints_folds_the_same_cluster_as_from_the_start() {
         let text = include_str!("../../scenarios/acks1-leader-crash.toml");
-        let scenario = kafkascope_sim::scenario::parse("acks1", text).unwrap();
-        let mut sim = Simulation::new(&scenario, scenario.seed);
-        sim.run_to_end();
-        let trace = sim.into_trace();
-        let mut session = Session::new("acks1", scenario, 3);
-        session.absorb(Reply::Entries {
-            generation: 0,
-            entries: trace.entries,
-            simulated_to: 30_000,
-        });
-        let mut checkpoints = Checkpoints::default();
-        let mut c = ClusterAt::default();
-        for t in [29_000, 3_000, 25_000, 24_000, 100, 29_999, 20_050] {
-            c.seek(&session, t, &mut checkpoints);
-            let mut fresh = ClusterAt::default();
-            fresh.seek(&session, t, &mut Checkpoints::default());
-            assert_eq!(c.applied, fresh.applied, "at {t}");
-            assert_eq!(c.replay.replicas, fresh.replay.replicas, "at {t}");
-            assert_eq!(c.replay.partitions, fresh.replay.partitions, "at {t}");
-            assert_eq!(c.nodes, fresh.nodes, "at {t}");
-            assert_eq!(c.in_flight, fresh.in_flight, "at {t}");
-            assert_eq!(c.producers, fresh.producers, "at {t}");
+        let (mut session, entries) = recorded("acks1", text, &[]);
+        absorb(&mut session, entries);
+        for every in [Checkpoints::EVERY, 500] {
+            let mut checkpoints = Checkpoints::every(every);
+            let mut c = ClusterAt::default();
+            for t in [29_000, 3_000, 25_000, 24_000, 100, 29_999, 20_050] {
+                c.seek(&session, t, &mut checkpoints);
+                assert_same_as_fresh(&c, &session, t);
+            }
+            assert!(!checkpoints.is_empty());
         }
-        assert!(!checkpoints.is_empty());
+    }
+
+    #[test]
+    fn checkpoints_after_a_branch_fold_the_new_future() {
+        // acks1-leader-crash truncates broker-1's log when it comes back: appends and
+        // truncations below earlier checkpoints. Rewinding, branching (a power loss) and
+        // seeking across the new future must fold what a fresh fold does.
+        let text = include_str!("../../scenarios/acks1-leader-crash.toml");
+        let (mut session, entries) = recorded("acks1", text, &[]);
+        absorb(&mut session, entries);
+        let mut checkpoints = Checkpoints::every(300);
+        let mut c = ClusterAt::default();
+        c.seek(&session, 29_999, &mut checkpoints);
+        c.seek(&session, 9_000, &mut checkpoints);
+        let crash = TimedCommand {
+            at: 9_001,
+            command: Command::Crash {
+                target: Target::Node(NodeId::Broker(2)),
+                kind: CrashKind::PowerLoss,
+            },
+        };
+        session.branch(crash.clone());
+        checkpoints.truncate(session.entries.len());
+        let (_, branched) = recorded("acks1", text, std::slice::from_ref(&crash));
+        let kept = session.entries.len();
+        absorb(&mut session, branched[kept..].to_vec());
+        for t in [29_999, 12_000, 9_500, 25_000, 2_000, 29_000] {
+            c.seek(&session, t, &mut checkpoints);
+            assert_same_as_fresh(&c, &session, t);
+        }
+    }
+
+    #[test]
+    fn checkpoints_share_the_log_prefix_they_have_in_common() {
+        // Nine brokers with 2000 records/s: one checkpoint every 2000 entries.
+        let text = include_str!("../tests/fixtures/nine-brokers.toml");
+        let (mut session, entries) = recorded("nine", text, &[]);
+        absorb(&mut session, entries);
+        let mut checkpoints = Checkpoints::every(2_000);
+        let mut c = ClusterAt::default();
+        c.seek(&session, session.end(), &mut checkpoints);
+        let n = checkpoints.len();
+        assert!(n >= 20, "{n} checkpoints");
+        // Two consecutive checkpoints hold the same nodes for a log's common prefix.
+        let (a, b) = (
+            checkpoints.logs(n - 2).unwrap(),
+            checkpoints.logs(n - 1).unwrap(),
+        );
+        let shared = a
+            .iter()
+            .filter(|(k, l)| {
+                l.len() > 2 * crate::shared_log::WIDTH && b[*k].shares_first_leaf_with(l)
+            })
+            .count();
+        // 90 replicas, of 25 partitions that have records (the fixture's 64 keys miss 5).
+        assert!(shared >= 70, "{shared} of {} replica logs shared", a.len());
+        // All of them hold little more than one copy of the final logs, where full copies
+        // would hold about n / 2 of them.
+        let live: usize = c
+            .replay
+            .replicas
+            .values()
+            .map(|r| r.log.len() * size_of::<Arc<str>>())
+            .sum();
+        let bytes = checkpoints.heap_bytes();
+        // What they hold is the records once, plus per checkpoint and replica the few nodes
+        // on the path to the log's end (at most a leaf and a branch per level, < 2 kB), however
+        // long the logs are; full copies would hold about n / 2 times the final logs.
+        let replicas = a.len();
+        assert!(
+            bytes.logs < 2 * live + n * replicas * 2048,
+            "checkpoints' logs hold {} bytes, the final logs {live}",
+            bytes.logs
+        );
+        assert!(
+            bytes.logs_unshared > 4 * bytes.logs,
+            "copies would hold {}, shared {}",
+            bytes.logs_unshared,
+            bytes.logs
+        );
+        assert!(bytes.logs_unshared > n / 4 * live);
+        // And rewinding through them still gives the cluster a fold from the start gives.
+        for t in [7_000, 4_100, 300, 7_999] {
+            c.seek(&session, t, &mut checkpoints);
+            assert_same_as_fresh(&c, &session, t);
+        }
     }
 }

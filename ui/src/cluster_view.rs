@@ -9,13 +9,14 @@
 use std::collections::BTreeMap;
 
 use bevy_egui::egui::{self, pos2, vec2, Align2, Color32, FontId, Pos2, Rect, Sense, Stroke};
+use kafkascope_sim::command::{Command, Target};
 use kafkascope_sim::ids::{BrokerId, NodeId, TopicPartition};
 use kafkascope_sim::replay::ReplayRole;
 use kafkascope_sim::trace::CrashKind;
 
 use crate::app::Watch;
 use crate::cluster_state::{ClusterAt, NodeState};
-use crate::intents::Intents;
+use crate::intents::{Intent, Intents};
 use crate::panels::UiState;
 use crate::playback::Playback;
 use crate::session::Session;
@@ -129,7 +130,7 @@ pub fn layout(area: Rect, session: &Session) -> Layout {
                     let dy = (band.top() - g - r.bottom()).max(0.0);
                     *r = r.translate(vec2(0.0, dy));
                 }
-                NodeId::Producer(_) | NodeId::Reader => {
+                NodeId::Producer(_) | NodeId::Reader | NodeId::Consumer(_) => {
                     let dy = (band.bottom() + g - r.top()).min(0.0);
                     *r = r.translate(vec2(0.0, dy));
                 }
@@ -147,13 +148,15 @@ pub fn layout(area: Rect, session: &Session) -> Layout {
     Layout { nodes }
 }
 
+#[allow(clippy::too_many_arguments)] // the picture, the compared one, and the controls
 pub fn show(
     root: &mut egui::Ui,
     watch: &Watch,
     other: Option<&Watch>,
+    change: Option<&str>,
     pb: &Playback,
     state: &mut UiState,
-    _intents: &mut Intents,
+    intents: &mut Intents,
 ) {
     let Some(session) = &watch.session else {
         return;
@@ -164,7 +167,7 @@ pub fn show(
         .show(root, |ui| {
             let full = ui.max_rect();
             let Some(other) = other.filter(|o| o.session.is_some()) else {
-                draw(ui, full, "main", watch, session, pb, state, true);
+                draw(ui, full, "main", watch, session, pb, state, intents, true);
                 return;
             };
             // Compare: two halves with a title each; only the left one takes interventions.
@@ -174,10 +177,20 @@ pub fn show(
                 let Some(s) = &w.session else { continue };
                 let x = full.left() + i as f32 * half;
                 let title = Rect::from_min_size(pos2(x, full.top()), vec2(half, title_h));
-                compare_title(ui, title, s, pb, state.presenter, i == 0);
+                compare_title(ui, title, s, pb, state.presenter, i == 0, change);
                 let rect =
                     Rect::from_min_max(pos2(x, title.bottom()), pos2(x + half, full.bottom()));
-                draw(ui, rect, ["left", "right"][i], w, s, pb, state, i == 0);
+                draw(
+                    ui,
+                    rect,
+                    ["left", "right"][i],
+                    w,
+                    s,
+                    pb,
+                    state,
+                    intents,
+                    i == 0,
+                );
             }
             ui.painter().vline(
                 full.center().x,
@@ -189,6 +202,9 @@ pub fn show(
 
 /// One half's heading in compare mode: the scenario, and the checkers that are broken at the
 /// displayed moment (where the two runs part ways).
+///
+/// When the right half is the same scenario with a setting changed, the change is its title
+/// (`with producer-a acks=all`), and the left one says it is the scenario as written.
 fn compare_title(
     ui: &egui::Ui,
     rect: Rect,
@@ -196,24 +212,40 @@ fn compare_title(
     pb: &Playback,
     presenter: bool,
     left: bool,
+    change: Option<&str>,
 ) {
     let p = palette(presenter);
     let shown = pb.shown(s);
     let painter = ui.painter_at(rect);
     let size = if presenter { 18.0 } else { 14.0 };
-    let name = format!(
-        "{}{}",
-        s.scenario.name,
-        if left { "" } else { "  (compared)" }
-    );
     // Two lines: the name (clipped to the half), then the checkers.
-    painter.text(
-        rect.left_top() + vec2(14.0, 4.0),
-        Align2::LEFT_TOP,
-        name,
-        FontId::proportional(size),
-        p.text,
-    );
+    let at = rect.left_top() + vec2(14.0, 4.0);
+    let font = FontId::proportional(size);
+    match (change, left) {
+        (Some(c), _) => {
+            let (head, colour) = if left {
+                ("as written: ".to_string(), p.dim)
+            } else {
+                (format!("with {c}: "), p.selected)
+            };
+            let r = painter.text(at, Align2::LEFT_TOP, head, font.clone(), colour);
+            painter.text(
+                pos2(r.right(), at.y),
+                Align2::LEFT_TOP,
+                &s.scenario.name,
+                font,
+                p.text,
+            );
+        }
+        (None, _) => {
+            let name = format!(
+                "{}{}",
+                s.scenario.name,
+                if left { "" } else { "  (compared)" }
+            );
+            painter.text(at, Align2::LEFT_TOP, name, font, p.text);
+        }
+    }
     let (text, colour) = match &s.findings {
         None => (
             format!(
@@ -250,7 +282,7 @@ fn compare_title(
 }
 
 /// One cluster picture in `rect`. `salt` keeps the click targets of two pictures apart;
-/// only a `clickable` one opens the intervention menu.
+/// only a `clickable` one opens the intervention menu and takes drags that cut links.
 #[allow(clippy::too_many_arguments)]
 fn draw(
     ui: &mut egui::Ui,
@@ -260,6 +292,7 @@ fn draw(
     session: &Session,
     pb: &Playback,
     state: &mut UiState,
+    intents: &mut Intents,
     clickable: bool,
 ) {
     let p = palette(state.presenter);
@@ -287,9 +320,17 @@ fn draw(
     view.plan_routes();
     view.links();
     let t = pb.time_ms.min(Playback::available(session));
+    // A drag from one box to another cuts the link between them (with Shift, one way).
+    let mut dragging: Option<NodeId> = None;
+    let mut dropped: Option<NodeId> = None;
     for (&node, &rect) in &layout.nodes {
         let id = egui::Id::new((salt, "node", node));
-        let r = ui.interact(rect, id, Sense::click());
+        let sense = if clickable {
+            Sense::click_and_drag()
+        } else {
+            Sense::click()
+        };
+        let r = ui.interact(rect, id, sense);
         let hovered = clickable && r.hovered();
         let selected = state.selected == Some(node);
         match node {
@@ -297,21 +338,95 @@ fn draw(
             NodeId::Broker(b) => view.broker(b, rect, hovered || selected),
             NodeId::Producer(i) => view.producer(i, rect),
             NodeId::Reader => view.reader(rect),
+            // Drawn once the cluster view shows consumer groups.
+            NodeId::Consumer(_) => {}
         }
-        if clickable
-            && matches!(
-                node,
-                NodeId::Controller | NodeId::Broker(_) | NodeId::Producer(_)
-            )
-        {
-            let r = r.on_hover_cursor(egui::CursorIcon::PointingHand);
+        if !clickable {
+            continue;
+        }
+        if matches!(
+            node,
+            NodeId::Controller | NodeId::Broker(_) | NodeId::Producer(_)
+        ) {
+            let r = r.clone().on_hover_cursor(egui::CursorIcon::PointingHand);
             if r.clicked() {
                 state.selected = Some(node);
             }
         }
+        if r.dragged() {
+            dragging = Some(node);
+        }
+        if r.drag_stopped() {
+            dropped = Some(node);
+        }
+    }
+    if clickable {
+        state.node_boxes = layout.nodes.clone();
+        let pointer = ui.ctx().input(|i| i.pointer.latest_pos());
+        let one_way = ui.ctx().input(|i| i.modifiers.shift);
+        if let (Some(from), Some(pos)) = (dropped, pointer) {
+            if let Some(to) = node_at(&layout, pos) {
+                if let Some(cmd) = drag_cut(session, &watch.cluster, from, to, one_way) {
+                    intents.push(Intent::Intervene(cmd));
+                }
+            }
+        } else if let (Some(from), Some(pos)) = (dragging, pointer) {
+            view.drag_preview(from, pos, one_way);
+        }
     }
     view.dots(t);
     view.legend(strip, two_lines);
+}
+
+/// The node whose box contains `pos` (the topmost, when boxes overlap).
+pub fn node_at(layout: &Layout, pos: Pos2) -> Option<NodeId> {
+    layout
+        .nodes
+        .iter()
+        .rev()
+        .find(|(_, r)| r.contains(pos))
+        .map(|(n, _)| *n)
+}
+
+/// Whether `a` and `b` talk to each other over a link the cluster view draws: the controller
+/// and the brokers, brokers among themselves, producers and the reader with brokers.
+pub fn linked(session: &Session, a: NodeId, b: NodeId) -> bool {
+    let s = &session.scenario;
+    let known = |n: NodeId| match n {
+        NodeId::Controller => true,
+        NodeId::Broker(id) => (1..=s.brokers).contains(&id),
+        NodeId::Producer(i) => (i as usize) < s.producers.len(),
+        NodeId::Reader => s.reader,
+        // Not drawn yet, so not a drag target.
+        NodeId::Consumer(_) => false,
+    };
+    let broker = |n: NodeId| matches!(n, NodeId::Broker(_));
+    a != b && known(a) && known(b) && (broker(a) || broker(b))
+}
+
+/// The command a drag from `from` to `to` makes: the link cut both ways, or with `one_way`
+/// only `from → to` (`from` can no longer reach `to`). The same `partition` command the node
+/// menu gives, so Save writes it as a scenario's `[[faults]]` entry. `None` when the two do not
+/// talk to each other or the link is already cut that way.
+pub fn drag_cut(
+    session: &Session,
+    cluster: &ClusterAt,
+    from: NodeId,
+    to: NodeId,
+    one_way: bool,
+) -> Option<Command> {
+    if !linked(session, from, to) {
+        return None;
+    }
+    let cut = cluster.link(from, to).cut && (one_way || cluster.link(to, from).cut);
+    if cut {
+        return None;
+    }
+    Some(Command::Partition {
+        from: vec![Target::Node(from)],
+        to: vec![Target::Node(to)],
+        one_way,
+    })
 }
 
 struct View<'a> {
@@ -457,6 +572,54 @@ impl View<'_> {
             }
         }
         v
+    }
+
+    /// While dragging from `from`: a dashed red line to the pointer, the box under it, and
+    /// what letting go there does.
+    fn drag_preview(&self, from: NodeId, pos: Pos2, one_way: bool) {
+        let Some(&ra) = self.layout.nodes.get(&from) else {
+            return;
+        };
+        let p = &self.p;
+        let names = &self.session.names;
+        let target = node_at(self.layout, pos)
+            .filter(|n| *n != from)
+            .filter(|n| linked(self.session, from, *n));
+        let start = edge_point(ra, pos);
+        let end = match target.and_then(|n| self.layout.nodes.get(&n)) {
+            Some(&rb) => {
+                self.painter.rect_stroke(
+                    rb,
+                    6.0,
+                    Stroke::new(3.0, p.cut),
+                    egui::StrokeKind::Inside,
+                );
+                edge_point(rb, ra.center())
+            }
+            None => pos,
+        };
+        self.painter.extend(egui::Shape::dashed_line(
+            &[start, end],
+            Stroke::new(2.5, p.cut),
+            8.0,
+            5.0,
+        ));
+        if one_way {
+            let d = (end - start).normalized();
+            self.painter.arrow(
+                start.lerp(end, 0.5) - d * 9.0,
+                d * 18.0,
+                Stroke::new(2.5, p.cut),
+            );
+        }
+        let text = match target {
+            Some(to) if one_way => {
+                format!("✂ cut {} → {} (one way)", names.name(from), names.name(to))
+            }
+            Some(to) => format!("✂ cut {} ⇄ {}", names.name(from), names.name(to)),
+            None => "drop on a node to cut the link (Shift: one way)".to_string(),
+        };
+        self.label_box(pos + vec2(0.0, -18.0), &text, p.cut);
     }
 
     fn links(&self) {

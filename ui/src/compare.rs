@@ -17,6 +17,9 @@ use crate::sim_thread::SimThread;
 pub struct Compare {
     /// The session on the right, when comparing.
     pub other: Option<Watch>,
+    /// The settings changed on the right (`producer-a acks=all`), when it is the same
+    /// scenario under another configuration.
+    pub change: Option<String>,
     sim: Option<SimThread>,
     /// Each compared session gets a new generation, so that the replies of a run that was
     /// still going when it was replaced are ignored (the thread is reused).
@@ -24,7 +27,8 @@ pub struct Compare {
 }
 
 impl Compare {
-    pub fn open(&mut self, mut session: Session) {
+    pub fn open(&mut self, mut session: Session, change: Option<String>) {
+        self.change = change;
         self.next_generation += 1;
         session.generation = self.next_generation;
         self.sim
@@ -37,6 +41,7 @@ impl Compare {
 
     pub fn close(&mut self) {
         self.other = None;
+        self.change = None;
     }
 
     pub fn session(&self) -> Option<&Session> {

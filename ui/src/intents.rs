@@ -38,10 +38,17 @@ pub enum Intent {
     SetSpeed(f64),
     /// Apply a command just after the displayed moment; the future after it is re-simulated.
     Intervene(Command),
-    /// Show another scenario beside this one, with this session's seed, on the same timeline.
+    /// Show another scenario beside this one, with this session's seed, on the same timeline,
+    /// with `changes` made to its settings (`producer.a.acks=all`; see [`crate::change`]).
     Compare {
         source: String,
         text: String,
+        changes: Vec<String>,
+    },
+    /// Show this session's scenario (with its interventions) beside it, same seed, with
+    /// `changes` made to its settings: the same run under two configurations.
+    CompareChanged {
+        changes: Vec<String>,
     },
     CloseCompare,
 }
@@ -171,13 +178,40 @@ fn apply(
             }
         }
         Intent::SetSpeed(v) => pb.set_speed(v),
-        Intent::Compare { source, text } => {
+        Intent::Compare {
+            source,
+            text,
+            changes,
+        } => {
             let Some(seed) = watch.session.as_ref().map(|s| s.seed) else {
                 return;
             };
-            match kafkascope_sim::scenario::parse(&source, &text) {
-                Ok(scenario) => compare.open(Session::new(source, scenario, seed)),
-                Err(e) => status.set(e.to_string()),
+            let changed = kafkascope_sim::scenario::parse(&source, &text)
+                .map_err(|e| e.to_string())
+                .and_then(|scenario| crate::change::parse_and_apply(&scenario, &changes));
+            match changed {
+                Ok((scenario, label)) => {
+                    let label = (!changes.is_empty()).then_some(label);
+                    compare.open(Session::new(source, scenario, seed), label);
+                }
+                Err(e) => status.set(e),
+            }
+        }
+        Intent::CompareChanged { changes } => {
+            let Some(s) = &watch.session else { return };
+            if changes.is_empty() {
+                status.set("compare with a change: no change given");
+                return;
+            }
+            match crate::change::parse_and_apply(&s.as_scenario(), &changes) {
+                Ok((scenario, label)) => {
+                    status.set(format!("comparing with {label}"));
+                    compare.open(
+                        Session::new(s.source.clone(), scenario, s.seed),
+                        Some(label),
+                    );
+                }
+                Err(e) => status.set(e),
             }
         }
         Intent::CloseCompare => compare.close(),

@@ -14,6 +14,7 @@
 //! session saves as a scenario file that replays exactly.
 
 pub mod app;
+pub mod change;
 pub mod cluster_state;
 mod cluster_view;
 pub mod compare;
@@ -25,6 +26,7 @@ mod panels;
 pub mod playback;
 mod screenshot;
 pub mod session;
+pub mod shared_log;
 mod shortcuts;
 pub mod sim_thread;
 mod theme;
@@ -49,6 +51,10 @@ pub struct UiOptions {
     /// A second scenario to show beside the first, with its seed, on one timeline (compare):
     /// `(name or path, TOML text)`.
     pub compare: Option<(String, String)>,
+    /// Settings changed in the scenario on the right, `WHERE.KEY=VALUE` (see [`change`]):
+    /// `producer.a.acks=all`, `broker.min.insync.replicas=2`. Without `compare`, the right is
+    /// a copy of the opened scenario: the same scenario and seed under two configurations.
+    pub compare_set: Vec<String>,
     /// Overrides the scenario's seed.
     pub seed: Option<u64>,
     /// Start in presenter mode (large type, high contrast).
@@ -97,6 +103,7 @@ pub fn run(options: UiOptions) -> Result<(), UiError> {
         kafkascope_sim::scenario::parse(name, text)
             .map_err(|e| UiError::Scenario(e.to_string()))?;
     }
+    check_compare_set(&options)?;
     if !has_display() {
         return Err(UiError::NoDisplay);
     }
@@ -125,6 +132,24 @@ pub fn run(options: UiOptions) -> Result<(), UiError> {
             Err(UiError::Window(msg))
         }
     }
+}
+
+/// The `compare_set` changes apply to the scenario on the right (checked before a window
+/// opens, so that a bad key or value is an error message, not a status line).
+fn check_compare_set(options: &UiOptions) -> Result<(), UiError> {
+    if options.compare_set.is_empty() {
+        return Ok(());
+    }
+    let Some((name, text)) = options.compare.as_ref().or(options.open.as_ref()) else {
+        return Err(UiError::Scenario(
+            "changed settings to compare need a scenario to change".into(),
+        ));
+    };
+    let scenario = kafkascope_sim::scenario::parse(name, text)
+        .map_err(|e| UiError::Scenario(e.to_string()))?;
+    change::parse_and_apply(&scenario, &options.compare_set)
+        .map(|_| ())
+        .map_err(UiError::Scenario)
 }
 
 /// Whether a window system is reachable (checked before winit, which panics without one).

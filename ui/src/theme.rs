@@ -86,16 +86,18 @@ pub fn message_colour(kind: MessageKind) -> Color32 {
         MessageKind::Heartbeat => Color32::from_rgb(240, 110, 180),
         MessageKind::Controller => Color32::from_rgb(255, 160, 50),
         MessageKind::Metadata => Color32::from_rgb(180, 130, 255),
+        MessageKind::Group => Color32::from_rgb(255, 225, 80),
     }
 }
 
-pub const MESSAGE_KINDS: [(MessageKind, &str); 6] = [
+pub const MESSAGE_KINDS: [(MessageKind, &str); 7] = [
     (MessageKind::Produce, "produce"),
     (MessageKind::Fetch, "fetch"),
     (MessageKind::Response, "response"),
     (MessageKind::Heartbeat, "heartbeat"),
     (MessageKind::Controller, "controller"),
     (MessageKind::Metadata, "metadata"),
+    (MessageKind::Group, "group"),
 ];
 
 /// A distinct hue per index (golden-angle spacing keeps neighbours apart).
@@ -134,5 +136,78 @@ pub fn apply(ctx: &egui::Context, presenter: bool) {
         v.widgets.inactive.bg_stroke = Stroke::new(1.5, Color32::from_gray(200));
     }
     ctx.set_visuals(v);
-    ctx.set_zoom_factor(if presenter { 1.45 } else { 1.0 });
+    fit_zoom(ctx, presenter);
+}
+
+/// How much larger presenter mode draws everything.
+pub const PRESENTER_ZOOM: f32 = 1.45;
+
+/// The window size the layout is made for; a larger window scales everything up.
+pub const DESIGN_SIZE: egui::Vec2 = egui::vec2(1280.0, 800.0);
+
+/// The zoom for a window of `size` (in egui points at zoom 1, the window's logical pixels):
+/// 1 up to 1280×800, then as much as the window is larger in its tighter direction (2.7 at
+/// 3840×2160), so that text keeps its size relative to the window instead of shrinking to a
+/// tenth of a 4K screen's height; never below 1, so that 1280×720 keeps 12-point text.
+pub fn zoom_for(size: egui::Vec2, presenter: bool) -> f32 {
+    let fit = (size.x / DESIGN_SIZE.x)
+        .min(size.y / DESIGN_SIZE.y)
+        .clamp(1.0, 4.0);
+    // Whole hundredths, so that a window a pixel larger does not re-rasterise the fonts.
+    let fit = (fit * 100.0).floor() / 100.0;
+    fit * if presenter { PRESENTER_ZOOM } else { 1.0 }
+}
+
+/// Sets egui's zoom for the window's current size (see [`zoom_for`]). The size at zoom 1 is
+/// the size in points times the zoom, so the result does not depend on the zoom it replaces.
+pub fn fit_zoom(ctx: &egui::Context, presenter: bool) {
+    let size = ctx.viewport_rect().size() * ctx.zoom_factor();
+    let zoom = zoom_for(size, presenter);
+    if (ctx.zoom_factor() - zoom).abs() > 0.001 {
+        ctx.set_zoom_factor(zoom);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_zoom_follows_the_window_from_720p_to_4k() {
+        let z = |w: f32, h: f32| zoom_for(egui::vec2(w, h), false);
+        assert_eq!(z(1280.0, 800.0), 1.0);
+        assert_eq!(
+            z(1280.0, 720.0),
+            1.0,
+            "never smaller than the design size's type"
+        );
+        assert_eq!(z(1920.0, 1080.0), 1.35);
+        assert_eq!(z(3840.0, 2160.0), 2.7);
+        assert_eq!(
+            zoom_for(egui::vec2(3840.0, 2160.0), true),
+            2.7 * PRESENTER_ZOOM
+        );
+    }
+
+    #[test]
+    fn fitting_the_zoom_settles_on_the_window_size() {
+        // A 3840×2160 window: after a frame the layout sees 1422×800 points, and it stays so.
+        let ctx = egui::Context::default();
+        let physical = egui::vec2(3840.0, 2160.0);
+        for _ in 0..4 {
+            let input = egui::RawInput {
+                screen_rect: Some(egui::Rect::from_min_size(
+                    egui::Pos2::ZERO,
+                    physical / ctx.zoom_factor(),
+                )),
+                ..Default::default()
+            };
+            ctx.begin_pass(input);
+            fit_zoom(&ctx, false);
+            ctx.end_pass().textures_delta.clear();
+        }
+        assert_eq!(ctx.zoom_factor(), 2.7);
+        let points = ctx.viewport_rect().size();
+        assert!((points.y - 800.0).abs() < 1.0, "{points:?}");
+    }
 }

@@ -280,6 +280,7 @@ fn compare_runs_a_second_scenario_with_the_same_seed_on_one_timeline() {
         Intent::Compare {
             source: "acks-all-leader-crash".into(),
             text: ACKS_ALL.into(),
+            changes: Vec::new(),
         },
     );
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -375,5 +376,254 @@ fn a_producer_setting_is_an_intervention_that_prevents_the_loss() {
         run.findings
             .count(kafkascope_sim::scenario::Count::LostAcknowledged),
         0
+    );
+}
+
+/// Runs frames until the compared session's run is complete.
+fn finish_compare(app: &mut App) {
+    use kafkascope_ui::compare::Compare;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !app
+        .world()
+        .resource::<Compare>()
+        .session()
+        .is_some_and(|s| s.complete())
+    {
+        app.update();
+        assert!(Instant::now() < deadline, "the compared run did not finish");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The same scenario and seed under two configurations: acks=1 on the left, and on the right
+/// the copy with `producer.a.acks=all`, which keeps every acknowledged record.
+#[test]
+fn compare_with_a_change_runs_the_same_scenario_under_another_setting() {
+    use kafkascope_sim::config::Acks;
+    use kafkascope_sim::scenario::{CheckerId, Count};
+    use kafkascope_ui::app::Status;
+    use kafkascope_ui::compare::Compare;
+    use kafkascope_ui::intents::Intent;
+    let mut app = app_with("acks1-leader-crash", ACKS1);
+    finish(&mut app);
+    // A value the simulator refuses is a message, and nothing opens.
+    for (bad, says) in [
+        ("producer.a.acks=2", "expected one of"),
+        ("broker.min.insync.replicas=0", "between 1 and 100"),
+        ("producer.b.acks=all", "producers are a"),
+        ("producer.a.enable.idempotence=true", "acks"),
+    ] {
+        push(
+            &mut app,
+            Intent::CompareChanged {
+                changes: vec![bad.into()],
+            },
+        );
+        app.update();
+        let status = &app.world().resource::<Status>().0;
+        assert!(status.contains(says), "{bad}: {status}");
+        assert!(app.world().resource::<Compare>().other.is_none(), "{bad}");
+    }
+    push(
+        &mut app,
+        Intent::CompareChanged {
+            changes: vec!["producer.a.acks=all".into()],
+        },
+    );
+    finish_compare(&mut app);
+    let acks1 = parse("acks1-leader-crash", ACKS1).unwrap();
+    let mut acks_all = acks1.clone();
+    acks_all.producers[0].config.acks = Acks::All;
+    acks_all.producers[0].idempotent = true;
+    let c = app.world().resource::<Compare>();
+    assert_eq!(c.change.as_deref(), Some("producer-a acks=all"));
+    let other = c.session().unwrap();
+    assert_eq!(other.seed, acks1.seed);
+    assert_eq!(other.scenario.producers[0].config.acks, Acks::All);
+    assert_eq!(other.scenario.faults, acks1.faults);
+    assert_eq!(other.trace_hash, Some(hash_of(&acks_all, acks1.seed, &[])));
+    // The left loses acknowledged records, the right does not.
+    let left = app.world().resource::<Watch>().session.as_ref().unwrap();
+    let findings = |s: &kafkascope_ui::session::Session| s.findings.clone().unwrap();
+    assert!(findings(left).count(Count::LostAcknowledged) > 0);
+    assert_eq!(findings(other).count(Count::LostAcknowledged), 0);
+    assert!(findings(other)
+        .verdict(CheckerId::NoLostAcknowledged)
+        .violation
+        .is_none());
+}
+
+#[test]
+fn a_bad_compare_set_on_the_command_line_is_an_error_before_any_window() {
+    let err = kafkascope_ui::run(UiOptions {
+        open: Some(("acks1-leader-crash".into(), ACKS1.into())),
+        compare_set: vec!["broker.min.insync.replicas=many".into()],
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("not an integer"), "{err}");
+}
+
+/// One frame of the window's layout in a bare egui context, with these input events; returns
+/// the intents it pushed.
+fn ui_frame(
+    app: &App,
+    ctx: &bevy_egui::egui::Context,
+    state: &mut kafkascope_ui::UiState,
+    frame: u32,
+    events: Vec<bevy_egui::egui::Event>,
+    modifiers: bevy_egui::egui::Modifiers,
+) -> Vec<kafkascope_ui::intents::Intent> {
+    use bevy_egui::egui;
+    let world = app.world();
+    let input = egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(1280.0, 800.0),
+        )),
+        time: Some(frame as f64 * 0.05),
+        events: std::iter::once(egui::Event::ModifiersChanged(modifiers))
+            .chain(events)
+            .collect(),
+        ..Default::default()
+    };
+    let mut intents = kafkascope_ui::intents::Intents::default();
+    ctx.begin_pass(input);
+    kafkascope_ui::lay_out(
+        ctx,
+        world.resource::<Watch>(),
+        world.resource::<kafkascope_ui::compare::Compare>(),
+        world.resource::<kafkascope_ui::app::Library>(),
+        world.resource::<kafkascope_ui::playback::Playback>(),
+        "",
+        state,
+        &mut intents,
+    );
+    ctx.end_pass().textures_delta.clear();
+    intents.0
+}
+
+/// A bare egui context and the frames it has drawn (its clock must not go back).
+struct Egui {
+    ctx: bevy_egui::egui::Context,
+    frame: u32,
+}
+
+/// Presses on `from`'s box, drags to `to`'s and lets go (holding Shift if `shift`), as a
+/// user would; returns every intent the frames pushed.
+fn drag(
+    app: &App,
+    egui: &mut Egui,
+    state: &mut kafkascope_ui::UiState,
+    from: NodeId,
+    to: NodeId,
+    shift: bool,
+) -> Vec<kafkascope_ui::intents::Intent> {
+    use bevy_egui::egui::{Event, Modifiers, PointerButton};
+    let ctx = &egui.ctx;
+    egui.frame += 1;
+    let mut intents = ui_frame(app, ctx, state, egui.frame, vec![], Modifiers::NONE);
+    let a = state.node_boxes[&from].center();
+    let b = state.node_boxes[&to].center();
+    let modifiers = if shift {
+        Modifiers::SHIFT
+    } else {
+        Modifiers::NONE
+    };
+    let button = |pos, pressed| Event::PointerButton {
+        pos,
+        button: PointerButton::Primary,
+        pressed,
+        modifiers,
+    };
+    for events in [
+        vec![Event::PointerMoved(a)],
+        vec![button(a, true)],
+        vec![Event::PointerMoved(a.lerp(b, 0.3))],
+        vec![Event::PointerMoved(b)],
+        vec![button(b, false)],
+        vec![],
+    ] {
+        egui.frame += 1;
+        intents.extend(ui_frame(app, ctx, state, egui.frame, events, modifiers));
+    }
+    intents
+}
+
+/// Dragging from one node's box to another's cuts the link both ways; with Shift, one way. It
+/// is the `partition` command the node menu makes, recorded as an intervention that replays.
+#[test]
+fn dragging_between_two_nodes_cuts_the_link() {
+    use kafkascope_ui::intents::Intent;
+    let mut app = app_with("acks1-leader-crash", ACKS1);
+    finish(&mut app);
+    push(&mut app, Intent::Seek(2_999.0));
+    app.update();
+    let mut ctx = Egui {
+        ctx: bevy_egui::egui::Context::default(),
+        frame: 0,
+    };
+    let mut state = kafkascope_ui::UiState::new(false);
+    let (b1, b2, ctrl) = (NodeId::Broker(1), NodeId::Broker(2), NodeId::Controller);
+    let intents = drag(&app, &mut ctx, &mut state, b1, b2, false);
+    let both = Command::Partition {
+        from: vec![Target::Node(b1)],
+        to: vec![Target::Node(b2)],
+        one_way: false,
+    };
+    assert_eq!(intents, vec![Intent::Intervene(both.clone())]);
+    // A drag is not a click: no menu opened.
+    assert_eq!(state.selected, None);
+    // Pressing and letting go on the same node is a click: it opens the node's menu and
+    // cuts nothing.
+    let nothing = drag(&app, &mut ctx, &mut state, b1, b1, false);
+    assert!(nothing.is_empty(), "{nothing:?}");
+    assert_eq!(state.selected, Some(b1));
+    state.selected = None;
+
+    push(&mut app, Intent::Intervene(both.clone()));
+    finish(&mut app);
+    push(&mut app, Intent::Seek(3_500.0));
+    app.update();
+    {
+        let w = app.world().resource::<Watch>();
+        assert!(w.cluster.link(b1, b2).cut && w.cluster.link(b2, b1).cut);
+    }
+    // The cut link: dragging over it again asks for nothing.
+    let again = drag(&app, &mut ctx, &mut state, b2, b1, false);
+    assert!(again.is_empty(), "{again:?}");
+
+    // Shift: one way, from the controller to broker-2 only.
+    let intents = drag(&app, &mut ctx, &mut state, ctrl, b2, true);
+    let one_way = Command::Partition {
+        from: vec![Target::Node(ctrl)],
+        to: vec![Target::Node(b2)],
+        one_way: true,
+    };
+    assert_eq!(intents, vec![Intent::Intervene(one_way.clone())]);
+    push(&mut app, Intent::Intervene(one_way.clone()));
+    finish(&mut app);
+    push(&mut app, Intent::Seek(4_000.0));
+    app.update();
+    let w = app.world().resource::<Watch>();
+    assert!(w.cluster.link(ctrl, b2).cut);
+    assert!(!w.cluster.link(b2, ctrl).cut);
+    // Both drags are interventions, saved as the scenario's faults, replaying exactly.
+    let s = w.session.as_ref().unwrap();
+    let expected = vec![
+        TimedCommand {
+            at: 3_000,
+            command: both,
+        },
+        TimedCommand {
+            at: 3_501,
+            command: one_way,
+        },
+    ];
+    assert_eq!(s.interventions, expected);
+    let scenario = parse("acks1-leader-crash", ACKS1).unwrap();
+    assert_eq!(
+        s.trace_hash,
+        Some(hash_of(&scenario, scenario.seed, &expected))
     );
 }

@@ -34,13 +34,24 @@ fn out_dir() -> PathBuf {
     d
 }
 
-/// Runs the app once; returns the RGB pixels, width and height.
+/// Runs the app once in a 1280×800 window; returns the RGB pixels, width and height.
 fn shoot(name: &str, args: &[&str]) -> (Vec<u8>, u32, u32) {
+    shoot_at(name, (1280, 800), args)
+}
+
+/// Runs the app once in a window of `size` on a screen of that size.
+fn shoot_at(name: &str, size: (u32, u32), args: &[&str]) -> (Vec<u8>, u32, u32) {
+    // One X server at a time: `xvfb-run -a` picks a free display number, and two started at
+    // once can pick the same one (and two software renderers share two cores anyway).
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let path = out_dir().join(format!("{name}.png"));
     let _ = std::fs::remove_file(&path);
+    let (w, h) = size;
     let status = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1280x800x24"])
+        .args(["-a", "-s", &format!("-screen 0 {w}x{h}x24")])
         .arg(env!("CARGO_BIN_EXE_kafkascope-ui"))
+        .args(["--size", &format!("{w}x{h}")])
         .args(args)
         .args(["--screenshot", path.to_str().unwrap(), "--frames", "8"])
         .env("WGPU_BACKEND", "vulkan")
@@ -157,9 +168,97 @@ fn the_main_screens_render_with_their_elements() {
         "a broken checker over the acks=all half"
     );
 
+    // The same scenario with one setting changed: acks=all on the right, titled with the
+    // change (blue), keeps every acknowledged record while acks=1 on the left loses some.
+    let changed = shoot(
+        "compare-change-acks-all-14s",
+        &[
+            "acks1-leader-crash",
+            "--compare-set",
+            "producer.a.acks=all",
+            "--at",
+            "14000",
+        ],
+    );
+    assert!(
+        count(&changed, [235, 85, 85], 12, left_title) > 10,
+        "no broken checker over the acks=1 half"
+    );
+    assert!(
+        count(&changed, [80, 200, 120], 12, right_title) > 10,
+        "no holding checkers over the changed half"
+    );
+    assert!(
+        count(&changed, [235, 85, 85], 12, right_title) < 5,
+        "a broken checker over the changed half"
+    );
+    assert!(
+        count(&changed, [90, 170, 255], 16, right_title) > 20,
+        "the right half is not titled with the change"
+    );
+
     let presenter = shoot(
         "presenter-kip101-2",
         &["kip101-2-high-watermark", "--at", "3000", "--presenter"],
     );
     assert!(distinct_colours(&presenter) > 10, "presenter mode is blank");
+}
+
+/// Pixels of any of the checker panel's verdict colours (green ticks, red crosses) in `region`:
+/// glyphs, whose area grows with the type size.
+fn verdict_pixels(img: &(Vec<u8>, u32, u32), region: (f32, f32, f32, f32)) -> usize {
+    count(img, [80, 200, 120], 16, region) + count(img, [235, 85, 85], 16, region)
+}
+
+/// From 1280×720 to 4K the window stays readable: at 720 the picture fits (the legend and the
+/// timeline are on screen, nothing is cut off at the bottom), and at 3840×2160 everything is
+/// drawn larger in proportion instead of as 12-point text on a 4K screen.
+#[test]
+fn the_window_is_readable_from_720p_to_4k() {
+    if let Some(why) = missing_tools() {
+        println!("skipped: {why}");
+        return;
+    }
+    let args = ["acks1-leader-crash", "--at", "21000"];
+    let small = shoot_at("acks1-leader-crash-21s-1280x720", (1280, 720), &args);
+    let large = shoot_at("acks1-leader-crash-21s-3840x2160", (3840, 2160), &args);
+    assert_eq!((small.1, small.2), (1280, 720));
+    assert_eq!((large.1, large.2), (3840, 2160));
+    for (name, img) in [("1280x720", &small), ("3840x2160", &large)] {
+        assert!(distinct_colours(img) > 20, "{name}: blank");
+        // The cluster view (left): HW and LEO markers and the crashed-and-back broker's
+        // replicas.
+        let area = (0.0, 0.08, 0.66, 0.85);
+        assert!(
+            count(img, [80, 210, 120], 12, area) > 20,
+            "{name}: no HW markers"
+        );
+        assert!(
+            count(img, [240, 140, 60], 12, area) > 20,
+            "{name}: no LEO markers"
+        );
+        // The checkers (right panel): a red verdict at 21 s.
+        let panel = (0.66, 0.05, 1.0, 0.5);
+        assert!(
+            count(img, [235, 85, 85], 12, panel) > 10,
+            "{name}: no violated checker"
+        );
+        // The timeline along the bottom: its playhead and scrubber are light grey on the
+        // dark background, and its fault (red) and election (gold) marks are there.
+        let timeline = (0.0, 0.85, 1.0, 1.0);
+        assert!(
+            count(img, [235, 80, 80], 30, timeline) > 5,
+            "{name}: the timeline's fault marks are not on screen"
+        );
+    }
+    // Type and marks scale with the window: the verdicts' glyphs cover about 2.7² times the
+    // pixels at 4K (text a third of the size would cover about as many as at 720p).
+    let (s, l) = (
+        verdict_pixels(&small, (0.66, 0.05, 1.0, 0.5)),
+        verdict_pixels(&large, (0.66, 0.05, 1.0, 0.5)),
+    );
+    assert!(
+        l > 4 * s,
+        "verdict pixels: {s} at 1280x720, {l} at 3840x2160"
+    );
 }

@@ -3,7 +3,8 @@
 //!
 //! ```sh
 //! cargo run -p kafkascope-ui --bin kafkascope-ui -- [SCENARIO] [--at MS] [--presenter]
-//!     [--seed N] [--size WxH] [--select NODE] [--compare SCENARIO] [--screenshot PATH [--frames N]]
+//!     [--seed N] [--size WxH] [--select NODE] [--compare SCENARIO] [--compare-set WHERE.KEY=VALUE]...
+//!     [--screenshot PATH [--frames N]]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -60,6 +61,13 @@ fn main() {
                     }
                 }
             }
+            "--compare-set" => match args.next() {
+                Some(spec) => options.compare_set.push(spec),
+                None => {
+                    eprintln!("--compare-set needs a change, e.g. producer.a.acks=all");
+                    std::process::exit(2);
+                }
+            },
             "--screenshot" => shot = args.next().map(PathBuf::from),
             "--frames" => frames = args.next().and_then(|v| v.parse().ok()).unwrap_or(5),
             "--size" => {

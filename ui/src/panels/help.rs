@@ -30,8 +30,10 @@ pub fn show(ctx: &egui::Context, state: &mut UiState) {
             ui.add_space(6.0);
             ui.label(
                 RichText::new(
-                    "Click a broker or the controller to crash, pause, restart or cut it off. \
-                     An intervention in the past discards the old future and re-simulates.",
+                    "Click a broker or the controller to crash, pause, restart or cut it off; \
+                     drag from one node to another to cut the link between them (with Shift: \
+                     one way, from the first to the second). An intervention in the past \
+                     discards the old future and re-simulates.",
                 )
                 .small(),
             );

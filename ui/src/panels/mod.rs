@@ -5,6 +5,7 @@
 //! one system draws them all. Each panel lives in its own file and only pushes [`Intent`]s.
 
 mod checkers;
+pub mod compare_change;
 mod config;
 mod event_log;
 mod files;
@@ -55,6 +56,11 @@ pub struct UiState {
     pub link_edit: Option<link_sliders::LinkEdit>,
     /// The staged settings of the selected producer.
     pub producer_edit: Option<producer_settings::ProducerEdit>,
+    /// The "Compare with a change…" dialog, when open.
+    pub change_dialog: Option<compare_change::ChangeDialog>,
+    /// Where the cluster view put each node's box in the last frame (for drags, and for tests
+    /// that drive them).
+    pub node_boxes: std::collections::BTreeMap<NodeId, egui::Rect>,
 }
 
 impl UiState {
@@ -71,6 +77,8 @@ impl UiState {
             file_dialog: None,
             link_edit: None,
             producer_edit: None,
+            change_dialog: None,
+            node_boxes: Default::default(),
         }
     }
 }
@@ -152,6 +160,8 @@ pub fn lay_out(
         theme::apply(ctx, state.presenter);
         state.applied_presenter = Some(state.presenter);
     }
+    // Readable from 1280×720 to 4K: everything scales with the window.
+    theme::fit_zoom(ctx, state.presenter);
     shortcuts::read(ctx, watch, pb, state, intents);
     let mut root = egui::Ui::new(
         ctx.clone(),
@@ -171,8 +181,23 @@ pub fn lay_out(
             if state.side_panel && !state.presenter {
                 side_panel(&mut root, watch, pb, state, intents);
             }
-            cluster_view::show(&mut root, watch, compare.other.as_ref(), pb, state, intents);
+            cluster_view::show(
+                &mut root,
+                watch,
+                compare.other.as_ref(),
+                compare.change.as_deref(),
+                pb,
+                state,
+                intents,
+            );
             node_menu::show(ctx, watch, state, intents);
+            compare_change::show(
+                ctx,
+                session,
+                &mut state.change_dialog,
+                state.presenter,
+                intents,
+            );
         }
     }
     files::show(ctx, state, intents);

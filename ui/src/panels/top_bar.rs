@@ -45,6 +45,19 @@ pub fn show(
                     }
                 } else {
                     ui.menu_button("Compare…", |ui| {
+                        if ui
+                            .button("This scenario with a change…")
+                            .on_hover_text(
+                                "the same scenario and seed with one setting changed \
+                                 (acks=1 against acks=all)",
+                            )
+                            .clicked()
+                        {
+                            state.change_dialog =
+                                Some(super::compare_change::ChangeDialog::new(session));
+                            ui.close();
+                        }
+                        ui.separator();
                         ui.label(
                             RichText::new(format!(
                                 "beside this one, with seed {}, on one timeline",
@@ -61,6 +74,7 @@ pub fn show(
                                 intents.push(Intent::Compare {
                                     source: item.entry.name.clone(),
                                     text: item.entry.text.clone(),
+                                    changes: Vec::new(),
                                 });
                                 ui.close();
                             }
