@@ -69,6 +69,10 @@ fn long_session() {
         .unwrap_or(600);
     let mut scenario = kafkascope_sim::scenario::parse("nine-brokers", NINE).unwrap();
     scenario.duration = secs * 1000;
+    // The file's producers stop at its 8 s end; these write until the new one.
+    for p in &mut scenario.producers {
+        p.workload.stop = scenario.duration;
+    }
     let text = kafkascope_sim::scenario::to_toml(&scenario);
     let mut app = app_with("nine-brokers-long", &text);
     let sim = finish(&mut app);

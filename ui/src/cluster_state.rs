@@ -245,20 +245,41 @@ impl Checkpoints {
 }
 
 impl Checkpoint {
-    /// The fold this checkpoint stands for, logs and all.
-    fn restore(&self) -> ClusterAt {
-        let mut c = self.fold.clone();
+    /// Turns `c` into the fold this checkpoint stands for, logs and all. Each replica's log
+    /// keeps the records it has in common with the checkpoint's at the start and takes only
+    /// the rest from the checkpoint: a rewind touches what differs, not every record.
+    fn restore_into(&self, c: &mut ClusterAt) {
+        let mut old = std::mem::replace(c, self.fold.clone());
+        let mut dropped = Vec::new();
         for (key, r) in c.replay.replicas.iter_mut() {
-            if let Some(log) = self.logs.get(key) {
-                r.log = log.to_vec();
-            }
+            let Some(log) = self.logs.get(key) else {
+                continue;
+            };
+            let mut live = old
+                .replay
+                .replicas
+                .get_mut(key)
+                .map(|o| std::mem::take(&mut o.log))
+                .unwrap_or_default();
+            dropped.push(log.restore_into(&mut live));
+            r.log = live;
         }
         c.dirty = Dirty {
             since: c.applied,
             low: BTreeMap::new(),
         };
-        c
+        drop_later((old, dropped));
     }
+}
+
+/// Drops `garbage` on another thread: releasing millions of record references (each one a
+/// reference count in a different cache line) is what made a rewind across a long session
+/// slow, and nothing waits for it. Where a thread cannot be started, it is dropped here.
+fn drop_later<T: Send + 'static>(garbage: T) {
+    // On failure the closure, and `garbage` with it, is dropped by `spawn`.
+    let _ = std::thread::Builder::new()
+        .name("kafkascope-drop".into())
+        .spawn(move || drop(garbage));
 }
 
 impl ClusterAt {
@@ -268,10 +289,16 @@ impl ClusterAt {
         // A branch keeps every entry before its millisecond, which is after the displayed
         // one, so only going back (or a shorter trace) needs a fresh fold.
         if t < self.at || self.applied > session.entries.len() {
-            *self = match checkpoints.best(end) {
-                Some(c) => c.restore(),
-                None => ClusterAt::default(),
-            };
+            match checkpoints.best(end) {
+                Some(c) => c.restore_into(self),
+                None => drop_later(std::mem::take(self)),
+            }
+        } else if let Some(c) = checkpoints
+            .best(end)
+            .filter(|c| c.fold.applied > self.applied + checkpoints.every)
+        {
+            // A jump far ahead starts from the checkpoint nearest the target, not from here.
+            c.restore_into(self);
         }
         self.generation = session.generation;
         while self.applied < end {

@@ -124,6 +124,36 @@ impl SharedLog {
         out
     }
 
+    /// Makes `live` hold this log's records, keeping its longest prefix that already holds the
+    /// same ones (compared by reference, without touching the records); returns the records
+    /// it no longer holds.
+    pub fn restore_into(&self, live: &mut Vec<Record>) -> Vec<Record> {
+        let mut leaves = Vec::new();
+        if let Some(root) = &self.root {
+            collect_leaves(root, &mut leaves);
+        }
+        let mut same = 0;
+        'compare: for leaf in &leaves {
+            for r in leaf.iter() {
+                if live.get(same).is_none_or(|l| !Arc::ptr_eq(l, r)) {
+                    break 'compare;
+                }
+                same += 1;
+            }
+        }
+        let removed = live.split_off(same);
+        live.reserve(self.len - same);
+        let mut at = 0;
+        for leaf in &leaves {
+            if at + leaf.len() > same {
+                let skip = same.saturating_sub(at);
+                live.extend(leaf[skip..].iter().cloned());
+            }
+            at += leaf.len();
+        }
+        removed
+    }
+
     /// Heap bytes of the nodes not already in `seen` (node addresses), which it then records:
     /// summed over many logs, each shared node counts once.
     pub fn heap_bytes(&self, seen: &mut BTreeSet<usize>) -> usize {
@@ -201,6 +231,17 @@ fn collect(node: &Node, out: &mut Vec<Record>) {
         Node::Branch(children) => {
             for c in children {
                 collect(c, out);
+            }
+        }
+    }
+}
+
+fn collect_leaves<'a>(node: &'a Node, out: &mut Vec<&'a [Record]>) {
+    match node {
+        Node::Leaf(records) => out.push(records),
+        Node::Branch(children) => {
+            for c in children {
+                collect_leaves(c, out);
             }
         }
     }
@@ -296,6 +337,29 @@ mod tests {
         let mut expected = first[..1_000].to_vec();
         expected.extend(records(9_000, 10));
         assert_eq!(c.to_vec(), expected);
+    }
+
+    #[test]
+    fn restoring_into_a_live_log_keeps_its_common_prefix() {
+        let base = records(0, 2_000);
+        let log = SharedLog::from_slice(&base[..1_200]);
+        // Longer than the checkpoint, same start: cut back, the rest handed back.
+        let mut live = base.clone();
+        let first = live.as_ptr();
+        let removed = log.restore_into(&mut live);
+        assert_eq!(live, base[..1_200].to_vec());
+        assert_eq!(removed, base[1_200..].to_vec());
+        assert_eq!(live.as_ptr(), first, "the vector was kept, not rebuilt");
+        // Diverged at 700 (other records after it): the checkpoint's from there on.
+        let mut live = base[..700].to_vec();
+        live.extend(records(5_000, 300));
+        let removed = log.restore_into(&mut live);
+        assert_eq!(live, base[..1_200].to_vec());
+        assert_eq!(removed.len(), 300);
+        // Empty: everything from the checkpoint.
+        let mut live = Vec::new();
+        assert!(log.restore_into(&mut live).is_empty());
+        assert_eq!(live, base[..1_200].to_vec());
     }
 
     #[test]
