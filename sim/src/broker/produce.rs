@@ -199,6 +199,9 @@ impl Broker {
         });
         self.after_append(now, tp, fx);
         self.wake_parked(tp, super::replication::Wake::LogGrew, fx);
+        // Kafka's appendRecordsToLeader tries to move the HW after every append, whatever the
+        // acks: with the leader alone in the ISR that is the only thing that moves it.
+        self.maybe_advance_hw(now, tp, fx);
         base
     }
 
