@@ -59,6 +59,46 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "retries-reorder-idempotent",
         include_str!("../scenarios/retries-reorder-idempotent.toml"),
     ),
+    (
+        "commit-before-processing",
+        include_str!("../scenarios/commit-before-processing.toml"),
+    ),
+    (
+        "commit-after-processing",
+        include_str!("../scenarios/commit-after-processing.toml"),
+    ),
+    (
+        "auto-commit-duplicates",
+        include_str!("../scenarios/auto-commit-duplicates.toml"),
+    ),
+    (
+        "zombie-consumer",
+        include_str!("../scenarios/zombie-consumer.toml"),
+    ),
+    (
+        "rebalance-eager",
+        include_str!("../scenarios/rebalance-eager.toml"),
+    ),
+    (
+        "rebalance-cooperative",
+        include_str!("../scenarios/rebalance-cooperative.toml"),
+    ),
+    (
+        "consumer-truncation-unvalidated",
+        include_str!("../scenarios/consumer-truncation-unvalidated.toml"),
+    ),
+    (
+        "consumer-truncation-validated",
+        include_str!("../scenarios/consumer-truncation-validated.toml"),
+    ),
+    (
+        "two-groups-one-topic",
+        include_str!("../scenarios/two-groups-one-topic.toml"),
+    ),
+    (
+        "ml-feature-pipeline",
+        include_str!("../scenarios/ml-feature-pipeline.toml"),
+    ),
     ("classroom", include_str!("../scenarios/classroom.toml")),
     (
         "nemesis-base",

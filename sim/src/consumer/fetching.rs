@@ -56,11 +56,12 @@ impl Consumer {
             *counts.entry(tp.topic.clone()).or_default() += 1;
             match leader {
                 Some(l) => {
-                    let old = self.leaders.insert(tp.clone(), (l, epoch));
-                    let validate = self.spec.config.leader_epoch_validation
-                        && old.is_some_and(|(_, e)| e < epoch);
+                    self.leaders.insert(tp.clone(), (l, epoch));
+                    let validate = self.spec.config.leader_epoch_validation;
                     if let Some(p) = self.partitions.get_mut(&tp) {
-                        if validate && p.pending == Pending::None && p.last_epoch.is_some() {
+                        let newer = p.seen_epoch.is_some_and(|e| e < epoch);
+                        if validate && newer && p.pending == Pending::None && p.last_epoch.is_some()
+                        {
                             p.pending = Pending::Validate;
                             p.asked = false;
                         }
@@ -329,6 +330,7 @@ impl Consumer {
             }
             match f.error {
                 None => {
+                    p.seen_epoch = self.leaders.get(&f.tp).map(|l| l.1);
                     let mut next = p.position.unwrap_or(0) + p.buffer.len() as u64;
                     for r in f.records {
                         if r.offset == next {
@@ -437,6 +439,7 @@ impl Consumer {
                         p.last_epoch = Some(epoch);
                         p.buffer.clear();
                     }
+                    p.seen_epoch = self.leaders.get(&e.tp).map(|l| l.1);
                     p.pending = Pending::None;
                 }
                 // The leader has no record of that epoch: the position cannot be trusted.

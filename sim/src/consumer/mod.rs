@@ -94,6 +94,9 @@ struct Partition {
     position: Option<u64>,
     /// Leader epoch of the record before `position` (what a commit and a validation carry).
     last_epoch: Option<u32>,
+    /// The leader epoch under which the position was last fetched or validated: a newer one in
+    /// the metadata means the leader changed, and the position must be validated (KIP-320).
+    seen_epoch: Option<u32>,
     pending: Pending,
     /// Fetched and not yet returned by `poll()`.
     buffer: VecDeque<Record>,
@@ -106,6 +109,7 @@ impl Partition {
         Partition {
             position: None,
             last_epoch: None,
+            seen_epoch: None,
             pending,
             buffer: VecDeque::new(),
             asked: false,

@@ -382,6 +382,8 @@ struct World {
     /// Each consumer's processing time per record (index = consumer index; `None` when the
     /// consumer's table was invalid).
     process_us: Vec<Option<u64>>,
+    /// Partitions of `__consumer_offsets`, which exists when some consumer has a group.
+    offsets_partitions: Option<u32>,
     duration: Option<Millis>,
 }
 
@@ -942,6 +944,7 @@ impl<'t> Parser<'t> {
                 .collect(),
             admin: Planned::read(self.text, get("faults")),
             process_us: Vec::new(),
+            offsets_partitions: None,
             duration: meta.duration,
         };
         let producers = self.producers(&producer_tables, &world, &topics);
@@ -951,6 +954,14 @@ impl<'t> Parser<'t> {
             .map(|c| c.as_ref().map(|c| c.processing.per_record_us))
             .collect();
         let consumers: Vec<ConsumerDef> = consumers.into_iter().flatten().collect();
+        if consumers.iter().any(|c| c.group.is_some()) {
+            let n = brokers
+                .configs
+                .first()
+                .map(|c| c.offsets_topic_num_partitions)
+                .unwrap_or(1);
+            world.offsets_partitions = Some(n.max(1));
+        }
         let network = self.network(get("network"), &world);
         let faults = self.faults(get("faults"), &world, &network);
         let expect = self.expect(get("expect"));
@@ -2476,7 +2487,11 @@ impl<'t> Parser<'t> {
         };
         // The most partitions the topic has at any time of the run; whether the partition
         // exists when the fault happens is up to the run.
-        let initial = w.topics.get(&*tp.topic);
+        let offsets = (&*tp.topic == crate::ids::OFFSETS_TOPIC)
+            .then_some(w.offsets_partitions)
+            .flatten()
+            .map(Some);
+        let initial = w.topics.get(&*tp.topic).or(offsets.as_ref());
         let later = w.admin.partitions.get(&*tp.topic);
         let most = match (initial, later) {
             (None, None) => {
