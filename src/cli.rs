@@ -73,6 +73,11 @@ pub enum Cmd {
         /// failure: `kafkascope ui acks1-leader-crash --compare acks-all-leader-crash`).
         #[arg(long, requires = "scenario", value_name = "FILE|NAME")]
         compare: Option<String>,
+        /// Compare under a changed setting: the right half runs the scenario (or `--compare`'s)
+        /// with this change, `WHERE.KEY=VALUE` such as `producer.a.acks=all` or
+        /// `broker.min.insync.replicas=2`. Repeatable.
+        #[arg(long = "compare-set", requires = "scenario", value_name = "WHERE.KEY=VALUE")]
+        compare_set: Vec<String>,
     },
     /// Run a scenario or an experiment (a grid of configurations and a nemesis) over many
     /// seeds: tables, plots, an HTML report, and shrunk counterexamples.
@@ -106,7 +111,7 @@ pub enum Cmd {
 /// Exit codes: 0 when expectations hold, 1 when one fails, 2 on bad input.
 pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
-        None => ui(None, None, false, None, None, None),
+        None => ui(None, None, false, None, None, None, Vec::new()),
         Some(Cmd::Ui {
             scenario,
             seed,
@@ -114,7 +119,8 @@ pub fn main(cli: Cli) -> ExitCode {
             at,
             screenshot,
             compare,
-        }) => ui(scenario, seed, presenter, at, screenshot, compare),
+            compare_set,
+        }) => ui(scenario, seed, presenter, at, screenshot, compare, compare_set),
         Some(Cmd::Run {
             scenario,
             seed,
@@ -163,6 +169,7 @@ fn ui(
     at: Option<u64>,
     screenshot: Option<std::path::PathBuf>,
     compare: Option<String>,
+    compare_set: Vec<String>,
 ) -> ExitCode {
     // Parsed here too, so a bad file gets the CLI's located diagnostics.
     let text_of = |arg: Option<String>| -> Result<Option<(String, String)>, String> {
@@ -187,6 +194,7 @@ fn ui(
             .collect(),
         open,
         compare,
+        compare_set,
         seed,
         presenter,
         start_at_ms: at,
