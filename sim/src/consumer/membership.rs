@@ -439,11 +439,10 @@ impl Consumer {
         self.membership.heartbeat = None;
         match error {
             None => {}
-            Some(ErrorCode::RebalanceInProgress) => {
-                if self.membership.state == State::Stable {
-                    self.membership.rejoin_needed = true;
-                }
+            Some(ErrorCode::RebalanceInProgress) if self.membership.state == State::Stable => {
+                self.membership.rejoin_needed = true;
             }
+            Some(ErrorCode::RebalanceInProgress) => {}
             Some(e @ (ErrorCode::IllegalGeneration | ErrorCode::UnknownMemberId)) => {
                 self.membership.member_lost(e)
             }
