@@ -8,10 +8,21 @@ use serde::Serialize;
 
 use crate::checkers::{self, Findings, LostRecord};
 use crate::host::Simulation;
-use crate::ids::{BrokerId, Millis, NodeId};
+use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
+use crate::metrics::{lag_moments, LagMoment, Metrics};
 use crate::replay::ReplayRole;
 use crate::scenario::{CheckerId, Count, Expectation, Scenario};
-use crate::trace::{fmt_time, ChangeReason, Event, Trace};
+use crate::trace::{fmt_time, ChangeReason, Event, PositionReason, Trace};
+
+/// The checkers about consumers and groups; a run without consumers does not list them.
+pub const CONSUMER_CHECKERS: [CheckerId; 6] = [
+    CheckerId::NoSkippedRecords,
+    CheckerId::NoReprocessing,
+    CheckerId::MonotonicPolls,
+    CheckerId::NoCommitRegression,
+    CheckerId::NoDoubleAssignment,
+    CheckerId::NoReadAboveHw,
+];
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ReplicaReport {
@@ -58,6 +69,11 @@ pub struct RunReport {
     pub expectations: Vec<ExpectationResult>,
     pub lost_acknowledged: Vec<LostRecord>,
     pub partitions: Vec<PartitionReport>,
+    /// Lag per group and partition, latency percentiles, throughput, partition health, and
+    /// their series sampled every second (see [`crate::metrics`]).
+    pub metrics: Metrics,
+    /// When a group started falling behind, and when it caught up.
+    pub lag_moments: Vec<LagMoment>,
 }
 
 impl RunReport {
@@ -83,7 +99,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Run {
 
 /// Checks a trace and builds its report.
 pub fn analyse(scenario: &Scenario, seed: u64, trace: Trace) -> Run {
-    let findings = checkers::check(&trace);
+    let findings = checkers::check_to(&trace, scenario.duration);
     let report = build_report(scenario, seed, &trace, &findings);
     Run {
         trace,
@@ -172,6 +188,8 @@ fn build_report(scenario: &Scenario, seed: u64, trace: &Trace, f: &Findings) -> 
         expectations,
         lost_acknowledged: f.lost.clone(),
         partitions,
+        metrics: f.metrics.clone(),
+        lag_moments: lag_moments(&f.metrics.series),
     }
 }
 
@@ -199,6 +217,18 @@ pub fn narrated(e: &Event, detailed: bool) -> bool {
         Event::PartitionChanged { reason, .. } => *reason != ChangeReason::Created,
         Event::BrokerRegistered { incarnation, .. } => *incarnation > 1,
         Event::BecameLeader { .. } => true,
+        Event::CoordinatorLoaded { .. }
+        | Event::RebalanceStarted { .. }
+        | Event::GroupStable { .. }
+        | Event::MemberRemoved { .. }
+        | Event::CommitFailed { .. }
+        | Event::LeftGroup { .. }
+        | Event::ConsumerFailed { .. }
+        | Event::PartitionsRevoked { lost: true, .. } => true,
+        Event::PositionSet { reason, .. } => matches!(
+            reason,
+            PositionReason::LogTruncation | PositionReason::OffsetOutOfRange
+        ),
         Event::Acked {
             base_offset: Some(_),
             ..
@@ -241,14 +271,25 @@ pub fn narrative(scenario: &Scenario, run: &Run) -> String {
         }
     }
     let _ = writeln!(out, "Timeline");
+    let mut moments = run.report.lag_moments.iter().peekable();
+    let mut batches = Batches::default();
     for (i, e) in run.trace.entries.iter().enumerate() {
+        while let Some(m) = moments.next_if(|m| m.at <= e.at) {
+            let _ = writeln!(out, "{}", lag_line(m));
+        }
         let b = breaks.get(&i);
         if narrated(&e.event, detailed) || b.is_some() {
             let _ = writeln!(out, "{}", shorten(e.line(&run.trace.names)));
         }
+        if let Some(note) = batches.observe(&e.event) {
+            let _ = writeln!(out, "{:>9}   {note}", "");
+        }
         for (c, msg) in b.into_iter().flatten() {
             let _ = writeln!(out, "{:>9}   ✗ {} violated: {msg}", "", c.name());
         }
+    }
+    for m in moments {
+        let _ = writeln!(out, "{}", lag_line(m));
     }
     if !detailed {
         let _ = writeln!(out, "\nProducer errors");
@@ -295,6 +336,94 @@ pub fn narrative(scenario: &Scenario, run: &Run) -> String {
     out
 }
 
+/// What each consumer has polled and not yet processed, to tell a crash in the middle of a
+/// batch.
+#[derive(Default)]
+struct Batches {
+    pending: BTreeMap<NodeId, BTreeMap<TopicPartition, std::collections::BTreeSet<u64>>>,
+}
+
+impl Batches {
+    fn observe(&mut self, e: &Event) -> Option<String> {
+        match e {
+            Event::Polled {
+                consumer,
+                tp,
+                offset,
+                values,
+            } => {
+                self.pending
+                    .entry(*consumer)
+                    .or_default()
+                    .entry(tp.clone())
+                    .or_default()
+                    .extend(*offset..offset + values.len() as u64);
+            }
+            Event::Processed {
+                consumer,
+                tp,
+                offset,
+                ..
+            } => {
+                if let Some(s) = self.pending.get_mut(consumer).and_then(|m| m.get_mut(tp)) {
+                    s.remove(offset);
+                }
+            }
+            Event::Crashed {
+                node: node @ NodeId::Consumer(_),
+                ..
+            } => {
+                let pending = self.pending.remove(node)?;
+                let parts: Vec<String> = pending
+                    .iter()
+                    .filter_map(|(tp, s)| {
+                        let (lo, hi) = (s.first()?, s.last()?);
+                        Some(if lo == hi {
+                            format!("{tp}@{lo}")
+                        } else {
+                            format!("{tp}@{lo}..{hi}")
+                        })
+                    })
+                    .collect();
+                let n: usize = pending.values().map(|s| s.len()).sum();
+                if n > 0 {
+                    return Some(format!(
+                        "mid-batch: {n} polled record{} not processed ({})",
+                        if n == 1 { "" } else { "s" },
+                        parts.join(", ")
+                    ));
+                }
+            }
+            Event::ShutDown { node } | Event::Restarted { node } => {
+                self.pending.remove(node);
+            }
+            _ => {}
+        }
+        None
+    }
+}
+
+fn lag_line(m: &LagMoment) -> String {
+    if m.rising {
+        format!(
+            "{:>9} group {} falling behind: {} records unprocessed, up from {} {} s earlier; oldest {} old",
+            fmt_time(m.at),
+            m.group,
+            m.unprocessed,
+            m.from,
+            crate::metrics::LAG_RISING_SAMPLES,
+            fmt_time(m.time_lag_ms)
+        )
+    } else {
+        format!(
+            "{:>9} group {} caught up: {} records unprocessed",
+            fmt_time(m.at),
+            m.group,
+            m.unprocessed
+        )
+    }
+}
+
 /// Counts, checkers, lost records, expectations and final partition states.
 pub fn outcome(run: &Run) -> String {
     let r = &run.report;
@@ -331,8 +460,28 @@ pub fn outcome(run: &Run) -> String {
             }
         );
     }
+    let consumers = !run.trace.names.consumers.is_empty();
+    if consumers {
+        let _ = writeln!(
+            out,
+            "  processed {}, reprocessed {}, skipped {}, rebalances {}, commit failures {}, max lag {}, truncations detected {}, output {}",
+            c("processed"),
+            c("reprocessed"),
+            c("skipped"),
+            c("rebalances"),
+            c("commit_failures"),
+            c("max_lag"),
+            c("truncations_detected"),
+            c("output")
+        );
+        out.push_str(&groups_outcome(&r.metrics));
+    }
     let _ = writeln!(out, "\nCheckers");
-    for v in &r.checkers {
+    let shown = r
+        .checkers
+        .iter()
+        .filter(|v| consumers || !CONSUMER_CHECKERS.iter().any(|c| c.name() == v.checker));
+    for v in shown {
         match &v.violation {
             None => {
                 let _ = writeln!(out, "  ✓ {}", v.checker);
@@ -388,6 +537,44 @@ pub fn outcome(run: &Run) -> String {
     out
 }
 
+/// Per group: latency percentiles and each partition's lag at the end and at its worst.
+fn groups_outcome(m: &Metrics) -> String {
+    let mut out = String::new();
+    if m.groups.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\nConsumer groups (lag = HW - committed offset)");
+    for g in &m.groups {
+        let latency = g
+            .latency_ms
+            .map(|p| {
+                format!(
+                    ", end-to-end latency p50 {} p95 {} p99 {} max {} ms",
+                    p.p50, p.p95, p.p99, p.max
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {}: processed {}{latency}", g.group, g.processed);
+        for p in &g.partitions {
+            let committed = p
+                .end
+                .committed
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "none".into());
+            let _ = writeln!(
+                out,
+                "    {} hw {} committed {committed} lag {} (max {}, oldest unprocessed at worst {} old)",
+                p.end.partition,
+                p.end.high_watermark,
+                p.end.lag,
+                p.max_lag,
+                fmt_time(p.max_time_lag_ms)
+            );
+        }
+    }
+    out
+}
+
 /// Narrative lines stay readable; the full line is in `--trace`.
 fn shorten(line: String) -> String {
     const MAX: usize = 140;
@@ -419,4 +606,100 @@ fn textwrap(s: &str, width: usize) -> Vec<String> {
         lines.pop();
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkers::test_util::*;
+    use crate::trace::CrashKind;
+
+    fn scenario() -> Scenario {
+        let mut sc = crate::scenario::parse(
+            "acks1.toml",
+            include_str!("../../scenarios/acks1-leader-crash.toml"),
+        )
+        .expect("parses");
+        sc.expect.clear();
+        sc.duration = 6_000;
+        sc
+    }
+
+    /// A group falls behind (50 records a second, nothing processed for 4 s), catches up, and
+    /// its consumer crashes with two polled records unprocessed.
+    fn behind_then_crash() -> T {
+        let mut t = T::new();
+        t.partition(&tp(), &[1])
+            .at(500)
+            .generation(1, &["m-a"])
+            .joined(0, 1, "m-a")
+            .assigned(0, 1, &[tp()], &[tp()])
+            .position(0, &tp(), 0);
+        let mut all = Vec::new();
+        for s in 0..4u64 {
+            let values: Vec<String> = (0..50).map(|k| format!("m{}", s * 50 + k)).collect();
+            let refs: Vec<&str> = values.iter().map(|x| x.as_str()).collect();
+            t.at(900 + 1_000 * s).write(&tp(), s * 50, &refs);
+            all.extend(values);
+        }
+        t.at(4_500);
+        let refs: Vec<&str> = all.iter().map(|x| x.as_str()).collect();
+        t.polled(0, &tp(), 0, &refs);
+        for (o, x) in all.iter().enumerate().take(198) {
+            t.processed(0, &tp(), o as u64, x);
+        }
+        t.stored(&tp(), 198).at(5_500).e(Event::Crashed {
+            node: c(0),
+            kind: CrashKind::Process,
+        });
+        t
+    }
+
+    #[test]
+    fn the_narrative_tells_lag_and_a_crash_mid_batch() {
+        let run = analyse(&scenario(), 3, behind_then_crash().trace);
+        let text = narrative(&scenario(), &run);
+        let lines: Vec<&str> = text.lines().collect();
+        let find = |s: &str| {
+            lines
+                .iter()
+                .position(|l| l.contains(s))
+                .unwrap_or_else(|| panic!("no `{s}` in\n{text}"))
+        };
+        let behind = find("group billing falling behind: 200 records unprocessed, up from 50 3 s earlier; oldest 3.100s old");
+        assert!(lines[behind].starts_with("   4.000s"), "{}", lines[behind]);
+        let caught = find("group billing caught up: 2 records unprocessed");
+        assert!(lines[caught].starts_with("   5.000s"));
+        let crash = find("consumer-a crashed (process crash)");
+        assert_eq!(
+            lines[crash + 1].trim(),
+            "mid-batch: 2 polled records not processed (orders-0@198..199)"
+        );
+        assert!(behind < caught && caught < crash);
+        find(
+            "processed 198, reprocessed 0, skipped 0, rebalances 1, commit failures 0, max lag 200",
+        );
+        find("  billing: processed 198, end-to-end latency p50");
+        find("    orders-0 hw 200 committed 198 lag 2 (max 200, oldest unprocessed at worst");
+        find("✓ no_double_assignment");
+
+        let r = &run.report;
+        assert_eq!(r.counts["max_lag"], 200);
+        assert_eq!(r.lag_moments.len(), 2);
+        assert_eq!(r.metrics.groups[0].group, "billing");
+        assert_eq!(r.metrics.groups[0].partitions[0].end.lag_committed, Some(2));
+        assert!(r.metrics.latency_ms.is_some());
+        assert_eq!(r.metrics.series.len(), 6);
+    }
+
+    #[test]
+    fn runs_without_consumers_do_not_list_consumer_checkers() {
+        let mut t = behind_then_crash();
+        t.trace.names.consumers.clear();
+        let run = analyse(&scenario(), 3, t.trace);
+        let text = outcome(&run);
+        assert!(text.contains("✓ log_matching"));
+        assert!(!text.contains("no_double_assignment"), "{text}");
+        assert!(!text.contains("rebalances"), "{text}");
+    }
 }

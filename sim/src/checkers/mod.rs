@@ -4,16 +4,21 @@
 //! and gives a verdict: holds, or violated with the first event that broke it, so a learner
 //! can jump to the moment it went wrong. The invariants are those of Kafka's TLA+ model
 //! (`KafkaReplication.tla`: StrongIsr, LeaderInIsr, LogMatching) and of Jepsen's Kafka checker
-//! (lost writes, duplicates, reordering).
+//! (lost writes, duplicates, reordering; and for consumers, per group: skips, reprocessing,
+//! non-monotonic polls, commit regressions, double assignment, reads above the HW).
 
 mod delivery;
+mod groups;
 mod log_matching;
+#[cfg(test)]
+pub(crate) mod test_util;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::ids::{Millis, TopicPartition};
+use crate::metrics::{is_internal, Metrics, Recorder, SAMPLE_INTERVAL_MS};
 use crate::replay::Replay;
 use crate::scenario::{CheckerId, Count};
 use crate::trace::{ChangeReason, Event, Trace};
@@ -48,6 +53,9 @@ pub struct Findings {
     pub lost: Vec<LostRecord>,
     #[serde(skip)]
     pub replay: Replay,
+    /// Lag, latency, throughput and partition health, sampled every second.
+    #[serde(skip)]
+    pub metrics: Metrics,
 }
 
 impl Findings {
@@ -74,11 +82,18 @@ fn note(slot: &mut Option<Violation>, index: usize, at: Millis, message: impl Fn
     }
 }
 
-/// Runs every checker over `trace`.
+/// Runs every checker over `trace`; metrics end at its last event.
 pub fn check(trace: &Trace) -> Findings {
+    check_to(trace, trace.entries.last().map_or(0, |e| e.at))
+}
+
+/// Runs every checker over `trace`, with metrics up to `end` (a run's duration).
+pub fn check_to(trace: &Trace, end: Millis) -> Findings {
     let mut replay = Replay::default();
     let mut delivery = delivery::Delivery::default();
     let mut matching = log_matching::LogMatching::default();
+    let mut groups = groups::Groups::new(trace.names.clone());
+    let mut recorder = Recorder::new(trace.names.clone(), SAMPLE_INTERVAL_MS);
     let mut strong_isr: Option<Violation> = None;
     let mut leader_in_isr: Option<Violation> = None;
     // What was ever exposed below a leader's HW, per partition: the committed prefix.
@@ -90,6 +105,8 @@ pub fn check(trace: &Trace) -> Findings {
         replay.apply(e);
         delivery.observe(i, entry.at, e, &replay);
         matching.observe(i, entry.at, e, &replay);
+        groups.observe(i, entry.at, e, &replay);
+        recorder.absorb(entry.at, e);
         match e {
             Event::PartitionChanged {
                 tp,
@@ -140,16 +157,23 @@ pub fn check(trace: &Trace) -> Findings {
                     c.truncate(o);
                 }
             }
-            Event::Truncated { removed, .. } => {
+            Event::Truncated { tp, removed, .. } if !is_internal(tp) => {
                 *counts.get_mut(&Count::Truncated).expect("all counts") += removed.len() as u64;
             }
-            Event::Consumed { .. } => *counts.get_mut(&Count::Consumed).expect("all counts") += 1,
+            Event::Consumed { tp, .. } if !is_internal(tp) => {
+                *counts.get_mut(&Count::Consumed).expect("all counts") += 1
+            }
             _ => {}
         }
     }
     let (delivery_verdicts, lost, delivery_counts) = delivery.finish(trace, &replay);
     counts.extend(delivery_counts);
     let mut verdicts = delivery_verdicts;
+    let (group_verdicts, group_counts) = groups.finish(trace, &replay);
+    verdicts.extend(group_verdicts);
+    counts.extend(group_counts);
+    let metrics = recorder.finish(end);
+    counts.insert(Count::MaxLag, metrics.max_lag_position);
     verdicts.push(Verdict {
         checker: CheckerId::LogMatching,
         violation: matching.violation,
@@ -168,5 +192,6 @@ pub fn check(trace: &Trace) -> Findings {
         counts,
         lost,
         replay,
+        metrics,
     }
 }

@@ -274,10 +274,18 @@ pub enum Count {
     Consumed,
     UncleanElections,
     Truncated,
+    Processed,
+    Reprocessed,
+    Skipped,
+    Rebalances,
+    CommitFailures,
+    MaxLag,
+    TruncationsDetected,
+    Output,
 }
 
 impl Count {
-    pub const ALL: [Count; 9] = [
+    pub const ALL: [Count; 17] = [
         Count::Produced,
         Count::Acknowledged,
         Count::Failed,
@@ -287,6 +295,14 @@ impl Count {
         Count::Consumed,
         Count::UncleanElections,
         Count::Truncated,
+        Count::Processed,
+        Count::Reprocessed,
+        Count::Skipped,
+        Count::Rebalances,
+        Count::CommitFailures,
+        Count::MaxLag,
+        Count::TruncationsDetected,
+        Count::Output,
     ];
 
     pub fn name(self) -> &'static str {
@@ -300,6 +316,14 @@ impl Count {
             Count::Consumed => "consumed",
             Count::UncleanElections => "unclean_elections",
             Count::Truncated => "truncated",
+            Count::Processed => "processed",
+            Count::Reprocessed => "reprocessed",
+            Count::Skipped => "skipped",
+            Count::Rebalances => "rebalances",
+            Count::CommitFailures => "commit_failures",
+            Count::MaxLag => "max_lag",
+            Count::TruncationsDetected => "truncations_detected",
+            Count::Output => "output",
         }
     }
 
@@ -315,7 +339,25 @@ impl Count {
             }
             Count::Consumed => "records the checking reader read",
             Count::UncleanElections => "leaders elected from outside the ISR",
-            Count::Truncated => "records removed from some replica by truncation or power loss",
+            Count::Truncated => {
+                "records of the scenario's topics removed from some replica by truncation or power loss"
+            }
+            Count::Processed => "records consumers finished processing (every time, repeats included)",
+            Count::Reprocessed => {
+                "records a group processed more than once (at-least-once redelivery, zombies)"
+            }
+            Count::Skipped => {
+                "records of the committed log a group passed over without processing (at-most-once)"
+            }
+            Count::Rebalances => "generations started by group coordinators, the first join included",
+            Count::CommitFailures => "offset commits that failed (CommitFailedException and others)",
+            Count::MaxLag => {
+                "records-lag-max: the largest HW - position of any group on any partition, at any time"
+            }
+            Count::TruncationsDetected => {
+                "log truncations consumers detected under their position (KIP-320)"
+            }
+            Count::Output => "records stream processors produced to their output topics",
         }
     }
 }
@@ -330,16 +372,28 @@ pub enum CheckerId {
     LogMatching,
     StrongIsr,
     LeaderInIsr,
+    NoSkippedRecords,
+    NoReprocessing,
+    MonotonicPolls,
+    NoCommitRegression,
+    NoDoubleAssignment,
+    NoReadAboveHw,
 }
 
 impl CheckerId {
-    pub const ALL: [CheckerId; 6] = [
+    pub const ALL: [CheckerId; 12] = [
         CheckerId::NoLostAcknowledged,
         CheckerId::NoDuplicates,
         CheckerId::NoReordering,
         CheckerId::LogMatching,
         CheckerId::StrongIsr,
         CheckerId::LeaderInIsr,
+        CheckerId::NoSkippedRecords,
+        CheckerId::NoReprocessing,
+        CheckerId::MonotonicPolls,
+        CheckerId::NoCommitRegression,
+        CheckerId::NoDoubleAssignment,
+        CheckerId::NoReadAboveHw,
     ];
 
     pub fn name(self) -> &'static str {
@@ -350,6 +404,12 @@ impl CheckerId {
             CheckerId::LogMatching => "log_matching",
             CheckerId::StrongIsr => "strong_isr",
             CheckerId::LeaderInIsr => "leader_in_isr",
+            CheckerId::NoSkippedRecords => "no_skipped_records",
+            CheckerId::NoReprocessing => "no_reprocessing",
+            CheckerId::MonotonicPolls => "monotonic_polls",
+            CheckerId::NoCommitRegression => "no_commit_regression",
+            CheckerId::NoDoubleAssignment => "no_double_assignment",
+            CheckerId::NoReadAboveHw => "no_read_above_hw",
         }
     }
 
@@ -367,6 +427,20 @@ impl CheckerId {
                 "a new leader holds every record that was below the HW (committed)"
             }
             CheckerId::LeaderInIsr => "the controller's leader is always a member of the ISR",
+            CheckerId::NoSkippedRecords => {
+                "each group processed every committed record between where it started and the last offset it processed"
+            }
+            CheckerId::NoReprocessing => "no group processes the same record twice",
+            CheckerId::MonotonicPolls => {
+                "while a consumer owns a partition, each poll starts where the previous one ended"
+            }
+            CheckerId::NoCommitRegression => "a group's committed offset never moves backwards",
+            CheckerId::NoDoubleAssignment => {
+                "no two live members of a group's current generation own one partition at once"
+            }
+            CheckerId::NoReadAboveHw => {
+                "no consumer reads a record at or above the highest HW a leader announced"
+            }
         }
     }
 }

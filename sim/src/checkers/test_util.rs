@@ -1,0 +1,201 @@
+//! Small hand-written traces for the checkers', metrics' and report's unit tests.
+
+use std::sync::Arc;
+
+use crate::config::Assignor;
+use crate::ids::{Millis, NodeId, NodeNames, TopicPartition};
+use crate::trace::{ChangeReason, Event, PositionReason, Trace, TraceEntry};
+
+pub const GROUP: &str = "billing";
+
+pub fn tp() -> TopicPartition {
+    TopicPartition::new("orders", 0)
+}
+
+pub fn tp1() -> TopicPartition {
+    TopicPartition::new("orders", 1)
+}
+
+pub fn v(s: &str) -> Arc<str> {
+    s.into()
+}
+
+pub fn c(i: u16) -> NodeId {
+    NodeId::Consumer(i)
+}
+
+/// Builds a trace event by event, at a time it is told.
+pub struct T {
+    pub at: Millis,
+    pub trace: Trace,
+    /// When each value was produced.
+    sent: std::collections::BTreeMap<String, Millis>,
+}
+
+impl T {
+    /// Consumers `consumer-a`, `consumer-b`, `consumer-c`; producer `producer-p`.
+    pub fn new() -> T {
+        T {
+            at: 0,
+            sent: Default::default(),
+            trace: Trace {
+                entries: Vec::new(),
+                names: NodeNames {
+                    producers: vec!["p".into()],
+                    consumers: vec!["a".into(), "b".into(), "c".into()],
+                },
+            },
+        }
+    }
+
+    pub fn at(&mut self, at: Millis) -> &mut T {
+        self.at = at;
+        self
+    }
+
+    pub fn e(&mut self, event: Event) -> &mut T {
+        self.trace.entries.push(TraceEntry { at: self.at, event });
+        self
+    }
+
+    pub fn index(&self) -> usize {
+        self.trace.entries.len() - 1
+    }
+
+    /// `tp` created with replicas `isr`, broker `isr[0]` leading in epoch 0.
+    pub fn partition(&mut self, tp: &TopicPartition, isr: &[u32]) -> &mut T {
+        self.e(Event::PartitionChanged {
+            tp: tp.clone(),
+            leader: Some(isr[0]),
+            leader_epoch: 0,
+            partition_epoch: 0,
+            isr: isr.to_vec(),
+            reason: ChangeReason::Created,
+        })
+        .e(Event::BecameLeader {
+            broker: isr[0],
+            tp: tp.clone(),
+            leader_epoch: 0,
+            log_end_offset: 0,
+            high_watermark: 0,
+        })
+    }
+
+    /// The producer sends `values`; broker 1 appends them at `base` and its HW moves past them.
+    pub fn write(&mut self, tp: &TopicPartition, base: u64, values: &[&str]) -> &mut T {
+        for x in values {
+            self.sent.insert(x.to_string(), self.at);
+            self.e(Event::Produced {
+                producer: NodeId::Producer(0),
+                value: v(x),
+                key: None,
+                tp: tp.clone(),
+            });
+        }
+        self.e(Event::Appended {
+            broker: 1,
+            tp: tp.clone(),
+            base_offset: base,
+            leader_epoch: 0,
+            values: values.iter().map(|x| v(x)).collect(),
+            leader: true,
+        })
+        .hw(tp, base + values.len() as u64)
+    }
+
+    pub fn hw(&mut self, tp: &TopicPartition, hw: u64) -> &mut T {
+        self.e(Event::HighWatermark {
+            broker: 1,
+            tp: tp.clone(),
+            high_watermark: hw,
+        })
+    }
+
+    pub fn generation(&mut self, generation: u32, members: &[&str]) -> &mut T {
+        self.e(Event::GenerationStarted {
+            broker: 1,
+            group: v(GROUP),
+            generation,
+            protocol: Assignor::Range,
+            leader: v(members[0]),
+            members: members.iter().map(|m| v(m)).collect(),
+        })
+    }
+
+    pub fn joined(&mut self, consumer: u16, generation: u32, member: &str) -> &mut T {
+        self.e(Event::JoinedGroup {
+            consumer: c(consumer),
+            group: v(GROUP),
+            generation,
+            member: v(member),
+            leader: false,
+        })
+    }
+
+    pub fn assigned(
+        &mut self,
+        consumer: u16,
+        generation: u32,
+        added: &[TopicPartition],
+        owned: &[TopicPartition],
+    ) -> &mut T {
+        self.e(Event::PartitionsAssigned {
+            consumer: c(consumer),
+            group: v(GROUP),
+            generation,
+            added: added.to_vec(),
+            owned: owned.to_vec(),
+        })
+    }
+
+    pub fn position(&mut self, consumer: u16, tp: &TopicPartition, to: u64) -> &mut T {
+        self.e(Event::PositionSet {
+            consumer: c(consumer),
+            tp: tp.clone(),
+            from: None,
+            to,
+            reason: PositionReason::Committed,
+        })
+    }
+
+    pub fn polled(
+        &mut self,
+        consumer: u16,
+        tp: &TopicPartition,
+        offset: u64,
+        values: &[&str],
+    ) -> &mut T {
+        self.e(Event::Polled {
+            consumer: c(consumer),
+            tp: tp.clone(),
+            offset,
+            values: values.iter().map(|x| v(x)).collect(),
+        })
+    }
+
+    pub fn processed(
+        &mut self,
+        consumer: u16,
+        tp: &TopicPartition,
+        offset: u64,
+        value: &str,
+    ) -> &mut T {
+        self.e(Event::Processed {
+            consumer: c(consumer),
+            tp: tp.clone(),
+            offset,
+            value: v(value),
+            produced_at: self.sent.get(value).copied().unwrap_or(0),
+        })
+    }
+
+    pub fn stored(&mut self, tp: &TopicPartition, offset: u64) -> &mut T {
+        self.e(Event::OffsetsCommitted {
+            broker: 1,
+            group: v(GROUP),
+            generation: Some(1),
+            member: None,
+            offsets: vec![(tp.clone(), offset)],
+        })
+    }
+}
