@@ -58,6 +58,40 @@ pub struct ProducerCounts {
     pub failed: u64,
 }
 
+/// Where a consumer is in its group's life, folded from its own events and its coordinator's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConsumerPhase {
+    /// Not started yet, or (re)started and not yet answered by JoinGroup.
+    #[default]
+    Joining,
+    /// A member whose group is between generations (its coordinator started a rebalance), or
+    /// that joined and has no assignment yet. With cooperative-sticky it keeps processing what
+    /// it owns meanwhile.
+    Rebalancing,
+    /// A member of a stable group with its assignment.
+    Processing,
+    /// Called close(), or was removed and left its group.
+    Left,
+    /// The application stopped on an exception it does not handle (`ConsumerFailed`).
+    Failed,
+}
+
+/// One consumer at the displayed moment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConsumerAt {
+    pub phase: ConsumerPhase,
+    /// The group of its last JoinedGroup.
+    pub group: Option<Arc<str>>,
+    /// The generation of its last JoinedGroup.
+    pub generation: Option<u32>,
+    /// The partitions it owns now (its last PartitionsAssigned less what it revoked since;
+    /// none once it crashed, left or failed).
+    pub owned: Vec<TopicPartition>,
+    /// Records poll() returned that the application has not finished processing.
+    pub in_hand: u64,
+    pub processed: u64,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ClusterAt {
     pub replay: Replay,
@@ -67,6 +101,12 @@ pub struct ClusterAt {
     pub producers: BTreeMap<u16, ProducerCounts>,
     /// Records the reader has consumed.
     pub consumed: u64,
+    /// Consumers by index (`NodeId::Consumer(i)`), from their events.
+    pub consumers: BTreeMap<u16, ConsumerAt>,
+    /// Groups whose coordinator has started a rebalance that is not yet stable.
+    pub rebalancing: BTreeSet<Arc<str>>,
+    /// Each group's committed offsets as its coordinator stored them (`OffsetsCommitted`).
+    pub group_offsets: BTreeMap<Arc<str>, BTreeMap<TopicPartition, u64>>,
     /// How many of the session's entries are folded in.
     pub applied: usize,
     /// Entries at or before this millisecond are folded in.
@@ -363,6 +403,149 @@ impl ClusterAt {
             )
     }
 
+    /// Consumer `i` at the displayed moment (default: not yet joined).
+    pub fn consumer(&self, i: u16) -> ConsumerAt {
+        self.consumers.get(&i).cloned().unwrap_or_default()
+    }
+
+    /// A consumer's lag: for each partition it owns, the partition's HW minus its group's
+    /// committed offset there (0 where nothing is committed yet), summed.
+    pub fn consumer_lag(&self, i: u16, group: Option<&str>) -> u64 {
+        let offsets = group.and_then(|g| self.group_offsets.get(g));
+        self.consumer(i)
+            .owned
+            .iter()
+            .map(|tp| {
+                let hw = self
+                    .replay
+                    .authoritative(tp)
+                    .map_or(0, |(_, r)| r.high_watermark);
+                let committed = offsets.and_then(|o| o.get(tp)).copied().unwrap_or(0);
+                hw.saturating_sub(committed)
+            })
+            .sum()
+    }
+
+    fn consumer_mut(&mut self, n: NodeId) -> Option<&mut ConsumerAt> {
+        match n {
+            NodeId::Consumer(i) => Some(self.consumers.entry(i).or_default()),
+            _ => None,
+        }
+    }
+
+    /// The consumer side of `e`: membership, assignment, records in hand.
+    fn apply_consumer(&mut self, e: &Event) {
+        match e {
+            Event::Crashed { node, .. } | Event::ShutDown { node } => {
+                if let Some(c) = self.consumer_mut(*node) {
+                    c.owned.clear();
+                    c.in_hand = 0;
+                }
+            }
+            Event::Restarted { node } => {
+                if let Some(c) = self.consumer_mut(*node) {
+                    *c = ConsumerAt {
+                        processed: c.processed,
+                        ..ConsumerAt::default()
+                    };
+                }
+            }
+            Event::RebalanceStarted { group, .. } => {
+                self.rebalancing.insert(group.clone());
+                self.refresh_phases();
+            }
+            Event::GroupStable { group, .. } => {
+                self.rebalancing.remove(group);
+                self.refresh_phases();
+            }
+            Event::OffsetsCommitted { group, offsets, .. } => {
+                let g = self.group_offsets.entry(group.clone()).or_default();
+                for (tp, o) in offsets {
+                    g.insert(tp.clone(), *o);
+                }
+            }
+            Event::JoinedGroup {
+                consumer,
+                group,
+                generation,
+                ..
+            } => {
+                if let Some(c) = self.consumer_mut(*consumer) {
+                    c.group = Some(group.clone());
+                    c.generation = Some(*generation);
+                    c.phase = ConsumerPhase::Rebalancing;
+                }
+            }
+            Event::PartitionsAssigned {
+                consumer,
+                group,
+                owned,
+                ..
+            } => {
+                let stable = !self.rebalancing.contains(group);
+                if let Some(c) = self.consumer_mut(*consumer) {
+                    c.owned = owned.clone();
+                    c.phase = if stable {
+                        ConsumerPhase::Processing
+                    } else {
+                        ConsumerPhase::Rebalancing
+                    };
+                }
+            }
+            Event::PartitionsRevoked {
+                consumer, revoked, ..
+            } => {
+                if let Some(c) = self.consumer_mut(*consumer) {
+                    c.owned.retain(|tp| !revoked.contains(tp));
+                }
+            }
+            Event::Polled {
+                consumer, values, ..
+            } => {
+                if let Some(c) = self.consumer_mut(*consumer) {
+                    c.in_hand += values.len() as u64;
+                }
+            }
+            Event::Processed { consumer, .. } => {
+                if let Some(c) = self.consumer_mut(*consumer) {
+                    c.in_hand = c.in_hand.saturating_sub(1);
+                    c.processed += 1;
+                }
+            }
+            Event::LeftGroup { consumer, .. } => {
+                if let Some(c) = self.consumer_mut(*consumer) {
+                    c.owned.clear();
+                    c.in_hand = 0;
+                    c.phase = ConsumerPhase::Left;
+                }
+            }
+            Event::ConsumerFailed { consumer, .. } => {
+                if let Some(c) = self.consumer_mut(*consumer) {
+                    c.owned.clear();
+                    c.in_hand = 0;
+                    c.phase = ConsumerPhase::Failed;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Members of a group whose rebalance started show it; those of a group that is stable
+    /// again and have their assignment are processing.
+    fn refresh_phases(&mut self) {
+        for c in self.consumers.values_mut() {
+            let Some(g) = &c.group else { continue };
+            let busy = self.rebalancing.contains(g);
+            c.phase = match c.phase {
+                ConsumerPhase::Processing if busy => ConsumerPhase::Rebalancing,
+                ConsumerPhase::Rebalancing if !busy && c.generation.is_some() => {
+                    ConsumerPhase::Processing
+                }
+                p => p,
+            };
+        }
+    }
+
     pub fn node(&self, n: NodeId) -> NodeState {
         self.nodes.get(&n).copied().unwrap_or(NodeState::Up)
     }
@@ -388,6 +571,7 @@ impl ClusterAt {
             _ => {}
         }
         self.replay.apply(e);
+        self.apply_consumer(e);
         match e {
             Event::Crashed { node, kind } => {
                 self.nodes.insert(*node, NodeState::Down(*kind));
@@ -505,6 +689,7 @@ mod tests {
         assert_eq!(c.nodes, fresh.nodes, "at {t}");
         assert_eq!(c.in_flight, fresh.in_flight, "at {t}");
         assert_eq!(c.producers, fresh.producers, "at {t}");
+        assert_eq!(c.consumers, fresh.consumers, "at {t}");
     }
 
     #[test]

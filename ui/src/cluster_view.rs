@@ -1,6 +1,6 @@
 //! The cluster view: the controller at the top, the brokers with their partition replicas in
-//! the middle, producers and the reader below, links between them with messages in flight
-//! as moving dots, and every fault drawn where it happens.
+//! the middle, producers, the reader and consumers below, links between them with messages in
+//! flight as moving dots, and every fault drawn where it happens.
 //!
 //! Everything here is a function of the [`ClusterAt`] (the trace folded up to the displayed
 //! millisecond) and the fractional display time, which only moves the dots between the
@@ -15,7 +15,7 @@ use kafkascope_sim::replay::ReplayRole;
 use kafkascope_sim::trace::CrashKind;
 
 use crate::app::Watch;
-use crate::cluster_state::{ClusterAt, NodeState};
+use crate::cluster_state::{ClusterAt, ConsumerPhase, NodeState};
 use crate::intents::{Intent, Intents};
 use crate::panels::UiState;
 use crate::playback::Playback;
@@ -33,7 +33,7 @@ pub struct Layout {
     pub nodes: BTreeMap<NodeId, Rect>,
 }
 
-/// Places the controller on top, brokers in a grid, producers and the reader at the bottom.
+/// Places the controller on top, brokers in a grid, producers, the reader and consumers at the bottom.
 pub fn layout(area: Rect, session: &Session) -> Layout {
     let s = &session.scenario;
     let mut nodes = BTreeMap::new();
@@ -54,10 +54,12 @@ pub fn layout(area: Rect, session: &Session) -> Layout {
             vec2(ctrl_w, ctrl_h),
         ),
     );
-    let client_h = 58.0;
+    // Consumers have a third line (owned partitions), so the row is taller when there are any.
+    let client_h = if s.consumers.is_empty() { 58.0 } else { 74.0 };
     let clients: Vec<NodeId> = (0..s.producers.len())
         .map(|i| NodeId::Producer(i as u16))
         .chain(s.reader.then_some(NodeId::Reader))
+        .chain((0..s.consumers.len()).map(|i| NodeId::Consumer(i as u16)))
         .collect();
     let gap = 16.0;
     if !clients.is_empty() {
@@ -338,15 +340,14 @@ fn draw(
             NodeId::Broker(b) => view.broker(b, rect, hovered || selected),
             NodeId::Producer(i) => view.producer(i, rect),
             NodeId::Reader => view.reader(rect),
-            // Drawn once the cluster view shows consumer groups.
-            NodeId::Consumer(_) => {}
+            NodeId::Consumer(i) => view.consumer(i, rect, hovered || selected),
         }
         if !clickable {
             continue;
         }
         if matches!(
             node,
-            NodeId::Controller | NodeId::Broker(_) | NodeId::Producer(_)
+            NodeId::Controller | NodeId::Broker(_) | NodeId::Producer(_) | NodeId::Consumer(_)
         ) {
             let r = r.clone().on_hover_cursor(egui::CursorIcon::PointingHand);
             if r.clicked() {
@@ -378,6 +379,26 @@ fn draw(
     view.legend(strip, two_lines);
 }
 
+/// Owned partitions, compactly: `orders 0,1,4` per topic, or `nothing`.
+fn owned_text(owned: &[TopicPartition]) -> String {
+    if owned.is_empty() {
+        return "nothing".into();
+    }
+    let mut by_topic: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    for tp in owned {
+        by_topic.entry(&tp.topic).or_default().push(tp.partition);
+    }
+    by_topic
+        .into_iter()
+        .map(|(t, mut ps)| {
+            ps.sort_unstable();
+            let ps: Vec<String> = ps.iter().map(|p| p.to_string()).collect();
+            format!("{t} {}", ps.join(","))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 /// The node whose box contains `pos` (the topmost, when boxes overlap).
 pub fn node_at(layout: &Layout, pos: Pos2) -> Option<NodeId> {
     layout
@@ -389,7 +410,7 @@ pub fn node_at(layout: &Layout, pos: Pos2) -> Option<NodeId> {
 }
 
 /// Whether `a` and `b` talk to each other over a link the cluster view draws: the controller
-/// and the brokers, brokers among themselves, producers and the reader with brokers.
+/// and the brokers, brokers among themselves, producers, the reader and consumers with brokers.
 pub fn linked(session: &Session, a: NodeId, b: NodeId) -> bool {
     let s = &session.scenario;
     let known = |n: NodeId| match n {
@@ -397,8 +418,7 @@ pub fn linked(session: &Session, a: NodeId, b: NodeId) -> bool {
         NodeId::Broker(id) => (1..=s.brokers).contains(&id),
         NodeId::Producer(i) => (i as usize) < s.producers.len(),
         NodeId::Reader => s.reader,
-        // Not drawn yet, so not a drag target.
-        NodeId::Consumer(_) => false,
+        NodeId::Consumer(i) => (i as usize) < s.consumers.len(),
     };
     let broker = |n: NodeId| matches!(n, NodeId::Broker(_));
     a != b && known(a) && known(b) && (broker(a) || broker(b))
@@ -570,6 +590,9 @@ impl View<'_> {
             if s.reader {
                 v.push((NodeId::Reader, a));
             }
+            for c in 0..s.consumers.len() {
+                v.push((NodeId::Consumer(c as u16), a));
+            }
         }
         v
     }
@@ -639,7 +662,10 @@ impl View<'_> {
             let ab = self.cluster.link(a, b);
             let ba = self.cluster.link(b, a);
             let mid = route.at(0.5);
-            let client = matches!(a, NodeId::Producer(_) | NodeId::Reader);
+            let client = matches!(
+                a,
+                NodeId::Producer(_) | NodeId::Reader | NodeId::Consumer(_)
+            );
             let base = if client {
                 p.link.gamma_multiply(0.6)
             } else {
@@ -1082,6 +1108,78 @@ impl View<'_> {
             format!("read {} · lag {lag}", self.cluster.consumed),
             self.font(11.5),
             self.p.text,
+        );
+    }
+
+    /// A consumer: its group and state, the partitions it owns, its lag.
+    fn consumer(&self, i: u16, rect: Rect, highlight: bool) {
+        let Some(def) = self.session.scenario.consumers.get(i as usize) else {
+            return;
+        };
+        let node = NodeId::Consumer(i);
+        let state = self.cluster.node(node);
+        let body = self.node_box(rect, &self.session.names.name(node), state, highlight);
+        let c = self.cluster.consumer(i);
+        let up = matches!(state, NodeState::Up | NodeState::Paused);
+        let group = c
+            .group
+            .clone()
+            .or_else(|| def.group.clone())
+            .map_or_else(|| "no group".to_string(), |g| format!("group {g}"));
+        let (phase, colour) = match (state, c.phase) {
+            (NodeState::Down(_), _) => ("crashed", self.p.cut),
+            (NodeState::Stopped, _) => ("stopped", self.p.dim),
+            (_, ConsumerPhase::Failed) => ("failed", self.p.cut),
+            (_, ConsumerPhase::Left) => ("left", self.p.dim),
+            (_, ConsumerPhase::Joining) if self.cluster.at < def.start => {
+                ("not started", self.p.dim)
+            }
+            (_, ConsumerPhase::Joining) => ("joining", self.p.paused),
+            (_, ConsumerPhase::Rebalancing) => ("rebalancing", self.p.paused),
+            (_, ConsumerPhase::Processing) => ("processing", self.p.in_isr),
+        };
+        let generation = c
+            .generation
+            .map(|g| format!(" · gen {g}"))
+            .unwrap_or_default();
+        let text = if up { self.p.text } else { self.p.dim };
+        // The state where a broker's status badge goes; a crashed or stopped consumer has
+        // that badge already, a paused one keeps its state on the group line.
+        let mut line = format!("{group}{generation}");
+        match state {
+            NodeState::Up => {
+                self.painter.text(
+                    rect.right_top() + vec2(-8.0, 7.0),
+                    Align2::RIGHT_TOP,
+                    phase,
+                    self.font(12.0),
+                    colour,
+                );
+            }
+            NodeState::Paused => line.push_str(&format!(" · {phase}")),
+            _ => {}
+        }
+        self.painter.text(
+            body.left_top(),
+            Align2::LEFT_TOP,
+            line,
+            self.font(11.5),
+            self.p.dim,
+        );
+        self.painter.text(
+            body.left_top() + vec2(0.0, 15.0),
+            Align2::LEFT_TOP,
+            format!("owns {}", owned_text(&c.owned)),
+            self.font(11.5),
+            text,
+        );
+        let lag = self.cluster.consumer_lag(i, c.group.as_deref());
+        self.painter.text(
+            body.left_top() + vec2(0.0, 30.0),
+            Align2::LEFT_TOP,
+            format!("lag {lag} · in hand {} · done {}", c.in_hand, c.processed),
+            self.font(11.5),
+            text,
         );
     }
 

@@ -627,3 +627,77 @@ fn dragging_between_two_nodes_cuts_the_link() {
         Some(hash_of(&scenario, scenario.seed, &expected))
     );
 }
+
+/// The consumers' state folded from the trace: `rebalance-cooperative` has consumers a and b in
+/// group billing from the start and c joining at 10 s; with cooperative-sticky two partitions
+/// move to c over two rebalances, and afterwards each member owns two of the six.
+#[test]
+fn consumers_show_their_group_state_and_partitions_after_a_cooperative_join() {
+    use kafkascope_ui::cluster_state::ConsumerPhase;
+    use kafkascope_ui::intents::Intent;
+    const COOPERATIVE: &str = include_str!("../../scenarios/rebalance-cooperative.toml");
+    let mut app = app_with("rebalance-cooperative", COOPERATIVE);
+    finish(&mut app);
+    let owned = |app: &App, i: u16| {
+        let w = app.world().resource::<Watch>();
+        let c = w.cluster.consumer(i);
+        let mut v: Vec<String> = c.owned.iter().map(|tp| tp.to_string()).collect();
+        v.sort();
+        (c.phase, v, c.group.as_deref().map(str::to_string))
+    };
+
+    // Before c starts: a and b split the six partitions, c is not a member.
+    push(&mut app, Intent::Seek(9_000.0));
+    app.update();
+    let (a, b, c) = (owned(&app, 0), owned(&app, 1), owned(&app, 2));
+    assert_eq!(
+        (a.0, b.0),
+        (ConsumerPhase::Processing, ConsumerPhase::Processing)
+    );
+    assert_eq!((a.1.len(), b.1.len()), (3, 3), "{a:?} {b:?}");
+    assert_eq!(c.0, ConsumerPhase::Joining);
+    assert!(c.1.is_empty() && c.2.is_none());
+
+    // After the join at 10 s and both rebalances: three members, two partitions each.
+    push(&mut app, Intent::Seek(13_000.0));
+    app.update();
+    let all: Vec<_> = (0..3).map(|i| owned(&app, i)).collect();
+    let mut union = Vec::new();
+    for (i, (phase, parts, group)) in all.iter().enumerate() {
+        assert_eq!(*phase, ConsumerPhase::Processing, "consumer {i}: {all:?}");
+        assert_eq!(group.as_deref(), Some("billing"));
+        assert_eq!(parts.len(), 2, "consumer {i}: {all:?}");
+        union.extend(parts.iter().cloned());
+    }
+    union.sort();
+    union.dedup();
+    assert_eq!(union.len(), 6, "the members' partitions overlap: {all:?}");
+    {
+        let w = app.world().resource::<Watch>();
+        for i in 0..3 {
+            assert_eq!(w.cluster.node(NodeId::Consumer(i)), NodeState::Up);
+            assert!(w.cluster.consumer(i).processed > 0);
+            // 300 records/s over six partitions, committed after each poll: little lag.
+            let lag = w.cluster.consumer_lag(i, Some("billing"));
+            assert!(lag < 100, "consumer {i}: lag {lag}");
+        }
+    }
+
+    // Crash consumer a: it owns nothing and shows crashed.
+    push(
+        &mut app,
+        Intent::Intervene(Command::Crash {
+            target: Target::Node(NodeId::Consumer(0)),
+            kind: CrashKind::Process,
+        }),
+    );
+    finish(&mut app);
+    push(&mut app, Intent::Seek(13_500.0));
+    app.update();
+    let w = app.world().resource::<Watch>();
+    assert_eq!(
+        w.cluster.node(NodeId::Consumer(0)),
+        NodeState::Down(CrashKind::Process)
+    );
+    assert!(w.cluster.consumer(0).owned.is_empty());
+}

@@ -262,3 +262,31 @@ fn the_window_is_readable_from_720p_to_4k() {
         "verdict pixels: {s} at 1280x720, {l} at 3840x2160"
     );
 }
+
+/// Consumers in the client row: `rebalance-cooperative` at 12 s, after consumer c joined group
+/// billing at 10 s and the two cooperative rebalances handed it two partitions. Each consumer's
+/// box says its group, its state (green "processing") and the partitions it owns.
+#[test]
+fn consumers_render_in_the_client_row() {
+    if let Some(why) = missing_tools() {
+        println!("skipped: {why}");
+        return;
+    }
+    let img = shoot(
+        "rebalance-cooperative-12s",
+        &["rebalance-cooperative", "--at", "12000"],
+    );
+    assert!(distinct_colours(&img) > 20, "the cluster view is blank");
+    // The client row: the lower part of the cluster area (left 68%), below the brokers.
+    let clients = (0.0, 0.62, 0.68, 0.85);
+    // "processing" in green, once per consumer.
+    assert!(
+        count(&img, [80, 200, 120], 12, clients) > 60,
+        "no processing consumers in the client row"
+    );
+    // The brokers' HW markers are still drawn above.
+    assert!(
+        count(&img, [80, 210, 120], 12, (0.0, 0.1, 0.68, 0.62)) > 20,
+        "no HW markers"
+    );
+}
