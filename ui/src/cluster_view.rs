@@ -1121,7 +1121,7 @@ impl View<'_> {
         let body = self.node_box(rect, &self.session.names.name(node), state, highlight);
         let c = self.cluster.consumer(i);
         let up = matches!(state, NodeState::Up | NodeState::Paused);
-        let group = c
+        let mut group = c
             .group
             .clone()
             .or_else(|| def.group.clone())
@@ -1143,12 +1143,25 @@ impl View<'_> {
             .map(|g| format!(" · gen {g}"))
             .unwrap_or_default();
         let text = if up { self.p.text } else { self.p.dim };
-        // The state where a broker's status badge goes; a crashed or stopped consumer has
-        // that badge already, a paused one keeps its state on the group line.
-        let mut line = format!("{group}{generation}");
+        // Narrow boxes (many clients) clip their lines instead of writing over a neighbour.
+        let painter = self
+            .painter
+            .with_clip_rect(rect.shrink(3.0).intersect(self.painter.clip_rect()));
+        // The state where a broker's status badge goes, when it fits beside the name; a
+        // crashed or stopped consumer has that badge already, and otherwise it leads the
+        // group line.
+        let title_w = painter
+            .layout_no_wrap(self.session.names.name(node), self.font(14.0), text)
+            .size()
+            .x;
+        let phase_w = painter
+            .layout_no_wrap(phase.to_string(), self.font(12.0), colour)
+            .size()
+            .x;
+        let mut x = body.left();
         match state {
-            NodeState::Up => {
-                self.painter.text(
+            NodeState::Up if title_w + phase_w + 28.0 <= rect.width() => {
+                painter.text(
                     rect.right_top() + vec2(-8.0, 7.0),
                     Align2::RIGHT_TOP,
                     phase,
@@ -1156,17 +1169,28 @@ impl View<'_> {
                     colour,
                 );
             }
-            NodeState::Paused => line.push_str(&format!(" · {phase}")),
+            NodeState::Up | NodeState::Paused => {
+                // No room to spare: "processing · billing · gen 3".
+                group = group.trim_start_matches("group ").to_string();
+                let r = painter.text(
+                    body.left_top(),
+                    Align2::LEFT_TOP,
+                    format!("{phase} · "),
+                    self.font(11.5),
+                    colour,
+                );
+                x = r.right();
+            }
             _ => {}
         }
-        self.painter.text(
-            body.left_top(),
+        painter.text(
+            pos2(x, body.top()),
             Align2::LEFT_TOP,
-            line,
+            format!("{group}{generation}"),
             self.font(11.5),
             self.p.dim,
         );
-        self.painter.text(
+        painter.text(
             body.left_top() + vec2(0.0, 15.0),
             Align2::LEFT_TOP,
             format!("owns {}", owned_text(&c.owned)),
@@ -1174,7 +1198,7 @@ impl View<'_> {
             text,
         );
         let lag = self.cluster.consumer_lag(i, c.group.as_deref());
-        self.painter.text(
+        painter.text(
             body.left_top() + vec2(0.0, 30.0),
             Align2::LEFT_TOP,
             format!("lag {lag} · in hand {} · done {}", c.in_hand, c.processed),
