@@ -55,6 +55,20 @@ impl GroupKey {
             GroupKey::Standalone(c) => format!("{} (no group)", names.name(*c)),
         }
     }
+
+    /// `group billing`, or `consumer-x (no group)`: how a sentence names it.
+    pub fn subject(&self, names: &NodeNames) -> String {
+        subject(&self.label(names))
+    }
+}
+
+/// The subject of a sentence for a group's [label](GroupKey::label).
+pub fn subject(label: &str) -> String {
+    if label.ends_with(" (no group)") {
+        label.to_string()
+    } else {
+        format!("group {label}")
+    }
 }
 
 /// Which group each consumer belongs to, as far as the trace has told (a consumer names its

@@ -403,23 +403,27 @@ impl Batches {
     }
 }
 
+fn records(n: u64) -> String {
+    format!("{n} record{}", if n == 1 { "" } else { "s" })
+}
+
 fn lag_line(m: &LagMoment) -> String {
     if m.rising {
         format!(
-            "{:>9} group {} falling behind: {} records unprocessed, up from {} {} s earlier; oldest {} old",
+            "{:>9} {} falling behind: {} unprocessed, up from {} {} s earlier; oldest {} old",
             fmt_time(m.at),
-            m.group,
-            m.unprocessed,
+            crate::metrics::subject(&m.group),
+            records(m.unprocessed),
             m.from,
             crate::metrics::LAG_RISING_SAMPLES,
             fmt_time(m.time_lag_ms)
         )
     } else {
         format!(
-            "{:>9} group {} caught up: {} records unprocessed",
+            "{:>9} {} caught up: {} unprocessed",
             fmt_time(m.at),
-            m.group,
-            m.unprocessed
+            crate::metrics::subject(&m.group),
+            records(m.unprocessed)
         )
     }
 }
@@ -543,7 +547,10 @@ fn groups_outcome(m: &Metrics) -> String {
     if m.groups.is_empty() {
         return out;
     }
-    let _ = writeln!(out, "\nConsumer groups (lag = HW - committed offset)");
+    let _ = writeln!(
+        out,
+        "\nConsumer groups (lag = HW - committed offset, or - position where none is committed)"
+    );
     for g in &m.groups {
         let latency = g
             .latency_ms

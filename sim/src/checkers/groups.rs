@@ -311,11 +311,11 @@ impl Groups {
                     Some(first) => {
                         first.times += 1;
                         let (by, first_at) = (first.consumer, first.at);
-                        let label = key.0.label(&self.names);
+                        let label = key.0.subject(&self.names);
                         let (who, earlier) = (self.n(*consumer), self.n(by));
                         note(&mut self.reprocessing, i, at, || {
                             format!(
-                                "group {label}: {who} processed {tp}@{offset} {value} again (first processed by {earlier} at {})",
+                                "{label}: {who} processed {tp}@{offset} {value} again (first processed by {earlier} at {})",
                                 fmt_time(first_at)
                             )
                         });
@@ -488,8 +488,8 @@ impl Groups {
                 index: ix,
                 at: trace.entries.get(ix).map_or(0, |e| e.at),
                 message: format!(
-                    "group {} never processed {tp}@{o} {v}, below the HW and before {tp}@{last}, which it processed{more}",
-                    gk.label(&self.names)
+                    "{} never processed {tp}@{o} {v}, below the HW and before {tp}@{last}, which it processed{more}",
+                    gk.subject(&self.names)
                 ),
             };
             if first_skip
