@@ -76,7 +76,11 @@ pub enum Cmd {
         /// Compare under a changed setting: the right half runs the scenario (or `--compare`'s)
         /// with this change, `WHERE.KEY=VALUE` such as `producer.a.acks=all` or
         /// `broker.min.insync.replicas=2`. Repeatable.
-        #[arg(long = "compare-set", requires = "scenario", value_name = "WHERE.KEY=VALUE")]
+        #[arg(
+            long = "compare-set",
+            requires = "scenario",
+            value_name = "WHERE.KEY=VALUE"
+        )]
         compare_set: Vec<String>,
     },
     /// Run a scenario or an experiment (a grid of configurations and a nemesis) over many
@@ -120,7 +124,15 @@ pub fn main(cli: Cli) -> ExitCode {
             screenshot,
             compare,
             compare_set,
-        }) => ui(scenario, seed, presenter, at, screenshot, compare, compare_set),
+        }) => ui(
+            scenario,
+            seed,
+            presenter,
+            at,
+            screenshot,
+            compare,
+            compare_set,
+        ),
         Some(Cmd::Run {
             scenario,
             seed,

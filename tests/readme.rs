@@ -10,7 +10,10 @@ fn the_readme_example_scenario_parses_and_runs() {
     assert_eq!(sc.brokers, 3);
     assert_eq!(sc.faults.len(), 5);
     assert_eq!(sc.consumers.len(), 1, "the example shows a consumer");
-    assert!(sc.consumers[0].output.is_some(), "and a stream processor's output");
+    assert!(
+        sc.consumers[0].output.is_some(),
+        "and a stream processor's output"
+    );
     let run = kafkascope_sim::report::run(&sc, sc.seed);
     assert!(run.report.events > 0);
 }
