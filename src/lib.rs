@@ -5,4 +5,4 @@
 
 pub mod cli;
 pub mod explore;
-pub mod library;
+pub use kafkascope_sim::library;

@@ -14,6 +14,7 @@ pub mod consumer;
 pub mod controller;
 pub mod effects;
 pub mod host;
+pub mod library;
 pub mod ids;
 pub mod log;
 pub mod metrics;

@@ -1,0 +1,17 @@
+//! Kafkascope's guided lessons.
+//!
+//! A lesson is a TOML file with Markdown text (the format is in `lessons/README.md`): steps
+//! that each show a scenario at a moment, ask the learner to predict what happens next, or
+//! give a task checked against the trace by a [`condition::Condition`]. The shipped course
+//! lives in `lessons/course/` and is embedded in the binary ([`course`]).
+//!
+//! Everything here reads the simulation the same way the rest of Kafkascope does: a lesson
+//! step is a scenario, a seed and a list of timed commands, simulated from the start
+//! (deterministic, so going back a step is as cheap as going forward), and every claim and
+//! task is a condition over the resulting trace.
+
+pub mod command_line;
+pub mod condition;
+pub mod lesson;
+
+pub use lesson::{Lesson, Prediction, SimRef, Step, Task};
