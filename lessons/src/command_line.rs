@@ -1,2 +1,286 @@
 //! Commands a learner types (and a task's solution lists): a scenario's `[[faults]]` entry on
 //! one line.
+//!
+//! `crash leader of orders-0 kind=power-loss` is the action, then the target, then settings.
+//! Rather than a second grammar with its own checks, the line is turned into a `[[faults]]`
+//! table, appended to the scenario's own file and parsed with it: a command accepted here is
+//! exactly a fault a scenario file accepts, with the same messages when it is wrong.
+
+use kafkascope_sim::command::TimedCommand;
+use kafkascope_sim::ids::Millis;
+use kafkascope_sim::scenario::{parse, parse_duration};
+
+use crate::lesson::SimRef;
+
+/// What one typed line asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// An intervention, at the learner's current time.
+    Command(TimedCommand),
+    /// Let this much virtual time pass.
+    Run(Millis),
+}
+
+/// The actions a line may start with, as a scenario's `[[faults]]` names them, and which key
+/// the words after the action fill when they are not `key=value`.
+const ACTIONS: &[(&str, Option<&str>)] = &[
+    ("crash", Some("target")),
+    ("shutdown", Some("target")),
+    ("restart", Some("target")),
+    ("pause", Some("target")),
+    ("resume", Some("target")),
+    ("isolate", Some("target")),
+    ("heal", None),
+    ("partition", None),
+    ("hold", None),
+    ("release", None),
+    ("link", None),
+    ("producer", Some("target")),
+    ("create-topic", Some("topic")),
+    ("add-partitions", Some("topic")),
+];
+
+/// The command words, for help texts.
+pub fn actions() -> impl Iterator<Item = &'static str> {
+    std::iter::once("run").chain(ACTIONS.iter().map(|(a, _)| *a))
+}
+
+/// Reads one line as a command at virtual time `now` in `sim`'s scenario. The error is one or
+/// more lines a learner can act on.
+pub fn parse_line(line: &str, sim: &SimRef, now: Millis) -> Result<Input, String> {
+    let line = line.trim();
+    let (action, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let rest = rest.trim();
+    if action == "run" {
+        return match parse_duration(rest) {
+            Ok(ms) if ms > 0 => Ok(Input::Run(ms)),
+            Ok(_) => Err("`run` needs a time to let pass, such as `run 2s`".into()),
+            Err(help) => Err(format!(
+                "`run` needs a time such as `run 500ms` or `run 2s`{}",
+                help.map(|h| format!(": {h}")).unwrap_or_default()
+            )),
+        };
+    }
+    let Some(&(_, positional)) = ACTIONS.iter().find(|(a, _)| *a == action) else {
+        let known: Vec<&str> = actions().collect();
+        let close = known
+            .iter()
+            .map(|k| (strsim::jaro_winkler(k, action), *k))
+            .filter(|(s, _)| *s > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        return Err(match close {
+            Some((_, k)) => format!("unknown command `{action}`: did you mean `{k}`?"),
+            None => format!(
+                "unknown command `{action}`; the commands are: {}",
+                known.join(", ")
+            ),
+        });
+    };
+    let mut words = Vec::new();
+    let mut settings = Vec::new();
+    for token in rest.split_whitespace() {
+        match token.split_once('=') {
+            Some((k, v)) if !k.is_empty() => settings.push((k.to_string(), v.to_string())),
+            _ if settings.is_empty() => words.push(token),
+            _ => {
+                return Err(format!(
+                    "`{token}` after the settings: write the target first, then key=value settings"
+                ))
+            }
+        }
+    }
+    let mut table = format!("\n[[faults]]\nat = {now}\naction = {}\n", toml_string(action));
+    if !words.is_empty() {
+        let Some(key) = positional else {
+            return Err(format!(
+                "`{action}` takes only key=value settings (such as {}), not `{}`",
+                example(action),
+                words.join(" ")
+            ));
+        };
+        table += &format!("{key} = {}\n", toml_string(&words.join(" ")));
+    }
+    for (k, v) in &settings {
+        if !k
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(format!("`{k}` is not a setting name"));
+        }
+        table += &format!("{k} = {}\n", toml_value(k, v));
+    }
+    let text = format!("{}\n{table}", sim.text.trim_end());
+    let offset = sim.text.trim_end().len() + 1;
+    match parse("command", &text) {
+        Ok(s) => {
+            // The appended table is the last `[[faults]]` entry; faults keep file order.
+            let c = s
+                .faults
+                .iter()
+                .rev()
+                .find(|c| c.at == now)
+                .cloned()
+                .ok_or_else(|| "the command was not understood".to_string())?;
+            Ok(Input::Command(c))
+        }
+        Err(e) => {
+            let ours: Vec<String> = e
+                .problems
+                .iter()
+                .filter(|p| p.span.start >= offset)
+                .map(|p| match &p.help {
+                    Some(h) => format!("{}\n  help: {h}", p.message),
+                    None => p.message.clone(),
+                })
+                .collect();
+            if ours.is_empty() {
+                Err(format!("the lesson's scenario does not parse: {e}"))
+            } else {
+                Err(ours.join("\n"))
+            }
+        }
+    }
+}
+
+fn example(action: &str) -> &'static str {
+    match action {
+        "partition" => "`from=broker-1 to=broker-2,controller one_way=true`",
+        "heal" => "`between=broker-1` or nothing",
+        "link" => "`from=producer-a to=broker-1 latency=200ms loss=0.1`",
+        _ => "`from=broker-1 to=broker-2`",
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out += "\\\"",
+            '\\' => out += "\\\\",
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A typed value as TOML: numbers and booleans as such, lists (for `from`, `to`, `between`)
+/// where there are commas, and strings otherwise.
+fn toml_value(key: &str, v: &str) -> String {
+    if matches!(key, "from" | "to" | "between") && v.contains(',') {
+        let items: Vec<String> = v
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(toml_string)
+            .collect();
+        return format!("[{}]", items.join(", "));
+    }
+    let is_number = v.parse::<i64>().is_ok() || (v.parse::<f64>().is_ok() && v.contains('.'));
+    if is_number && key != "acks" || v == "true" || v == "false" {
+        v.to_string()
+    } else {
+        toml_string(v)
+    }
+}
+
+/// Runs a list of lines (a task's solution) from `start`: the commands it gives, and the time
+/// it ends at.
+pub fn run_script(
+    lines: &[String],
+    sim: &SimRef,
+    start: Millis,
+) -> Result<(Vec<TimedCommand>, Millis), (usize, String)> {
+    let mut now = start;
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        match parse_line(line, sim, now).map_err(|e| (i, e))? {
+            Input::Command(c) => out.push(c),
+            Input::Run(ms) => now += ms,
+        }
+    }
+    Ok((out, now))
+}
+
+#[cfg(test)]
+mod tests {
+    use kafkascope_sim::command::{Command, Target};
+    use kafkascope_sim::ids::{NodeId, TopicPartition};
+    use kafkascope_sim::trace::CrashKind;
+
+    use super::*;
+
+    fn sim() -> SimRef {
+        let text = kafkascope_sim::library::find("acks1-leader-crash").unwrap();
+        SimRef {
+            name: "acks1-leader-crash".into(),
+            scenario: parse("x.toml", text).unwrap(),
+            text: text.into(),
+            seed: 1,
+        }
+    }
+
+    fn command(line: &str) -> Result<Command, String> {
+        match parse_line(line, &sim(), 4000)? {
+            Input::Command(c) => {
+                assert_eq!(c.at, 4000);
+                Ok(c.command)
+            }
+            Input::Run(_) => panic!("{line} is not a command"),
+        }
+    }
+
+    #[test]
+    fn lines_become_the_faults_a_scenario_would_hold() {
+        assert_eq!(
+            command("crash leader of orders-0 kind=power-loss").unwrap(),
+            Command::Crash {
+                target: Target::LeaderOf(TopicPartition::new("orders", 0)),
+                kind: CrashKind::PowerLoss,
+            }
+        );
+        assert_eq!(
+            command("restart broker-2").unwrap(),
+            Command::Restart {
+                target: Target::Node(NodeId::Broker(2))
+            }
+        );
+        assert!(matches!(
+            command("partition from=broker-1 to=broker-2,controller one_way=true").unwrap(),
+            Command::Partition { one_way: true, ref to, .. } if to.len() == 2
+        ));
+        assert!(matches!(
+            command("producer producer-a acks=all rate=50").unwrap(),
+            Command::Producer { rate: Some(r), .. } if r == 50.0
+        ));
+        assert!(matches!(command("heal").unwrap(), Command::Heal { between: None }));
+        assert_eq!(
+            parse_line("run 1.5s", &sim(), 0),
+            Ok(Input::Run(1500))
+        );
+    }
+
+    #[test]
+    fn mistakes_say_what_is_wrong_and_what_is_allowed() {
+        let e = command("crsh broker-1").unwrap_err();
+        assert_eq!(e, "unknown command `crsh`: did you mean `crash`?");
+        let e = command("crash broker-9").unwrap_err();
+        assert!(e.contains("broker-9"), "{e}");
+        let e = command("crash broker-1 kind=gentle").unwrap_err();
+        assert!(e.contains("gentle") && e.contains("power-loss"), "{e}");
+        let e = parse_line("run soon", &sim(), 0).unwrap_err();
+        assert!(e.contains("run 2s"), "{e}");
+        let e = command("heal broker-1").unwrap_err();
+        assert!(e.contains("key=value"), "{e}");
+    }
+
+    #[test]
+    fn a_script_advances_time_between_commands() {
+        let lines = ["crash broker-1", "run 2s", "restart broker-1"].map(String::from);
+        let (cmds, end) = run_script(&lines, &sim(), 1000).unwrap();
+        assert_eq!(cmds.iter().map(|c| c.at).collect::<Vec<_>>(), [1000, 3000]);
+        assert_eq!(end, 3000);
+        let bad = ["run 1s", "explode"].map(String::from);
+        assert_eq!(run_script(&bad, &sim(), 0).unwrap_err().0, 1);
+    }
+}

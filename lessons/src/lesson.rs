@@ -64,6 +64,9 @@ pub struct SimRef {
     /// The scenario's name as the lesson gave it.
     pub name: String,
     pub scenario: Scenario,
+    /// The scenario file's text: a learner's commands are checked by appending them to it as
+    /// `[[faults]]` entries, so they get exactly the scenario format's checks and messages.
+    pub text: String,
     pub seed: u64,
 }
 

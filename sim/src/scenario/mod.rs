@@ -118,7 +118,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use parse::{parse, Problem, ScenarioError};
+pub use parse::{parse, parse_duration, Problem, ScenarioError};
 pub use write::to_toml;
 
 use crate::broker::TruncationMode;

@@ -3199,7 +3199,7 @@ fn fmt_ms(ms: Millis) -> String {
 
 /// `"500ms"`, `"5s"`, `"1.5s"`, `"2m"`, `"1h"` to milliseconds. The error is a help text when
 /// something more specific than the expected forms can be said.
-fn parse_duration(s: &str) -> Result<Millis, Option<&'static str>> {
+pub fn parse_duration(s: &str) -> Result<Millis, Option<&'static str>> {
     let s = s.trim();
     if s.starts_with('-') {
         return Err(Some("durations cannot be negative"));
