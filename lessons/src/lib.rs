@@ -9,9 +9,22 @@
 //! step is a scenario, a seed and a list of timed commands, simulated from the start
 //! (deterministic, so going back a step is as cheap as going forward), and every claim and
 //! task is a condition over the resulting trace.
+//!
+//! - [`parse`] reads a lesson file into a [`Lesson`], with located problems;
+//! - [`course`] loads the shipped course or a teacher's folder;
+//! - [`player`] plays one: steps, predictions, tasks, the learner's commands;
+//! - [`check`] plays each lesson's reference path for `kafkascope lessons check`;
+//! - [`progress`] saves where each learner is, atomically;
+//! - [`terminal`] is `kafkascope learn`: the same lessons as text.
 
+pub mod check;
 pub mod command_line;
 pub mod condition;
+pub mod course;
 pub mod lesson;
+pub mod parse;
+pub mod player;
 
+pub use course::Course;
 pub use lesson::{Lesson, Prediction, SimRef, Step, Task};
+pub use player::Player;
