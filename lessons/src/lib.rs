@@ -24,6 +24,8 @@ pub mod course;
 pub mod lesson;
 pub mod parse;
 pub mod player;
+pub mod progress;
+pub mod terminal;
 
 pub use course::Course;
 pub use lesson::{Lesson, Prediction, SimRef, Step, Task};

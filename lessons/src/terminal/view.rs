@@ -1,0 +1,246 @@
+//! The cluster as text: what the app's cluster view draws, for a terminal and for snapshots.
+//!
+//! For each partition: who leads it in which epoch, the ISR, and each replica's last records
+//! with its high watermark (`|`, the line below which records are committed and readable) and
+//! log end offset. Then the nodes that are down or paused, and each consumer group with its
+//! members, what each owns, and its lag. Everything is read from the trace up to the moment
+//! shown, as the app does.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use kafkascope_sim::ids::{NodeId, TopicPartition, OFFSETS_TOPIC};
+use kafkascope_sim::replay::ReplayRole;
+use kafkascope_sim::trace::{fmt_time, Event};
+
+use crate::player::Outcome;
+
+/// How many offsets of each log are drawn (the last ones).
+const WINDOW: u64 = 8;
+/// Record values are cut to this many characters.
+const CELL: usize = 5;
+
+/// What happened to a node, as far as the view cares.
+#[derive(Clone, Copy, PartialEq)]
+enum NodeState {
+    Up,
+    Down,
+    Paused,
+}
+
+#[derive(Default)]
+struct Group {
+    generation: u32,
+    members: Vec<Arc<str>>,
+    committed: BTreeMap<TopicPartition, u64>,
+}
+
+/// The view of `o` (a run up to `o.at`) with `highlight`ed partitions and nodes marked `>`.
+pub fn render(o: &Outcome, highlight: &[String]) -> String {
+    let names = &o.trace.names;
+    let mut nodes: BTreeMap<NodeId, NodeState> = BTreeMap::new();
+    let mut groups: BTreeMap<Arc<str>, Group> = BTreeMap::new();
+    let mut owned: BTreeMap<NodeId, (Arc<str>, Vec<TopicPartition>)> = BTreeMap::new();
+    let mut positions: BTreeMap<(NodeId, TopicPartition), u64> = BTreeMap::new();
+    for e in o.trace.entries.iter().take_while(|e| e.at <= o.at) {
+        match &e.event {
+            Event::Crashed { node, .. } | Event::ShutDown { node } => {
+                nodes.insert(*node, NodeState::Down);
+                owned.remove(node);
+            }
+            Event::Restarted { node } | Event::Resumed { node } => {
+                nodes.insert(*node, NodeState::Up);
+            }
+            Event::Paused { node } => {
+                nodes.insert(*node, NodeState::Paused);
+            }
+            Event::GenerationStarted {
+                group,
+                generation,
+                members,
+                ..
+            } => {
+                let g = groups.entry(group.clone()).or_default();
+                g.generation = *generation;
+                g.members = members.clone();
+            }
+            Event::OffsetsCommitted { group, offsets, .. } => {
+                let g = groups.entry(group.clone()).or_default();
+                for (tp, off) in offsets {
+                    g.committed.insert(tp.clone(), *off);
+                }
+            }
+            Event::PartitionsAssigned {
+                consumer,
+                group,
+                owned: now,
+                ..
+            } => {
+                owned.insert(*consumer, (group.clone(), now.clone()));
+            }
+            Event::PartitionsRevoked {
+                consumer, revoked, ..
+            } => {
+                if let Some((_, o)) = owned.get_mut(consumer) {
+                    o.retain(|tp| !revoked.contains(tp));
+                }
+            }
+            Event::LeftGroup { consumer, .. } => {
+                owned.remove(consumer);
+            }
+            Event::Polled {
+                consumer,
+                tp,
+                offset,
+                values,
+            } => {
+                positions.insert((*consumer, tp.clone()), offset + values.len() as u64);
+            }
+            Event::PositionSet {
+                consumer, tp, to, ..
+            } => {
+                positions.insert((*consumer, tp.clone()), *to);
+            }
+            _ => {}
+        }
+    }
+    let marked = |name: &str| highlight.iter().any(|h| h == name);
+    let mark = |name: &str| if marked(name) { ">" } else { " " };
+    let mut out = String::new();
+    let _ = writeln!(out, "at {}", fmt_time(o.at));
+    let replay = &o.findings.replay;
+    for (tp, meta) in &replay.partitions {
+        if tp.topic.as_ref() == OFFSETS_TOPIC {
+            continue;
+        }
+        let tp_name = tp.to_string();
+        let leader = match meta.leader {
+            Some(b) => format!("leader broker-{b}"),
+            None => "OFFLINE (no leader)".to_string(),
+        };
+        let isr: Vec<String> = meta.isr.iter().map(|b| b.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "{}{tp_name}  {leader} · leader epoch {} · ISR {{{}}}",
+            mark(&tp_name),
+            meta.leader_epoch,
+            isr.join(",")
+        );
+        let replicas: Vec<_> = meta
+            .replicas
+            .iter()
+            .filter_map(|&b| replay.replica(tp, b).map(|r| (b, r)))
+            .collect();
+        let leo_max = replicas.iter().map(|(_, r)| r.log.len() as u64).max().unwrap_or(0);
+        let first = leo_max.saturating_sub(WINDOW);
+        let mut header = format!("{:<23}", if first > 0 { "   offset …" } else { "   offset" });
+        for off in first..leo_max {
+            let _ = write!(header, " {off:<CELL$}");
+        }
+        let _ = writeln!(out, "{}", header.trim_end());
+        for (b, r) in replicas {
+            let node = NodeId::Broker(b);
+            let name = names.name(node);
+            let state = match nodes.get(&node).copied().unwrap_or(NodeState::Up) {
+                NodeState::Down => "down",
+                NodeState::Paused => "paused",
+                NodeState::Up => match r.role {
+                    ReplayRole::Leader => "leader",
+                    ReplayRole::Follower => "follower",
+                    ReplayRole::None => "",
+                },
+            };
+            let hw = r.high_watermark;
+            let leo = r.log.len() as u64;
+            let mut cells = String::new();
+            for off in first..leo_max {
+                let sep = if off == hw { "|" } else { " " };
+                let cell: String = match r.log.get(off as usize) {
+                    Some(v) => v.chars().take(CELL).collect(),
+                    None => String::new(),
+                };
+                let _ = write!(cells, "{sep}{cell:<CELL$}");
+            }
+            let end_sep = if hw == leo_max { "|" } else { " " };
+            let width = (leo_max - first) as usize * (CELL + 1);
+            let _ = writeln!(
+                out,
+                " {}{name:<9} {state:<11}{cells:<width$}{end_sep}  HW {hw} · LEO {leo}",
+                mark(&name)
+            );
+        }
+    }
+    let troubled: Vec<String> = nodes
+        .iter()
+        .filter(|(_, s)| **s != NodeState::Up)
+        .map(|(n, s)| {
+            let name = names.name(*n);
+            let what = if *s == NodeState::Down { "down" } else { "paused" };
+            format!("{}{name} {what}", mark(&name).trim())
+        })
+        .collect();
+    if !troubled.is_empty() {
+        let _ = writeln!(out, "not running: {}", troubled.join(", "));
+    }
+    for (group, g) in &groups {
+        let _ = writeln!(
+            out,
+            "{}group {group}  generation {} · {} member{}",
+            mark(group),
+            g.generation,
+            g.members.len(),
+            if g.members.len() == 1 { "" } else { "s" }
+        );
+        for (consumer, (cg, tps)) in &owned {
+            if cg != group {
+                continue;
+            }
+            let name = names.name(*consumer);
+            let mut parts = Vec::new();
+            for tp in tps {
+                let pos = positions.get(&(*consumer, tp.clone()));
+                parts.push(match pos {
+                    Some(p) => format!("{tp} at {p}"),
+                    None => tp.to_string(),
+                });
+            }
+            let owns = if parts.is_empty() {
+                "owns nothing (idle)".to_string()
+            } else {
+                format!("owns {}", parts.join(", "))
+            };
+            let _ = writeln!(out, " {}{name}  {owns}", mark(&name));
+        }
+        let mut lag = Vec::new();
+        for (tp, c) in &g.committed {
+            let hw = replay.authoritative(tp).map(|(_, r)| r.high_watermark).unwrap_or(0);
+            lag.push(format!("{tp} {c} (lag {})", hw.saturating_sub(*c)));
+        }
+        if !lag.is_empty() {
+            let _ = writeln!(out, "   committed: {}", lag.join(", "));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::player::simulate;
+    use crate::SimRef;
+
+    #[test]
+    fn the_view_shows_leaders_replicas_and_the_high_watermark() {
+        let text = kafkascope_sim::library::find("acks1-leader-crash").unwrap();
+        let scenario = kafkascope_sim::scenario::parse("x.toml", text).unwrap();
+        let sim = SimRef {
+            name: "acks1-leader-crash".into(),
+            seed: scenario.seed,
+            scenario,
+            text: text.into(),
+        };
+        let o = simulate(&sim, &[], 3_000);
+        insta::assert_snapshot!(render(&o, &["orders-0".into()]));
+    }
+}
