@@ -53,6 +53,28 @@ pub enum Cmd {
     Show { name: String },
     /// List the Kafka settings (and simulator settings) a scenario may use.
     Configs,
+    /// Take a guided lesson in the terminal: read, predict, break things, see why.
+    ///
+    /// Without a lesson, lists the course and asks; progress is saved after every step in the
+    /// data directory (KAFKASCOPE_DATA_DIR to move it) and resumed next time.
+    Learn {
+        /// A lesson's name or number (`the-log`, `1`).
+        lesson: Option<String>,
+        /// Play the lessons of this folder instead of the shipped course.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+        /// Start the lesson over, forgetting its saved progress.
+        #[arg(long, requires = "lesson")]
+        restart: bool,
+        /// Do not read or save progress.
+        #[arg(long)]
+        no_save: bool,
+    },
+    /// For teachers: list lessons, or check a folder of them.
+    Lessons {
+        #[command(subcommand)]
+        action: LessonsCmd,
+    },
     /// Open the visual app (what `kafkascope` alone does), on the home screen or a scenario.
     Ui {
         /// A scenario file or a shipped scenario's name to open at once.
@@ -112,6 +134,21 @@ pub enum Cmd {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum LessonsCmd {
+    /// List the lessons of the shipped course (or of a folder) with their steps.
+    List {
+        dir: Option<std::path::PathBuf>,
+    },
+    /// Check lessons: every reference resolves, every condition parses, every claim holds in
+    /// the simulation and every task can be done (its reference solution passes) and is not
+    /// done already (its check fails without it). Exit 0 when all is well.
+    Check {
+        /// A folder of lessons (default: the shipped course).
+        dir: Option<std::path::PathBuf>,
+    },
+}
+
 /// Exit codes: 0 when expectations hold, 1 when one fails, 2 on bad input.
 pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
@@ -142,6 +179,16 @@ pub fn main(cli: Cli) -> ExitCode {
             window,
         }) => run(&scenario, seed, json, trace, spacetime.map(|p| (p, window))),
         Some(Cmd::Validate { files }) => validate(&files),
+        Some(Cmd::Learn {
+            lesson,
+            dir,
+            restart,
+            no_save,
+        }) => learn(lesson, dir, restart, no_save),
+        Some(Cmd::Lessons { action }) => match action {
+            LessonsCmd::List { dir } => lessons_list(dir),
+            LessonsCmd::Check { dir } => lessons_check(dir),
+        },
         Some(Cmd::Scenarios) => {
             print!("{}", scenario_list());
             ExitCode::SUCCESS
@@ -170,6 +217,140 @@ pub fn main(cli: Cli) -> ExitCode {
             merge,
             no_shrink,
         }) => explore(&file, seeds, seed_range, jobs, shard, out, merge, no_shrink),
+    }
+}
+
+fn course(dir: Option<&Path>) -> Result<kafkascope_lessons::Course, ExitCode> {
+    let loaded = match dir {
+        Some(d) => kafkascope_lessons::Course::load_dir(d),
+        None => kafkascope_lessons::Course::shipped(),
+    };
+    loaded.map_err(|e| {
+        match e {
+            kafkascope_lessons::course::CourseError::Io(msg) => eprintln!("error: {msg}"),
+            kafkascope_lessons::course::CourseError::Lessons(errors) => {
+                let n = errors.len();
+                for e in errors {
+                    eprintln!("{}", render_error(e));
+                }
+                eprintln!("{n} lesson file{} with problems", if n == 1 { "" } else { "s" });
+            }
+        }
+        ExitCode::from(2)
+    })
+}
+
+fn learn(lesson: Option<String>, dir: Option<std::path::PathBuf>, restart: bool, no_save: bool) -> ExitCode {
+    use kafkascope_lessons::progress::Store;
+    use kafkascope_lessons::terminal::{Style, Terminal};
+    let course = match course(dir.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let store = if no_save { None } else { Store::default_location() };
+    if restart {
+        if let (Some(store), Some(l)) = (&store, lesson.as_deref().and_then(|k| course.find(k))) {
+            let (mut p, _) = store.load();
+            if p.lessons.remove(&l.id).is_some() {
+                if let Err(e) = store.save(&p) {
+                    eprintln!("warning: could not reset the progress in {}: {e}", store.path.display());
+                }
+            }
+        }
+    }
+    let stdout = std::io::stdout();
+    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(80)
+        .clamp(50, 120);
+    let stdin = std::io::stdin();
+    let mut t = Terminal::new(&course, stdin.lock(), stdout.lock(), Style { width, color }, store);
+    match t.run(lesson.as_deref()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn lessons_list(dir: Option<std::path::PathBuf>) -> ExitCode {
+    let course = match course(dir.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    print!("{}", lesson_list(&course));
+    ExitCode::SUCCESS
+}
+
+/// The course as a table of contents.
+pub fn lesson_list(course: &kafkascope_lessons::Course) -> String {
+    let mut s = format!("Lessons ({})\n", course.origin);
+    for l in &course.lessons {
+        let (p, t, _) = l.counts();
+        s.push_str(&format!(
+            "  {:>2}. {:<28} {}\n      {} ({} steps, {p} predictions, {t} tasks{})\n",
+            l.number,
+            l.id,
+            l.title,
+            l.summary,
+            l.steps.len(),
+            l.minutes.map(|m| format!(", {m} min")).unwrap_or_default()
+        ));
+    }
+    s.push_str("\nStart one: kafkascope learn the-log (or kafkascope learn, to be asked)\n");
+    s
+}
+
+fn lessons_check(dir: Option<std::path::PathBuf>) -> ExitCode {
+    let course = match course(dir.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let lessons = &course.lessons;
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get()).min(lessons.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<(usize, Vec<kafkascope_lessons::check::Finding>)>> = Default::default();
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(l) = lessons.get(i) else { break };
+                let f = kafkascope_lessons::check::check_lesson(l);
+                results.lock().expect("results").push((i, f));
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("results");
+    results.sort_by_key(|r| r.0);
+    let mut failed = 0;
+    for (i, findings) in &results {
+        let l = &lessons[*i];
+        let (p, t, c) = l.counts();
+        if findings.is_empty() {
+            println!(
+                "ok    {:>2}. {:<28} {} steps, {p} predictions, {t} tasks, {c} claims",
+                l.number,
+                l.id,
+                l.steps.len()
+            );
+        } else {
+            failed += 1;
+            println!("FAIL  {:>2}. {}", l.number, l.id);
+            for f in findings {
+                println!("  {f}");
+            }
+        }
+    }
+    if failed > 0 {
+        println!("\n{failed} of {} lessons disagree with the simulation", lessons.len());
+        ExitCode::from(1)
+    } else {
+        println!("\nAll {} lessons agree with the simulation.", lessons.len());
+        ExitCode::SUCCESS
     }
 }
 

@@ -8,7 +8,7 @@
 
 use kafkascope_sim::command::TimedCommand;
 use kafkascope_sim::ids::Millis;
-use kafkascope_sim::scenario::{parse, parse_duration};
+use kafkascope_sim::scenario::{parse, parse_duration, to_toml, Scenario};
 
 use crate::lesson::SimRef;
 
@@ -184,6 +184,54 @@ fn toml_value(key: &str, v: &str) -> String {
     }
 }
 
+/// The line that types `c` (the inverse of [`parse_line`]): how the app shows and saves what
+/// a learner did with its buttons, and teaches the terminal's syntax on the way.
+pub fn to_line(c: &TimedCommand, scenario: &Scenario) -> String {
+    // The scenario writer already knows how every command is spelled as a fault table.
+    let mut s = scenario.clone();
+    s.faults = vec![c.clone()];
+    s.expect.clear();
+    let toml = to_toml(&s);
+    let table = toml.rsplit("[[faults]]").next().unwrap_or_default();
+    let mut action = String::new();
+    let mut words = Vec::new();
+    let mut settings = Vec::new();
+    for line in table.lines().take_while(|l| !l.starts_with('[')) {
+        let Some((k, v)) = line.split_once(" = ") else {
+            continue;
+        };
+        let v = flat(v.trim());
+        match k.trim().trim_matches('"') {
+            "at" => {}
+            "action" => action = v,
+            k if ACTIONS.iter().any(|(a, p)| *a == action && *p == Some(k)) => words.push(v),
+            k => settings.push(format!("{k}={v}")),
+        }
+    }
+    let mut out = action;
+    for w in words.into_iter().chain(settings) {
+        out.push(' ');
+        out += &w;
+    }
+    out
+}
+
+/// A TOML value as typed: strings unquoted, lists joined with commas.
+fn flat(v: &str) -> String {
+    if let Some(inner) = v.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+        return inner
+            .split(',')
+            .map(|x| flat(x.trim()))
+            .filter(|x| !x.is_empty())
+            .collect::<Vec<_>>()
+            .join(",");
+    }
+    match v.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+        Some(s) => s.replace("\\\"", "\"").replace("\\\\", "\\"),
+        None => v.to_string(),
+    }
+}
+
 /// Runs a list of lines (a task's solution) from `start`: the commands it gives, and the time
 /// it ends at.
 pub fn run_script(
@@ -272,6 +320,24 @@ mod tests {
         assert!(e.contains("run 2s"), "{e}");
         let e = command("heal broker-1").unwrap_err();
         assert!(e.contains("key=value"), "{e}");
+    }
+
+    #[test]
+    fn a_command_is_typed_back_as_the_line_that_makes_it() {
+        for line in [
+            "crash leader of orders-0 kind=power-loss",
+            "restart broker-2",
+            "partition from=broker-1 to=broker-2,controller one_way=true",
+            "producer producer-a acks=all rate=50",
+            "heal",
+            "link from=producer-a to=broker-1 latency=200ms loss=0.1",
+        ] {
+            let Ok(Input::Command(c)) = parse_line(line, &sim(), 4000) else {
+                panic!("{line}")
+            };
+            let typed = to_line(&c, &sim().scenario);
+            assert_eq!(parse_line(&typed, &sim(), 4000), Ok(Input::Command(c)), "{line} → {typed}");
+        }
     }
 
     #[test]

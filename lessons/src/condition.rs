@@ -62,9 +62,10 @@ impl std::error::Error for ConditionError {}
 
 /// What a condition is evaluated against: a run (scenario, trace) up to the moment `at`.
 ///
-/// "At `at`" means after the milliseconds `[0, at)`, the state `Simulation::run_until(at)`
-/// leaves: entries of the trace at `at` or later are ignored, so a condition reads the same
-/// whether the trace stops at `at` or runs on.
+/// "At `at`" means after the milliseconds `[0, at]`, the state `Simulation::run_until(at + 1)`
+/// leaves (what [`crate::player::simulate`] runs): a crash scheduled at 5s has happened at 5s,
+/// as a lesson's text says. Entries of the trace after `at` are ignored, so a condition reads
+/// the same whether the trace stops at `at` or runs on.
 pub struct Evidence<'a> {
     pub scenario: &'a Scenario,
     pub trace: &'a Trace,

@@ -212,6 +212,36 @@ impl Player {
         Ok(input)
     }
 
+    /// A command the learner gave another way than typing (the app's buttons), at its own
+    /// time: it counts like a typed one, and the learner's time moves to it.
+    pub fn push_command(&mut self, c: TimedCommand) -> Result<(), String> {
+        let step = self.current();
+        let line = crate::command_line::to_line(&c, &step.sim.scenario);
+        if step.task.is_none() {
+            return Err("this step has no task".into());
+        }
+        if c.at < step.at || c.at > step.end() {
+            return Err(format!(
+                "this step's task runs from {} to {}",
+                kafkascope_sim::trace::fmt_time(step.at),
+                kafkascope_sim::trace::fmt_time(step.end())
+            ));
+        }
+        let step_at = |st: &Step| st.at;
+        let at = step_at(step);
+        let s = &mut self.states[self.step];
+        // Saved as the line that types it, after a `run` to its time, so that resuming
+        // replays it exactly.
+        let now = s.now.unwrap_or(at);
+        if c.at > now {
+            s.typed.push(format!("run {}ms", c.at - now));
+        }
+        s.now = Some(c.at);
+        s.commands.push(c);
+        s.typed.push(line);
+        Ok(())
+    }
+
     /// Undoes the learner's commands in this step.
     pub fn reset(&mut self) {
         let s = &mut self.states[self.step];

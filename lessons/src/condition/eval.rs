@@ -79,7 +79,7 @@ const LIST: usize = 3;
 
 impl<'a> Facts<'a> {
     fn gather(ev: &Evidence<'a>) -> Facts<'a> {
-        let end = ev.trace.entries.partition_point(|e| e.at < ev.at);
+        let end = ev.trace.entries.partition_point(|e| e.at <= ev.at);
         let prefix = &ev.trace.entries[..end];
         // `check_to` reads the whole trace: its counts and verdicts would include what
         // happened after the moment.
@@ -815,9 +815,9 @@ mod tests {
             full.at("lost_acknowledged == 0 and not elected(orders-0)", 10_000)
                 .holds
         );
-        // An event exactly at the moment has not happened yet (run_until(t) stops before t).
-        assert!(!full.at("crashed(broker-1)", 5_000).holds);
-        assert!(full.at("crashed(broker-1)", 5_001).holds);
+        // An event exactly at the moment has happened (the player runs to t + 1).
+        assert!(!full.at("crashed(broker-1)", 4_999).holds);
+        assert!(full.at("crashed(broker-1)", 5_000).holds);
     }
 
     /// One partition led by broker-1, an acks=1 producer and a consumer without a group;

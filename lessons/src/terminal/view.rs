@@ -16,7 +16,8 @@ use kafkascope_sim::trace::{fmt_time, Event};
 
 use crate::player::Outcome;
 
-/// How many offsets of each log are drawn (the last ones).
+/// How many offsets of each log are drawn at most: those around the high watermarks and log
+/// ends when they fit, else the last ones.
 const WINDOW: u64 = 8;
 /// Record values are cut to this many characters.
 const CELL: usize = 5;
@@ -133,8 +134,18 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
             .filter_map(|&b| replay.replica(tp, b).map(|r| (b, r)))
             .collect();
         let leo_max = replicas.iter().map(|(_, r)| r.log.len() as u64).max().unwrap_or(0);
-        let first = leo_max.saturating_sub(WINDOW);
-        let mut header = format!("{:<23}", if first > 0 { "   offset …" } else { "   offset" });
+        let low = replicas
+            .iter()
+            .map(|(_, r)| r.high_watermark.min(r.log.len() as u64))
+            .min()
+            .unwrap_or(0)
+            .saturating_sub(2);
+        let first = if leo_max - low.min(leo_max) <= WINDOW {
+            low.min(leo_max.saturating_sub(WINDOW))
+        } else {
+            leo_max.saturating_sub(WINDOW)
+        };
+        let mut header = format!("{:<21}", if first > 0 { "   offset …" } else { "   offset" });
         for off in first..leo_max {
             let _ = write!(header, " {off:<CELL$}");
         }
@@ -166,7 +177,7 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
             let width = (leo_max - first) as usize * (CELL + 1);
             let _ = writeln!(
                 out,
-                " {}{name:<9} {state:<11}{cells:<width$}{end_sep}  HW {hw} · LEO {leo}",
+                " {}{name:<9} {state:<9}{cells:<width$}{end_sep} HW {hw} LEO {leo}",
                 mark(&name)
             );
         }
