@@ -266,7 +266,9 @@ fn learn(lesson: Option<String>, dir: Option<std::path::PathBuf>, restart: bool,
         .unwrap_or(80)
         .clamp(50, 120);
     let stdin = std::io::stdin();
-    let mut t = Terminal::new(&course, stdin.lock(), stdout.lock(), Style { width, color }, store);
+    let echo = !stdin.is_terminal();
+    let style = Style { width, color, echo };
+    let mut t = Terminal::new(&course, stdin.lock(), stdout.lock(), style, store);
     match t.run(lesson.as_deref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,

@@ -273,8 +273,7 @@ impl Parser<'_> {
             None => previous_end,
         };
         let until = match t.take("until") {
-            Some(v) => {
-                let u = self.time(v, "until", duration)?;
+            Some(v) => self.time(v, "until", duration).map(|u| {
                 if u <= at {
                     self.problem(
                         v.span(),
@@ -282,8 +281,8 @@ impl Parser<'_> {
                         None,
                     );
                 }
-                Some(u)
-            }
+                u
+            }),
             None => None,
         };
         if at < previous_end && index > chain_start {
@@ -383,11 +382,14 @@ impl Parser<'_> {
 
     fn highlight(&mut self, v: &Val<'_>, s: &Scenario) -> Vec<String> {
         let names = s.names();
+        let brokers = s.broker_ids();
         let topics = topic_sizes(s);
         let mut out = Vec::new();
         for item in self.strings(v, "highlight") {
             let (span, name) = item;
-            let known = names.parse(&name).is_some()
+            let known = names
+                .parse(&name)
+                .is_some_and(|n| n.broker().is_none_or(|b| brokers.contains(&b)))
                 || TopicPartition::parse(&name).is_some_and(|tp| {
                     topics.get(tp.topic.as_ref()).is_some_and(|&n| tp.partition < n)
                 });
@@ -465,14 +467,16 @@ impl Parser<'_> {
             );
         }
         let answer = match answer_v {
-            Some(a) => self.int(a, "answer", 1, choices.len().max(1) as i64)? as usize - 1,
+            Some(a) => self
+                .int(a, "answer", 1, choices.len().max(1) as i64)
+                .map(|n| n as usize - 1),
             None => {
                 self.problem(
                     t_span(v),
                     "[steps.predict] needs `answer`".into(),
                     Some("answer = 2 (the right choice, counting from 1)".into()),
                 );
-                return None;
+                None
             }
         };
         let why: Vec<String> = match why_v {
@@ -503,7 +507,7 @@ impl Parser<'_> {
         Some(Prediction {
             question,
             choices,
-            answer,
+            answer: answer?,
             why,
         })
     }

@@ -24,6 +24,9 @@ use crate::progress::{status, Progress, Store};
 pub struct Style {
     pub width: usize,
     pub color: bool,
+    /// Write each input line after its prompt, as a terminal would show it: for input that
+    /// is not a terminal (a script, a test), so the transcript reads like a session.
+    pub echo: bool,
 }
 
 impl Default for Style {
@@ -31,6 +34,7 @@ impl Default for Style {
         Style {
             width: 80,
             color: false,
+            echo: false,
         }
     }
 }
@@ -101,7 +105,11 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
         if self.input.read_line(&mut s)? == 0 {
             return Ok(None);
         }
-        Ok(Some(s.trim().to_string()))
+        let s = s.trim().to_string();
+        if self.style.echo {
+            writeln!(self.out, "{s}")?;
+        }
+        Ok(Some(s))
     }
 
     fn md(&mut self, text: &str) -> std::io::Result<()> {
