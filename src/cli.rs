@@ -521,12 +521,14 @@ pub fn intro() -> String {
         "Kafkascope: watch Apache Kafka work, and break it.\n\n\
          Every run is a deterministic simulation of a Kafka cluster (brokers, controller, producers)\n\
          with faults on a schedule; the same scenario and seed always give the same run.\n\n\
-         Try:\n  kafkascope ui                          # the visual app (also: kafkascope alone)\n  \
+         Try:\n  kafkascope learn                       # guided lessons, here in the terminal\n  \
+         kafkascope ui                          # the visual app (also: kafkascope alone)\n  \
          kafkascope run acks1-leader-crash      # acks=1 loses an acknowledged write\n  \
          kafkascope run acks-all-leader-crash   # ...and acks=all does not\n  \
          kafkascope run kip101-1-high-watermark  # a bug from Kafka's history (KIP-101)\n  \
          kafkascope explore experiments/acks-and-min-insync.toml  # sweep configurations under faults\n\n\
-         Commands: ui, run, validate, scenarios, show, configs, explore (kafkascope help <command>)\n\n",
+         Commands: learn, lessons, ui, run, validate, scenarios, show, configs, explore\n\
+         (kafkascope help <command>)\n\n",
     );
     s.push_str(&scenario_list());
     s

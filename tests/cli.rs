@@ -179,3 +179,66 @@ fn run_draws_a_space_time_diagram_around_the_first_violation() {
     );
     assert!(svg.contains("✗"), "the violation is marked");
 }
+
+/// `kafkascope learn` reads its answers from any input: a script plays a lesson, and the
+/// progress it leaves is resumed by the next run.
+#[test]
+fn learn_plays_a_lesson_from_piped_input_and_resumes_it() {
+    use std::io::Write;
+    let data = std::env::temp_dir().join(format!("kafkascope-learn-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let learn = |input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kafkascope"))
+            .args(["learn", "1"])
+            .env("NO_COLOR", "1")
+            .env("KAFKASCOPE_DATA_DIR", &data)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let course = kafkascope_lessons::Course::shipped().unwrap();
+    let first = &course.lessons[0];
+    // Answer the first step's prediction if it has one, then go to step 2 and stop.
+    let answer = first.steps[0]
+        .predict
+        .as_ref()
+        .map(|p| format!("{}\n", p.answer + 1))
+        .unwrap_or_default();
+    let o = learn(&format!("{answer}\nq\n"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains(&format!("Lesson 1: {}", first.title)), "{out}");
+    assert!(out.contains(" · step 2/"), "{out}");
+    assert!(out.contains("Progress saved."), "{out}");
+    let o = learn("q\n");
+    let out = stdout(&o);
+    assert!(out.contains("(resuming at step 2)"), "{out}");
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn learn_an_unknown_lesson_suggests_one_and_lists_the_course() {
+    let o = kafkascope(&["learn", "the-logg", "--no-save"]);
+    let out = stdout(&o);
+    assert!(out.contains("There is no lesson `the-logg`: did you mean `the-log`?"), "{out}");
+    assert!(out.contains("12."), "{out}");
+}
+
+#[test]
+fn lessons_check_locates_every_problem_of_a_broken_lesson() {
+    let o = kafkascope(&["lessons", "check", "lessons/tests/fixtures/broken"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("01-broken.toml:4:1"), "{err}");
+    assert!(err.contains("did you mean `lost_acknowledged`?"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
