@@ -140,14 +140,30 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
             .min()
             .unwrap_or(0)
             .saturating_sub(2);
-        let first = if leo_max - low.min(leo_max) <= WINDOW {
-            low.min(leo_max.saturating_sub(WINDOW))
+        // The offsets drawn: all of them around the HWs and log ends when they fit; else the
+        // lowest boundary and the tail, with a gap, so that a replica far behind (or a zombie
+        // far ahead) is still seen where it stops.
+        let low = low.min(leo_max);
+        let cols: Vec<Option<u64>> = if leo_max - low <= WINDOW {
+            (low.min(leo_max.saturating_sub(WINDOW))..leo_max).map(Some).collect()
         } else {
-            leo_max.saturating_sub(WINDOW)
+            let head = WINDOW / 2;
+            let tail = WINDOW - head - 1;
+            (low..low + head)
+                .map(Some)
+                .chain(std::iter::once(None))
+                .chain((leo_max - tail..leo_max).map(Some))
+                .collect()
         };
-        let mut header = format!("{:<21}", if first > 0 { "   offset …" } else { "   offset" });
-        for off in first..leo_max {
-            let _ = write!(header, " {off:<CELL$}");
+        let skipped = cols.first().copied().flatten().is_some_and(|f| f > 0);
+        let mut header = format!("{:<21}", if skipped { "   offset …" } else { "   offset" });
+        for c in &cols {
+            match c {
+                Some(off) => {
+                    let _ = write!(header, " {off:<CELL$}");
+                }
+                None => header += &format!(" {:<CELL$}", "…"),
+            }
         }
         let _ = writeln!(out, "{}", header.trim_end());
         for (b, r) in replicas {
@@ -165,7 +181,12 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
             let hw = r.high_watermark;
             let leo = r.log.len() as u64;
             let mut cells = String::new();
-            for off in first..leo_max {
+            for c in &cols {
+                let Some(off) = *c else {
+                    let gap = if leo > cols[0].unwrap_or(0) + WINDOW / 2 { "…" } else { "" };
+                    let _ = write!(cells, " {gap:<CELL$}");
+                    continue;
+                };
                 let sep = if off == hw { "|" } else { " " };
                 let cell: String = match r.log.get(off as usize) {
                     Some(v) => v.chars().take(CELL).collect(),
@@ -174,7 +195,7 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
                 let _ = write!(cells, "{sep}{cell:<CELL$}");
             }
             let end_sep = if hw == leo_max { "|" } else { " " };
-            let width = (leo_max - first) as usize * (CELL + 1);
+            let width = cols.len() * (CELL + 1);
             let _ = writeln!(
                 out,
                 " {}{name:<9} {state:<9}{cells:<width$}{end_sep} HW {hw} LEO {leo}",
