@@ -104,6 +104,12 @@ pub enum Cmd {
             value_name = "WHERE.KEY=VALUE"
         )]
         compare_set: Vec<String>,
+        /// Open a lesson (its id or number) where your saved progress left off.
+        #[arg(long, value_name = "ID", conflicts_with_all = ["scenario", "compare"])]
+        lesson: Option<String>,
+        /// With --lesson: open it on this step (1-based).
+        #[arg(long, requires = "lesson", value_name = "N")]
+        step: Option<usize>,
     },
     /// Run a scenario or an experiment (a grid of configurations and a nemesis) over many
     /// seeds: tables, plots, an HTML report, and shrunk counterexamples.
@@ -152,7 +158,7 @@ pub enum LessonsCmd {
 /// Exit codes: 0 when expectations hold, 1 when one fails, 2 on bad input.
 pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
-        None => ui(None, None, false, None, None, None, Vec::new()),
+        None => ui(None, None, false, None, None, None, Vec::new(), None, None),
         Some(Cmd::Ui {
             scenario,
             seed,
@@ -161,6 +167,8 @@ pub fn main(cli: Cli) -> ExitCode {
             screenshot,
             compare,
             compare_set,
+            lesson,
+            step,
         }) => ui(
             scenario,
             seed,
@@ -169,6 +177,8 @@ pub fn main(cli: Cli) -> ExitCode {
             screenshot,
             compare,
             compare_set,
+            lesson,
+            step,
         ),
         Some(Cmd::Run {
             scenario,
@@ -357,6 +367,7 @@ fn lessons_check(dir: Option<std::path::PathBuf>) -> ExitCode {
 }
 
 /// Opens the window. Without a display it says so and shows what the terminal can do.
+#[allow(clippy::too_many_arguments)]
 fn ui(
     scenario: Option<String>,
     seed: Option<u64>,
@@ -365,6 +376,8 @@ fn ui(
     screenshot: Option<std::path::PathBuf>,
     compare: Option<String>,
     compare_set: Vec<String>,
+    lesson: Option<String>,
+    lesson_step: Option<usize>,
 ) -> ExitCode {
     // Parsed here too, so a bad file gets the CLI's located diagnostics.
     let text_of = |arg: Option<String>| -> Result<Option<(String, String)>, String> {
@@ -394,10 +407,16 @@ fn ui(
         presenter,
         start_at_ms: at,
         screenshot: screenshot.map(|path| kafkascope_ui::ScreenshotPlan { path, frames: 8 }),
+        lesson,
+        lesson_step,
         ..Default::default()
     };
     match kafkascope_ui::run(options) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e @ kafkascope_ui::UiError::Lesson(_)) => {
+            eprintln!("kafkascope: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("kafkascope: {e}\n");
             eprint!("{}", intro());

@@ -182,6 +182,7 @@ fn ui_frame(
     let library = world.resource::<Library>();
     let pb = world.resource::<Playback>();
     let status = world.resource::<Status>();
+    let learning = world.resource::<kafkascope_ui::lesson::Learning>();
     let input = egui::RawInput {
         screen_rect: Some(egui::Rect::from_min_size(
             egui::Pos2::ZERO,
@@ -200,6 +201,7 @@ fn ui_frame(
         watch,
         compare,
         library,
+        learning,
         pb,
         &status.0,
         state,

@@ -9,6 +9,7 @@ use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
 use crate::cluster_state::{Checkpoints, ClusterAt};
 use crate::compare::{pump_compare, seek_compare, Compare};
 use crate::intents::{apply_intents, Intent, Intents};
+use crate::lesson::{pump_lesson, Learning, LessonIntent};
 use crate::library::{sandbox, LibraryEntry};
 use crate::playback::Playback;
 use crate::session::Session;
@@ -113,12 +114,25 @@ impl Plugin for CorePlugin {
         if let Some(t) = self.options.start_at_ms {
             intents.push(Intent::Seek(t as f64));
         }
+        let (learning, note) =
+            Learning::new(self.options.course.clone(), self.options.data_dir.clone());
+        if let Some(id) = &self.options.lesson {
+            intents.push(Intent::Lesson(LessonIntent::Open {
+                id: id.clone(),
+                step: self.options.lesson_step.map(|n| n.saturating_sub(1)),
+            }));
+        }
+        let mut status = Status::default();
+        if let Some(note) = note {
+            status.set(note);
+        }
         app.insert_resource(Sim(SimThread::spawn()))
+            .insert_resource(learning)
+            .insert_resource(status)
             .insert_resource(Library::new(library))
             .insert_resource(intents)
             .init_resource::<Watch>()
             .init_resource::<Playback>()
-            .init_resource::<Status>()
             .init_resource::<Compare>()
             .add_systems(
                 Update,
@@ -127,6 +141,7 @@ impl Plugin for CorePlugin {
                     pump_replies,
                     pump_compare,
                     advance_playback,
+                    pump_lesson,
                     seek_cluster,
                     seek_compare,
                 )

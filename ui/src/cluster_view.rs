@@ -150,12 +150,38 @@ pub fn layout(area: Rect, session: &Session) -> Layout {
     Layout { nodes }
 }
 
+/// What a lesson step draws attention to: nodes and partitions, by the names the lesson uses
+/// (`broker-2`, `controller`, `producer-a`, `orders-0`).
+#[derive(Default)]
+struct Highlight {
+    nodes: std::collections::BTreeSet<NodeId>,
+    partitions: std::collections::BTreeSet<String>,
+}
+
+impl Highlight {
+    fn new(names: &[String], session: &Session) -> Self {
+        let mut h = Highlight::default();
+        for n in names {
+            match session.names.parse(n) {
+                Some(node) => {
+                    h.nodes.insert(node);
+                }
+                None => {
+                    h.partitions.insert(n.clone());
+                }
+            }
+        }
+        h
+    }
+}
+
 #[allow(clippy::too_many_arguments)] // the picture, the compared one, and the controls
 pub fn show(
     root: &mut egui::Ui,
     watch: &Watch,
     other: Option<&Watch>,
     change: Option<&str>,
+    highlight: &[String],
     pb: &Playback,
     state: &mut UiState,
     intents: &mut Intents,
@@ -169,7 +195,9 @@ pub fn show(
         .show(root, |ui| {
             let full = ui.max_rect();
             let Some(other) = other.filter(|o| o.session.is_some()) else {
-                draw(ui, full, "main", watch, session, pb, state, intents, true);
+                draw(
+                    ui, full, "main", watch, session, highlight, pb, state, intents, true,
+                );
                 return;
             };
             // Compare: two halves with a title each; only the left one takes interventions.
@@ -188,6 +216,7 @@ pub fn show(
                     ["left", "right"][i],
                     w,
                     s,
+                    highlight,
                     pb,
                     state,
                     intents,
@@ -292,11 +321,13 @@ fn draw(
     salt: &str,
     watch: &Watch,
     session: &Session,
+    highlight: &[String],
     pb: &Playback,
     state: &mut UiState,
     intents: &mut Intents,
     clickable: bool,
 ) {
+    let highlight = Highlight::new(highlight, session);
     let p = palette(state.presenter);
     let full = rect.shrink(14.0);
     // The legend takes two lines where one would not fit.
@@ -318,6 +349,7 @@ fn draw(
         layout: &layout,
         painter: &painter,
         routes: BTreeMap::new(),
+        highlight: &highlight,
     };
     view.plan_routes();
     view.links();
@@ -341,6 +373,9 @@ fn draw(
             NodeId::Producer(i) => view.producer(i, rect),
             NodeId::Reader => view.reader(rect),
             NodeId::Consumer(i) => view.consumer(i, rect, hovered || selected),
+        }
+        if highlight.nodes.contains(&node) {
+            view.glow(rect);
         }
         if !clickable {
             continue;
@@ -458,6 +493,7 @@ struct View<'a> {
     layout: &'a Layout,
     painter: &'a egui::Painter,
     routes: BTreeMap<(NodeId, NodeId), Route>,
+    highlight: &'a Highlight,
 }
 
 /// A link's path: a quadratic Bézier curve (straight when the control point is the middle).
@@ -722,6 +758,26 @@ impl View<'_> {
         }
     }
 
+    /// A lesson's attention mark around a box: an accent outline with a soft glow outside it.
+    fn glow(&self, rect: Rect) {
+        let c = self.p.accent;
+        for i in 1..=4 {
+            let k = i as f32;
+            self.painter.rect_stroke(
+                rect.expand(1.0 + 2.0 * k),
+                6.0 + 2.0 * k,
+                Stroke::new(2.0, c.gamma_multiply(0.55 / k)),
+                egui::StrokeKind::Outside,
+            );
+        }
+        self.painter.rect_stroke(
+            rect.expand(1.0),
+            7.0,
+            Stroke::new(2.5, c),
+            egui::StrokeKind::Outside,
+        );
+    }
+
     fn label_box(&self, at: Pos2, text: &str, colour: Color32) {
         let galley = self
             .painter
@@ -813,13 +869,21 @@ impl View<'_> {
             } else {
                 self.p.dim
             };
-            self.painter.text(
+            let r = self.painter.text(
                 pos2(body.left() + 2.0, y),
                 Align2::LEFT_TOP,
                 line,
                 self.mono(11.5),
                 c,
             );
+            if self.highlight.partitions.contains(&tp.to_string()) {
+                self.painter.rect_stroke(
+                    r.expand2(vec2(3.0, 1.0)),
+                    3.0,
+                    Stroke::new(1.5, self.p.accent),
+                    egui::StrokeKind::Outside,
+                );
+            }
             y += 15.0;
         }
         if parts.len() > shown {
@@ -917,6 +981,19 @@ impl View<'_> {
         let acting_leader = replica.is_some_and(|r| r.role == ReplayRole::Leader);
         let inner = row.shrink2(vec2(0.0, (row.height() * 0.12).min(3.0)));
         let fs = (row.height() * 0.55).clamp(8.0, 13.5);
+        if self.highlight.partitions.contains(&tp.to_string()) {
+            self.painter.rect_filled(
+                row.expand2(vec2(3.0, 0.0)),
+                4.0,
+                p.accent.gamma_multiply(0.12),
+            );
+            self.painter.rect_stroke(
+                row.expand2(vec2(3.0, 0.0)),
+                4.0,
+                Stroke::new(2.0, p.accent),
+                egui::StrokeKind::Inside,
+            );
+        }
         if label_w > 0.0 {
             let mut x = inner.left();
             // ISR membership: a filled dot in the ISR, a hollow red ring outside it.

@@ -11,9 +11,12 @@ use kafkascope_sim::ids::Millis;
 
 use crate::app::{Sim, Status, Watch};
 use crate::compare::Compare;
+use crate::lesson::{Learning, LessonIntent};
 use crate::playback::Playback;
 use crate::session::Session;
 
+// A few intents a frame at most: a large command inline costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Intent {
     /// Open a scenario: its name or path, and its TOML text.
@@ -51,6 +54,8 @@ pub enum Intent {
         changes: Vec<String>,
     },
     CloseCompare,
+    /// Something for the open lesson (or opening one): see [`crate::lesson`].
+    Lesson(LessonIntent),
 }
 
 #[derive(Resource, Default, Debug)]
@@ -68,6 +73,7 @@ pub fn apply_intents(
     mut playback: ResMut<Playback>,
     mut status: ResMut<Status>,
     mut compare: ResMut<Compare>,
+    mut learning: ResMut<Learning>,
     sim: Res<Sim>,
 ) {
     for intent in std::mem::take(&mut intents.0) {
@@ -77,6 +83,7 @@ pub fn apply_intents(
             &mut playback,
             &mut status,
             &mut compare,
+            &mut learning,
             &sim,
         );
     }
@@ -88,12 +95,22 @@ fn apply(
     pb: &mut Playback,
     status: &mut Status,
     compare: &mut Compare,
+    learning: &mut Learning,
     sim: &Sim,
 ) {
     match intent {
+        Intent::Lesson(i) => match crate::lesson::apply(i, learning, watch, pb, compare, sim) {
+            Ok(()) => {
+                if learning.open.is_some() {
+                    status.set("");
+                }
+            }
+            Err(e) => status.set(e),
+        },
         Intent::Open { source, text, seed } => {
             match kafkascope_sim::scenario::parse(&source, &text) {
                 Ok(scenario) => {
+                    learning.close(pb);
                     let seed = seed.unwrap_or(scenario.seed);
                     let session = Session::new(source, scenario, seed);
                     sim.0.send(session.request());
@@ -119,6 +136,7 @@ fn apply(
                 pb,
                 status,
                 compare,
+                learning,
                 sim,
             ),
             Err(e) => status.set(format!("cannot read {}: {e}", path.display())),
@@ -138,6 +156,7 @@ fn apply(
             }
         }
         Intent::Home => {
+            learning.close(pb);
             watch.close();
             compare.close();
             pb.playing = false;
@@ -148,16 +167,19 @@ fn apply(
                     pb.time_ms = 0.0;
                 }
                 pb.playing = !pb.playing;
+                pb.stop_at = None;
             }
         }
         Intent::Seek(t) => {
             if let Some(s) = &watch.session {
+                pb.stop_at = None;
                 pb.seek(t, s);
             }
         }
         Intent::Step(d) => {
             if let Some(s) = &watch.session {
                 pb.playing = false;
+                pb.stop_at = None;
                 let t = pb.shown(s) as f64 + d as f64;
                 pb.seek(t, s);
             }
@@ -165,6 +187,7 @@ fn apply(
         Intent::StepEvent { forward } => {
             if let Some(s) = &watch.session {
                 pb.playing = false;
+                pb.stop_at = None;
                 let now = pb.shown(s);
                 let target = if forward {
                     s.entries.get(s.entries_through(now)).map(|e| e.at)
@@ -215,6 +238,11 @@ fn apply(
             }
         }
         Intent::CloseCompare => compare.close(),
+        Intent::Intervene(command) if learning.open.is_some() => {
+            let Some(s) = &watch.session else { return };
+            let at: Millis = (pb.shown(s) + 1).min(s.end());
+            crate::lesson::intervene(learning, TimedCommand { at, command }, watch, sim);
+        }
         Intent::Intervene(command) => {
             let Watch {
                 session: Some(s),

@@ -20,7 +20,9 @@ mod cluster_view;
 pub mod compare;
 mod home;
 pub mod intents;
+pub mod lesson;
 pub mod library;
+pub mod markdown;
 pub mod metrics;
 mod panels;
 pub mod playback;
@@ -68,6 +70,16 @@ pub struct UiOptions {
     pub select: Option<String>,
     /// The window's size in logical pixels; 1280×800 when `None`.
     pub window_size: Option<(u32, u32)>,
+    /// The lessons the home screen lists; the shipped course when `None` (a teacher's folder
+    /// is loaded with `kafkascope_lessons::Course::load_dir`).
+    pub course: Option<kafkascope_lessons::Course>,
+    /// A lesson to open at once (its id or number), where the learner's progress left off.
+    pub lesson: Option<String>,
+    /// The lesson's step to open on, 1-based as the lesson panel numbers them.
+    pub lesson_step: Option<usize>,
+    /// Where progress is kept (`progress.json`); the data directory when `None`
+    /// (`$KAFKASCOPE_DATA_DIR`, else the platform's).
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Save a PNG of the window after the scenario has been simulated up to the displayed time
@@ -87,6 +99,8 @@ pub enum UiError {
     NoDisplay,
     #[error("{0}")]
     Scenario(String),
+    #[error("{0}")]
+    Lesson(String),
     #[error(
         "the window could not be opened: {0}; the terminal commands work without one: \
          `kafkascope run NAME`, `kafkascope scenarios`"
@@ -104,6 +118,7 @@ pub fn run(options: UiOptions) -> Result<(), UiError> {
             .map_err(|e| UiError::Scenario(e.to_string()))?;
     }
     check_compare_set(&options)?;
+    let options = check_lesson(options)?;
     if !has_display() {
         return Err(UiError::NoDisplay);
     }
@@ -150,6 +165,42 @@ fn check_compare_set(options: &UiOptions) -> Result<(), UiError> {
     change::parse_and_apply(&scenario, &options.compare_set)
         .map(|_| ())
         .map_err(UiError::Scenario)
+}
+
+/// The lesson to open exists, and so does its step (checked before a window opens). The
+/// course loaded for the check is the one the app then uses.
+fn check_lesson(mut options: UiOptions) -> Result<UiOptions, UiError> {
+    let Some(key) = options.lesson.clone() else {
+        return Ok(options);
+    };
+    let course = match options.course.take() {
+        Some(c) => c,
+        None => kafkascope_lessons::Course::shipped()
+            .map_err(|e| UiError::Lesson(format!("the lessons could not be loaded:\n{e}")))?,
+    };
+    let Some(lesson) = course.find(&key) else {
+        let hint = course
+            .suggest(&key)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        let ids: Vec<&str> = course.lessons.iter().map(|l| l.id.as_str()).collect();
+        return Err(UiError::Lesson(format!(
+            "there is no lesson `{key}` in {}{hint}; the lessons are: {}",
+            course.origin,
+            ids.join(", ")
+        )));
+    };
+    if let Some(n) = options.lesson_step {
+        if n == 0 || n > lesson.steps.len() {
+            return Err(UiError::Lesson(format!(
+                "lesson `{}` has steps 1 to {}, not {n}",
+                lesson.id,
+                lesson.steps.len()
+            )));
+        }
+    }
+    options.course = Some(course);
+    Ok(options)
 }
 
 /// Whether a window system is reachable (checked before winit, which panics without one).

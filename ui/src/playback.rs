@@ -19,6 +19,9 @@ pub struct Playback {
     pub time_ms: f64,
     pub playing: bool,
     pub speed: f64,
+    /// Where playing stops by itself (a lesson playing on to a step's `until`); cleared when it
+    /// gets there or the user moves the time.
+    pub stop_at: Option<f64>,
 }
 
 impl Default for Playback {
@@ -27,6 +30,7 @@ impl Default for Playback {
             time_ms: 0.0,
             playing: false,
             speed: DEFAULT_SPEED,
+            stop_at: None,
         }
     }
 }
@@ -54,7 +58,16 @@ impl Playback {
             return;
         }
         let available = Self::available(session);
-        self.time_ms = (self.time_ms + wall_secs * 1000.0 * self.speed).min(available);
+        let limit = self.stop_at.map_or(available, |s| s.min(available));
+        self.time_ms = (self.time_ms + wall_secs * 1000.0 * self.speed).min(limit);
+        if let Some(stop) = self.stop_at {
+            if self.time_ms >= stop {
+                self.time_ms = stop;
+                self.playing = false;
+                self.stop_at = None;
+                return;
+            }
+        }
         if session.complete() && self.time_ms >= session.end() as f64 {
             self.time_ms = session.end() as f64;
             self.playing = false;

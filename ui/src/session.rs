@@ -155,8 +155,17 @@ impl Session {
     /// the request that re-simulates the new future.
     pub fn branch(&mut self, command: TimedCommand) -> Request {
         let at = command.at;
-        self.interventions.retain(|c| c.at < at);
-        self.interventions.push(command);
+        let mut commands = std::mem::take(&mut self.interventions);
+        commands.retain(|c| c.at < at);
+        commands.push(command);
+        self.branch_to(commands, at)
+    }
+
+    /// Replaces the interventions with `commands`, which agree with the old ones before `at`,
+    /// and discards the trace from `at` on. A lesson's task keeps every command the learner
+    /// gave (the lesson checks them all), so it branches this way rather than by [`Self::branch`].
+    pub fn branch_to(&mut self, commands: Vec<TimedCommand>, at: Millis) -> Request {
+        self.interventions = commands;
         let keep = self.entries.partition_point(|e| e.at < at);
         self.entries.truncate(keep);
         self.narrated.retain(|(i, _)| *i < keep);

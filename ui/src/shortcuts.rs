@@ -7,6 +7,7 @@ use kafkascope_sim::ids::NodeId;
 
 use crate::app::Watch;
 use crate::intents::{Intent, Intents};
+use crate::lesson::{LessonIntent, LessonRun};
 use crate::panels::UiState;
 use crate::playback::Playback;
 
@@ -37,6 +38,11 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("K", "colour records by key / by producer"),
     ("T", "show / hide the side panels"),
     ("P", "presenter mode: large type, high contrast"),
+    ("Alt + →  ←", "lesson: next / previous step"),
+    (
+        "Enter",
+        "lesson: lock in the prediction, play on, check the task, or go on",
+    ),
     ("H  ?", "this help"),
     ("Esc", "close a menu; back to the home screen"),
 ];
@@ -44,6 +50,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
 pub fn read(
     ctx: &egui::Context,
     watch: &Watch,
+    lesson: Option<&LessonRun>,
     pb: &Playback,
     state: &mut UiState,
     intents: &mut Intents,
@@ -51,7 +58,7 @@ pub fn read(
     if ctx.egui_wants_keyboard_input() {
         return;
     }
-    let (pressed, shift) = ctx.input(|i| {
+    let (pressed, shift, alt) = ctx.input(|i| {
         let keys: Vec<Key> = i
             .events
             .iter()
@@ -62,11 +69,63 @@ pub fn read(
                 _ => None,
             })
             .collect();
-        (keys, i.modifiers.shift)
+        (keys, i.modifiers.shift, i.modifiers.alt)
     });
     for key in pressed {
+        if let Some(run) = lesson {
+            if lesson_key(key, alt, run, state, intents) {
+                continue;
+            }
+        }
         handle(key, shift, watch, pb, state, intents);
     }
+}
+
+/// The lesson's keys: Alt+→ and Alt+← move between steps, Enter does the step's next thing.
+/// Returns whether the key was the lesson's.
+fn lesson_key(
+    key: Key,
+    alt: bool,
+    run: &LessonRun,
+    state: &UiState,
+    intents: &mut Intents,
+) -> bool {
+    let mut send = |i: LessonIntent| intents.push(Intent::Lesson(i));
+    match key {
+        Key::ArrowRight if alt => send(LessonIntent::Next),
+        Key::ArrowLeft if alt => send(LessonIntent::Back),
+        Key::Enter => {
+            let p = &run.player;
+            let step = p.current();
+            let s = p.state();
+            if run.finished {
+                return false;
+            }
+            if step.predict.is_some() && s.answer.is_none() {
+                let key = (p.lesson.id.clone(), p.step);
+                match &state.lesson_choice {
+                    Some((k, c)) if *k == key => send(LessonIntent::Answer(*c)),
+                    _ => {}
+                }
+            } else if run.playing_to.is_some() {
+                send(LessonIntent::SkipPlay);
+            } else if step.task.is_some() && !s.done {
+                if run.checking.is_none() {
+                    send(LessonIntent::Check);
+                }
+            } else if step.until.is_some()
+                && step.task.is_none()
+                && step.predict.is_none()
+                && !s.played
+            {
+                send(LessonIntent::PlayOn);
+            } else {
+                send(LessonIntent::Next);
+            }
+        }
+        _ => return false,
+    }
+    true
 }
 
 fn handle(

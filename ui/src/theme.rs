@@ -27,6 +27,8 @@ pub struct Palette {
     pub ok: Color32,
     pub bad: Color32,
     pub selected: Color32,
+    /// What a lesson step draws attention to (its `highlight`): outlines and glows.
+    pub accent: Color32,
 }
 
 pub fn palette(presenter: bool) -> Palette {
@@ -51,6 +53,7 @@ pub fn palette(presenter: bool) -> Palette {
             ok: Color32::from_rgb(0, 230, 110),
             bad: Color32::from_rgb(255, 70, 70),
             selected: Color32::from_rgb(0, 200, 255),
+            accent: Color32::from_rgb(255, 90, 255),
         }
     } else {
         Palette {
@@ -73,6 +76,7 @@ pub fn palette(presenter: bool) -> Palette {
             ok: Color32::from_rgb(80, 200, 120),
             bad: Color32::from_rgb(235, 85, 85),
             selected: Color32::from_rgb(90, 170, 255),
+            accent: Color32::from_rgb(214, 120, 255),
         }
     }
 }

@@ -494,6 +494,7 @@ fn ui_frame(
         world.resource::<Watch>(),
         world.resource::<kafkascope_ui::compare::Compare>(),
         world.resource::<kafkascope_ui::app::Library>(),
+        world.resource::<kafkascope_ui::lesson::Learning>(),
         world.resource::<kafkascope_ui::playback::Playback>(),
         "",
         state,

@@ -41,6 +41,16 @@ fn shoot(name: &str, args: &[&str]) -> (Vec<u8>, u32, u32) {
 
 /// Runs the app once in a window of `size` on a screen of that size.
 fn shoot_at(name: &str, size: (u32, u32), args: &[&str]) -> (Vec<u8>, u32, u32) {
+    shoot_with(name, size, args, &[])
+}
+
+/// Runs the app once in a window of `size`, with `env` set.
+fn shoot_with(
+    name: &str,
+    size: (u32, u32),
+    args: &[&str],
+    env: &[(&str, &Path)],
+) -> (Vec<u8>, u32, u32) {
     // One X server at a time: `xvfb-run -a` picks a free display number, and two started at
     // once can pick the same one (and two software renderers share two cores anyway).
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -55,6 +65,7 @@ fn shoot_at(name: &str, size: (u32, u32), args: &[&str]) -> (Vec<u8>, u32, u32) 
         .args(args)
         .args(["--screenshot", path.to_str().unwrap(), "--frames", "8"])
         .env("WGPU_BACKEND", "vulkan")
+        .envs(env.iter().copied())
         .status()
         .expect("running xvfb-run");
     assert!(status.success(), "{name}: the app exited with {status}");
@@ -289,4 +300,72 @@ fn consumers_render_in_the_client_row() {
         count(&img, [80, 210, 120], 12, (0.0, 0.1, 0.68, 0.62)) > 20,
         "no HW markers"
     );
+}
+
+/// A lesson step at 1280×720: the lesson panel on the right (its step buttons, the
+/// prediction's frame and the step's text), and the step's highlighted partition and broker
+/// outlined in the accent colour in the cluster view. Then the final challenge of the same
+/// lesson, in its gold frame.
+#[test]
+fn a_lesson_step_renders_with_its_panel() {
+    if let Some(why) = missing_tools() {
+        println!("skipped: {why}");
+        return;
+    }
+    let lessons = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lessons");
+    let data = std::env::temp_dir().join(format!("kafkascope-ui-shots-{}", std::process::id()));
+    let env = [("KAFKASCOPE_DATA_DIR", data.as_path())];
+    let args = |step: &'static str| {
+        [
+            "--lessons",
+            lessons.to_str().unwrap(),
+            "--lesson",
+            "fixture",
+            "--step",
+            step,
+        ]
+    };
+    let accent = [214, 120, 255];
+    let img = shoot_with(
+        "lesson-fixture-step1-1280x720",
+        (1280, 720),
+        &args("1"),
+        &env,
+    );
+    assert_eq!((img.1, img.2), (1280, 720));
+    let panel = (0.67, 0.05, 1.0, 0.88);
+    let cluster = (0.0, 0.08, 0.63, 0.85);
+    assert!(distinct_colours(&img) > 20, "blank");
+    // The panel's text (light grey on its darker background) and its accent marks: the
+    // current step's button, "Step 1 of 2", the prediction's frame. The step highlights
+    // orders-0 and broker-1: outlined in the cluster view, which still has its HW markers.
+    let (text, marks, highlight, hw) = (
+        count(&img, [205, 209, 218], 24, panel),
+        count(&img, accent, 16, panel),
+        count(&img, accent, 16, cluster),
+        count(&img, [80, 210, 120], 12, cluster),
+    );
+    println!("panel text {text}, panel accent {marks}, cluster accent {highlight}, HW {hw}");
+    assert!(text > 1000, "no lesson text in the panel ({text} pixels)");
+    assert!(marks > 400, "no accent marks in the panel ({marks} pixels)");
+    assert!(
+        highlight > 1000,
+        "no highlight in the cluster view ({highlight} pixels)"
+    );
+    assert!(hw > 20, "no HW markers ({hw} pixels)");
+
+    let task = shoot_with(
+        "lesson-fixture-step2-1280x720",
+        (1280, 720),
+        &args("2"),
+        &env,
+    );
+    // The final challenge's frame and title in gold.
+    let gold = count(&task, [240, 200, 70], 16, panel);
+    println!("final challenge gold {gold}");
+    assert!(
+        gold > 400,
+        "no final challenge in the panel ({gold} pixels)"
+    );
+    let _ = std::fs::remove_dir_all(&data);
 }

@@ -5,7 +5,11 @@
 //! cargo run -p kafkascope-ui --bin kafkascope-ui -- [SCENARIO] [--at MS] [--presenter]
 //!     [--seed N] [--size WxH] [--select NODE] [--compare SCENARIO] [--compare-set WHERE.KEY=VALUE]...
 //!     [--screenshot PATH [--frames N]]
+//!     [--lesson ID [--step N]] [--lessons DIR] [--data-dir DIR]
 //! ```
+//!
+//! `--lessons DIR` lists (and `--lesson` opens) the lessons of a folder instead of the shipped
+//! course; `--data-dir` keeps progress there instead of in the user's data directory.
 
 use std::path::{Path, PathBuf};
 
@@ -69,6 +73,19 @@ fn main() {
                 }
             },
             "--screenshot" => shot = args.next().map(PathBuf::from),
+            "--lesson" => options.lesson = args.next(),
+            "--step" => options.lesson_step = args.next().and_then(|v| v.parse().ok()),
+            "--data-dir" => options.data_dir = args.next().map(PathBuf::from),
+            "--lessons" => {
+                let dir = PathBuf::from(args.next().unwrap_or_default());
+                match kafkascope_lessons::Course::load_dir(&dir) {
+                    Ok(c) => options.course = Some(c),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        std::process::exit(2);
+                    }
+                }
+            }
             "--frames" => frames = args.next().and_then(|v| v.parse().ok()).unwrap_or(5),
             "--size" => {
                 options.window_size = args.next().and_then(|v| {

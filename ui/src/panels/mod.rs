@@ -11,6 +11,7 @@ mod event_log;
 mod files;
 mod help;
 mod interventions;
+mod lesson;
 mod link_sliders;
 mod metrics;
 mod node_menu;
@@ -24,6 +25,7 @@ use kafkascope_sim::ids::NodeId;
 use crate::app::{Library, Status, Watch};
 use crate::compare::Compare;
 use crate::intents::{Intent, Intents};
+use crate::lesson::Learning;
 use crate::playback::Playback;
 use crate::{cluster_view, home, shortcuts, theme, timeline};
 
@@ -61,6 +63,14 @@ pub struct UiState {
     /// Where the cluster view put each node's box in the last frame (for drags, and for tests
     /// that drive them).
     pub node_boxes: std::collections::BTreeMap<NodeId, egui::Rect>,
+    /// The prediction choice selected but not locked in: `((lesson, step), choice)`.
+    pub lesson_choice: Option<((String, usize), usize)>,
+    /// The lesson panel's command line.
+    pub lesson_command: String,
+    /// The lesson shown last frame: opening one hides the side panel (the lesson panel takes
+    /// its place), leaving it brings the side panel back as it was.
+    lesson_seen: Option<String>,
+    side_panel_before: bool,
 }
 
 impl UiState {
@@ -79,6 +89,10 @@ impl UiState {
             producer_edit: None,
             change_dialog: None,
             node_boxes: Default::default(),
+            lesson_choice: None,
+            lesson_command: String::new(),
+            lesson_seen: None,
+            side_panel_before: true,
         }
     }
 }
@@ -119,6 +133,7 @@ pub fn draw(
     watch: Res<Watch>,
     compare: Res<Compare>,
     library: Res<Library>,
+    learning: Res<Learning>,
     pb: Res<Playback>,
     status: Res<Status>,
     mut state: ResMut<UiState>,
@@ -132,6 +147,7 @@ pub fn draw(
         &watch,
         &compare,
         &library,
+        &learning,
         &pb,
         &status.0,
         &mut state,
@@ -151,18 +167,30 @@ pub fn lay_out(
     watch: &Watch,
     compare: &Compare,
     library: &Library,
+    learning: &Learning,
     pb: &Playback,
     status: &str,
     state: &mut UiState,
     intents: &mut Intents,
 ) {
+    let lesson = learning.open.as_ref().filter(|_| watch.session.is_some());
+    let lesson_id = lesson.map(|r| r.player.lesson.id.clone());
+    if lesson_id != state.lesson_seen {
+        if state.lesson_seen.is_none() {
+            state.side_panel_before = state.side_panel;
+            state.side_panel = false;
+        } else if lesson_id.is_none() {
+            state.side_panel = state.side_panel_before;
+        }
+        state.lesson_seen = lesson_id;
+    }
     if state.applied_presenter != Some(state.presenter) {
         theme::apply(ctx, state.presenter);
         state.applied_presenter = Some(state.presenter);
     }
     // Readable from 1280×720 to 4K: everything scales with the window.
     theme::fit_zoom(ctx, state.presenter);
-    shortcuts::read(ctx, watch, pb, state, intents);
+    shortcuts::read(ctx, watch, lesson, pb, state, intents);
     let mut root = egui::Ui::new(
         ctx.clone(),
         "kafkascope-root".into(),
@@ -171,21 +199,26 @@ pub fn lay_out(
             .max_rect(ctx.viewport_rect()),
     );
     match &watch.session {
-        None => home::show(&mut root, &library.0, state, intents, status),
+        None => home::show(&mut root, &library.0, learning, state, intents, status),
         Some(session) => {
             let comparing = compare.session().is_some();
             top_bar::show(
                 &mut root, session, &library.0, comparing, state, intents, status,
             );
             timeline::show(&mut root, session, pb, state, intents);
-            if state.side_panel && !state.presenter {
-                side_panel(&mut root, watch, pb, state, intents);
+            if let Some(run) = lesson {
+                lesson::show(&mut root, run, session, pb, state, intents);
             }
+            if state.side_panel && !state.presenter {
+                side_panel(&mut root, watch, pb, state, intents, lesson.is_some());
+            }
+            let highlight = lesson.map_or(&[][..], |r| &r.player.current().highlight[..]);
             cluster_view::show(
                 &mut root,
                 watch,
                 compare.other.as_ref(),
                 compare.change.as_deref(),
+                highlight,
                 pb,
                 state,
                 intents,
@@ -210,11 +243,17 @@ fn side_panel(
     pb: &Playback,
     state: &mut UiState,
     intents: &mut Intents,
+    left: bool,
 ) {
     let Some(session) = &watch.session else {
         return;
     };
-    egui::Panel::right("side")
+    let panel = if left {
+        egui::Panel::left("side")
+    } else {
+        egui::Panel::right("side")
+    };
+    panel
         .resizable(true)
         .default_size(420.0)
         .min_size(280.0)
