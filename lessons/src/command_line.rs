@@ -38,6 +38,8 @@ const ACTIONS: &[(&str, Option<&str>)] = &[
     ("producer", Some("target")),
     ("create-topic", Some("topic")),
     ("add-partitions", Some("topic")),
+    ("add-consumer", Some("name")),
+    ("add-producer", Some("name")),
 ];
 
 /// The command words, for help texts.
@@ -89,7 +91,10 @@ pub fn parse_line(line: &str, sim: &SimRef, now: Millis) -> Result<Input, String
             }
         }
     }
-    let mut table = format!("\n[[faults]]\nat = {now}\naction = {}\n", toml_string(action));
+    let mut table = format!(
+        "\n[[faults]]\nat = {now}\naction = {}\n",
+        toml_string(action)
+    );
     if !words.is_empty() {
         let Some(key) = positional else {
             return Err(format!(
@@ -165,10 +170,11 @@ fn toml_string(s: &str) -> String {
     out
 }
 
-/// A typed value as TOML: numbers and booleans as such, lists (for `from`, `to`, `between`)
-/// where there are commas, and strings otherwise.
+/// A typed value as TOML: numbers and booleans as such, lists (for `from`, `to`, `between`,
+/// an added consumer's `topics` and an added producer's `keys`) where there are commas, and
+/// strings otherwise.
 fn toml_value(key: &str, v: &str) -> String {
-    if matches!(key, "from" | "to" | "between") && v.contains(',') {
+    if matches!(key, "from" | "to" | "between" | "topics" | "keys") && v.contains(',') {
         let items: Vec<String> = v
             .split(',')
             .filter(|s| !s.is_empty())
@@ -301,11 +307,11 @@ mod tests {
             command("producer producer-a acks=all rate=50").unwrap(),
             Command::Producer { rate: Some(r), .. } if r == 50.0
         ));
-        assert!(matches!(command("heal").unwrap(), Command::Heal { between: None }));
-        assert_eq!(
-            parse_line("run 1.5s", &sim(), 0),
-            Ok(Input::Run(1500))
-        );
+        assert!(matches!(
+            command("heal").unwrap(),
+            Command::Heal { between: None }
+        ));
+        assert_eq!(parse_line("run 1.5s", &sim(), 0), Ok(Input::Run(1500)));
     }
 
     #[test]
@@ -336,8 +342,59 @@ mod tests {
                 panic!("{line}")
             };
             let typed = to_line(&c, &sim().scenario);
-            assert_eq!(parse_line(&typed, &sim(), 4000), Ok(Input::Command(c)), "{line} → {typed}");
+            assert_eq!(
+                parse_line(&typed, &sim(), 4000),
+                Ok(Input::Command(c)),
+                "{line} → {typed}"
+            );
         }
+    }
+
+    #[test]
+    fn a_learner_adds_a_consumer_or_a_producer() {
+        let Command::AddConsumer(c) =
+            command("add-consumer billing-3 group=billing topic=orders commit=after process=2ms")
+                .unwrap()
+        else {
+            panic!("not an add-consumer")
+        };
+        assert_eq!(c.name, "billing-3");
+        assert_eq!(c.group.as_deref(), Some("billing"));
+        assert_eq!(c.topics, vec![std::sync::Arc::<str>::from("orders")]);
+        assert_eq!(c.processing.per_record_us, 2_000);
+        assert_eq!(
+            c.processing.commit,
+            kafkascope_sim::scenario::CommitPoint::After
+        );
+        assert_eq!((c.start, c.stop), (4000, None));
+        let Command::AddProducer(p) =
+            command("add-producer web topic=orders acks=1 rate=20 keys=k1,k2 stop=9s").unwrap()
+        else {
+            panic!("not an add-producer")
+        };
+        assert_eq!((p.name.as_str(), &*p.topic), ("web", "orders"));
+        assert_eq!((p.workload.start, p.workload.stop), (4000, 9000));
+        assert_eq!(p.workload.rate, 20.0);
+        assert!(!p.idempotent);
+        // Typed back, they are the same commands.
+        for line in [
+            "add-consumer billing-3 group=billing topics=orders commit=after process=2ms",
+            "add-producer web topic=orders acks=1 rate=20 keys=k1,k2 stop=9s",
+        ] {
+            let Ok(Input::Command(c)) = parse_line(line, &sim(), 4000) else {
+                panic!("{line}")
+            };
+            let typed = to_line(&c, &sim().scenario);
+            assert_eq!(
+                parse_line(&typed, &sim(), 4000),
+                Ok(Input::Command(c)),
+                "{line} → {typed}"
+            );
+        }
+        let e = command("add-consumer billing-3 group=billing").unwrap_err();
+        assert!(e.contains("missing `topics`"), "{e}");
+        let e = command("add-producer a topic=orders rate=5").unwrap_err();
+        assert!(e.contains("producer `a` is defined twice"), "{e}");
     }
 
     #[test]

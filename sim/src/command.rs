@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use crate::ids::{Millis, NodeId, TopicPartition};
+use crate::scenario::{ConsumerDef, ProducerDef};
 use crate::trace::CrashKind;
 
 /// Which node a command acts on, resolved when the command runs.
@@ -94,6 +95,49 @@ pub enum Command {
         loss: f64,
         both: bool,
     },
+    /// A consumer joins the running cluster (`add-consumer`): a new node,
+    /// `NodeId::Consumer(n)` with `n` the next index after the scenario's consumers and those
+    /// added before it. It starts at the command's time, whatever `start` says. (Boxed: a
+    /// definition is large next to the other commands.)
+    AddConsumer(Box<ConsumerDef>),
+    /// A producer starts in the running cluster (`add-producer`): a new node,
+    /// `NodeId::Producer(n)` with `n` the next index. Its workload starts at the command's
+    /// time; named records (`sends`) keep their absolute times.
+    AddProducer(Box<ProducerDef>),
+}
+
+impl Command {
+    /// The nodes the command names (not `leader of` targets, which resolve when it runs).
+    pub fn nodes(&self) -> Vec<NodeId> {
+        let ts: Vec<&Target> = match self {
+            Command::Crash { target, .. }
+            | Command::Shutdown { target }
+            | Command::Restart { target }
+            | Command::Pause { target }
+            | Command::Resume { target }
+            | Command::Isolate { target }
+            | Command::Producer { target, .. }
+            | Command::CrashWhileProcessing { target } => vec![target],
+            Command::Partition { from, to, .. } => from.iter().chain(to).collect(),
+            Command::Heal { between } => between
+                .iter()
+                .flat_map(|(a, b)| a.iter().chain(b))
+                .collect(),
+            Command::Hold { from, to }
+            | Command::Release { from, to }
+            | Command::Link { from, to, .. } => vec![from, to],
+            Command::CreateTopic { .. }
+            | Command::AddPartitions { .. }
+            | Command::AddConsumer(_)
+            | Command::AddProducer(_) => Vec::new(),
+        };
+        ts.into_iter()
+            .filter_map(|t| match t {
+                Target::Node(n) => Some(*n),
+                Target::LeaderOf(_) => None,
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -435,7 +435,7 @@ impl std::fmt::Display for Acks {
 }
 
 /// A producer's client settings (Kafka 3.x/4.x defaults).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ProducerConfig {
     pub acks: Acks,
     /// `None` until resolved: Kafka enables idempotence by default unless a conflicting
@@ -595,7 +595,7 @@ impl std::fmt::Display for Assignor {
 }
 
 /// A consumer's client settings (Kafka 3.x/4.x defaults).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ConsumerConfig {
     pub auto_offset_reset: OffsetReset,
     pub enable_auto_commit: bool,

@@ -25,12 +25,12 @@ use crate::command::{Command, Target, TimedCommand};
 use crate::consumer::{Consumer, ConsumerSpec};
 use crate::controller::{Controller, ControllerDisk, TopicSpec};
 use crate::effects::Effects;
-use crate::ids::{Millis, NodeId, TopicPartition};
+use crate::ids::{Millis, NodeId, TopicPartition, OFFSETS_TOPIC};
 use crate::network::{LinkParams, Network, Reachability};
-use crate::producer::{Producer, ProducerSpec};
+use crate::producer::{Producer, ProducerSpec, Workload};
 use crate::protocol::Message;
 use crate::reader::Reader;
-use crate::scenario::Scenario;
+use crate::scenario::{ConsumerDef, ProducerDef, Scenario};
 use crate::trace::{CrashKind, Event, Trace, TraceEntry};
 
 /// A state machine, whichever role it plays.
@@ -90,6 +90,30 @@ struct Slot {
     notify: Arc<Notify>,
 }
 
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            actor: None,
+            status: NodeStatus::Down,
+            broker_disk: BrokerDisk::default(),
+            controller_disk: ControllerDisk::default(),
+            notify: Arc::new(Notify::new()),
+        }
+    }
+}
+
+/// Whether `__consumer_offsets` exists, or must be created for a consumer added with a group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OffsetsTopic {
+    /// Created with the cluster (a `[[consumers]]` entry has a group), or since.
+    Exists,
+    /// No consumer with a group yet.
+    Absent,
+    /// A consumer with a group was added and the controller could not create the topic yet
+    /// (`reported`: the trace already says why). Retried after every change.
+    Wanted { reported: bool },
+}
+
 /// Everything the nodes share: the network, the state machines, the trace.
 pub struct World {
     now: Millis,
@@ -97,6 +121,11 @@ pub struct World {
     seed: u64,
     net: Network,
     slots: BTreeMap<NodeId, Slot>,
+    /// Producers and consumers by node index: the scenario's, then those added while running
+    /// (`add-producer`, `add-consumer`), in the order they were added.
+    producers: Vec<ProducerDef>,
+    consumers: Vec<ConsumerDef>,
+    offsets_topic: OffsetsTopic,
     /// `crash … when = "mid-batch"` commands waiting for their consumer to be mid-batch.
     waiting: Vec<(Command, NodeId)>,
     pub trace: Trace,
@@ -163,8 +192,20 @@ impl World {
         self.now
     }
 
+    /// The scenario as given: its producers and consumers are the declared ones; see
+    /// [`World::producer`] and [`World::consumer`] for those added since.
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
+    }
+
+    /// The producer `NodeId::Producer(i)`, declared or added while running.
+    pub fn producer(&self, i: u16) -> Option<&ProducerDef> {
+        self.producers.get(usize::from(i))
+    }
+
+    /// The consumer `NodeId::Consumer(i)`, declared or added while running.
+    pub fn consumer(&self, i: u16) -> Option<&ConsumerDef> {
+        self.consumers.get(usize::from(i))
     }
 
     pub fn network(&self) -> &Network {
@@ -246,6 +287,20 @@ impl World {
     fn start_actor(&mut self, id: NodeId) {
         let sc = self.scenario.clone();
         let now = self.now;
+        // A producer or stream processor added while running sees its topic as it is now
+        // (grown, or created by an admin command), not as the scenario declared it.
+        let added_partitions = match id {
+            NodeId::Producer(i) if usize::from(i) >= sc.producers.len() => {
+                self.partitions_now(&self.producers[usize::from(i)].topic)
+            }
+            NodeId::Consumer(i) if usize::from(i) >= sc.consumers.len() => {
+                match &self.consumers[usize::from(i)].output {
+                    Some(o) => self.partitions_now(&o.topic),
+                    None => 0,
+                }
+            }
+            _ => 0,
+        };
         let mut fx = Effects::default();
         let slot = self.slots.get_mut(&id).expect("node exists");
         let actor = match id {
@@ -281,13 +336,14 @@ impl World {
                 )))
             }
             NodeId::Producer(i) => {
-                let p = &sc.producers[i as usize];
+                let p = &self.producers[i as usize];
                 let partitions = sc
                     .topics
                     .iter()
                     .find(|t| t.name == p.topic)
                     .map(|t| t.partitions)
-                    .unwrap_or(1);
+                    .unwrap_or(1)
+                    .max(added_partitions);
                 let spec = ProducerSpec {
                     name: p.name.clone(),
                     topic: p.topic.clone(),
@@ -308,13 +364,14 @@ impl World {
                 Actor::Reader(Box::new(Reader::new(tps, sc.broker_ids())))
             }
             NodeId::Consumer(i) => {
-                let c = &sc.consumers[i as usize];
+                let c = &self.consumers[i as usize];
                 let output_partitions = c
                     .output
                     .as_ref()
                     .and_then(|o| sc.topics.iter().find(|t| t.name == o.topic))
                     .map(|t| t.partitions)
-                    .unwrap_or(1);
+                    .unwrap_or(1)
+                    .max(added_partitions);
                 let spec = ConsumerSpec {
                     index: i,
                     name: c.name.clone(),
@@ -393,8 +450,155 @@ impl World {
         }
     }
 
+    /// Partitions of `topic` the controller knows now (from its disk while it is down).
+    fn partitions_now(&self, topic: &str) -> u32 {
+        match self.controller() {
+            Some(c) => c.partition_count(topic),
+            None => self.slots[&NodeId::Controller]
+                .controller_disk
+                .partitions
+                .keys()
+                .filter(|tp| &*tp.topic == topic)
+                .count() as u32,
+        }
+    }
+
+    /// Why a producer or consumer called `name` cannot be added, if it cannot.
+    fn name_taken(&self, name: &str) -> Option<String> {
+        let names = &self.trace.names;
+        if names.producers.iter().any(|n| n == name) {
+            Some(format!("producer-{name} already exists"))
+        } else if names.consumers.iter().any(|n| n == name) {
+            Some(format!("consumer-{name} already exists"))
+        } else {
+            None
+        }
+    }
+
+    /// Adds a producer or consumer node at the current time: its slot, its name, the event
+    /// saying so, and its state machine. The caller creates the madsim node.
+    fn add_node(&mut self, id: NodeId, name: &str, description: String) {
+        self.slots.insert(id, Slot::new());
+        self.trace.names.add(id, name);
+        self.push(Event::NodeAdded {
+            node: id,
+            name: name.to_string(),
+            description,
+        });
+        self.start_actor(id);
+    }
+
+    fn add_producer(&mut self, def: &ProducerDef, ops: &mut Vec<NodeOp>) -> Result<(), String> {
+        if let Some(reason) = self.name_taken(&def.name) {
+            return Err(reason);
+        }
+        let i = u16::try_from(self.producers.len())
+            .ok()
+            .filter(|i| *i < u16::MAX)
+            .ok_or("too many producers")?;
+        let mut def = def.clone();
+        // It starts now, whenever the command was meant for.
+        let w = &def.workload;
+        def.workload = Workload::new(
+            w.rate,
+            self.now,
+            w.stop,
+            w.keys.clone(),
+            w.value_bytes,
+            w.sends.clone(),
+        );
+        let id = NodeId::Producer(i);
+        let description = describe_producer(&def);
+        let name = def.name.clone();
+        self.producers.push(def);
+        self.add_node(id, &name, description);
+        ops.push(NodeOp::Create(id));
+        Ok(())
+    }
+
+    fn add_consumer(&mut self, def: &ConsumerDef, ops: &mut Vec<NodeOp>) -> Result<(), String> {
+        if let Some(reason) = self.name_taken(&def.name) {
+            return Err(reason);
+        }
+        let i = u16::try_from(self.consumers.len())
+            .ok()
+            .filter(|i| *i < u16::MAX)
+            .ok_or("too many consumers")?;
+        let mut def = def.clone();
+        def.start = self.now;
+        let id = NodeId::Consumer(i);
+        let description = describe_consumer(&def);
+        let name = def.name.clone();
+        let group = def.group.is_some();
+        self.consumers.push(def);
+        if group && self.offsets_topic == OffsetsTopic::Absent {
+            self.offsets_topic = OffsetsTopic::Wanted { reported: false };
+        }
+        self.add_node(id, &name, description);
+        ops.push(NodeOp::Create(id));
+        self.create_offsets_topic();
+        Ok(())
+    }
+
+    /// Creates `__consumer_offsets` for the first consumer with a group added to a cluster
+    /// that had none (Kafka creates it on the first FindCoordinator), once the controller can:
+    /// it must run, and enough brokers must be unfenced for `offsets.topic.replication.factor`
+    /// (at most the cluster's size). Called after every change while it is wanted.
+    fn create_offsets_topic(&mut self) {
+        let OffsetsTopic::Wanted { reported } = self.offsets_topic else {
+            return;
+        };
+        let cfg = &self.scenario.broker_configs[0];
+        let partitions = cfg.offsets_topic_num_partitions.max(1);
+        let rf = cfg
+            .offsets_topic_replication_factor
+            .clamp(1, self.scenario.brokers.max(1));
+        let unclean = cfg.unclean_leader_election_enable;
+        let World {
+            now,
+            net,
+            slots,
+            trace,
+            ..
+        } = self;
+        let running = slots
+            .get_mut(&NodeId::Controller)
+            .filter(|s| s.status == NodeStatus::Running);
+        let result = match running.and_then(|s| s.actor.as_mut()) {
+            Some(Actor::Controller(ctl)) if ctl.partition_count(OFFSETS_TOPIC) > 0 => Ok(()),
+            Some(Actor::Controller(ctl)) => {
+                let mut fx = Effects::default();
+                let r = ctl.create_partitions(
+                    &Arc::from(OFFSETS_TOPIC),
+                    partitions,
+                    Some(rf),
+                    unclean,
+                    &mut fx,
+                );
+                apply(*now, NodeId::Controller, &mut fx, net, trace);
+                r
+            }
+            _ => Err("the controller is not running".to_string()),
+        };
+        match result {
+            Ok(()) => self.offsets_topic = OffsetsTopic::Exists,
+            Err(reason) if !reported => {
+                self.push(Event::Skipped {
+                    command: format!("create {OFFSETS_TOPIC} for the first consumer group"),
+                    reason: format!("{reason}; retried until it succeeds"),
+                });
+                self.offsets_topic = OffsetsTopic::Wanted { reported: true };
+            }
+            Err(_) => {}
+        }
+    }
+
     fn resolve(&self, t: &Target) -> Result<NodeId, String> {
         match t {
+            // A producer or consumer added later (or never).
+            Target::Node(n) if !self.slots.contains_key(n) => {
+                Err(format!("{} does not exist yet", self.trace.names.name(*n)))
+            }
             Target::Node(n) => Ok(*n),
             Target::LeaderOf(tp) => {
                 let parts = match self.controller() {
@@ -420,10 +624,25 @@ impl World {
 
 /// What the driver must do in madsim after the world changed.
 enum NodeOp {
+    /// A node added while running (its slot and state machine exist already).
+    Create(NodeId),
     Kill(NodeId),
     Restart(NodeId),
     Pause(NodeId),
     Resume(NodeId),
+}
+
+/// The madsim node that hosts `id`, whose slot exists in the world.
+fn create_node(rt: &Runtime, world: &Arc<Mutex<World>>, id: NodeId) -> NodeHandle {
+    let (notify, name) = {
+        let g = world.lock().expect("world lock");
+        (g.slots[&id].notify.clone(), g.trace.names.name(id))
+    };
+    let w = world.clone();
+    rt.create_node()
+        .name(name)
+        .init(move || node_main(w.clone(), id, notify.clone()))
+        .build()
 }
 
 /// A running simulation: a scenario, a seed, and the commands applied so far.
@@ -451,22 +670,19 @@ impl Simulation {
             nodes.push(NodeId::Reader);
         }
         nodes.extend((0..scenario.consumers.len()).map(|i| NodeId::Consumer(i as u16)));
-        let slots = nodes
-            .iter()
-            .map(|&id| {
-                let slot = Slot {
-                    actor: None,
-                    status: NodeStatus::Down,
-                    broker_disk: BrokerDisk::default(),
-                    controller_disk: ControllerDisk::default(),
-                    notify: Arc::new(Notify::new()),
-                };
-                (id, slot)
-            })
-            .collect();
+        let slots = nodes.iter().map(|&id| (id, Slot::new())).collect();
+        // The declared producers and consumers; those added by commands are named when they
+        // are added (the indexes follow the order in which commands run).
         let trace = Trace {
             entries: Vec::new(),
-            names: scenario.names(),
+            names: crate::ids::NodeNames {
+                producers: scenario.producers.iter().map(|p| p.name.clone()).collect(),
+                consumers: scenario.consumers.iter().map(|c| c.name.clone()).collect(),
+            },
+        };
+        let offsets_topic = match scenario.offsets_topic() {
+            Some(_) => OffsetsTopic::Exists,
+            None => OffsetsTopic::Absent,
         };
         let world = Arc::new(Mutex::new(World {
             now: 0,
@@ -474,23 +690,16 @@ impl Simulation {
             seed,
             net,
             slots,
+            producers: scenario.producers.clone(),
+            consumers: scenario.consumers.clone(),
+            offsets_topic,
             waiting: Vec::new(),
             trace,
         }));
         let rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
         let mut handles = BTreeMap::new();
         for &id in &nodes {
-            let (notify, name) = {
-                let g = world.lock().expect("world lock");
-                (g.slots[&id].notify.clone(), g.trace.names.name(id))
-            };
-            let w = world.clone();
-            let h = rt
-                .create_node()
-                .name(name)
-                .init(move || node_main(w.clone(), id, notify.clone()))
-                .build();
-            handles.insert(id, h);
+            handles.insert(id, create_node(&rt, &world, id));
         }
         {
             let mut w = world.lock().expect("world lock");
@@ -561,6 +770,7 @@ impl Simulation {
                 self.next_command += 1;
                 apply_command(&mut w, &c.command, &mut ops);
             }
+            w.create_offsets_topic();
             w.crash_waiting(&mut ops);
             busy = w.wake_due();
         }
@@ -586,6 +796,10 @@ impl Simulation {
         let h = self.rt.handle();
         for op in ops {
             match op {
+                NodeOp::Create(id) => {
+                    let node = create_node(&self.rt, &self.world, id);
+                    self.handles.insert(id, node);
+                }
                 NodeOp::Kill(id) => h.kill(self.handles[&id].id()),
                 NodeOp::Restart(id) => h.restart(self.handles[&id].id()),
                 NodeOp::Pause(id) => h.pause(self.handles[&id].id()),
@@ -610,6 +824,8 @@ impl Simulation {
                 w.push(Event::ShutDown { node: id });
                 ops.push(NodeOp::Kill(id));
             }
+            // What the nodes did in this quantum may let the controller create it now.
+            w.create_offsets_topic();
         }
         self.node_ops(ops);
     }
@@ -863,7 +1079,44 @@ fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
             }
             (Err(e), _) | (_, Err(e)) => skip(w, e),
         },
+        Command::AddProducer(def) => {
+            if let Err(e) = w.add_producer(def, ops) {
+                skip(w, e)
+            }
+        }
+        Command::AddConsumer(def) => {
+            if let Err(e) = w.add_consumer(def, ops) {
+                skip(w, e)
+            }
+        }
     }
+}
+
+/// What an added producer does, for the trace: `writing to orders (acks=all, 100 records/s)`.
+fn describe_producer(p: &ProducerDef) -> String {
+    let w = &p.workload;
+    let mut what = vec![format!("acks={}", p.config.acks)];
+    if w.rate > 0.0 {
+        what.push(format!("{} records/s", w.rate));
+    }
+    if !w.sends.is_empty() {
+        let n = w.sends.len();
+        what.push(format!("{n} named record{}", if n == 1 { "" } else { "s" }));
+    }
+    format!("writing to {} ({})", p.topic, what.join(", "))
+}
+
+/// What an added consumer does, for the trace: `in group billing, reading orders`.
+fn describe_consumer(c: &ConsumerDef) -> String {
+    let topics: Vec<&str> = c.topics.iter().map(|t| &**t).collect();
+    let mut out = match &c.group {
+        Some(g) => format!("in group {g}, reading {}", topics.join(", ")),
+        None => format!("without a group, reading {}", topics.join(", ")),
+    };
+    if let Some(o) = &c.output {
+        out += &format!(", writing to {}", o.topic);
+    }
+    out
 }
 
 /// An admin request, which the controller handles directly (an admin client's request is
@@ -968,6 +1221,8 @@ pub fn describe(c: &Command, names: &crate::ids::NodeNames) -> String {
             latency_ms.0,
             latency_ms.1
         ),
+        Command::AddProducer(p) => format!("add producer-{} {}", p.name, describe_producer(p)),
+        Command::AddConsumer(c) => format!("add consumer-{} {}", c.name, describe_consumer(c)),
     }
 }
 
@@ -1024,6 +1279,355 @@ pub(crate) mod tests {
         assert_eq!(f.count(crate::scenario::Count::Acknowledged), produced);
         assert_eq!(f.count(crate::scenario::Count::Consumed), produced);
         assert!(f.verdicts.iter().all(|v| v.holds()), "{:?}", f.verdicts);
+    }
+
+    /// Two members of `billing` from the start; a third joins at 8s (and is crashed and
+    /// restarted later, by name), and a second producer starts at 6s.
+    pub const ADDED: &str = r#"
+[scenario]
+name = "a consumer and a producer join a running cluster"
+duration = "20s"
+
+[cluster]
+brokers = 3
+
+[broker]
+group.initial.rebalance.delay.ms = 0
+
+[[topics]]
+name = "orders"
+partitions = 4
+replication.factor = 3
+
+[[producers]]
+name = "shop"
+topic = "orders"
+rate = 100
+keys = 8
+
+[[consumers]]
+name = "billing-1"
+group = "billing"
+topics = ["orders"]
+auto.offset.reset = "earliest"
+enable.auto.commit = false
+process = "1ms"
+commit = "after"
+
+[[consumers]]
+name = "billing-2"
+group = "billing"
+topic = "orders"
+auto.offset.reset = "earliest"
+enable.auto.commit = false
+process = "1ms"
+commit = "after"
+
+[[faults]]
+at = "12s"
+action = "crash"
+target = "consumer-billing-3"
+
+[[faults]]
+at = "8s"
+action = "add-consumer"
+name = "billing-3"
+group = "billing"
+topic = "orders"
+auto.offset.reset = "earliest"
+enable.auto.commit = false
+process = "1ms"
+commit = "after"
+stop = "17s"
+
+[[faults]]
+at = "13s"
+action = "restart"
+target = "consumer-billing-3"
+
+[[faults]]
+at = "6s"
+action = "add-producer"
+name = "web"
+topic = "orders"
+acks = "all"
+rate = 50
+stop = "14s"
+sends = [{ at = "7s", value = "hello" }]
+"#;
+
+    /// [`ADDED`] with a stream processor without a group, added at 10s, writing to a topic
+    /// created at 9s, and a producer of that topic added at 11s with keys, named records (one
+    /// to a partition the topic has only since it was created) and settings of its own.
+    pub fn more_added() -> String {
+        ADDED.replacen(
+            "[[faults]]\nat = \"12s\"",
+            r#"[[faults]]
+at = "9s"
+action = "create-topic"
+topic = "scores"
+partitions = 3
+
+[[faults]]
+at = "10s"
+action = "add-consumer"
+name = "scorer"
+topic = "orders"
+process = "250us"
+max.poll.records = 20
+
+[faults.output]
+topic = "scores"
+transform = "windowed-count"
+window = "2s"
+threshold = 7
+acks = "1"
+linger.ms = 20
+
+[[faults]]
+at = "11s"
+action = "add-producer"
+name = "late"
+topic = "scores"
+rate = 20
+keys = ["k1", "k2", "k3"]
+value_bytes = 30
+enable.idempotence = false
+acks = "1"
+max.in.flight.requests.per.connection = 10
+sends = [{ at = "11s", value = "m1", key = "k9", partition = 2 }, { at = "15s", value = "m2" }]
+
+[[faults]]
+at = "12s""#,
+            1,
+        )
+    }
+
+    fn events_of(t: &Trace, node: NodeId) -> impl Iterator<Item = &TraceEntry> {
+        t.entries.iter().filter(move |e| match &e.event {
+            Event::Processed { consumer, .. } => *consumer == node,
+            Event::Acked { producer, .. } => *producer == node,
+            _ => false,
+        })
+    }
+
+    #[test]
+    fn an_added_consumer_joins_its_group_and_an_added_producer_is_acknowledged() {
+        let sc = crate::scenario::parse("added.toml", ADDED).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sc.names().name(NodeId::Consumer(2)), "consumer-billing-3");
+        let run = crate::report::run(&sc, 1);
+        let t = &run.trace;
+        let lines: Vec<String> = t.lines().collect();
+        let added = |needle: &str| lines.iter().any(|l| l.contains(needle));
+        assert!(
+            added("   6.000s producer-web started (added) writing to orders (acks=all, 50 records/s, 1 named record)"),
+            "{lines:#?}"
+        );
+        assert!(added(
+            "   8.000s consumer-billing-3 started (added) in group billing, reading orders"
+        ));
+        assert!(added("consumer-billing-3 crashed (process crash)"));
+        assert!(added("consumer-billing-3 restarted"));
+        // The narrative tells it too.
+        let text = crate::report::narrative(&sc, &run);
+        assert!(
+            text.contains("consumer-billing-3 started (added) in group billing"),
+            "{text}"
+        );
+
+        // A rebalance that takes the new member in: one more member than the generation before.
+        let generations: Vec<(Millis, usize)> = t
+            .entries
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::GenerationStarted { members, .. } => Some((e.at, members.len())),
+                _ => None,
+            })
+            .collect();
+        let joined = generations
+            .windows(2)
+            .find(|w| w[1].0 >= 8_000)
+            .unwrap_or_else(|| panic!("{generations:?}"));
+        assert_eq!(joined[1].1, joined[0].1 + 1, "{generations:?}");
+        assert_eq!(joined[1].1, 3);
+        assert!(events_of(t, NodeId::Consumer(2)).count() > 50);
+        assert!(events_of(t, NodeId::Consumer(2)).all(|e| e.at >= 8_000));
+
+        // The added producer's records are acknowledged and checked like the others.
+        let web: Vec<&TraceEntry> = events_of(t, NodeId::Producer(1)).collect();
+        assert!(web.iter().all(|e| e.at >= 6_000));
+        let values: Vec<&str> = web
+            .iter()
+            .flat_map(|e| match &e.event {
+                Event::Acked { values, .. } => values.iter().map(|v| &**v).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        assert!(
+            values.contains(&"hello") && values.contains(&"web-1"),
+            "{values:?}"
+        );
+        assert!(values.len() > 300, "{}", values.len());
+        let f = &run.findings;
+        let acked_before_end = f.count(crate::scenario::Count::Acknowledged);
+        assert!(acked_before_end > values.len() as u64 + 1_000);
+        assert_eq!(f.count(crate::scenario::Count::LostAcknowledged), 0);
+        assert!(f.verdicts.iter().all(|v| v.holds()), "{:?}", f.verdicts);
+        // What billing-3 processed counts for its group.
+        let processed: usize = (0..3)
+            .map(|i| events_of(t, NodeId::Consumer(i)).count())
+            .sum();
+        assert_eq!(f.count(crate::scenario::Count::Processed), processed as u64);
+    }
+
+    #[test]
+    fn an_added_node_runs_the_same_from_a_file_and_from_a_command_given_while_running() {
+        let sc = crate::scenario::parse("added.toml", ADDED).unwrap_or_else(|e| panic!("{e}"));
+        let mut whole = Simulation::new(&sc, 4);
+        whole.run_to_end();
+        let whole = whole.into_trace();
+
+        // The same commands, given one by one while it runs, in chunks.
+        let mut bare = sc.clone();
+        bare.faults.clear();
+        let mut live = Simulation::new(&bare, 4);
+        for c in sc.faults_in_order() {
+            live.run_until(c.at.saturating_sub(333));
+            live.schedule(c.clone());
+        }
+        live.run_to_end();
+        let live = live.into_trace();
+        assert_eq!(whole.hash(), live.hash());
+        assert_eq!(
+            whole.names.consumers,
+            ["billing-1", "billing-2", "billing-3"]
+        );
+        assert_eq!(whole.names.producers, ["shop", "web"]);
+
+        // Saved with the commands as faults, the file replays to the same trace.
+        let text = crate::scenario::to_toml(&sc);
+        let back =
+            crate::scenario::parse("saved.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(back, sc);
+        let mut again = Simulation::new(&back, 4);
+        again.run_to_end();
+        assert_eq!(again.into_trace().hash(), whole.hash());
+    }
+
+    #[test]
+    fn the_first_consumer_group_added_creates_the_offsets_topic() {
+        let mut sc = crate::scenario::parse("added.toml", ADDED).unwrap_or_else(|e| panic!("{e}"));
+        sc.consumers.clear();
+        sc.faults
+            .retain(|f| matches!(f.command, Command::AddConsumer(_)));
+        assert!(sc.offsets_topic().is_none());
+        // Added while the controller is down: the topic waits for it.
+        let mut sim = Simulation::new(&sc, 2);
+        sim.schedule(TimedCommand {
+            at: 7_000,
+            command: Command::Crash {
+                target: Target::Node(NodeId::Controller),
+                kind: CrashKind::Process,
+            },
+        });
+        sim.schedule(TimedCommand {
+            at: 9_000,
+            command: Command::Restart {
+                target: Target::Node(NodeId::Controller),
+            },
+        });
+        sim.run_to_end();
+        let t = sim.into_trace();
+        let lines: Vec<String> = t.lines().collect();
+        let created: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains("__consumer_offsets-0 leader=") && l.contains("(Created)"))
+            .collect();
+        assert_eq!(created.len(), 1, "{lines:#?}");
+        assert!(created[0].starts_with("   9.000s"), "{}", created[0]);
+        assert!(lines.iter().any(|l| l.contains(
+            "8.000s skipped create __consumer_offsets for the first consumer group: the controller is not running"
+        )));
+        // The consumer found its coordinator and worked.
+        assert_eq!(
+            events_of(&t, NodeId::Consumer(0))
+                .next()
+                .map(|e| e.at >= 9_000),
+            Some(true)
+        );
+        assert!(events_of(&t, NodeId::Consumer(0)).count() > 100);
+    }
+
+    #[test]
+    fn commands_on_a_node_not_added_yet_are_skipped_and_names_stay_unique() {
+        let sc = crate::scenario::parse("added.toml", ADDED).unwrap_or_else(|e| panic!("{e}"));
+        let mut bare = sc.clone();
+        bare.faults.clear();
+        let mut sim = Simulation::new(&bare, 1);
+        let billing3 = sc.consumer(2).expect("added").clone();
+        sim.schedule(TimedCommand {
+            at: 1_000,
+            command: Command::Pause {
+                target: Target::Node(NodeId::Consumer(2)),
+            },
+        });
+        let mut dup = billing3.clone();
+        dup.name = "billing-1".into();
+        sim.schedule(TimedCommand {
+            at: 2_000,
+            command: Command::AddConsumer(Box::new(dup)),
+        });
+        sim.run_until(3_000);
+        let lines: Vec<String> = sim.world().trace.lines().collect();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.ends_with("skipped pause consumer-2: consumer-2 does not exist yet")),
+            "{lines:#?}"
+        );
+        assert!(lines.iter().any(|l| l.contains("skipped add consumer-billing-1 in group billing, reading orders: consumer-billing-1 already exists")));
+        assert!(sim.world().consumer(2).is_none());
+    }
+
+    #[test]
+    fn added_stream_processors_and_producers_use_the_topics_as_they_are_then() {
+        let sc =
+            crate::scenario::parse("more.toml", &more_added()).unwrap_or_else(|e| panic!("{e}"));
+        let run = crate::report::run(&sc, 3);
+        let t = &run.trace;
+        let lines: Vec<String> = t.lines().collect();
+        assert!(lines.iter().any(|l| l.ends_with(
+            "10.000s consumer-scorer started (added) without a group, reading orders, writing to scores"
+        )));
+        // The producer knows the created topic's 3 partitions from the start: its keys spread.
+        let late_tps: BTreeMap<String, usize> = t
+            .entries
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Acked {
+                    producer: NodeId::Producer(2),
+                    tp,
+                    values,
+                    ..
+                } => Some((tp.to_string(), values.len())),
+                _ => None,
+            })
+            .fold(BTreeMap::new(), |mut m, (tp, n)| {
+                *m.entry(tp).or_default() += n;
+                m
+            });
+        assert!(late_tps.len() > 1, "{late_tps:?}");
+        assert!(lines
+            .iter()
+            .any(|l| l.contains("producer-late acknowledged scores-2@0 [m1 ")));
+        // The stream processor read and wrote.
+        assert!(events_of(t, NodeId::Consumer(3)).count() > 100);
+        assert!(run.findings.count(crate::scenario::Count::Output) > 0);
+        assert!(
+            run.findings.verdicts.iter().all(|v| v.holds()),
+            "{:?}",
+            run.findings.verdicts
+        );
     }
 
     #[test]

@@ -106,6 +106,33 @@ impl NodeNames {
         }
     }
 
+    /// Names a producer or consumer added while the cluster runs (`name` without its
+    /// `producer-`/`consumer-` prefix). Other nodes have fixed names.
+    pub fn add(&mut self, node: NodeId, name: &str) {
+        let (list, i) = match node {
+            NodeId::Producer(i) => (&mut self.producers, i as usize),
+            NodeId::Consumer(i) => (&mut self.consumers, i as usize),
+            _ => return,
+        };
+        while list.len() < i {
+            list.push(list.len().to_string());
+        }
+        if i < list.len() {
+            list[i] = name.to_string();
+        } else {
+            list.push(name.to_string());
+        }
+    }
+
+    /// Learns the name of a node added while the cluster ran, from its
+    /// [`Event::NodeAdded`](crate::trace::Event::NodeAdded): whoever folds a trace that
+    /// arrives entry by entry (the UI) keeps its names right with this.
+    pub fn observe(&mut self, e: &crate::trace::Event) {
+        if let crate::trace::Event::NodeAdded { node, name, .. } = e {
+            self.add(*node, name);
+        }
+    }
+
     /// The inverse of [`NodeNames::name`].
     pub fn parse(&self, s: &str) -> Option<NodeId> {
         if s == "controller" {

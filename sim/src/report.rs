@@ -206,6 +206,7 @@ pub fn narrated(e: &Event, detailed: bool) -> bool {
         | Event::Paused { .. }
         | Event::Resumed { .. }
         | Event::Link { .. }
+        | Event::NodeAdded { .. }
         | Event::Skipped { .. }
         | Event::BrokerFenced { .. }
         | Event::BrokerUnfenced { .. }

@@ -128,6 +128,15 @@ pub enum Event {
         id: u64,
         reason: DropReason,
     },
+    /// A producer or consumer joined the running cluster (`add-producer`, `add-consumer`): a
+    /// node that did not exist before. `name` is its name without the `producer-`/`consumer-`
+    /// prefix (see [`NodeNames::observe`]); `description` says what it does, as in
+    /// "in group billing, reading orders".
+    NodeAdded {
+        node: NodeId,
+        name: String,
+        description: String,
+    },
     /// A scheduled command that could not apply (its target was down, or had no leader).
     Skipped {
         command: String,
@@ -457,6 +466,9 @@ impl TraceEntry {
                 write!(s, "#{id} {} -> {} {summary} (arrives {})", n(*from), n(*to), fmt_time(*deliver_at))
             }
             Dropped { id, reason } => write!(s, "#{id} dropped ({reason:?})"),
+            NodeAdded { node, description, .. } => {
+                write!(s, "{} started (added) {description}", n(*node))
+            }
             Skipped { command, reason } => write!(s, "skipped {command}: {reason}"),
             BrokerFenced { broker } => write!(s, "controller fenced broker-{broker}"),
             BrokerUnfenced { broker } => write!(s, "controller unfenced broker-{broker}"),

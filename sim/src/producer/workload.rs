@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::ids::Millis;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub enum KeySpec {
     /// Null keys: the sticky partitioner spreads batches.
     None,
@@ -26,7 +26,7 @@ impl KeySpec {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ScheduledSend {
     pub at: Millis,
     pub value: Arc<str>,
@@ -34,7 +34,7 @@ pub struct ScheduledSend {
     pub partition: Option<u32>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Workload {
     /// Records per second; 0 means none.
     pub rate: f64,

@@ -72,7 +72,8 @@
 //! [[faults]]
 //! at = "5s"
 //! action = "crash"               # crash shutdown restart pause resume partition isolate heal hold
-//!                                # release link producer create-topic add-partitions
+//!                                # release link producer create-topic add-partitions add-consumer
+//!                                # add-producer
 //! target = "leader of orders-0"  # or "broker-2", "controller", "consumer-billing-1"
 //! kind = "power-loss"            # crash only: "process" (default) or "power-loss"
 //!
@@ -105,6 +106,23 @@
 //! acks = "all"                   # acks, enable.idempotence, linger.ms, retries,
 //! rate = 50                      # max.in.flight.requests.per.connection, and/or rate
 //!
+//! [[faults]]
+//! at = "30s"
+//! action = "add-consumer"        # a consumer joins the running cluster: the keys of a
+//! name = "billing-2"             # [[consumers]] table but `start` (it starts at `at`). Its node
+//! group = "billing"              # (consumer-billing-2) takes the next consumer index; faults
+//! topics = ["orders"]            # after it may name it, faults before it may not
+//! process = "2ms"
+//! commit = "after"
+//!                                # a [faults.output] table makes it a stream processor
+//! [[faults]]
+//! at = "35s"
+//! action = "add-producer"        # a producer starts: the keys of a [[producers]] table but
+//! name = "web"                   # `start`; its topic must exist by `at`, and `sends` are at
+//! topic = "orders"               # times of the run, not before `at`
+//! rate = 20
+//! stop = "50s"
+//!
 //! [expect]
 //! lost_acknowledged = ">0"       # counts: 3, ">0", "<=2", "==0"
 //! no_lost_acknowledged = "violated"  # checkers: "holds" or "violated"
@@ -122,7 +140,7 @@ pub use parse::{parse, parse_duration, Problem, ScenarioError};
 pub use write::to_toml;
 
 use crate::broker::TruncationMode;
-use crate::command::TimedCommand;
+use crate::command::{Command, TimedCommand};
 use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig, TopicOverrides};
 use crate::ids::{BrokerId, Millis, NodeId, NodeNames};
 use crate::network::LinkParams;
@@ -159,7 +177,7 @@ pub struct TopicDef {
     pub assignment: Vec<Vec<BrokerId>>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProducerDef {
     pub name: String,
     pub topic: Arc<str>,
@@ -172,7 +190,7 @@ pub struct ProducerDef {
 /// A consumer: a member of a group (or, without `group`, a consumer that assigns itself every
 /// partition of its topics and never commits), the application loop around it, and for a
 /// stream processor what it produces.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ConsumerDef {
     pub name: String,
     /// `group.id`.
@@ -187,7 +205,7 @@ pub struct ConsumerDef {
 }
 
 /// The application's loop: `poll()`, process each record, and commit where `commit` says.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Processing {
     /// Time to process one record, in microseconds (a batch takes the sum, rounded up to ms).
     pub per_record_us: u64,
@@ -236,7 +254,7 @@ impl CommitPoint {
 }
 
 /// What a stream processor produces from what it consumes, with its own producer settings.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StreamOutput {
     pub topic: Arc<str>,
     pub transform: Transform,
@@ -246,7 +264,7 @@ pub struct StreamOutput {
 }
 
 /// The stateful computation of a stream processor.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Transform {
     /// Per key, count the records of each tumbling window of record time (a feature such as
     /// "requests per user per second"); when a later record closes a window, score the count
@@ -498,16 +516,63 @@ impl Scenario {
             .collect()
     }
 
+    /// Every node's name: the declared producers and consumers, then those the `add-producer`
+    /// and `add-consumer` faults add (so that faults, lessons and the writer can name them).
     pub fn names(&self) -> NodeNames {
         NodeNames {
-            producers: self.producers.iter().map(|p| p.name.clone()).collect(),
-            consumers: self.consumers.iter().map(|c| c.name.clone()).collect(),
+            producers: self.all_producers().map(|p| p.name.clone()).collect(),
+            consumers: self.all_consumers().map(|c| c.name.clone()).collect(),
         }
     }
 
-    /// `__consumer_offsets`, when some consumer belongs to a group: created with the cluster
-    /// (Kafka creates it on the first FindCoordinator), partitions and replicas from the
-    /// `offsets.topic.*` broker settings, replicas spread round-robin.
+    /// The faults in the order a simulation applies them: by time, and in list order within
+    /// a millisecond.
+    pub fn faults_in_order(&self) -> Vec<&TimedCommand> {
+        let mut f: Vec<&TimedCommand> = self.faults.iter().collect();
+        f.sort_by_key(|c| c.at);
+        f
+    }
+
+    /// Producers by node index (`NodeId::Producer(i)` is the `i`-th): the `[[producers]]`,
+    /// then those `add-producer` faults start, in the order they run.
+    pub fn all_producers(&self) -> impl Iterator<Item = &ProducerDef> {
+        let added = self
+            .faults_in_order()
+            .into_iter()
+            .filter_map(|c| match &c.command {
+                Command::AddProducer(p) => Some(&**p),
+                _ => None,
+            });
+        self.producers.iter().chain(added)
+    }
+
+    /// Consumers by node index, declared then added (see [`Scenario::all_producers`]).
+    pub fn all_consumers(&self) -> impl Iterator<Item = &ConsumerDef> {
+        let added = self
+            .faults_in_order()
+            .into_iter()
+            .filter_map(|c| match &c.command {
+                Command::AddConsumer(c) => Some(&**c),
+                _ => None,
+            });
+        self.consumers.iter().chain(added)
+    }
+
+    /// The producer `NodeId::Producer(i)`, declared or added by a fault.
+    pub fn producer(&self, i: u16) -> Option<&ProducerDef> {
+        self.all_producers().nth(usize::from(i))
+    }
+
+    /// The consumer `NodeId::Consumer(i)`, declared or added by a fault.
+    pub fn consumer(&self, i: u16) -> Option<&ConsumerDef> {
+        self.all_consumers().nth(usize::from(i))
+    }
+
+    /// `__consumer_offsets`, when some `[[consumers]]` entry belongs to a group: created with
+    /// the cluster (Kafka creates it on the first FindCoordinator), partitions and replicas from
+    /// the `offsets.topic.*` broker settings, replicas spread round-robin. Without one, the host
+    /// creates it when the first consumer with a group is added (`add-consumer`), so that a
+    /// consumer added by hand and the same consumer in a saved file run alike.
     pub fn offsets_topic(&self) -> Option<TopicDef> {
         if !self.consumers.iter().any(|c| c.group.is_some()) {
             return None;

@@ -217,6 +217,25 @@ const ACTIONS: &[(&str, &[&str])] = &[
         &["topic", "partitions", "replication.factor"],
     ),
     ("add-partitions", &["topic", "partitions"]),
+    // And any Kafka producer or consumer setting.
+    (
+        "add-producer",
+        &[
+            "name",
+            "topic",
+            "rate",
+            "stop",
+            "keys",
+            "value_bytes",
+            "sends",
+        ],
+    ),
+    (
+        "add-consumer",
+        &[
+            "name", "group", "topics", "topic", "process", "commit", "stop", "output",
+        ],
+    ),
 ];
 
 /// The producer settings a `producer` fault may change while the producer runs.
@@ -377,8 +396,13 @@ struct World {
     names: NodeNames,
     /// Topic name to partition count (`None` when the count itself was invalid).
     topics: BTreeMap<String, Option<u32>>,
-    /// What `create-topic` and `add-partitions` faults do to topics later in the run.
+    /// What `create-topic` and `add-partitions` faults do to topics later in the run, and
+    /// the clients `add-producer` and `add-consumer` faults add.
     admin: Planned,
+    /// How many producers and consumers the `[[producers]]` and `[[consumers]]` tables declare;
+    /// `names` lists them, then the added ones.
+    declared_producers: usize,
+    declared_consumers: usize,
     /// Each consumer's processing time per record (index = consumer index; `None` when the
     /// consumer's table was invalid).
     process_us: Vec<Option<u64>>,
@@ -397,6 +421,24 @@ struct Planned {
     created: BTreeMap<String, usize>,
     /// Topic name to the largest partition count a fault gives it.
     partitions: BTreeMap<String, u32>,
+    /// The producers and consumers that `add-producer` and `add-consumer` faults add, in the
+    /// order the run adds them (by time, then file order): the next node indexes after the
+    /// declared ones, so that links and other faults can name them.
+    producers: Vec<PlannedClient>,
+    consumers: Vec<PlannedClient>,
+}
+
+/// A client an `add-producer` or `add-consumer` fault adds, as read ahead.
+struct PlannedClient {
+    /// Empty when not a string (reported with the fault).
+    name: String,
+    /// `None` when the fault's `at` is invalid.
+    at: Option<Millis>,
+    /// Where the fault's table starts (it identifies the fault), and where its name is.
+    table: usize,
+    name_at: usize,
+    /// Whether it names a `group` (an added consumer).
+    group: bool,
 }
 
 impl Planned {
@@ -410,6 +452,25 @@ impl Planned {
                 continue;
             };
             let str_of = |key: &str| raw(t, key).and_then(|v| v.get_ref().as_str());
+            if let Some(action @ ("add-producer" | "add-consumer")) = str_of("action") {
+                let at = raw(t, "at").and_then(|v| match v.get_ref() {
+                    DeValue::String(s) => parse_duration(s).ok(),
+                    DeValue::Integer(i) => int_value(i).and_then(|ms| u64::try_from(ms).ok()),
+                    _ => None,
+                });
+                let client = PlannedClient {
+                    name: str_of("name").unwrap_or_default().to_string(),
+                    at,
+                    table: item.span().start,
+                    name_at: raw(t, "name").map_or(item.span(), |v| v.span()).start,
+                    group: raw(t, "group").is_some(),
+                };
+                match action {
+                    "add-producer" => p.producers.push(client),
+                    _ => p.consumers.push(client),
+                }
+                continue;
+            }
             let (Some(action), Some(topic)) = (str_of("action"), str_of("topic")) else {
                 continue;
             };
@@ -435,8 +496,56 @@ impl Planned {
                 _ => {}
             }
         }
+        // As the run orders faults: by time, stable. A fault whose `at` is invalid is
+        // reported with it; its place here does not matter then.
+        p.producers.sort_by_key(|c| c.at.unwrap_or(Millis::MAX));
+        p.consumers.sort_by_key(|c| c.at.unwrap_or(Millis::MAX));
         p
     }
+
+    /// The client an `add-*` fault adds as `node`, if `node` is added rather than declared.
+    fn added(&self, w: &World, node: NodeId) -> Option<&PlannedClient> {
+        match node {
+            NodeId::Producer(i) => self
+                .producers
+                .get(usize::from(i).checked_sub(w.declared_producers)?),
+            NodeId::Consumer(i) => self
+                .consumers
+                .get(usize::from(i).checked_sub(w.declared_consumers)?),
+            _ => None,
+        }
+    }
+}
+
+/// Where a producer or consumer comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A `[[producers]]` or `[[consumers]]` table.
+    Declared,
+    /// An `add-producer` or `add-consumer` fault at this time (`None`: its `at` is invalid).
+    Added(Option<Millis>),
+}
+
+/// The names (and named records) of every client, declared or added, for the checks that
+/// each is given once.
+#[derive(Default)]
+struct Clients {
+    /// Name to the byte offset where it is first given.
+    producers: BTreeMap<String, usize>,
+    consumers: BTreeMap<String, usize>,
+    /// Named record values to where they are first sent, and by which producer.
+    values: BTreeMap<String, (usize, String)>,
+}
+
+/// A fault as read, with where its parts are for the checks made in time order.
+struct ParsedFault {
+    command: TimedCommand,
+    /// Where its table starts.
+    table: usize,
+    /// Its `topic`, `partitions`, and node (`target`, `from`, ...) values, or the table.
+    topic: Range<usize>,
+    partitions: Range<usize>,
+    targets: Range<usize>,
 }
 
 /// A topic as the admin faults find it at some time of the run.
@@ -931,30 +1040,51 @@ impl<'t> Parser<'t> {
                 })
                 .collect()
         };
+        let admin = Planned::read(self.text, get("faults"));
+        let mut producer_names = names_of(&producer_tables);
+        let mut consumer_names = names_of(&consumer_tables);
+        let (declared_producers, declared_consumers) = (producer_names.len(), consumer_names.len());
+        producer_names.extend(admin.producers.iter().map(|c| c.name.clone()));
+        consumer_names.extend(admin.consumers.iter().map(|c| c.name.clone()));
+        for (kind, n, declared) in [
+            ("producers", producer_names.len(), declared_producers),
+            ("consumers", consumer_names.len(), declared_consumers),
+        ] {
+            if n > declared && n > usize::from(u16::MAX) {
+                self.error(
+                    get("faults").map_or(0..0, |v| v.span()),
+                    format!("too many {kind}, declared and added: at most {}", u16::MAX),
+                );
+            }
+        }
+        let added_group = admin.consumers.iter().any(|c| c.group);
         let mut world = World {
             brokers: cluster.brokers,
             reader: cluster.reader,
             names: NodeNames {
-                producers: names_of(&producer_tables),
-                consumers: names_of(&consumer_tables),
+                producers: producer_names,
+                consumers: consumer_names,
             },
             topics: topics
                 .iter()
                 .map(|(t, partitions)| (t.name.to_string(), *partitions))
                 .collect(),
-            admin: Planned::read(self.text, get("faults")),
+            admin,
+            declared_producers,
+            declared_consumers,
             process_us: Vec::new(),
             offsets_partitions: None,
             duration: meta.duration,
         };
-        let producers = self.producers(&producer_tables, &world, &topics);
-        let consumers = self.consumers(&consumer_tables, &world);
+        let mut clients = Clients::default();
+        let producers = self.producers(&producer_tables, &world, &topics, &mut clients);
+        let consumers = self.consumers(&consumer_tables, &world, &mut clients);
         world.process_us = consumers
             .iter()
             .map(|c| c.as_ref().map(|c| c.processing.per_record_us))
             .collect();
         let consumers: Vec<ConsumerDef> = consumers.into_iter().flatten().collect();
-        if consumers.iter().any(|c| c.group.is_some()) {
+        if consumers.iter().any(|c| c.group.is_some()) || added_group {
             let n = brokers
                 .configs
                 .first()
@@ -963,7 +1093,7 @@ impl<'t> Parser<'t> {
             world.offsets_partitions = Some(n.max(1));
         }
         let network = self.network(get("network"), &world);
-        let faults = self.faults(get("faults"), &world, &network);
+        let faults = self.faults(get("faults"), &mut world, &network, &topics, &mut clients);
         let expect = self.expect(get("expect"));
 
         Some(Scenario {
@@ -1515,26 +1645,27 @@ impl<'t> Parser<'t> {
         tables: &[(&DeTable<'_>, Range<usize>)],
         w: &World,
         topics: &[(TopicDef, Option<u32>)],
+        clients: &mut Clients,
     ) -> Vec<ProducerDef> {
         let mut out = Vec::new();
-        let mut names: BTreeMap<String, usize> = BTreeMap::new();
-        let mut values: BTreeMap<String, (usize, String)> = BTreeMap::new();
         for (t, span) in tables {
-            if let Some(p) = self.producer(t, span.clone(), w, topics, &mut names, &mut values) {
-                out.push(p);
-            }
+            let mut s = Section::new(self, t, span.clone(), &[]);
+            let p = self.producer(&mut s, span.clone(), w, topics, clients, Origin::Declared);
+            out.extend(p);
         }
         out
     }
 
+    /// A `[[producers]]` table, or the keys of an `add-producer` fault (which starts the
+    /// producer at its `at`). Takes every key of `s`.
     fn producer(
         &mut self,
-        t: &DeTable<'_>,
+        s: &mut Section<'_, '_>,
         span: Range<usize>,
         w: &World,
         topics: &[(TopicDef, Option<u32>)],
-        names: &mut BTreeMap<String, usize>,
-        values: &mut BTreeMap<String, (usize, String)>,
+        clients: &mut Clients,
+        origin: Origin,
     ) -> Option<ProducerDef> {
         const WORKLOAD: &[&str] = &[
             "name",
@@ -1546,30 +1677,56 @@ impl<'t> Parser<'t> {
             "value_bytes",
             "sends",
         ];
-        let mut s = Section::new(self, t, span.clone(), &[]);
-        let name = s
-            .require(self, "name", "[[producers]]", "\"a\"")
-            .and_then(|e| self.client_name("producer", &e, names));
+        let what = match origin {
+            Origin::Declared => "[[producers]]".to_string(),
+            Origin::Added(_) => fault_name("add-producer"),
+        };
+        let name = s.require(self, "name", &what, "\"a\"").and_then(|e| {
+            let name = self.client_name("producer", &e, &mut clients.producers)?;
+            // A declared consumer of that name is reported at the consumer.
+            if origin != Origin::Declared && w.names.consumers.iter().any(|c| c == name) {
+                self.error_help(
+                    e.value.span(),
+                    format!("`{name}` is already the name of a consumer"),
+                    "give each client a name of its own, so that traces and checks tell them apart",
+                );
+                return None;
+            }
+            Some(name)
+        });
         let topic = s
-            .require(self, "topic", "[[producers]]", "\"orders\"")
+            .require(self, "topic", &what, "\"orders\"")
             .and_then(|e| {
                 let topic = self.string(&e.name, e.value)?;
                 if !w.topics.contains_key(topic) {
-                    if let Some(at) = w.admin.created.get(topic) {
-                        let line = self.line(*at);
-                        self.error_help(
-                            e.value.span(),
-                            format!("topic `{topic}` does not exist when the producer starts: a `create-topic` fault creates it (line {line})"),
-                            "a producer's topic must be defined in [[topics]]; consumers may read topics created later",
-                        );
-                    } else {
-                        self.no_topic(w, topic, e.value.span());
+                    match (w.admin.created.get(topic), origin) {
+                        // Whether it exists by then is checked with the faults, in time order.
+                        (Some(_), Origin::Added(_)) => return Some(topic),
+                        (Some(at), Origin::Declared) => {
+                            let line = self.line(*at);
+                            self.error_help(
+                                e.value.span(),
+                                format!("topic `{topic}` does not exist when the producer starts: a `create-topic` fault creates it (line {line})"),
+                                "a producer's topic must be defined in [[topics]] (or created before an `add-producer` fault adds it); consumers may read topics created later",
+                            );
+                        }
+                        (None, _) => self.no_topic(w, topic, e.value.span()),
                     }
                     return None;
                 }
                 Some(topic)
             });
-        let partitions = topic.and_then(|t| w.topics.get(t).copied().flatten());
+        let partitions = topic.and_then(|t| {
+            let declared = w.topics.get(t).copied().flatten();
+            match origin {
+                Origin::Declared => declared,
+                // Named records may go to partitions added before they are sent.
+                Origin::Added(_) => {
+                    let later = w.admin.partitions.get(t).copied();
+                    declared.max(later)
+                }
+            }
+        });
 
         let rate = match s.take("rate") {
             Some(e) => self.number(
@@ -1581,9 +1738,16 @@ impl<'t> Parser<'t> {
             ),
             None => Some(0.0),
         };
-        let start = s
-            .take("start")
-            .map_or(Some(0), |e| self.instant(&e.name, e.value, w));
+        let start_e = s.take("start");
+        let start = match (origin, &start_e) {
+            (Origin::Declared, Some(e)) => self.instant(&e.name, e.value, w),
+            (Origin::Declared, None) => Some(0),
+            (Origin::Added(at), Some(e)) => {
+                self.started_by_at(e, "producer");
+                at
+            }
+            (Origin::Added(at), None) => at,
+        };
         let stop_e = s.take("stop");
         let stop = match &stop_e {
             Some(e) => self.duration(&e.name, e.value),
@@ -1591,10 +1755,14 @@ impl<'t> Parser<'t> {
         };
         if let (Some(start), Some(stop), Some(e)) = (start, stop, &stop_e) {
             if stop <= start {
+                let from = match origin {
+                    Origin::Declared => "start",
+                    Origin::Added(_) => "at",
+                };
                 self.error(
                     e.value.span(),
                     format!(
-                        "`stop` ({}) must be after `start` ({})",
+                        "`stop` ({}) must be after `{from}` ({})",
                         fmt_ms(stop),
                         fmt_ms(start)
                     ),
@@ -1611,8 +1779,19 @@ impl<'t> Parser<'t> {
                 .map(|b| b as u32),
             None => Some(100),
         };
+        let not_before = match origin {
+            Origin::Declared => None,
+            Origin::Added(at) => at,
+        };
         let sends = match s.take("sends") {
-            Some(e) => self.sends(&e, name.unwrap_or_default(), partitions, w, values),
+            Some(e) => self.sends(
+                &e,
+                name.unwrap_or_default(),
+                partitions,
+                w,
+                &mut clients.values,
+                not_before,
+            ),
             None => Some(Vec::new()),
         };
 
@@ -1638,10 +1817,11 @@ impl<'t> Parser<'t> {
             }
         }
 
+        let topic = topic?;
         let topic = topics
             .iter()
-            .find(|(t, _)| Some(&*t.name) == topic)
-            .map(|(t, _)| t.name.clone())?;
+            .find(|(t, _)| &*t.name == topic)
+            .map_or_else(|| Arc::from(topic), |(t, _)| t.name.clone());
         let workload = Workload::new(rate?, start?, stop?, keys?, value_bytes?, sends?);
         Some(ProducerDef {
             name: name?.to_string(),
@@ -1650,6 +1830,15 @@ impl<'t> Parser<'t> {
             idempotent,
             workload,
         })
+    }
+
+    /// `start` in an `add-producer` or `add-consumer` fault: the fault's `at` is the start.
+    fn started_by_at(&mut self, e: &Entry<'_, '_>, kind: &str) {
+        self.error_help(
+            e.key.clone(),
+            format!("an added {kind} starts at the fault's `at`; it takes no `start`"),
+            "remove `start`, and set `at` to when it should start",
+        );
     }
 
     /// A producer's or consumer's name: the node is `<kind>-<name>`.
@@ -1784,6 +1973,7 @@ impl<'t> Parser<'t> {
         partitions: Option<u32>,
         w: &World,
         values: &mut BTreeMap<String, (usize, String)>,
+        not_before: Option<Millis>,
     ) -> Option<Vec<ScheduledSend>> {
         let mut ok = true;
         let mut out = Vec::new();
@@ -1791,7 +1981,24 @@ impl<'t> Parser<'t> {
             let mut s = Section::new(self, t, span, &[]);
             let at = s
                 .require(self, "at", "this send", "\"2s\"")
-                .and_then(|e| self.instant(&e.name, e.value, w));
+                .and_then(|e| {
+                    let at = self.instant(&e.name, e.value, w)?;
+                    match not_before {
+                        Some(added) if at < added => {
+                            self.error_help(
+                                e.value.span(),
+                                format!(
+                                    "this record is sent at {}, before the producer is added at {}",
+                                    fmt_ms(at),
+                                    fmt_ms(added)
+                                ),
+                                "the times of an added producer's sends are times of the run, not counted from its `at`",
+                            );
+                            None
+                        }
+                        _ => Some(at),
+                    }
+                });
             let value = s.require(self, "value", "this send", "\"m1\"").and_then(|e| {
                 let value = self.nonempty_string(&e.name, e.value)?;
                 if let Some((first, by)) = values.get(value) {
@@ -1860,30 +2067,45 @@ impl<'t> Parser<'t> {
         &mut self,
         tables: &[(&DeTable<'_>, Range<usize>)],
         w: &World,
+        clients: &mut Clients,
     ) -> Vec<Option<ConsumerDef>> {
-        let mut names = BTreeMap::new();
         tables
             .iter()
-            .map(|(t, span)| self.consumer(t, span.clone(), w, &mut names))
+            .map(|(t, span)| {
+                let mut s = Section::new(self, t, span.clone(), &["output"]);
+                self.consumer(&mut s, span.clone(), w, clients, Origin::Declared)
+            })
             .collect()
     }
 
+    /// A `[[consumers]]` table, or the keys of an `add-consumer` fault (which starts the
+    /// consumer at its `at`). Takes every key of `s`.
     fn consumer(
         &mut self,
-        t: &DeTable<'_>,
+        s: &mut Section<'_, '_>,
         span: Range<usize>,
         w: &World,
-        names: &mut BTreeMap<String, usize>,
+        clients: &mut Clients,
+        origin: Origin,
     ) -> Option<ConsumerDef> {
         const APP: &[&str] = &[
             "name", "group", "topics", "topic", "process", "commit", "start", "stop", "output",
         ];
-        let mut s = Section::new(self, t, span.clone(), &["output"]);
+        let what = match origin {
+            Origin::Declared => "[[consumers]]".to_string(),
+            Origin::Added(_) => fault_name("add-consumer"),
+        };
+        // A declared consumer is compared with the declared producers; an added one with
+        // every producer (so that a clash is reported where the added client is).
+        let producers = match origin {
+            Origin::Declared => &w.names.producers[..w.declared_producers],
+            Origin::Added(_) => &w.names.producers[..],
+        };
         let name = s
-            .require(self, "name", "[[consumers]]", "\"billing-1\"")
+            .require(self, "name", &what, "\"billing-1\"")
             .and_then(|e| {
-                let name = self.client_name("consumer", &e, names)?;
-                if w.names.producers.iter().any(|p| p == name) {
+                let name = self.client_name("consumer", &e, &mut clients.consumers)?;
+                if producers.iter().any(|p| p == name) {
                     self.error_help(
                         e.value.span(),
                         format!("`{name}` is already the name of a producer"),
@@ -1914,7 +2136,7 @@ impl<'t> Parser<'t> {
             (None, None) => {
                 self.error_help(
                     span.clone(),
-                    "missing `topics` in [[consumers]]",
+                    format!("missing `topics` in {what}"),
                     "add `topics = [\"orders\"]` (or `topic = \"orders\"`): the topics it subscribes to",
                 );
                 None
@@ -1930,35 +2152,45 @@ impl<'t> Parser<'t> {
             Some(e) => self.commit_point(e),
             None => Some(CommitPoint::None),
         };
-        let start = match s.take("start") {
-            Some(e) => self
-                .duration(&e.name, e.value)
-                .and_then(|at| match w.duration {
-                    Some(d) if at >= d => {
-                        self.error_help(
-                            e.value.span(),
-                            format!(
-                                "`start` is {} but the scenario ends at {}",
-                                fmt_ms(at),
-                                fmt_ms(d)
-                            ),
-                            "lengthen `duration` in [scenario] or start the consumer earlier",
-                        );
-                        None
-                    }
-                    _ => Some(at),
-                }),
-            None => Some(0),
+        let start = match (origin, s.take("start")) {
+            (Origin::Added(at), Some(e)) => {
+                self.started_by_at(&e, "consumer");
+                at
+            }
+            (Origin::Added(at), None) => at,
+            (Origin::Declared, Some(e)) => {
+                self.duration(&e.name, e.value)
+                    .and_then(|at| match w.duration {
+                        Some(d) if at >= d => {
+                            self.error_help(
+                                e.value.span(),
+                                format!(
+                                    "`start` is {} but the scenario ends at {}",
+                                    fmt_ms(at),
+                                    fmt_ms(d)
+                                ),
+                                "lengthen `duration` in [scenario] or start the consumer earlier",
+                            );
+                            None
+                        }
+                        _ => Some(at),
+                    })
+            }
+            (Origin::Declared, None) => Some(0),
         };
         let stop = match s.take("stop") {
             Some(e) => {
                 let stop = self.instant(&e.name, e.value, w);
                 match (start, stop) {
                     (Some(start), Some(stop)) if stop <= start => {
+                        let from = match origin {
+                            Origin::Declared => "start",
+                            Origin::Added(_) => "at",
+                        };
                         self.error(
                             e.value.span(),
                             format!(
-                                "`stop` ({}) must be after `start` ({})",
+                                "`stop` ({}) must be after `{from}` ({})",
                                 fmt_ms(stop),
                                 fmt_ms(start)
                             ),
@@ -1986,7 +2218,13 @@ impl<'t> Parser<'t> {
             }
         }
         let output = match &output_e {
-            Some(e) => self.stream_output(e, w, topics.as_deref()).map(Some),
+            Some(e) => {
+                let table = match origin {
+                    Origin::Declared => "consumers",
+                    Origin::Added(_) => "faults",
+                };
+                self.stream_output(e, w, topics.as_deref(), table).map(Some)
+            }
             None => Some(None),
         };
 
@@ -2162,18 +2400,20 @@ impl<'t> Parser<'t> {
         e: &Entry<'_, '_>,
         w: &World,
         inputs: Option<&[Arc<str>]>,
+        table: &str,
     ) -> Option<StreamOutput> {
         const OUTPUT: &[&str] = &["topic", "transform", "window", "threshold"];
-        const WHAT: &str = "[consumers.output]";
+        let what = format!("[{table}.output]");
+        let what = what.as_str();
         let t = self.table(
             &e.name,
             e.value,
-            "write the stream processor's output under [consumers.output], after its [[consumers]] entry",
+            &format!("write the stream processor's output under [{table}.output], after its [[{table}]] entry"),
         )?;
         let span = e.value.span();
         let mut s = Section::new(self, t, span.clone(), &[]);
         let topic = s
-            .require(self, "topic", WHAT, "\"features\"")
+            .require(self, "topic", what, "\"features\"")
             .and_then(|e| {
                 let topic = self.string(&e.name, e.value)?;
                 if !self.topic_exists_sometime(w, topic, e.value.span()) {
@@ -2190,9 +2430,9 @@ impl<'t> Parser<'t> {
                 Some(topic)
             });
         let transform = s
-            .require(self, "transform", WHAT, "\"windowed-count\"")
+            .require(self, "transform", what, "\"windowed-count\"")
             .and_then(|e| self.choice(&e.name, e.value, &["windowed-count"]));
-        let window = s.require(self, "window", WHAT, "\"1s\"").and_then(|e| {
+        let window = s.require(self, "window", what, "\"1s\"").and_then(|e| {
             match self.duration(&e.name, e.value)? {
                 0 => {
                     self.error(e.value.span(), "`window` must be more than 0");
@@ -2202,7 +2442,7 @@ impl<'t> Parser<'t> {
             }
         });
         let threshold = s
-            .require(self, "threshold", WHAT, "20")
+            .require(self, "threshold", what, "20")
             .and_then(|e| self.int(&e.name, e.value, 0, i64::MAX))
             .map(|n| n as u64);
 
@@ -2573,20 +2813,101 @@ impl<'t> Parser<'t> {
         false
     }
 
-    fn faults(&mut self, v: Option<&Val<'_>>, w: &World, net: &NetworkDef) -> Vec<TimedCommand> {
+    fn faults(
+        &mut self,
+        v: Option<&Val<'_>>,
+        w: &mut World,
+        net: &NetworkDef,
+        topics: &[(TopicDef, Option<u32>)],
+        clients: &mut Clients,
+    ) -> Vec<TimedCommand> {
         let Some(v) = v else { return Vec::new() };
-        let mut out = Vec::new();
-        for (t, span) in self.tables("faults", v, "[[faults]]") {
-            if let Some(c) = self.fault(t, span.clone(), w, net) {
-                let topic = raw(t, "topic").map_or(span.clone(), |v| v.span());
-                let partitions = raw(t, "partitions").map_or(topic.clone(), |v| v.span());
-                out.push((c, topic, partitions));
+        let tables = self.tables("faults", v, "[[faults]]");
+        // The faults that add clients first, so that the others know them (a mid-batch crash
+        // needs its consumer's processing time); then back in file order.
+        let adds = |t: &DeTable<'_>| {
+            let action = raw(t, "action").and_then(|v| v.get_ref().as_str());
+            matches!(action, Some("add-producer" | "add-consumer"))
+        };
+        let mut parsed: Vec<Option<ParsedFault>> = (0..tables.len()).map(|_| None).collect();
+        for first in [true, false] {
+            for (k, (t, span)) in tables.iter().enumerate() {
+                if adds(t) != first {
+                    continue;
+                }
+                let Some(c) = self.fault(t, span.clone(), w, net, topics, clients) else {
+                    continue;
+                };
+                if let Command::AddConsumer(def) = &c.command {
+                    let planned = w.admin.consumers.iter().position(|p| p.table == span.start);
+                    if let Some(i) = planned.map(|p| w.declared_consumers + p) {
+                        if w.process_us.len() <= i {
+                            w.process_us.resize(i + 1, None);
+                        }
+                        w.process_us[i] = Some(def.processing.per_record_us);
+                    }
+                }
+                let key = |k: &str| raw(t, k).map(|v| v.span());
+                let topic = key("topic").unwrap_or(span.clone());
+                let partitions = key("partitions").unwrap_or(topic.clone());
+                let targets = ["target", "from", "to", "between"]
+                    .into_iter()
+                    .find_map(key)
+                    .unwrap_or(span.clone());
+                parsed[k] = Some(ParsedFault {
+                    command: c,
+                    table: span.start,
+                    topic,
+                    partitions,
+                    targets,
+                });
             }
         }
+        let mut out: Vec<ParsedFault> = parsed.into_iter().flatten().collect();
         // Stable: faults at the same time keep the file's order.
-        out.sort_by_key(|(c, ..)| c.at);
+        out.sort_by_key(|f| f.command.at);
         self.check_admin(w, &out);
-        out.into_iter().map(|(c, ..)| c).collect()
+        self.check_added_targets(w, &out);
+        out.into_iter().map(|f| f.command).collect()
+    }
+
+    /// A fault that names a producer or consumer an `add-*` fault adds must come after it
+    /// (the run applies faults by time, and in file order within a millisecond).
+    fn check_added_targets(&mut self, w: &World, faults: &[ParsedFault]) {
+        for f in faults {
+            for node in f.command.command.nodes() {
+                let Some(added) = w.admin.added(w, node) else {
+                    continue;
+                };
+                let Some(at) = added.at else { continue };
+                if at < f.command.at || (at == f.command.at && added.table < f.table) {
+                    continue;
+                }
+                let action = match node {
+                    NodeId::Producer(_) => "add-producer",
+                    _ => "add-consumer",
+                };
+                let line = self.line(added.name_at);
+                let help = if at == f.command.at {
+                    format!(
+                        "both happen at {}: list this fault after the `{action}` fault",
+                        fmt_ms(at)
+                    )
+                } else {
+                    format!("move this fault to {} or later", fmt_ms(at))
+                };
+                self.error_help(
+                    f.targets.clone(),
+                    format!(
+                        "{} does not exist yet at {}: the `{action}` fault on line {line} adds it at {}",
+                        w.names.name(node),
+                        fmt_ms(f.command.at),
+                        fmt_ms(at)
+                    ),
+                    help,
+                );
+            }
+        }
     }
 
     fn fault(
@@ -2595,8 +2916,11 @@ impl<'t> Parser<'t> {
         span: Range<usize>,
         w: &World,
         net: &NetworkDef,
+        topics: &[(TopicDef, Option<u32>)],
+        clients: &mut Clients,
     ) -> Option<TimedCommand> {
-        let mut s = Section::new(self, t, span, &[]);
+        // `output` is an added stream processor's table, read whole.
+        let mut s = Section::new(self, t, span, &["output"]);
         let at = s.require(self, "at", "[[faults]]", "\"5s\"");
         let at = at.and_then(|e| self.instant(&e.name, e.value, w));
         let action = s
@@ -2632,10 +2956,23 @@ impl<'t> Parser<'t> {
                     all.push(k);
                 }
             }
+            // `add-producer` and `add-consumer` also take client settings: not misspelled.
+            for k in config::names(Scope::Producer).chain(config::names(Scope::Consumer)) {
+                s.take(k);
+            }
             s.finish(self, "[[faults]]", &all, false);
             return None;
         };
-        let command = self.command(action, &mut s, w, net);
+        let table = s.span.clone();
+        let command = match action {
+            "add-producer" => self
+                .producer(&mut s, table, w, topics, clients, Origin::Added(at))
+                .map(|p| Command::AddProducer(Box::new(p))),
+            "add-consumer" => self
+                .consumer(&mut s, table, w, clients, Origin::Added(at))
+                .map(|c| Command::AddConsumer(Box::new(c))),
+            _ => self.command(action, &mut s, w, net),
+        };
         let allowed: Vec<&str> = ["at", "action"]
             .into_iter()
             .chain(keys.iter().copied())
@@ -2950,7 +3287,7 @@ impl<'t> Parser<'t> {
 
     /// Replays the `create-topic` and `add-partitions` faults in time order against the
     /// topics: a topic is created once, grown only while it exists, and only grown.
-    fn check_admin(&mut self, w: &World, faults: &[(TimedCommand, Range<usize>, Range<usize>)]) {
+    fn check_admin(&mut self, w: &World, faults: &[ParsedFault]) {
         let mut topics: BTreeMap<&str, TopicState> = w
             .topics
             .iter()
@@ -2962,8 +3299,29 @@ impl<'t> Parser<'t> {
                 (t.as_str(), state)
             })
             .collect();
-        for (f, topic_span, partitions_span) in faults {
+        for ParsedFault {
+            command: f,
+            topic: topic_span,
+            partitions: partitions_span,
+            ..
+        } in faults
+        {
             match &f.command {
+                Command::AddProducer(p) if !topics.contains_key(&*p.topic) => {
+                    // The producer's own check found the topic among those created.
+                    if let Some(at) = w.admin.created.get(&*p.topic) {
+                        let line = self.line(*at);
+                        self.error_help(
+                            topic_span.clone(),
+                            format!(
+                                "topic `{}` does not exist yet at {}",
+                                p.topic,
+                                fmt_ms(f.at)
+                            ),
+                            format!("the `create-topic` fault on line {line} creates it later; add the producer after that"),
+                        );
+                    }
+                }
                 Command::CreateTopic {
                     name, partitions, ..
                 } => {
@@ -4077,6 +4435,176 @@ no_duplicates = "yes"
             e.contains("topic `clicks` does not exist when the producer starts: a `create-topic` fault creates it (line 99)"),
             "{e}"
         );
+    }
+
+    // ---- clients added while running ----
+
+    use crate::host::tests::ADDED;
+
+    /// The added-clients example with `from` replaced by `to` (once).
+    fn added_with(from: &str, to: &str) -> String {
+        assert!(ADDED.contains(from), "{from}");
+        ADDED.replacen(from, to, 1)
+    }
+
+    #[test]
+    fn added_clients_take_the_next_node_ids_and_later_faults_name_them() {
+        let s = parse("added.toml", ADDED).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.producers.len(), 1);
+        assert_eq!(s.consumers.len(), 2);
+        let names = s.names();
+        assert_eq!(names.producers, ["shop", "web"]);
+        assert_eq!(names.consumers, ["billing-1", "billing-2", "billing-3"]);
+        let actions: Vec<(Millis, String)> = s
+            .faults
+            .iter()
+            .map(|f| (f.at, crate::host::describe(&f.command, &names)))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                (
+                    6_000,
+                    "add producer-web writing to orders (acks=all, 50 records/s, 1 named record)"
+                        .into()
+                ),
+                (
+                    8_000,
+                    "add consumer-billing-3 in group billing, reading orders".into()
+                ),
+                (12_000, "crash consumer-billing-3 (process)".into()),
+                (13_000, "restart consumer-billing-3".into()),
+            ]
+        );
+        let web = s.producer(1).expect("web");
+        assert_eq!((web.workload.start, web.workload.stop), (6_000, 14_000));
+        assert_eq!(web.workload.sends[0].at, 7_000);
+        assert_eq!(web.config.acks, crate::config::Acks::All);
+        let billing = s.consumer(2).expect("billing-3");
+        assert_eq!((billing.start, billing.stop), (8_000, Some(17_000)));
+        assert_eq!(billing.group.as_deref(), Some("billing"));
+        assert!(!billing.config.enable_auto_commit);
+        assert_eq!(billing.processing.commit, CommitPoint::After);
+        assert!(matches!(
+            s.faults[2].command,
+            Command::Crash {
+                target: Target::Node(NodeId::Consumer(2)),
+                ..
+            }
+        ));
+        // An added group is enough for `__consumer_offsets` targets.
+        let text = added_with(
+            "target = \"consumer-billing-3\"",
+            "target = \"leader of __consumer_offsets-0\"",
+        );
+        parse("added.toml", &text).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn added_stream_processors_and_producers_of_created_topics() {
+        let text = added_with(
+            "stop = \"17s\"",
+            "stop = \"17s\"\n\n[faults.output]\ntopic = \"scores\"\ntransform = \"windowed-count\"\nwindow = \"1s\"\nthreshold = 5\nacks = \"1\"",
+        )
+        .replacen(
+            "[[faults]]\nat = \"12s\"",
+            "[[faults]]\nat = \"5s\"\naction = \"create-topic\"\ntopic = \"scores\"\npartitions = 2\n\n[[faults]]\nat = \"12s\"",
+            1,
+        )
+        .replacen("name = \"web\"\ntopic = \"orders\"", "name = \"web\"\ntopic = \"scores\"", 1);
+        let s = parse("added.toml", &text).unwrap_or_else(|e| panic!("{e}"));
+        let out = s
+            .consumer(2)
+            .and_then(|c| c.output.as_ref())
+            .expect("output");
+        assert_eq!(&*out.topic, "scores");
+        assert_eq!(&*s.producer(1).expect("web").topic, "scores");
+        // But not before the topic exists.
+        let early = text.replacen(
+            "at = \"5s\"\naction = \"create-topic\"",
+            "at = \"7s\"\naction = \"create-topic\"",
+            1,
+        );
+        let e = errors(&early);
+        assert!(e.contains("topic `scores` does not exist yet at 6s"), "{e}");
+        assert!(
+            e.contains("creates it later; add the producer after that"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn added_clients_need_names_of_their_own() {
+        let e = errors(&added_with("name = \"billing-3\"", "name = \"billing-1\""));
+        assert!(e.contains("consumer `billing-1` is defined twice"), "{e}");
+        assert!(e.contains("it is first defined on line 24"), "{e}");
+        let e = errors(&added_with("name = \"web\"", "name = \"billing-2\""));
+        assert!(
+            e.contains("`billing-2` is already the name of a consumer"),
+            "{e}"
+        );
+        let e = errors(&added_with("name = \"web\"", "name = \"shop\""));
+        assert!(e.contains("producer `shop` is defined twice"), "{e}");
+        let e = errors(&added_with("name = \"billing-3\"", "name = \"web\""));
+        assert!(e.contains("`web` is already the name of a producer"), "{e}");
+    }
+
+    #[test]
+    fn a_fault_cannot_name_a_client_before_it_is_added() {
+        let e = errors(&added_with("at = \"12s\"", "at = \"7s\""));
+        assert!(
+            e.contains("consumer-billing-3 does not exist yet at 7s: the `add-consumer` fault on line 49 adds it at 8s"),
+            "{e}"
+        );
+        assert!(e.contains("move this fault to 8s or later"), "{e}");
+        // The crash is listed before the add: at the same moment, it would run first.
+        let e = errors(&added_with("at = \"12s\"", "at = \"8s\""));
+        assert!(
+            e.contains("list this fault after the `add-consumer` fault"),
+            "{e}"
+        );
+        // A mid-batch crash needs the added consumer's processing time.
+        let mid = added_with(
+            "target = \"consumer-billing-3\"",
+            "target = \"consumer-billing-3\"\nwhen = \"mid-batch\"",
+        );
+        parse("added.toml", &mid).unwrap_or_else(|e| panic!("{e}"));
+        let e = errors(&mid.replacen(
+            "process = \"1ms\"\ncommit = \"after\"\nstop",
+            "commit = \"after\"\nstop",
+            1,
+        ));
+        assert!(
+            e.contains("consumer-billing-3 processes records in no time"),
+            "{e}"
+        );
+        let ok = added_with("at = \"12s\"", "at = \"8s\"")
+            .replacen("[[faults]]\nat = \"8s\"\naction = \"crash\"\ntarget = \"consumer-billing-3\"\n", "", 1)
+            .replacen("[[faults]]\nat = \"13s\"", "[[faults]]\nat = \"8s\"\naction = \"crash\"\ntarget = \"consumer-billing-3\"\n\n[[faults]]\nat = \"13s\"", 1);
+        parse("added.toml", &ok).unwrap_or_else(|e| panic!("{e}\n{ok}"));
+    }
+
+    #[test]
+    fn a_misspelled_add_action_does_not_make_its_settings_unknown() {
+        let e = errors(&added_with(
+            "action = \"add-consumer\"",
+            "action = \"add-consumr\"",
+        ));
+        assert!(
+            e.contains("test.toml:48:10: unknown fault action \"add-consumr\"\n  help: did you mean \"add-consumer\"?"),
+            "{e}"
+        );
+        assert!(!e.contains("unknown key"), "{e}");
+    }
+
+    #[test]
+    fn added_client_mistakes() {
+        let text = added_with("stop = \"17s\"", "stop = \"7s\"\nstart = \"8s\"\nsession.timeot.ms = 6000")
+            .replacen("sends = [{ at = \"7s\"", "sends = [{ at = \"5s\"", 1)
+            .replacen("action = \"add-producer\"\nname = \"web\"\n", "action = \"add-producer\"\n", 1)
+            .replacen("at = \"12s\"\naction = \"crash\"\ntarget = \"consumer-billing-3\"", "at = \"12s\"\naction = \"crash\"\ntarget = \"consumer-billing-3\"\nwhen = \"mid-batch\"", 1)
+            .replacen("process = \"1ms\"\ncommit = \"after\"\nstop", "commit = \"after\"\nstop", 1);
+        insta::assert_snapshot!(errors(&text));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Cmp, Expectation, Scenario, Transform};
+use super::{Cmp, ConsumerDef, Expectation, ProducerDef, Scenario, Transform};
 use crate::broker::TruncationMode;
 use crate::command::{Command, Target};
 use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig, Value};
@@ -95,6 +95,100 @@ fn targets(ts: &[Target], names: &NodeNames) -> String {
     )
 }
 
+/// A producer's keys, for a `[[producers]]` table or an `add-producer` fault (which starts at
+/// its `at`, so `with_start` is false).
+fn producer(o: &mut String, p: &ProducerDef, with_start: bool) {
+    let _ = writeln!(o, "name = {}\ntopic = {}", q(&p.name), q(&p.topic));
+    producer_settings(o, &p.config);
+    let w = &p.workload;
+    if w.rate > 0.0 {
+        let _ = writeln!(o, "rate = {}", w.rate);
+    }
+    if with_start {
+        let _ = writeln!(o, "start = {}", ms(w.start));
+    }
+    let _ = writeln!(o, "stop = {}", ms(w.stop));
+    match &w.keys {
+        KeySpec::None => {}
+        KeySpec::Count(n) => {
+            let _ = writeln!(o, "keys = {n}");
+        }
+        KeySpec::List(keys) => {
+            let ks: Vec<String> = keys.iter().map(|k| q(k)).collect();
+            let _ = writeln!(o, "keys = [{}]", ks.join(", "));
+        }
+    }
+    let _ = writeln!(o, "value_bytes = {}", w.value_bytes);
+    if !w.sends.is_empty() {
+        let _ = writeln!(o, "sends = [");
+        for send in &w.sends {
+            let mut fields = vec![
+                format!("at = {}", ms(send.at)),
+                format!("value = {}", q(&send.value)),
+            ];
+            if let Some(k) = &send.key {
+                fields.push(format!("key = {}", q(k)));
+            }
+            if let Some(p) = send.partition {
+                fields.push(format!("partition = {p}"));
+            }
+            let _ = writeln!(o, "  {{ {} }},", fields.join(", "));
+        }
+        let _ = writeln!(o, "]");
+    }
+}
+
+/// A consumer's keys, for a `[[consumers]]` table or an `add-consumer` fault (`table` names
+/// the array its `output` sub-table belongs to; an added consumer starts at its `at`).
+fn consumer(o: &mut String, c: &ConsumerDef, table: &str, with_start: bool) {
+    let _ = writeln!(o, "name = {}", q(&c.name));
+    if let Some(g) = &c.group {
+        let _ = writeln!(o, "group = {}", q(g));
+    }
+    let topics: Vec<String> = c.topics.iter().map(|t| q(t)).collect();
+    let _ = writeln!(o, "topics = [{}]", topics.join(", "));
+    // Without a group, auto-commit is off unless set (and setting it on is an error), so
+    // the value written for it is always the one read back.
+    let consumer_defaults = ConsumerConfig::default().entries();
+    for (k, v) in c
+        .config
+        .entries()
+        .into_iter()
+        .filter(|e| !consumer_defaults.contains(e))
+    {
+        let _ = writeln!(o, "{} = {}", q(k), value(&v));
+    }
+    let _ = writeln!(
+        o,
+        "process = {}\ncommit = {}",
+        micros(c.processing.per_record_us),
+        q(c.processing.commit.name()),
+    );
+    if with_start {
+        let _ = writeln!(o, "start = {}", ms(c.start));
+    }
+    if let Some(stop) = c.stop {
+        let _ = writeln!(o, "stop = {}", ms(stop));
+    }
+    if let Some(out) = &c.output {
+        let _ = writeln!(o, "\n[{table}.output]\ntopic = {}", q(&out.topic));
+        match out.transform {
+            Transform::WindowedCount {
+                window_ms,
+                threshold,
+            } => {
+                let _ = writeln!(
+                    o,
+                    "transform = {}\nwindow = {}\nthreshold = {threshold}",
+                    q("windowed-count"),
+                    ms(window_ms)
+                );
+            }
+        }
+        producer_settings(o, &out.config);
+    }
+}
+
 /// The scenario as a file `parse` reads back to an equal scenario.
 pub fn to_toml(s: &Scenario) -> String {
     let names = s.names();
@@ -159,92 +253,12 @@ pub fn to_toml(s: &Scenario) -> String {
         }
     }
     for p in &s.producers {
-        let _ = writeln!(
-            o,
-            "\n[[producers]]\nname = {}\ntopic = {}",
-            q(&p.name),
-            q(&p.topic)
-        );
-        producer_settings(&mut o, &p.config);
-        let w = &p.workload;
-        if w.rate > 0.0 {
-            let _ = writeln!(o, "rate = {}", w.rate);
-        }
-        let _ = writeln!(o, "start = {}\nstop = {}", ms(w.start), ms(w.stop));
-        match &w.keys {
-            KeySpec::None => {}
-            KeySpec::Count(n) => {
-                let _ = writeln!(o, "keys = {n}");
-            }
-            KeySpec::List(keys) => {
-                let ks: Vec<String> = keys.iter().map(|k| q(k)).collect();
-                let _ = writeln!(o, "keys = [{}]", ks.join(", "));
-            }
-        }
-        let _ = writeln!(o, "value_bytes = {}", w.value_bytes);
-        if !w.sends.is_empty() {
-            let _ = writeln!(o, "sends = [");
-            for send in &w.sends {
-                let mut fields = vec![
-                    format!("at = {}", ms(send.at)),
-                    format!("value = {}", q(&send.value)),
-                ];
-                if let Some(k) = &send.key {
-                    fields.push(format!("key = {}", q(k)));
-                }
-                if let Some(p) = send.partition {
-                    fields.push(format!("partition = {p}"));
-                }
-                let _ = writeln!(o, "  {{ {} }},", fields.join(", "));
-            }
-            let _ = writeln!(o, "]");
-        }
+        let _ = writeln!(o, "\n[[producers]]");
+        producer(&mut o, p, true);
     }
-    let consumer_defaults = ConsumerConfig::default().entries();
     for c in &s.consumers {
-        let _ = writeln!(o, "\n[[consumers]]\nname = {}", q(&c.name));
-        if let Some(g) = &c.group {
-            let _ = writeln!(o, "group = {}", q(g));
-        }
-        let topics: Vec<String> = c.topics.iter().map(|t| q(t)).collect();
-        let _ = writeln!(o, "topics = [{}]", topics.join(", "));
-        // Without a group, auto-commit is off unless set (and setting it on is an error), so
-        // the value written for it is always the one read back.
-        for (k, v) in c
-            .config
-            .entries()
-            .into_iter()
-            .filter(|e| !consumer_defaults.contains(e))
-        {
-            let _ = writeln!(o, "{} = {}", q(k), value(&v));
-        }
-        let _ = writeln!(
-            o,
-            "process = {}\ncommit = {}\nstart = {}",
-            micros(c.processing.per_record_us),
-            q(c.processing.commit.name()),
-            ms(c.start)
-        );
-        if let Some(stop) = c.stop {
-            let _ = writeln!(o, "stop = {}", ms(stop));
-        }
-        if let Some(out) = &c.output {
-            let _ = writeln!(o, "\n[consumers.output]\ntopic = {}", q(&out.topic));
-            match out.transform {
-                Transform::WindowedCount {
-                    window_ms,
-                    threshold,
-                } => {
-                    let _ = writeln!(
-                        o,
-                        "transform = {}\nwindow = {}\nthreshold = {threshold}",
-                        q("windowed-count"),
-                        ms(window_ms)
-                    );
-                }
-            }
-            producer_settings(&mut o, &out.config);
-        }
+        let _ = writeln!(o, "\n[[consumers]]");
+        consumer(&mut o, c, "consumers", true);
     }
     let d = &s.network.default;
     let _ = writeln!(
@@ -269,6 +283,14 @@ pub fn to_toml(s: &Scenario) -> String {
             let _ = writeln!(o, "{k} = {v}");
         };
         match &f.command {
+            Command::AddProducer(p) => {
+                line(&mut o, "action", q("add-producer"));
+                producer(&mut o, p, false);
+            }
+            Command::AddConsumer(c) => {
+                line(&mut o, "action", q("add-consumer"));
+                consumer(&mut o, c, "faults", false);
+            }
             Command::CrashWhileProcessing { target: t } => {
                 line(&mut o, "action", q("crash"));
                 line(&mut o, "target", target(t, &names));
@@ -483,6 +505,37 @@ mod tests {
             threshold: 0,
         };
         round_trip(&s);
+    }
+
+    #[test]
+    fn added_clients_round_trip() {
+        let s = parse("added.toml", crate::host::tests::ADDED).unwrap_or_else(|e| panic!("{e}"));
+        let text = round_trip(&s);
+        for line in [
+            "action = \"add-producer\"\nname = \"web\"\ntopic = \"orders\"\n\"acks\" = \"all\"\nrate = 50\nstop = \"14000ms\"",
+            "sends = [\n  { at = \"7000ms\", value = \"hello\" },\n]",
+            "action = \"add-consumer\"\nname = \"billing-3\"\ngroup = \"billing\"\ntopics = [\"orders\"]",
+            "commit = \"after\"\nstop = \"17000ms\"\n",
+            "action = \"crash\"\ntarget = \"consumer-billing-3\"",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in:\n{text}");
+        }
+        assert!(!text.contains("start = \"8000ms\""), "{text}");
+
+        // A stream processor without a group, a producer of a topic created while running,
+        // with keys, named records to a partition, and settings of its own.
+        let more = crate::host::tests::more_added();
+        let s = parse("more.toml", &more).unwrap_or_else(|e| panic!("{e}"));
+        let text = round_trip(&s);
+        assert!(
+            text.contains("[faults.output]\ntopic = \"scores\"\ntransform = \"windowed-count\"\nwindow = \"2000ms\"\nthreshold = 7\n\"acks\" = \"1\""),
+            "{text}"
+        );
+        assert_eq!(
+            s.names().consumers,
+            ["billing-1", "billing-2", "billing-3", "scorer"]
+        );
+        assert_eq!(s.names().producers, ["shop", "web", "late"]);
     }
 
     #[test]
