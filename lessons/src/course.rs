@@ -73,7 +73,10 @@ impl Course {
     /// subfolder or the shipped library.
     pub fn load_dir(dir: &Path) -> Result<Course, CourseError> {
         let entries = std::fs::read_dir(dir).map_err(|e| {
-            CourseError::Io(format!("cannot read the lesson folder {}: {e}", dir.display()))
+            CourseError::Io(format!(
+                "cannot read the lesson folder {}: {e}",
+                dir.display()
+            ))
         })?;
         let mut files = Vec::new();
         for e in entries.filter_map(|e| e.ok()) {
@@ -81,8 +84,9 @@ impl Course {
             if !name.ends_with(".toml") || !e.path().is_file() {
                 continue;
             }
-            let text = std::fs::read_to_string(e.path())
-                .map_err(|err| CourseError::Io(format!("cannot read {}: {err}", e.path().display())))?;
+            let text = std::fs::read_to_string(e.path()).map_err(|err| {
+                CourseError::Io(format!("cannot read {}: {err}", e.path().display()))
+            })?;
             files.push((e.path().display().to_string(), text));
         }
         if files.is_empty() {
@@ -128,7 +132,9 @@ impl Course {
                     problems: vec![kafkascope_sim::scenario::Problem {
                         span: 0..0,
                         message: format!("lesson id `{}` is also used by {first}", l.id),
-                        help: Some("ids are the file names without the number: make them distinct".into()),
+                        help: Some(
+                            "ids are the file names without the number: make them distinct".into(),
+                        ),
                     }],
                 });
             }
@@ -149,7 +155,10 @@ impl Course {
         self.lessons.iter().find(|l| {
             l.id == key
                 || key.parse::<u32>().is_ok_and(|n| n == l.number)
-                || l.file.rsplit(['/', '\\']).next().is_some_and(|f| f.trim_end_matches(".toml") == key)
+                || l.file
+                    .rsplit(['/', '\\'])
+                    .next()
+                    .is_some_and(|f| f.trim_end_matches(".toml") == key)
         })
     }
 

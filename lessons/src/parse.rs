@@ -138,7 +138,9 @@ impl Parser<'_> {
             None => {
                 self.problem(
                     0..0,
-                    format!("the file name `{name}` does not say where the lesson goes in the course"),
+                    format!(
+                        "the file name `{name}` does not say where the lesson goes in the course"
+                    ),
                     Some("name lesson files NN-id.toml, such as 01-the-log.toml".into()),
                 );
                 (0, String::new())
@@ -273,7 +275,7 @@ impl Parser<'_> {
             None => previous_end,
         };
         let until = match t.take("until") {
-            Some(v) => self.time(v, "until", duration).map(|u| {
+            Some(v) => self.time(v, "until", duration).inspect(|&u| {
                 if u <= at {
                     self.problem(
                         v.span(),
@@ -281,7 +283,6 @@ impl Parser<'_> {
                         None,
                     );
                 }
-                u
             }),
             None => None,
         };
@@ -391,7 +392,9 @@ impl Parser<'_> {
                 .parse(&name)
                 .is_some_and(|n| n.broker().is_none_or(|b| brokers.contains(&b)))
                 || TopicPartition::parse(&name).is_some_and(|tp| {
-                    topics.get(tp.topic.as_ref()).is_some_and(|&n| tp.partition < n)
+                    topics
+                        .get(tp.topic.as_ref())
+                        .is_some_and(|&n| tp.partition < n)
                 });
             if known {
                 out.push(name);
@@ -455,10 +458,18 @@ impl Parser<'_> {
         let why_v = t.take("why");
         t.finish(self, "[steps.predict]", PREDICT_KEYS);
         let Some(cv) = choices_v else {
-            self.problem(t_span(v), "[steps.predict] needs `choices`".into(), Some("choices = [\"…\", \"…\"]".into()));
+            self.problem(
+                t_span(v),
+                "[steps.predict] needs `choices`".into(),
+                Some("choices = [\"…\", \"…\"]".into()),
+            );
             return None;
         };
-        let choices: Vec<String> = self.strings(cv, "choices").into_iter().map(|x| x.1).collect();
+        let choices: Vec<String> = self
+            .strings(cv, "choices")
+            .into_iter()
+            .map(|x| x.1)
+            .collect();
         if !(2..=5).contains(&choices.len()) {
             self.problem(
                 cv.span(),
@@ -619,11 +630,7 @@ impl Parser<'_> {
                 .filter_map(|i| self.string(i, key).map(|s| (i.span(), s)))
                 .collect(),
             _ => {
-                self.problem(
-                    v.span(),
-                    format!("`{key}` must be a list of strings"),
-                    None,
-                );
+                self.problem(v.span(), format!("`{key}` must be a list of strings"), None);
                 Vec::new()
             }
         }
@@ -642,7 +649,11 @@ impl Parser<'_> {
                 } else {
                     format!("from {min} to {max}")
                 };
-                self.problem(v.span(), format!("`{key}` must be an integer {range}"), None);
+                self.problem(
+                    v.span(),
+                    format!("`{key}` must be an integer {range}"),
+                    None,
+                );
                 None
             }
         }
@@ -674,7 +685,11 @@ impl Parser<'_> {
         if ms > duration {
             self.problem(
                 v.span(),
-                format!("{} is after the end of the scenario ({})", fmt(ms), fmt(duration)),
+                format!(
+                    "{} is after the end of the scenario ({})",
+                    fmt(ms),
+                    fmt(duration)
+                ),
                 None,
             );
             return None;

@@ -98,12 +98,14 @@ pub struct StepState {
 }
 
 /// What answering a prediction gives back.
+#[derive(Clone, Debug)]
 pub struct Answered {
     pub correct: bool,
     /// The explanation of the chosen answer, then (when it was wrong) of the right one.
     pub why: Vec<String>,
 }
 
+#[derive(Clone)]
 pub struct Player {
     pub lesson: Lesson,
     pub step: usize,
@@ -138,11 +140,11 @@ impl Player {
         }
     }
 
-    pub fn next(&mut self) -> bool {
+    pub fn next_step(&mut self) -> bool {
         self.go(self.step + 1)
     }
 
-    pub fn back(&mut self) -> bool {
+    pub fn previous_step(&mut self) -> bool {
         self.step > 0 && self.go(self.step - 1)
     }
 
@@ -196,6 +198,8 @@ impl Player {
         }
         let input = parse_line(line, &step.sim, now)?;
         let s = &mut self.states[self.step];
+        // A command after the task passed changes the run: it must be checked again.
+        s.done = false;
         match &input {
             Input::Command(c) => s.commands.push(c.clone()),
             Input::Run(ms) => {
@@ -237,6 +241,7 @@ impl Player {
             s.typed.push(format!("run {}ms", c.at - now));
         }
         s.now = Some(c.at);
+        s.done = false;
         s.commands.push(c);
         s.typed.push(line);
         Ok(())

@@ -104,10 +104,9 @@ impl Store {
         match serde_json::from_str::<Progress>(&text) {
             Ok(p) => (p, None),
             Err(e) => {
-                let aside = self.path.with_extension(format!(
-                    "json.unreadable-{}",
-                    std::process::id()
-                ));
+                let aside = self
+                    .path
+                    .with_extension(format!("json.unreadable-{}", std::process::id()));
                 let moved = std::fs::rename(&self.path, &aside).is_ok();
                 let note = if moved {
                     format!(
@@ -175,7 +174,12 @@ impl Player {
         let mut p = Player::new(lesson);
         let n = p.lesson.steps.len();
         for (&i, &a) in &lp.answers {
-            if i < n && a < p.lesson.steps[i].predict.as_ref().map_or(0, |x| x.choices.len()) {
+            if i < n
+                && a < p.lesson.steps[i]
+                    .predict
+                    .as_ref()
+                    .map_or(0, |x| x.choices.len())
+            {
                 p.states[i].answer = Some(a);
             }
         }
@@ -223,7 +227,9 @@ mod tests {
             ..Default::default()
         };
         store.save_lesson("the-log", lp.clone()).unwrap();
-        store.save_lesson("replication", LessonProgress::default()).unwrap();
+        store
+            .save_lesson("replication", LessonProgress::default())
+            .unwrap();
         let (p, note) = store.load();
         assert_eq!(note, None);
         assert_eq!(p.lessons["the-log"], lp);

@@ -49,7 +49,11 @@ fn the_course_has_the_twelve_lessons_of_the_curriculum() {
         assert_eq!(l.number as usize, i + 1, "{}", l.file);
         let (predictions, tasks, claims) = l.counts();
         assert!(predictions >= 2, "{}: {predictions} predictions", l.id);
-        assert!(tasks >= 1 && l.steps.last().unwrap().task.is_some(), "{}", l.id);
+        assert!(
+            tasks >= 1 && l.steps.last().unwrap().task.is_some(),
+            "{}",
+            l.id
+        );
         assert!(claims >= l.steps.len(), "{}: {claims} claims", l.id);
     }
 }
@@ -129,9 +133,24 @@ fn a_scripted_learner_finishes_every_lesson() {
     for (transcript, l) in results.iter().zip(&c.lessons) {
         let (_, tasks, _) = l.counts();
         let says = |s: &str| transcript.matches(s).count();
-        assert_eq!(says("\n  Not yet (checked at"), tasks, "{}:\n{transcript}", l.id);
-        assert_eq!(says("\n  Done: checked at"), tasks, "{}:\n{transcript}", l.id);
-        for wrong in ["Unknown input", "First, your prediction", "does not work", "not done yet"] {
+        assert_eq!(
+            says("\n  Not yet (checked at"),
+            tasks,
+            "{}:\n{transcript}",
+            l.id
+        );
+        assert_eq!(
+            says("\n  Done: checked at"),
+            tasks,
+            "{}:\n{transcript}",
+            l.id
+        );
+        for wrong in [
+            "Unknown input",
+            "First, your prediction",
+            "does not work",
+            "not done yet",
+        ] {
             assert_eq!(says(wrong), 0, "{}: `{wrong}` in\n{transcript}", l.id);
         }
         assert!(
@@ -167,7 +186,10 @@ fn progress_resumes_where_the_learner_left_off() {
         echo: true,
         ..Style::default()
     };
-    let first = l.steps[0].predict.as_ref().map(|p| format!("{}\n", p.answer + 1));
+    let first = l.steps[0]
+        .predict
+        .as_ref()
+        .map(|p| format!("{}\n", p.answer + 1));
     let input = format!("{}\n", first.unwrap_or_default());
     Terminal::new(&c, input.as_bytes(), &mut out, style, store())
         .run(Some(&l.id))

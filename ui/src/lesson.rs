@@ -261,7 +261,7 @@ pub fn apply(
                 run.message =
                     Some("First, your prediction: choose an answer and lock it in.".into());
                 changed = false;
-            } else if run.player.next() {
+            } else if run.player.next_step() {
                 load_step(run, watch, pb, compare, sim);
             } else {
                 stop_playing(run, pb);
@@ -272,7 +272,7 @@ pub fn apply(
         LessonIntent::Back => {
             if run.finished {
                 run.finished = false;
-            } else if run.player.back() {
+            } else if run.player.previous_step() {
                 load_step(run, watch, pb, compare, sim);
             } else {
                 changed = false;

@@ -8,7 +8,7 @@ pub fn render(md: &str, width: usize, indent: &str, color: bool) -> String {
     let mut after_item = false;
     for block in blocks(md) {
         let item = matches!(block, Block::Item(_));
-        if !out.is_empty() && !(item && after_item) {
+        if !(out.is_empty() || item && after_item) {
             out.push('\n');
         }
         after_item = item;
@@ -16,7 +16,14 @@ pub fn render(md: &str, width: usize, indent: &str, color: bool) -> String {
             Block::Paragraph(words) => wrap(&mut out, &words, width, indent, indent, color),
             Block::Item(words) => {
                 let rest = format!("{indent}  ");
-                wrap(&mut out, &words, width, &format!("{indent}- "), &rest, color)
+                wrap(
+                    &mut out,
+                    &words,
+                    width,
+                    &format!("{indent}- "),
+                    &rest,
+                    color,
+                )
             }
             Block::Code(lines) => {
                 for l in lines {

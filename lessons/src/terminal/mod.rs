@@ -128,7 +128,11 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
         for l in &self.course.lessons {
             let st = status(l, self.progress.lessons.get(&l.id));
             let minutes = l.minutes.map(|m| format!(" · {m} min")).unwrap_or_default();
-            writeln!(self.out, "  {:>2}. {:<28} {:<11} {}{minutes}", l.number, l.id, st, l.title)?;
+            writeln!(
+                self.out,
+                "  {:>2}. {:<28} {:<11} {}{minutes}",
+                l.number, l.id, st, l.title
+            )?;
         }
         Ok(())
     }
@@ -202,10 +206,15 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
 
     fn save(&mut self, p: &Player) {
         let lp = p.progress();
-        self.progress.lessons.insert(p.lesson.id.clone(), lp.clone());
+        self.progress
+            .lessons
+            .insert(p.lesson.id.clone(), lp.clone());
         if let Some(store) = &self.store {
             if let Err(e) = store.save_lesson(&p.lesson.id, lp) {
-                eprintln!("warning: progress not saved to {}: {e}", store.path.display());
+                eprintln!(
+                    "warning: progress not saved to {}: {e}",
+                    store.path.display()
+                );
             }
         }
     }
@@ -274,10 +283,16 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
     fn show(&mut self, p: &Player) -> std::io::Result<()> {
         let step = p.current().clone();
         let n = p.lesson.steps.len();
-        self.rule(&format!("{} · step {}/{n}: {}", p.lesson.title, p.step + 1, step.title))?;
+        self.rule(&format!(
+            "{} · step {}/{n}: {}",
+            p.lesson.title,
+            p.step + 1,
+            step.title
+        ))?;
         self.md(&step.text)?;
         let s = p.state().clone();
-        let before = step.until.is_some() && !(s.played || s.done || s.answer.is_some() && step.task.is_none());
+        let before = step.until.is_some()
+            && !(s.played || s.done || s.answer.is_some() && step.task.is_none());
         if before || step.until.is_none() {
             let o = p.view();
             self.view(&o, &step.highlight)?;
@@ -323,7 +338,11 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
     fn played_on(&mut self, p: &Player) -> std::io::Result<()> {
         let step = p.current().clone();
         let o = p.view();
-        writeln!(self.out, "\n  … the simulation runs on to {}:", fmt_time(o.at))?;
+        writeln!(
+            self.out,
+            "\n  … the simulation runs on to {}:",
+            fmt_time(o.at)
+        )?;
         self.events(&o, step.at, o.at, 12)?;
         self.view(&o, &step.highlight)?;
         if let Some(after) = &step.after {
@@ -345,7 +364,10 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
             .collect();
         let skip = lines.len().saturating_sub(max);
         if skip > 0 {
-            writeln!(self.out, "    ({skip} earlier events; `events` shows them all)")?;
+            writeln!(
+                self.out,
+                "    ({skip} earlier events; `events` shows them all)"
+            )?;
         }
         for l in &lines[skip..] {
             writeln!(self.out, "  {l}")?;
@@ -361,10 +383,16 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
         match word {
             "" | "n" | "next" => {
                 if step.predict.is_some() && s.answer.is_none() {
-                    writeln!(self.out, "  First, your prediction: a number from the list.")?;
+                    writeln!(
+                        self.out,
+                        "  First, your prediction: a number from the list."
+                    )?;
                     return Ok(Flow::Stay);
                 }
-                if step.until.is_some() && !(s.played || s.done || s.answer.is_some()) && word.is_empty() {
+                if step.until.is_some()
+                    && !(s.played || s.done || s.answer.is_some())
+                    && word.is_empty()
+                {
                     p.play_on();
                     self.played_on(p)?;
                     return Ok(Flow::Stay);
@@ -373,14 +401,14 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
                     writeln!(self.out, "  The task is not done yet: type commands and `check` (or `next` to skip it, `hint` for help).")?;
                     return Ok(Flow::Stay);
                 }
-                if p.next() {
+                if p.next_step() {
                     Ok(Flow::Show)
                 } else {
                     self.finish(p)
                 }
             }
             "b" | "back" => {
-                if !p.back() {
+                if !p.previous_step() {
                     writeln!(self.out, "  This is the first step.")?;
                     return Ok(Flow::Stay);
                 }
@@ -391,7 +419,11 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
                 match n {
                     Some(n) if n >= 1 && p.go(n - 1) => Ok(Flow::Show),
                     _ => {
-                        writeln!(self.out, "  goto N, with N from 1 to {}", p.lesson.steps.len())?;
+                        writeln!(
+                            self.out,
+                            "  goto N, with N from 1 to {}",
+                            p.lesson.steps.len()
+                        )?;
                         Ok(Flow::Stay)
                     }
                 }
@@ -403,8 +435,17 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
             }
             "events" => {
                 let o = p.view();
-                let from = if step.chain_start == p.step { 0 } else { step.at };
-                writeln!(self.out, "  Events from {} to {}:", fmt_time(from), fmt_time(o.at))?;
+                let from = if step.chain_start == p.step {
+                    0
+                } else {
+                    step.at
+                };
+                writeln!(
+                    self.out,
+                    "  Events from {} to {}:",
+                    fmt_time(from),
+                    fmt_time(o.at)
+                )?;
                 self.events(&o, from, o.at, usize::MAX)?;
                 Ok(Flow::Stay)
             }
@@ -417,7 +458,11 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
                 Ok(Flow::Stay)
             }
             "q" | "quit" | "exit" => {
-                writeln!(self.out, "  Progress saved. `kafkascope learn {}` resumes here.", p.lesson.id)?;
+                writeln!(
+                    self.out,
+                    "  Progress saved. `kafkascope learn {}` resumes here.",
+                    p.lesson.id
+                )?;
                 Ok(Flow::Quit)
             }
             "lessons" => Ok(Flow::Lessons),
@@ -428,7 +473,10 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
                     (Some(t), None) if t.hints.is_empty() => {
                         writeln!(self.out, "  This task has no hints.")?
                     }
-                    (Some(_), None) => writeln!(self.out, "  No more hints. `solution` shows the reference solution.")?,
+                    (Some(_), None) => writeln!(
+                        self.out,
+                        "  No more hints. `solution` shows the reference solution."
+                    )?,
                 }
                 Ok(Flow::Stay)
             }
@@ -446,7 +494,11 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
             }
             "reset" => {
                 p.reset();
-                writeln!(self.out, "  Your commands in this step are undone; you are back at {}.", fmt_time(p.now()))?;
+                writeln!(
+                    self.out,
+                    "  Your commands in this step are undone; you are back at {}.",
+                    fmt_time(p.now())
+                )?;
                 Ok(Flow::Stay)
             }
             "check" => self.check(p),
@@ -471,7 +523,10 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
                         Ok(Flow::Stay)
                     }
                     _ => {
-                        writeln!(self.out, "  Answer with a number from 1 to {n} (or `help`).")?;
+                        writeln!(
+                            self.out,
+                            "  Answer with a number from 1 to {n} (or `help`)."
+                        )?;
                         Ok(Flow::Stay)
                     }
                 }
@@ -479,7 +534,10 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
             _ => {
                 if step.task.is_none() {
                     if actions().any(|a| a == word) {
-                        writeln!(self.out, "  This step has no task; commands are for steps with one.")?;
+                        writeln!(
+                            self.out,
+                            "  This step has no task; commands are for steps with one."
+                        )?;
                     } else {
                         writeln!(self.out, "  Unknown input `{line}`. Type `help`.")?;
                     }
@@ -529,7 +587,10 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
             for l in &verdict.explanation {
                 writeln!(self.out, "    {l}")?;
             }
-            writeln!(self.out, "  `hint` for a hint, `reset` to start the step over.")?;
+            writeln!(
+                self.out,
+                "  `hint` for a hint, `reset` to start the step over."
+            )?;
         }
         Ok(Flow::Stay)
     }
@@ -540,7 +601,11 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
             .steps
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.predict.as_ref().map(|pr| p.states[i].answer == Some(pr.answer)))
+            .filter_map(|(i, s)| {
+                s.predict
+                    .as_ref()
+                    .map(|pr| p.states[i].answer == Some(pr.answer))
+            })
             .collect();
         let right = predictions.iter().filter(|r| **r).count();
         let tasks = l.steps.iter().filter(|s| s.task.is_some()).count();
@@ -558,7 +623,11 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
         )?;
         let next = self.course.lessons.iter().find(|x| x.number > l.number);
         match next {
-            Some(n) => writeln!(self.out, "  Next: `kafkascope learn {}` ({}).", n.id, n.title)?,
+            Some(n) => writeln!(
+                self.out,
+                "  Next: `kafkascope learn {}` ({}).",
+                n.id, n.title
+            )?,
             None => writeln!(self.out, "  That was the last lesson of the course.")?,
         }
         Ok(Flow::Quit)

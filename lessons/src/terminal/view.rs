@@ -37,6 +37,18 @@ struct Group {
     committed: BTreeMap<TopicPartition, u64>,
 }
 
+/// A record value in a cell: whole when it fits, else its end (`a-2393` is `…2393`), since
+/// values differ at the end.
+fn cell(v: &str) -> String {
+    let n = v.chars().count();
+    if n <= CELL {
+        v.to_string()
+    } else {
+        let tail: String = v.chars().skip(n - (CELL - 1)).collect();
+        format!("…{tail}")
+    }
+}
+
 /// The view of `o` (a run up to `o.at`) with `highlight`ed partitions and nodes marked `>`.
 pub fn render(o: &Outcome, highlight: &[String]) -> String {
     let names = &o.trace.names;
@@ -133,7 +145,11 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
             .iter()
             .filter_map(|&b| replay.replica(tp, b).map(|r| (b, r)))
             .collect();
-        let leo_max = replicas.iter().map(|(_, r)| r.log.len() as u64).max().unwrap_or(0);
+        let leo_max = replicas
+            .iter()
+            .map(|(_, r)| r.log.len() as u64)
+            .max()
+            .unwrap_or(0);
         let low = replicas
             .iter()
             .map(|(_, r)| r.high_watermark.min(r.log.len() as u64))
@@ -145,7 +161,9 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
         // far ahead) is still seen where it stops.
         let low = low.min(leo_max);
         let cols: Vec<Option<u64>> = if leo_max - low <= WINDOW {
-            (low.min(leo_max.saturating_sub(WINDOW))..leo_max).map(Some).collect()
+            (low.min(leo_max.saturating_sub(WINDOW))..leo_max)
+                .map(Some)
+                .collect()
         } else {
             let head = WINDOW / 2;
             let tail = WINDOW - head - 1;
@@ -156,7 +174,14 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
                 .collect()
         };
         let skipped = cols.first().copied().flatten().is_some_and(|f| f > 0);
-        let mut header = format!("{:<21}", if skipped { "   offset …" } else { "   offset" });
+        let mut header = format!(
+            "{:<21}",
+            if skipped {
+                "   offset …"
+            } else {
+                "   offset"
+            }
+        );
         for c in &cols {
             match c {
                 Some(off) => {
@@ -183,15 +208,16 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
             let mut cells = String::new();
             for c in &cols {
                 let Some(off) = *c else {
-                    let gap = if leo > cols[0].unwrap_or(0) + WINDOW / 2 { "…" } else { "" };
+                    let gap = if leo > cols[0].unwrap_or(0) + WINDOW / 2 {
+                        "…"
+                    } else {
+                        ""
+                    };
                     let _ = write!(cells, " {gap:<CELL$}");
                     continue;
                 };
                 let sep = if off == hw { "|" } else { " " };
-                let cell: String = match r.log.get(off as usize) {
-                    Some(v) => v.chars().take(CELL).collect(),
-                    None => String::new(),
-                };
+                let cell = r.log.get(off as usize).map(|v| cell(v)).unwrap_or_default();
                 let _ = write!(cells, "{sep}{cell:<CELL$}");
             }
             let end_sep = if hw == leo_max { "|" } else { " " };
@@ -208,7 +234,11 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
         .filter(|(_, s)| **s != NodeState::Up)
         .map(|(n, s)| {
             let name = names.name(*n);
-            let what = if *s == NodeState::Down { "down" } else { "paused" };
+            let what = if *s == NodeState::Down {
+                "down"
+            } else {
+                "paused"
+            };
             format!("{}{name} {what}", mark(&name).trim())
         })
         .collect();
@@ -246,7 +276,10 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
         }
         let mut lag = Vec::new();
         for (tp, c) in &g.committed {
-            let hw = replay.authoritative(tp).map(|(_, r)| r.high_watermark).unwrap_or(0);
+            let hw = replay
+                .authoritative(tp)
+                .map(|(_, r)| r.high_watermark)
+                .unwrap_or(0);
             lag.push(format!("{tp} {c} (lag {})", hw.saturating_sub(*c)));
         }
         if !lag.is_empty() {
