@@ -143,9 +143,7 @@ pub enum Cmd {
 #[derive(Subcommand, Debug)]
 pub enum LessonsCmd {
     /// List the lessons of the shipped course (or of a folder) with their steps.
-    List {
-        dir: Option<std::path::PathBuf>,
-    },
+    List { dir: Option<std::path::PathBuf> },
     /// Check lessons: every reference resolves, every condition parses, every claim holds in
     /// the simulation and every task can be done (its reference solution passes) and is not
     /// done already (its check fails without it). Exit 0 when all is well.
@@ -243,27 +241,42 @@ fn course(dir: Option<&Path>) -> Result<kafkascope_lessons::Course, ExitCode> {
                 for e in errors {
                     eprintln!("{}", render_error(e));
                 }
-                eprintln!("{n} lesson file{} with problems", if n == 1 { "" } else { "s" });
+                eprintln!(
+                    "{n} lesson file{} with problems",
+                    if n == 1 { "" } else { "s" }
+                );
             }
         }
         ExitCode::from(2)
     })
 }
 
-fn learn(lesson: Option<String>, dir: Option<std::path::PathBuf>, restart: bool, no_save: bool) -> ExitCode {
+fn learn(
+    lesson: Option<String>,
+    dir: Option<std::path::PathBuf>,
+    restart: bool,
+    no_save: bool,
+) -> ExitCode {
     use kafkascope_lessons::progress::Store;
     use kafkascope_lessons::terminal::{Style, Terminal};
     let course = match course(dir.as_deref()) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let store = if no_save { None } else { Store::default_location() };
+    let store = if no_save {
+        None
+    } else {
+        Store::default_location()
+    };
     if restart {
         if let (Some(store), Some(l)) = (&store, lesson.as_deref().and_then(|k| course.find(k))) {
             let (mut p, _) = store.load();
             if p.lessons.remove(&l.id).is_some() {
                 if let Err(e) = store.save(&p) {
-                    eprintln!("warning: could not reset the progress in {}: {e}", store.path.display());
+                    eprintln!(
+                        "warning: could not reset the progress in {}: {e}",
+                        store.path.display()
+                    );
                 }
             }
         }
@@ -323,9 +336,12 @@ fn lessons_check(dir: Option<std::path::PathBuf>) -> ExitCode {
         Err(code) => return code,
     };
     let lessons = &course.lessons;
-    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get()).min(lessons.len().max(1));
+    let jobs = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(lessons.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: std::sync::Mutex<Vec<(usize, Vec<kafkascope_lessons::check::Finding>)>> = Default::default();
+    let results: std::sync::Mutex<Vec<(usize, Vec<kafkascope_lessons::check::Finding>)>> =
+        Default::default();
     std::thread::scope(|s| {
         for _ in 0..jobs {
             s.spawn(|| loop {
@@ -358,7 +374,10 @@ fn lessons_check(dir: Option<std::path::PathBuf>) -> ExitCode {
         }
     }
     if failed > 0 {
-        println!("\n{failed} of {} lessons disagree with the simulation", lessons.len());
+        println!(
+            "\n{failed} of {} lessons disagree with the simulation",
+            lessons.len()
+        );
         ExitCode::from(1)
     } else {
         println!("\nAll {} lessons agree with the simulation.", lessons.len());

@@ -229,7 +229,10 @@ fn learn_plays_a_lesson_from_piped_input_and_resumes_it() {
 fn learn_an_unknown_lesson_suggests_one_and_lists_the_course() {
     let o = kafkascope(&["learn", "the-logg", "--no-save"]);
     let out = stdout(&o);
-    assert!(out.contains("There is no lesson `the-logg`: did you mean `the-log`?"), "{out}");
+    assert!(
+        out.contains("There is no lesson `the-logg`: did you mean `the-log`?"),
+        "{out}"
+    );
     assert!(out.contains("12."), "{out}");
 }
 
