@@ -97,6 +97,15 @@ pub struct StepState {
     pub hints: usize,
 }
 
+/// How a learner did in a lesson, for its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Score {
+    pub right: usize,
+    pub predictions: usize,
+    pub done: usize,
+    pub tasks: usize,
+}
+
 /// What answering a prediction gives back.
 #[derive(Clone, Debug)]
 pub struct Answered {
@@ -128,6 +137,27 @@ impl Player {
 
     pub fn state(&self) -> &StepState {
         &self.states[self.step]
+    }
+
+    /// Predictions answered right (each is answered once) and tasks done.
+    pub fn score(&self) -> Score {
+        let mut sc = Score {
+            right: 0,
+            predictions: 0,
+            done: 0,
+            tasks: 0,
+        };
+        for (step, state) in self.lesson.steps.iter().zip(&self.states) {
+            if let Some(p) = &step.predict {
+                sc.predictions += 1;
+                sc.right += usize::from(state.answer == Some(p.answer));
+            }
+            if step.task.is_some() {
+                sc.tasks += 1;
+                sc.done += usize::from(state.done);
+            }
+        }
+        sc
     }
 
     /// Moves to step `i` (any step: the simulation is replayed, not remembered).

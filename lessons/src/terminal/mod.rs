@@ -597,29 +597,12 @@ impl<'a, R: BufRead, W: Write> Terminal<'a, R, W> {
 
     fn finish(&mut self, p: &Player) -> std::io::Result<Flow> {
         let l = &p.lesson;
-        let predictions: Vec<_> = l
-            .steps
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                s.predict
-                    .as_ref()
-                    .map(|pr| p.states[i].answer == Some(pr.answer))
-            })
-            .collect();
-        let right = predictions.iter().filter(|r| **r).count();
-        let tasks = l.steps.iter().filter(|s| s.task.is_some()).count();
-        let done = l
-            .steps
-            .iter()
-            .enumerate()
-            .filter(|(i, s)| s.task.is_some() && p.states[*i].done)
-            .count();
+        let sc = p.score();
         self.rule(&format!("End of lesson {}: {}", l.number, l.title))?;
         writeln!(
             self.out,
-            "  Predictions right the first time: {right} of {}. Tasks done: {done} of {tasks}.",
-            predictions.len()
+            "  Predictions right the first time: {} of {}. Tasks done: {} of {}.",
+            sc.right, sc.predictions, sc.done, sc.tasks
         )?;
         let next = self.course.lessons.iter().find(|x| x.number > l.number);
         match next {

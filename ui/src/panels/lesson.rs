@@ -602,24 +602,12 @@ fn task(
 fn summary(ui: &mut egui::Ui, run: &LessonRun, p: &Palette) {
     let player = &run.player;
     let lesson = &player.lesson;
-    let predictions: Vec<bool> = lesson
-        .steps
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            s.predict
-                .as_ref()
-                .map(|pr| player.states[i].answer == Some(pr.answer))
-        })
-        .collect();
-    let right = predictions.iter().filter(|r| **r).count();
-    let tasks = lesson.steps.iter().filter(|s| s.task.is_some()).count();
-    let done = lesson
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(i, s)| s.task.is_some() && player.states[*i].done)
-        .count();
+    let kafkascope_lessons::player::Score {
+        right,
+        predictions,
+        done,
+        tasks,
+    } = player.score();
     ui.label(
         RichText::new(format!("End of lesson {}", lesson.number))
             .size(13.0)
@@ -633,12 +621,9 @@ fn summary(ui: &mut egui::Ui, run: &LessonRun, p: &Palette) {
     );
     ui.add_space(8.0);
     ui.label(
-        RichText::new(format!(
-            "Predictions right: {right} of {}.",
-            predictions.len()
-        ))
-        .size(TEXT_SIZE)
-        .color(p.text),
+        RichText::new(format!("Predictions right: {right} of {predictions}."))
+            .size(TEXT_SIZE)
+            .color(p.text),
     );
     ui.label(
         RichText::new(format!("Tasks done: {done} of {tasks}."))
