@@ -1142,9 +1142,23 @@ fn admin(w: &mut World, c: &Command, topic: &Arc<str>, total: u32, rf: Option<u3
         }
         _ => Err("the controller is not running".into()),
     };
-    if let Err(reason) = result {
-        let command = describe(c, &w.trace.names);
-        w.push(Event::Skipped { command, reason });
+    match result {
+        Err(reason) => {
+            let command = describe(c, &w.trace.names);
+            w.push(Event::Skipped { command, reason });
+        }
+        Ok(_) => {
+            // The checking reader reads every partition, the new ones included. (A real
+            // consumer finds them at its next metadata refresh, `metadata.max.age.ms`; the
+            // reader is a checking device and is told at once.)
+            if let Some(Actor::Reader(r)) = w
+                .slots
+                .get_mut(&NodeId::Reader)
+                .and_then(|s| s.actor.as_mut())
+            {
+                r.add_partitions(topic, total);
+            }
+        }
     }
 }
 
@@ -1279,6 +1293,33 @@ pub(crate) mod tests {
         assert_eq!(f.count(crate::scenario::Count::Acknowledged), produced);
         assert_eq!(f.count(crate::scenario::Count::Consumed), produced);
         assert!(f.verdicts.iter().all(|v| v.holds()), "{:?}", f.verdicts);
+    }
+
+    /// Partitions added while running are read by the checking reader too: every acknowledged
+    /// record is consumed, those written to the new partitions included.
+    #[test]
+    fn the_reader_reads_partitions_added_while_running() {
+        let grow = TimedCommand {
+            at: 800,
+            command: Command::AddPartitions {
+                topic: "orders".into(),
+                partitions: 4,
+            },
+        };
+        let mut sc = small(3, 200.0, vec![grow]);
+        // The producer uses the new partitions from its next metadata refresh.
+        sc.producers[0].config.metadata_max_age_ms = 300;
+        let run = crate::report::run(&sc, 1);
+        let consumed_new = run
+            .trace
+            .entries
+            .iter()
+            .any(|e| matches!(&e.event, Event::Consumed { tp, .. } if tp.partition >= 2));
+        assert!(consumed_new, "the reader never read orders-2 or orders-3");
+        let f = &run.findings;
+        let acked = f.count(crate::scenario::Count::Acknowledged);
+        assert!(acked > 300, "{acked}");
+        assert_eq!(f.count(crate::scenario::Count::Consumed), acked);
     }
 
     /// Two members of `billing` from the start; a third joins at 8s (and is crashed and

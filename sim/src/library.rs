@@ -84,6 +84,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../scenarios/rebalance-cooperative.toml"),
     ),
     (
+        "scale-out-group",
+        include_str!("../../scenarios/scale-out-group.toml"),
+    ),
+    (
         "consumer-truncation-unvalidated",
         include_str!("../../scenarios/consumer-truncation-unvalidated.toml"),
     ),

@@ -3,6 +3,7 @@
 //! and rebalancing are a separate, fuller client.)
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
@@ -38,6 +39,18 @@ impl Reader {
             metadata_in_flight: None,
             metadata_at: 0,
             next_correlation: 0,
+        }
+    }
+
+    /// Reads `topic`'s partitions `0..total` too, from offset 0, once metadata names their
+    /// leaders (a topic created or grown while running).
+    pub fn add_partitions(&mut self, topic: &Arc<str>, total: u32) {
+        for p in 0..total {
+            let tp = TopicPartition::new(topic.clone(), p);
+            if !self.positions.contains_key(&tp) {
+                self.positions.insert(tp.clone(), 0);
+                self.partitions.push(tp);
+            }
         }
     }
 

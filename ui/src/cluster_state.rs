@@ -15,6 +15,7 @@ use kafkascope_sim::protocol::MessageKind;
 use kafkascope_sim::replay::Replay;
 use kafkascope_sim::trace::{CrashKind, Event, LinkChange};
 
+use crate::metrics::ReaderProgress;
 use crate::session::Session;
 use crate::shared_log::SharedLog;
 
@@ -99,8 +100,10 @@ pub struct ClusterAt {
     pub links: BTreeMap<(NodeId, NodeId), LinkState>,
     pub in_flight: BTreeMap<u64, Flight>,
     pub producers: BTreeMap<u16, ProducerCounts>,
-    /// Records the reader has consumed.
-    pub consumed: u64,
+    /// What the checking reader has read.
+    pub reader: ReaderProgress,
+    /// The clients added while running (`NodeAdded`) by the displayed moment.
+    pub added: BTreeSet<NodeId>,
     /// Consumers by index (`NodeId::Consumer(i)`), from their events.
     pub consumers: BTreeMap<u16, ConsumerAt>,
     /// Groups whose coordinator has started a rebalance that is not yet stable.
@@ -571,6 +574,7 @@ impl ClusterAt {
             _ => {}
         }
         self.replay.apply(e);
+        self.reader.absorb(e);
         self.apply_consumer(e);
         match e {
             Event::Crashed { node, kind } => {
@@ -644,7 +648,9 @@ impl ClusterAt {
                 values,
                 ..
             } => self.producers.entry(*p).or_default().failed += values.len() as u64,
-            Event::Consumed { .. } => self.consumed += 1,
+            Event::NodeAdded { node, .. } => {
+                self.added.insert(*node);
+            }
             _ => {}
         }
     }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use bevy_egui::egui::{self, pos2, vec2, Align2, Color32, FontId, Pos2, Rect, Sense, Stroke};
 use kafkascope_sim::command::{Command, Target};
-use kafkascope_sim::ids::{BrokerId, NodeId, TopicPartition};
+use kafkascope_sim::ids::{BrokerId, Millis, NodeId, TopicPartition, OFFSETS_TOPIC};
 use kafkascope_sim::replay::ReplayRole;
 use kafkascope_sim::trace::CrashKind;
 
@@ -28,6 +28,9 @@ const MAX_DOTS: usize = 4000;
 /// The tallest a replica row gets, when a broker has few partitions.
 const MAX_ROW_H: f32 = 36.0;
 
+/// The narrowest a producer's or consumer's box gets before the clients take another row.
+const MIN_CLIENT_W: f32 = 170.0;
+
 /// Where each node's box goes.
 pub struct Layout {
     pub nodes: BTreeMap<NodeId, Rect>,
@@ -37,15 +40,29 @@ pub struct Layout {
 pub fn layout(area: Rect, session: &Session) -> Layout {
     let s = &session.scenario;
     let mut nodes = BTreeMap::new();
-    let partitions: usize = s.topics.iter().map(|t| t.partitions as usize).sum();
-    let ctrl_h = 34.0 + 15.0 * partitions.min(4) as f32;
     // Wide enough for "orders-0: leader broker-1 · epoch 0 · ISR [1, 2, 3]".
+    let offsets = session
+        .consumers
+        .iter()
+        .any(|c| c.group.is_some())
+        .then_some((OFFSETS_TOPIC.len(), 3));
     let line_chars = s
         .topics
         .iter()
-        .map(|t| t.name.len() + 4 + 36 + 3 * t.replication_factor as usize)
+        .map(|t| (t.name.len(), t.replication_factor as usize))
+        .chain(offsets)
+        .map(|(name, rf)| name + 4 + 36 + 3 * rf)
         .max()
         .unwrap_or(40) as f32;
+    // `__consumer_offsets` has at least one partition where some consumer has a group.
+    let partitions: usize = s
+        .topics
+        .iter()
+        .map(|t| t.partitions as usize)
+        .sum::<usize>()
+        + session.grown_partitions()
+        + usize::from(offsets.is_some());
+    let ctrl_h = 34.0 + 15.0 * partitions.min(4) as f32;
     let ctrl_w = (line_chars * 7.4 + 24.0).max(300.0).min(area.width());
     nodes.insert(
         NodeId::Controller,
@@ -55,29 +72,40 @@ pub fn layout(area: Rect, session: &Session) -> Layout {
         ),
     );
     // Consumers have a third line (owned partitions), so the row is taller when there are any.
-    let client_h = if s.consumers.is_empty() { 58.0 } else { 74.0 };
-    let clients: Vec<NodeId> = (0..s.producers.len())
+    let client_h = if session.consumers.is_empty() {
+        58.0
+    } else {
+        74.0
+    };
+    let clients: Vec<NodeId> = (0..session.producers.len())
         .map(|i| NodeId::Producer(i as u16))
         .chain(s.reader.then_some(NodeId::Reader))
-        .chain((0..s.consumers.len()).map(|i| NodeId::Consumer(i as u16)))
+        .chain((0..session.consumers.len()).map(|i| NodeId::Consumer(i as u16)))
         .collect();
-    let gap = 16.0;
-    if !clients.is_empty() {
-        let w =
-            ((area.width() - gap * (clients.len() as f32 - 1.0)) / clients.len() as f32).min(250.0);
-        let total = w * clients.len() as f32 + gap * (clients.len() as f32 - 1.0);
+    let (gap, row_gap) = (16.0, 10.0);
+    // Clients share a row while each box keeps room for its name and two short lines; more
+    // clients than that wrap onto further rows rather than squeeze their text illegible.
+    let per_row = ((area.width() + gap) / (MIN_CLIENT_W + gap))
+        .floor()
+        .max(1.0) as usize;
+    let client_rows = clients.len().div_ceil(per_row).max(1);
+    let clients_h = client_rows as f32 * client_h + (client_rows - 1) as f32 * row_gap;
+    for (row, chunk) in clients.chunks(per_row).enumerate() {
+        let n = chunk.len() as f32;
+        // Every row has the first row's box width, so the boxes line up.
+        let cols = clients.len().min(per_row) as f32;
+        let w = ((area.width() - gap * (cols - 1.0)) / cols).min(250.0);
+        let total = w * n + gap * (n - 1.0);
         let mut x = area.center().x - total / 2.0;
-        for c in clients {
-            nodes.insert(
-                c,
-                Rect::from_min_size(pos2(x, area.bottom() - client_h), vec2(w, client_h)),
-            );
+        let y = area.bottom() - clients_h + row as f32 * (client_h + row_gap);
+        for &c in chunk {
+            nodes.insert(c, Rect::from_min_size(pos2(x, y), vec2(w, client_h)));
             x += w + gap;
         }
     }
     let link_gap = (area.height() * 0.09).clamp(28.0, 70.0);
     let top = area.top() + ctrl_h + link_gap;
-    let bottom = area.bottom() - client_h - link_gap;
+    let bottom = area.bottom() - clients_h - link_gap;
     let n = s.brokers.max(1) as usize;
     let cols = if n <= 4 {
         n
@@ -104,7 +132,8 @@ pub fn layout(area: Rect, session: &Session) -> Layout {
                 .count()
         })
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        + session.grown_replicas_per_broker();
     let bh = room.min(34.0 + most.max(1) as f32 * MAX_ROW_H);
     for (i, b) in s.broker_ids().into_iter().enumerate() {
         let (r, c) = (i / cols, i % cols);
@@ -126,6 +155,7 @@ pub fn layout(area: Rect, session: &Session) -> Layout {
         .reduce(|a, b| a.union(b));
     if let Some(band) = brokers {
         let g = (area.height() * 0.12).clamp(50.0, 110.0);
+        let clients_top = area.bottom() - clients_h;
         for (n, r) in nodes.iter_mut() {
             match n {
                 NodeId::Controller => {
@@ -133,7 +163,8 @@ pub fn layout(area: Rect, session: &Session) -> Layout {
                     *r = r.translate(vec2(0.0, dy));
                 }
                 NodeId::Producer(_) | NodeId::Reader | NodeId::Consumer(_) => {
-                    let dy = (band.bottom() + g - r.top()).min(0.0);
+                    // All rows move together, so the first row is `g` under the brokers.
+                    let dy = (band.bottom() + g - clients_top).min(0.0);
                     *r = r.translate(vec2(0.0, dy));
                 }
                 NodeId::Broker(_) => {}
@@ -377,7 +408,8 @@ fn draw(
         if highlight.nodes.contains(&node) {
             view.glow(rect);
         }
-        if !clickable {
+        // Nothing to click on a client that has not joined yet.
+        if !clickable || view.joins_later(node).is_some() {
             continue;
         }
         if matches!(
@@ -451,9 +483,9 @@ pub fn linked(session: &Session, a: NodeId, b: NodeId) -> bool {
     let known = |n: NodeId| match n {
         NodeId::Controller => true,
         NodeId::Broker(id) => (1..=s.brokers).contains(&id),
-        NodeId::Producer(i) => (i as usize) < s.producers.len(),
+        NodeId::Producer(i) => session.producer(i).is_some(),
         NodeId::Reader => s.reader,
-        NodeId::Consumer(i) => (i as usize) < s.consumers.len(),
+        NodeId::Consumer(i) => session.consumer(i).is_some(),
     };
     let broker = |n: NodeId| matches!(n, NodeId::Broker(_));
     a != b && known(a) && known(b) && (broker(a) || broker(b))
@@ -620,13 +652,13 @@ impl View<'_> {
             for &b in &brokers[i + 1..] {
                 v.push((a, b));
             }
-            for c in 0..s.producers.len() {
+            for c in 0..self.session.producers.len() {
                 v.push((NodeId::Producer(c as u16), a));
             }
             if s.reader {
                 v.push((NodeId::Reader, a));
             }
-            for c in 0..s.consumers.len() {
+            for c in 0..self.session.consumers.len() {
                 v.push((NodeId::Consumer(c as u16), a));
             }
         }
@@ -692,6 +724,9 @@ impl View<'_> {
             .map(|(f, t, l)| ((*f, *t), (l.latency_min_ms, l.latency_max_ms, l.loss)))
             .collect();
         for (a, b) in self.pairs() {
+            if self.joins_later(a).is_some() || self.joins_later(b).is_some() {
+                continue;
+            }
             let Some(route) = self.route(a, b) else {
                 continue;
             };
@@ -791,6 +826,9 @@ impl View<'_> {
     }
 
     /// The box, its title and a status badge; returns the body area under the title.
+    ///
+    /// In a narrow box the badge shrinks to its symbol and then the title is cut with `…`,
+    /// so neither runs over the other or out of the box.
     fn node_box(&self, rect: Rect, title: &str, state: NodeState, highlight: bool) -> Rect {
         let p = &self.p;
         let (fill, stroke, badge) = match state {
@@ -824,12 +862,20 @@ impl View<'_> {
         } else {
             p.dim
         };
-        self.painter.text(
+        let room = rect.width() - 16.0;
+        let title_w = self.text_width(title, self.font(14.0));
+        let badge = badge.map(|(text, c)| {
+            let symbol = text.split(' ').next().unwrap_or(text);
+            let fits = title_w + 10.0 + self.text_width(text, self.font(13.0)) <= room;
+            (if fits { text } else { symbol }, c)
+        });
+        let badge_w = badge.map_or(0.0, |(t, _)| self.text_width(t, self.font(13.0)) + 10.0);
+        self.text_in(
             rect.left_top() + vec2(8.0, 5.0),
-            Align2::LEFT_TOP,
             title,
             self.font(14.0),
             title_colour,
+            room - badge_w,
         );
         if let Some((text, c)) = badge {
             self.painter.text(
@@ -846,13 +892,54 @@ impl View<'_> {
         )
     }
 
+    fn text_width(&self, text: &str, font: FontId) -> f32 {
+        self.painter
+            .layout_no_wrap(text.to_string(), font, Color32::WHITE)
+            .size()
+            .x
+    }
+
+    /// `text` on one line from `at`, cut with `…` where it would pass `max_w`.
+    fn text_in(&self, at: Pos2, text: &str, font: FontId, colour: Color32, max_w: f32) -> Rect {
+        let mut job = egui::text::LayoutJob::simple_singleline(text.to_string(), font, colour);
+        job.wrap = egui::text::TextWrapping::truncate_at_width(max_w.max(8.0));
+        let galley = self.painter.layout_job(job);
+        let r = Rect::from_min_size(at, galley.size());
+        self.painter.galley(at, galley, colour);
+        r
+    }
+
+    /// The first of `variants` (longest first) that fits in `max_w`, on one line from `at`;
+    /// the last one, cut with `…`, when none does.
+    fn fitted(
+        &self,
+        at: Pos2,
+        variants: &[String],
+        font: FontId,
+        colour: Color32,
+        max_w: f32,
+    ) -> Rect {
+        let text = variants
+            .iter()
+            .find(|v| self.text_width(v, font.clone()) <= max_w)
+            .or(variants.last())
+            .map_or("", String::as_str);
+        self.text_in(at, text, font, colour, max_w)
+    }
+
     fn controller(&self, rect: Rect, highlight: bool) {
         let state = self.cluster.node(NodeId::Controller);
         let body = self.node_box(rect, "controller", state, highlight);
         let parts = &self.cluster.replay.partitions;
         let mut y = body.top();
         let shown = 4;
-        for (tp, m) in parts.iter().take(shown) {
+        // The scenario's own partitions first; `__consumer_offsets` is Kafka's bookkeeping.
+        let internal = |tp: &TopicPartition| tp.topic.starts_with("__");
+        let ordered = parts
+            .iter()
+            .filter(|(tp, _)| !internal(tp))
+            .chain(parts.iter().filter(|(tp, _)| internal(tp)));
+        for (tp, m) in ordered.take(shown) {
             let leader = m
                 .leader
                 .map(|l| format!("broker-{l}"))
@@ -869,12 +956,12 @@ impl View<'_> {
             } else {
                 self.p.dim
             };
-            let r = self.painter.text(
+            let r = self.text_in(
                 pos2(body.left() + 2.0, y),
-                Align2::LEFT_TOP,
-                line,
+                &line,
                 self.mono(11.5),
                 c,
+                body.width() - 2.0,
             );
             if self.highlight.partitions.contains(&tp.to_string()) {
                 self.painter.rect_stroke(
@@ -913,6 +1000,15 @@ impl View<'_> {
                 if replicas.contains(&b) {
                     v.push(TopicPartition::new(t.name.clone(), i as u32));
                 }
+            }
+        }
+        // Partitions created or added while running, once the controller has placed them
+        // (not `__consumer_offsets`, which is Kafka's bookkeeping, not the lesson's data).
+        let declared = v.len();
+        for (tp, m) in &self.cluster.replay.partitions {
+            if m.replicas.contains(&b) && !tp.topic.starts_with("__") && !v[..declared].contains(tp)
+            {
+                v.push(tp.clone());
             }
         }
         v
@@ -1119,40 +1215,107 @@ impl View<'_> {
         }
     }
 
+    /// When `node` is a client added while running that has not joined yet at the displayed
+    /// moment: the time it joins.
+    fn joins_later(&self, node: NodeId) -> Option<Millis> {
+        let at = *self.session.added_at.get(&node)?;
+        (!self.cluster.added.contains(&node)).then_some(at)
+    }
+
+    /// The place of a client that an `add-producer`/`add-consumer` command starts later: a
+    /// dashed outline with its name and when it joins, so the picture does not jump when it
+    /// does.
+    fn not_yet_added(&self, rect: Rect, node: NodeId, at: Millis) {
+        let p = &self.p;
+        let outline = [
+            rect.left_top(),
+            rect.right_top(),
+            rect.right_bottom(),
+            rect.left_bottom(),
+            rect.left_top(),
+        ];
+        self.painter.extend(egui::Shape::dashed_line(
+            &outline,
+            Stroke::new(1.2, p.dim),
+            6.0,
+            4.0,
+        ));
+        let room = rect.width() - 16.0;
+        self.text_in(
+            rect.left_top() + vec2(8.0, 5.0),
+            &self.session.names.name(node),
+            self.font(14.0),
+            p.dim,
+            room,
+        );
+        self.fitted(
+            rect.left_top() + vec2(8.0, 26.0),
+            &[
+                format!("joins at {} (added)", crate::playback::fmt_ms(at as f64)),
+                format!("joins at {}", crate::playback::fmt_ms(at as f64)),
+            ],
+            self.font(11.5),
+            p.dim,
+            room,
+        );
+    }
+
     fn producer(&self, i: u16, rect: Rect) {
-        let Some(def) = self.session.scenario.producers.get(i as usize) else {
+        let node = NodeId::Producer(i);
+        let (Some(def), Some((config, rate))) = (
+            self.session.producer(i),
+            self.session.producer_at(i, self.cluster.at),
+        ) else {
             return;
         };
-        let node = NodeId::Producer(i);
+        if let Some(at) = self.joins_later(node) {
+            return self.not_yet_added(rect, node, at);
+        }
         let body = self.node_box(
             rect,
             &self.session.names.name(node),
             self.cluster.node(node),
             false,
         );
-        let swatch = Rect::from_min_size(rect.right_top() + vec2(-20.0, 7.0), vec2(12.0, 12.0));
+        // The producer's colour (its records' cells) as a stripe down the left edge.
+        let stripe = Rect::from_min_size(
+            rect.left_top() + vec2(1.5, 6.0),
+            vec2(3.0, rect.height() - 12.0),
+        );
         self.painter
-            .rect_filled(swatch, 2.0, theme::hue_colour(i as u64, self.presenter));
+            .rect_filled(stripe, 1.5, theme::hue_colour(i as u64, self.presenter));
         let counts = self.cluster.producers.get(&i).copied().unwrap_or_default();
-        self.painter.text(
+        let idempotent = config.idempotence().unwrap_or(def.idempotent);
+        let (acks, w) = (config.acks, body.width());
+        self.fitted(
             body.left_top(),
-            Align2::LEFT_TOP,
-            format!(
-                "acks={} · idempotent={} · {} rec/s",
-                def.config.acks, def.idempotent, def.workload.rate
-            ),
+            &[
+                format!("acks={acks} · idempotent={idempotent} · {rate} rec/s"),
+                format!(
+                    "acks={acks} · {} · {rate}/s",
+                    if idempotent {
+                        "idempotent"
+                    } else {
+                        "not idem."
+                    }
+                ),
+                format!("acks={acks} · {rate}/s"),
+            ],
             self.font(11.5),
             self.p.dim,
+            w,
         );
-        self.painter.text(
+        let (sent, acked, failed) = (counts.produced, counts.acked, counts.failed);
+        self.fitted(
             body.left_top() + vec2(0.0, 15.0),
-            Align2::LEFT_TOP,
-            format!(
-                "sent {} · acked {} · failed {}",
-                counts.produced, counts.acked, counts.failed
-            ),
+            &[
+                format!("sent {sent} · acked {acked} · failed {failed}"),
+                format!("sent {sent} · ack {acked} · fail {failed}"),
+                format!("{sent} / {acked} ok / {failed} ✖"),
+            ],
             self.font(11.5),
             self.p.text,
+            w,
         );
     }
 
@@ -1163,37 +1326,36 @@ impl View<'_> {
             self.cluster.node(NodeId::Reader),
             false,
         );
-        let hw: u64 = self
-            .cluster
-            .replay
-            .partitions
-            .keys()
-            .filter_map(|tp| self.cluster.replay.authoritative(tp))
-            .map(|(_, r)| r.high_watermark)
-            .sum();
-        let lag = hw.saturating_sub(self.cluster.consumed);
-        self.painter.text(
+        let lag = self.cluster.reader.lag(&self.cluster.replay);
+        let w = body.width();
+        self.fitted(
             body.left_top(),
-            Align2::LEFT_TOP,
-            "reads every partition up to the HW",
+            &[
+                "reads every partition up to the HW".into(),
+                "reads all up to the HW".into(),
+            ],
             self.font(11.5),
             self.p.dim,
+            w,
         );
-        self.painter.text(
+        self.fitted(
             body.left_top() + vec2(0.0, 15.0),
-            Align2::LEFT_TOP,
-            format!("read {} · lag {lag}", self.cluster.consumed),
+            &[format!("read {} · lag {lag}", self.cluster.reader.consumed)],
             self.font(11.5),
             self.p.text,
+            w,
         );
     }
 
     /// A consumer: its group and state, the partitions it owns, its lag.
     fn consumer(&self, i: u16, rect: Rect, highlight: bool) {
-        let Some(def) = self.session.scenario.consumers.get(i as usize) else {
+        let Some(def) = self.session.consumer(i) else {
             return;
         };
         let node = NodeId::Consumer(i);
+        if let Some(at) = self.joins_later(node) {
+            return self.not_yet_added(rect, node, at);
+        }
         let state = self.cluster.node(node);
         let body = self.node_box(rect, &self.session.names.name(node), state, highlight);
         let c = self.cluster.consumer(i);
@@ -1220,25 +1382,15 @@ impl View<'_> {
             .map(|g| format!(" · gen {g}"))
             .unwrap_or_default();
         let text = if up { self.p.text } else { self.p.dim };
-        // Narrow boxes (many clients) clip their lines instead of writing over a neighbour.
-        let painter = self
-            .painter
-            .with_clip_rect(rect.shrink(3.0).intersect(self.painter.clip_rect()));
         // The state where a broker's status badge goes, when it fits beside the name; a
         // crashed or stopped consumer has that badge already, and otherwise it leads the
         // group line.
-        let title_w = painter
-            .layout_no_wrap(self.session.names.name(node), self.font(14.0), text)
-            .size()
-            .x;
-        let phase_w = painter
-            .layout_no_wrap(phase.to_string(), self.font(12.0), colour)
-            .size()
-            .x;
+        let title_w = self.text_width(&self.session.names.name(node), self.font(14.0));
+        let phase_w = self.text_width(phase, self.font(12.0));
         let mut x = body.left();
         match state {
             NodeState::Up if title_w + phase_w + 28.0 <= rect.width() => {
-                painter.text(
+                self.painter.text(
                     rect.right_top() + vec2(-8.0, 7.0),
                     Align2::RIGHT_TOP,
                     phase,
@@ -1249,7 +1401,7 @@ impl View<'_> {
             NodeState::Up | NodeState::Paused => {
                 // No room to spare: "processing · billing · gen 3".
                 group = group.trim_start_matches("group ").to_string();
-                let r = painter.text(
+                let r = self.painter.text(
                     body.left_top(),
                     Align2::LEFT_TOP,
                     format!("{phase} · "),
@@ -1260,27 +1412,32 @@ impl View<'_> {
             }
             _ => {}
         }
-        painter.text(
+        let w = body.right() - x;
+        self.text_in(
             pos2(x, body.top()),
-            Align2::LEFT_TOP,
-            format!("{group}{generation}"),
+            &format!("{group}{generation}"),
             self.font(11.5),
             self.p.dim,
+            w,
         );
-        painter.text(
+        self.text_in(
             body.left_top() + vec2(0.0, 15.0),
-            Align2::LEFT_TOP,
-            format!("owns {}", owned_text(&c.owned)),
+            &format!("owns {}", owned_text(&c.owned)),
             self.font(11.5),
             text,
+            body.width(),
         );
         let lag = self.cluster.consumer_lag(i, c.group.as_deref());
-        painter.text(
+        self.fitted(
             body.left_top() + vec2(0.0, 30.0),
-            Align2::LEFT_TOP,
-            format!("lag {lag} · in hand {} · done {}", c.in_hand, c.processed),
+            &[
+                format!("lag {lag} · in hand {} · done {}", c.in_hand, c.processed),
+                format!("lag {lag} · done {}", c.processed),
+                format!("lag {lag}"),
+            ],
             self.font(11.5),
             text,
+            body.width(),
         );
     }
 

@@ -464,12 +464,12 @@ fn load_step(
             .as_ref()
             .is_some_and(|(s, c)| Arc::ptr_eq(s, &step.sim) && *c == commands);
     if !same {
-        let mut session = Session::new(
+        let session = Session::new(
             format!("{} (lesson {})", step.sim.name, run.player.lesson.id),
             step.sim.scenario.clone(),
             step.sim.seed,
-        );
-        session.interventions = commands.clone();
+        )
+        .with_interventions(commands.clone());
         sim.0.send(session.request());
         watch.open(session);
         compare.close();

@@ -38,10 +38,11 @@ use std::path::PathBuf;
 
 pub use app::{build_app, core_app};
 pub use library::LibraryEntry;
+pub use panels::add_client::{AddClient, ClientKind};
 pub use panels::producer_settings::ProducerEdit;
 /// The window's layout without bevy's rendering: for the benchmark, which drives it through a
 /// bare `egui::Context`.
-pub use panels::{lay_out, LinkEdit, UiState};
+pub use panels::{lay_out, node_actions, LinkEdit, SideTab, UiState};
 
 /// How the window starts.
 #[derive(Clone, Debug, Default)]

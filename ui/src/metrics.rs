@@ -6,7 +6,10 @@
 //! the panel shows the points up to the displayed moment. A branch rebuilds it from the kept
 //! prefix. Plain data, no bevy or egui, so the computation is unit-tested.
 
-use kafkascope_sim::ids::Millis;
+use std::collections::BTreeMap;
+
+use kafkascope_sim::ids::{Millis, TopicPartition};
+use kafkascope_sim::metrics::is_internal;
 use kafkascope_sim::replay::Replay;
 use kafkascope_sim::trace::{Event, TraceEntry};
 
@@ -31,8 +34,47 @@ pub struct Metrics {
     /// Complete buckets: point `i` covers `[i * bucket_ms, (i + 1) * bucket_ms)`.
     pub points: Vec<Point>,
     replay: Replay,
-    consumed: u64,
+    reader: ReaderProgress,
     acked_in_bucket: u64,
+}
+
+/// What the checking reader has read: how many records, and its position in each partition.
+/// The cluster view's reader box and the lag plot both read it, so they agree.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReaderProgress {
+    pub consumed: u64,
+    /// The offset after the last record read, per partition read from.
+    pub positions: BTreeMap<TopicPartition, u64>,
+}
+
+impl ReaderProgress {
+    pub fn absorb(&mut self, e: &Event) {
+        match e {
+            Event::Consumed { tp, offset, .. } => {
+                self.consumed += 1;
+                self.positions.insert(tp.clone(), offset + 1);
+            }
+            Event::ReaderReset { tp, to, .. } => {
+                self.positions.insert(tp.clone(), *to);
+            }
+            _ => {}
+        }
+    }
+
+    /// How far the reader is behind: over the partitions it reads (not `__consumer_offsets`,
+    /// Kafka's bookkeeping), each one's high watermark less the reader's position there.
+    pub fn lag(&self, replay: &Replay) -> u64 {
+        replay
+            .partitions
+            .keys()
+            .filter(|tp| !is_internal(tp))
+            .filter_map(|tp| {
+                let (_, r) = replay.authoritative(tp)?;
+                let read = self.positions.get(tp).copied().unwrap_or(0);
+                Some(r.high_watermark.saturating_sub(read))
+            })
+            .sum()
+    }
 }
 
 impl Metrics {
@@ -42,7 +84,7 @@ impl Metrics {
             bucket_ms: (duration / 300).max(50),
             points: Vec::new(),
             replay: Replay::default(),
-            consumed: 0,
+            reader: ReaderProgress::default(),
             acked_in_bucket: 0,
         }
     }
@@ -61,10 +103,9 @@ impl Metrics {
     pub fn absorb(&mut self, at: Millis, e: &Event) {
         self.close_until(at);
         self.replay.apply(e);
-        match e {
-            Event::Acked { values, .. } => self.acked_in_bucket += values.len() as u64,
-            Event::Consumed { .. } => self.consumed += 1,
-            _ => {}
+        self.reader.absorb(e);
+        if let Event::Acked { values, .. } = e {
+            self.acked_in_bucket += values.len() as u64;
         }
     }
 
@@ -85,17 +126,11 @@ impl Metrics {
             .filter(|m| m.isr.len() < m.replicas.len())
             .count() as u32;
         let offline = r.partitions.values().filter(|m| m.leader.is_none()).count() as u32;
-        let hw: u64 = r
-            .partitions
-            .keys()
-            .filter_map(|tp| r.authoritative(tp))
-            .map(|(_, s)| s.high_watermark)
-            .sum();
         Point {
             acked_per_s: self.acked_in_bucket as f64 * 1000.0 / self.bucket_ms as f64,
             under_replicated,
             offline,
-            lag: hw.saturating_sub(self.consumed),
+            lag: self.reader.lag(r),
         }
     }
 
@@ -164,5 +199,32 @@ mod tests {
         assert_eq!(m.upto(m.bucket_ms - 2).len(), 0);
         assert_eq!(m.upto(m.bucket_ms - 1).len(), 1);
         assert_eq!(m.upto(end).len(), m.points.len());
+    }
+
+    /// The reader does not read `__consumer_offsets`, so its commits are no lag: once the
+    /// producer has stopped and the reader has caught up, the lag is 0 though the offsets
+    /// topic holds records.
+    #[test]
+    fn the_reader_lag_leaves_out_the_offsets_topic() {
+        let text = include_str!("../../scenarios/rebalance-cooperative.toml");
+        let scenario = kafkascope_sim::scenario::parse("coop", text).unwrap();
+        let mut sim = Simulation::new(&scenario, scenario.seed);
+        sim.run_to_end();
+        let trace = sim.into_trace();
+        let (mut replay, mut reader) = (Replay::default(), ReaderProgress::default());
+        for e in &trace.entries {
+            replay.apply(&e.event);
+            reader.absorb(&e.event);
+        }
+        let offsets_hw: u64 = replay
+            .partitions
+            .keys()
+            .filter(|tp| is_internal(tp))
+            .filter_map(|tp| replay.authoritative(tp))
+            .map(|(_, r)| r.high_watermark)
+            .sum();
+        assert!(offsets_hw > 0, "the group committed nothing");
+        assert!(reader.consumed > 1000);
+        assert_eq!(reader.lag(&replay), 0);
     }
 }

@@ -4,13 +4,15 @@
 //! intervention, absorbing the simulation thread's replies, saving) is tested without a window.
 //! The trace it holds is the only thing the views read.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use kafkascope_sim::checkers::Findings;
 use kafkascope_sim::command::TimedCommand;
+use kafkascope_sim::command::{Command, Target};
+use kafkascope_sim::config::ProducerConfig;
 use kafkascope_sim::ids::{Millis, NodeId, NodeNames};
-use kafkascope_sim::scenario::Scenario;
+use kafkascope_sim::scenario::{ConsumerDef, ProducerDef, Scenario};
 use kafkascope_sim::trace::{ChangeReason, Event, LinkChange, TraceEntry};
 
 use crate::metrics::Metrics;
@@ -49,7 +51,19 @@ pub struct Session {
     /// The interventions made in this session, in time order (the scenario's own faults are in
     /// `scenario.faults`).
     pub interventions: Vec<TimedCommand>,
+    /// Every node's name, the clients added while running included (by the scenario's faults,
+    /// by interventions, and as their `NodeAdded` arrives).
     pub names: NodeNames,
+    /// Every producer and consumer by node index (`NodeId::Producer(i)` is `producers[i]`):
+    /// the declared ones, then those that `add-producer`/`add-consumer` commands start, in the
+    /// order they run. The views draw these, so an added client has its place in the picture
+    /// before and after it joins.
+    pub producers: Vec<ProducerDef>,
+    pub consumers: Vec<ConsumerDef>,
+    /// When each added client joins (declared ones are absent: they exist from the start).
+    pub added_at: BTreeMap<NodeId, Millis>,
+    /// See [`Session::grown_replicas_per_broker`] and [`Session::grown_partitions`].
+    grown: (usize, usize),
     /// The trace recorded so far: complete for `[0, simulated_to)`.
     pub entries: Vec<TraceEntry>,
     pub simulated_to: Millis,
@@ -79,9 +93,13 @@ impl Session {
             .iter()
             .all(|p| p.workload.rate <= DETAILED_RATE);
         let scenario_duration = scenario.duration;
-        Session {
+        let mut session = Session {
             source: source.into(),
-            names: scenario.names(),
+            names: NodeNames::default(),
+            producers: Vec::new(),
+            consumers: Vec::new(),
+            added_at: BTreeMap::new(),
+            grown: (0, 0),
             scenario,
             seed,
             interventions: Vec::new(),
@@ -95,7 +113,128 @@ impl Session {
             origins: HashMap::new(),
             metrics: Metrics::new(scenario_duration),
             detailed,
+        };
+        session.refresh_clients();
+        session
+    }
+
+    /// The session with `commands` as its interventions from the start (a lesson's commands so
+    /// far), before anything is simulated.
+    pub fn with_interventions(mut self, commands: Vec<TimedCommand>) -> Self {
+        self.interventions = commands;
+        self.refresh_clients();
+        self
+    }
+
+    /// Recomputes the clients and their names from the scenario and the interventions (after a
+    /// branch, the clients a discarded intervention added are gone).
+    fn refresh_clients(&mut self) {
+        let all = self.as_scenario();
+        self.names = all.names();
+        self.producers = all.all_producers().cloned().collect();
+        self.consumers = all.all_consumers().cloned().collect();
+        self.added_at.clear();
+        self.grown = Self::count_growth(&all);
+        let (mut p, mut c) = (all.producers.len() as u16, all.consumers.len() as u16);
+        for f in all.faults_in_order() {
+            let (next, node): (&mut u16, fn(u16) -> NodeId) = match f.command {
+                Command::AddProducer(_) => (&mut p, NodeId::Producer),
+                Command::AddConsumer(_) => (&mut c, NodeId::Consumer),
+                _ => continue,
+            };
+            self.added_at.insert(node(*next), f.at);
+            *next += 1;
         }
+    }
+
+    /// How many more replicas the busiest broker may host by the end than at the start, from
+    /// the `create-topic` and `add-partitions` commands (the controller spreads a topic's new
+    /// replicas evenly): the broker boxes are made that much taller from the start, so that the
+    /// picture does not jump when the partitions appear.
+    pub fn grown_replicas_per_broker(&self) -> usize {
+        self.grown.0
+    }
+
+    /// How many partitions the `create-topic` and `add-partitions` commands add in all.
+    pub fn grown_partitions(&self) -> usize {
+        self.grown.1
+    }
+
+    /// See [`Session::grown_replicas_per_broker`] and [`Session::grown_partitions`].
+    fn count_growth(all: &Scenario) -> (usize, usize) {
+        let mut topics: BTreeMap<&str, (u32, u32)> = all
+            .topics
+            .iter()
+            .map(|t| (t.name.as_ref(), (t.partitions, t.replication_factor)))
+            .collect();
+        let brokers = all.brokers.max(1) as usize;
+        let (mut extra, mut partitions) = (0, 0);
+        for c in all.faults_in_order() {
+            let (added, rf) = match &c.command {
+                Command::CreateTopic {
+                    name,
+                    partitions,
+                    replication_factor,
+                } => {
+                    topics.insert(name, (*partitions, *replication_factor));
+                    (*partitions, *replication_factor)
+                }
+                Command::AddPartitions { topic, partitions } => {
+                    match topics.get_mut(topic.as_ref()) {
+                        Some((n, rf)) if *partitions > *n => {
+                            let added = *partitions - std::mem::replace(n, *partitions);
+                            (added, *rf)
+                        }
+                        _ => continue,
+                    }
+                }
+                _ => continue,
+            };
+            extra += (added as usize * rf as usize).div_ceil(brokers);
+            partitions += added as usize;
+        }
+        (extra, partitions)
+    }
+
+    /// The producer `NodeId::Producer(i)`, declared or added.
+    pub fn producer(&self, i: u16) -> Option<&ProducerDef> {
+        self.producers.get(usize::from(i))
+    }
+
+    /// Producer `i`'s settings and rate at `t`: its definition, then every `producer` command
+    /// (the scenario's and the interventions) up to `t`, as the running producer applied them.
+    pub fn producer_at(&self, i: u16, t: Millis) -> Option<(ProducerConfig, f64)> {
+        let def = self.producer(i)?;
+        let (mut config, mut rate) = (def.config.clone(), def.workload.rate);
+        let mut changes: Vec<&TimedCommand> = self
+            .scenario
+            .faults
+            .iter()
+            .chain(&self.interventions)
+            .filter(|c| c.at <= t)
+            .collect();
+        changes.sort_by_key(|c| c.at);
+        for c in changes {
+            if let Command::Producer {
+                target: Target::Node(NodeId::Producer(p)),
+                settings,
+                rate: r,
+            } = &c.command
+            {
+                if *p == i {
+                    for (k, v) in settings {
+                        config.set(k, v);
+                    }
+                    rate = r.unwrap_or(rate);
+                }
+            }
+        }
+        Some((config, rate))
+    }
+
+    /// The consumer `NodeId::Consumer(i)`, declared or added.
+    pub fn consumer(&self, i: u16) -> Option<&ConsumerDef> {
+        self.consumers.get(usize::from(i))
     }
 
     /// The end of the run: the scenario's duration.
@@ -153,10 +292,13 @@ impl Session {
     /// Records an intervention at `command.at` and discards the future after it: later
     /// interventions and every trace entry from that millisecond on (RaftScope's fork). Returns
     /// the request that re-simulates the new future.
+    ///
+    /// Interventions already made at the same millisecond stay, before this one: crashing two
+    /// brokers while paused on one moment crashes both.
     pub fn branch(&mut self, command: TimedCommand) -> Request {
         let at = command.at;
         let mut commands = std::mem::take(&mut self.interventions);
-        commands.retain(|c| c.at < at);
+        commands.retain(|c| c.at <= at);
         commands.push(command);
         self.branch_to(commands, at)
     }
@@ -176,6 +318,7 @@ impl Session {
         self.findings = None;
         self.trace_hash = None;
         self.generation += 1;
+        self.refresh_clients();
         self.request()
     }
 
@@ -199,6 +342,7 @@ impl Session {
 
     fn index(&mut self, e: &TraceEntry) {
         let i = self.entries.len();
+        self.names.observe(&e.event);
         self.metrics.absorb(e.at, &e.event);
         if narrated(&e.event, self.detailed) {
             self.narrated.push((i, e.line(&self.names)));

@@ -205,6 +205,32 @@ fn a_later_intervention_in_the_past_discards_the_old_future() {
     assert_eq!(s.interventions[0].at, 6_001);
 }
 
+/// Two interventions at one displayed moment (paused, crash one broker, then another) both
+/// stand: only what lies after the moment is discarded.
+#[test]
+fn interventions_at_the_same_moment_accumulate() {
+    use kafkascope_ui::intents::Intent;
+    let mut app = app_with("acks1-leader-crash", ACKS1);
+    finish(&mut app);
+    let pause = |b| Command::Pause {
+        target: Target::Node(NodeId::Broker(b)),
+    };
+    push(&mut app, Intent::Seek(8_000.0));
+    app.update();
+    push(&mut app, Intent::Intervene(pause(3)));
+    app.update();
+    push(&mut app, Intent::Intervene(pause(2)));
+    finish(&mut app);
+    push(&mut app, Intent::Seek(9_000.0));
+    app.update();
+    let w = app.world().resource::<Watch>();
+    let s = w.session.as_ref().unwrap();
+    let at: Vec<u64> = s.interventions.iter().map(|c| c.at).collect();
+    assert_eq!(at, [8_001, 8_001]);
+    assert_eq!(w.cluster.node(NodeId::Broker(3)), NodeState::Paused);
+    assert_eq!(w.cluster.node(NodeId::Broker(2)), NodeState::Paused);
+}
+
 #[test]
 fn a_scenario_that_does_not_parse_is_an_error_not_a_panic() {
     let err = kafkascope_ui::run(UiOptions {
@@ -701,4 +727,155 @@ fn consumers_show_their_group_state_and_partitions_after_a_cooperative_join() {
         NodeState::Down(CrashKind::Process)
     );
     assert!(w.cluster.consumer(0).owned.is_empty());
+}
+
+/// A consumer added from the Interventions tab while the group runs: it has its place in the
+/// picture (a dashed box before it joins), joins the group and takes its share of partitions,
+/// an added producer's settings open in its menu, and the saved session replays exactly.
+#[test]
+fn clients_added_while_running_are_drawn_join_and_replay_exactly() {
+    use kafkascope_ui::intents::Intent;
+    use kafkascope_ui::{AddClient, ClientKind};
+    const COOPERATIVE: &str = include_str!("../../scenarios/rebalance-cooperative.toml");
+    let mut app = app_with("rebalance-cooperative", COOPERATIVE);
+    finish(&mut app);
+    push(&mut app, Intent::Seek(14_000.0));
+    app.update();
+    let form = |app: &App, kind| {
+        let w = app.world().resource::<Watch>();
+        let s = w.session.as_ref().unwrap();
+        let f = AddClient::new(kind, s);
+        (f.clone(), f.line(s, 14_001), f.command(s, 14_001))
+    };
+    // The form copies consumer-a (group billing, cooperative-sticky) under a free name.
+    let (consumer, line, command) = form(&app, ClientKind::Consumer);
+    assert_eq!(consumer.name, "a-2");
+    assert!(
+        line.starts_with("add-consumer a-2 group=billing topics=orders"),
+        "{line}"
+    );
+    assert!(line.contains("cooperative-sticky"), "{line}");
+    push(&mut app, Intent::Intervene(command.unwrap()));
+    finish(&mut app);
+    // A taken name is refused with the scenario format's message.
+    {
+        let w = app.world().resource::<Watch>();
+        let s = w.session.as_ref().unwrap();
+        let mut taken = consumer.clone();
+        taken.name = "b".into();
+        let err = taken.command(s, 14_500).unwrap_err();
+        assert!(err.contains("b"), "{err}");
+    }
+    let (_, _, producer) = form(&app, ClientKind::Producer);
+    push(&mut app, Intent::Intervene(producer.unwrap()));
+    finish(&mut app);
+
+    let added = NodeId::Consumer(3);
+    {
+        let w = app.world().resource::<Watch>();
+        let s = w.session.as_ref().unwrap();
+        assert_eq!(s.names.name(added), "consumer-a-2");
+        assert_eq!(s.names.name(NodeId::Producer(1)), "producer-shop-2");
+        assert_eq!(s.added_at.get(&added), Some(&14_001));
+        assert!(s.entries.iter().any(|e| matches!(
+            &e.event,
+            kafkascope_sim::trace::Event::NodeAdded { node, .. } if *node == added
+        )));
+    }
+    // Four members now share the six partitions.
+    push(&mut app, Intent::Seek(19_500.0));
+    app.update();
+    {
+        let w = app.world().resource::<Watch>();
+        assert!(w.cluster.added.contains(&added));
+        let c = w.cluster.consumer(3);
+        assert_eq!(c.group.as_deref(), Some("billing"));
+        assert!(!c.owned.is_empty() && c.processed > 0, "{c:?}");
+        let owned: usize = (0..4).map(|i| w.cluster.consumer(i).owned.len()).sum();
+        assert_eq!(owned, 6);
+        assert!(w.cluster.producers[&1].acked > 0);
+    }
+    // Drawn: a box for each added client, and the added producer's menu opens on its
+    // settings as they are at the displayed moment.
+    let ctx = bevy_egui::egui::Context::default();
+    let mut state = kafkascope_ui::UiState::new(false);
+    state.selected = Some(NodeId::Producer(1));
+    let none = bevy_egui::egui::Modifiers::NONE;
+    ui_frame(&app, &ctx, &mut state, 1, vec![], none);
+    assert!(state.node_boxes.contains_key(&added));
+    assert!(state.node_boxes.contains_key(&NodeId::Producer(1)));
+    assert_eq!(state.producer_edit.as_ref().map(|e| e.producer), Some(1));
+    // The Interventions tab lists both additions and draws the form for a third.
+    state.selected = None;
+    state.tab = kafkascope_ui::SideTab::Interventions;
+    state.adding = Some(ClientKind::Consumer);
+    ui_frame(&app, &ctx, &mut state, 2, vec![], none);
+    let form = state.add_client.as_ref().expect("the form is drawn");
+    assert_eq!(form.name, "a-3");
+    // Before it joins, it is not there yet (but keeps its place).
+    push(&mut app, Intent::Seek(10_000.0));
+    app.update();
+    assert!(!app
+        .world()
+        .resource::<Watch>()
+        .cluster
+        .added
+        .contains(&added));
+    ui_frame(&app, &ctx, &mut state, 3, vec![], none);
+    assert!(state.node_boxes.contains_key(&added));
+
+    // Save and reopen: the same trace, with both clients in the file.
+    let expected = {
+        let w = app.world().resource::<Watch>();
+        w.session.as_ref().unwrap().trace_hash.unwrap()
+    };
+    let dir = std::env::temp_dir().join(format!("kafkascope-ui-add-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("session.toml");
+    push(&mut app, Intent::Save(path.clone()));
+    app.update();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("action = \"add-consumer\"") && text.contains("action = \"add-producer\"")
+    );
+    let saved = parse("session.toml", &text).unwrap();
+    assert_eq!(hash_of(&saved, saved.seed, &[]), expected);
+    push(&mut app, Intent::OpenFile(path));
+    finish(&mut app);
+    let w = app.world().resource::<Watch>();
+    assert_eq!(w.session.as_ref().unwrap().trace_hash, Some(expected));
+}
+
+/// A consumer's menu offers Close: close() leaves the group at once (LeaveGroup), the box
+/// shows it stopped, and the other members take its partitions.
+#[test]
+fn closing_a_consumer_leaves_its_group_and_the_others_take_over() {
+    use kafkascope_ui::cluster_state::ConsumerPhase;
+    use kafkascope_ui::intents::Intent;
+    const SCALE: &str = include_str!("../../scenarios/scale-out-group.toml");
+    let mut app = app_with("scale-out-group", SCALE);
+    finish(&mut app);
+    push(&mut app, Intent::Seek(15_000.0));
+    app.update();
+    let first = NodeId::Consumer(0);
+    let close = kafkascope_ui::node_actions(first, NodeState::Up)
+        .into_iter()
+        .find(|(label, _, _)| *label == "Close")
+        .map(|(_, _, c)| c)
+        .expect("a consumer's menu offers Close");
+    assert_eq!(
+        close,
+        Command::Shutdown {
+            target: Target::Node(first)
+        }
+    );
+    push(&mut app, Intent::Intervene(close));
+    finish(&mut app);
+    push(&mut app, Intent::Seek(20_000.0));
+    app.update();
+    let w = app.world().resource::<Watch>();
+    assert_eq!(w.cluster.node(first), NodeState::Stopped);
+    assert_eq!(w.cluster.consumer(0).phase, ConsumerPhase::Left);
+    let owned: usize = (1..3).map(|i| w.cluster.consumer(i).owned.len()).sum();
+    assert_eq!(owned, 6, "the two members left own every partition");
 }

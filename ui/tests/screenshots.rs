@@ -369,3 +369,25 @@ fn a_lesson_step_renders_with_its_panel() {
     );
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// A consumer added while running (`scale-out-group`'s `add-consumer` at 10 s): before it
+/// joins, its place is a dashed outline and two members are processing; after, three are.
+#[test]
+fn an_added_consumer_has_its_place_and_then_joins() {
+    if let Some(why) = missing_tools() {
+        println!("skipped: {why}");
+        return;
+    }
+    // The client rows, above the legend (whose "fetch" and "in ISR" dots are green too).
+    let clients = (0.0, 0.6, 0.68, 0.835);
+    let processing = |img: &(Vec<u8>, u32, u32)| count(img, [80, 200, 120], 12, clients);
+    let before = shoot("scale-out-group-6s", &["scale-out-group", "--at", "6000"]);
+    let after = shoot("scale-out-group-20s", &["scale-out-group", "--at", "20000"]);
+    assert!(distinct_colours(&before) > 20, "the cluster view is blank");
+    let (b, a) = (processing(&before), processing(&after));
+    assert!(b > 30, "no processing consumers before the join: {b}");
+    assert!(
+        a * 4 > b * 5,
+        "three members processing should show about half again as much green as two: {b} -> {a}"
+    );
+}

@@ -1,15 +1,25 @@
 //! The interventions made in this session and the scenario's own faults, as the timed commands
-//! a scenario file would hold.
+//! a scenario file would hold; the cluster-wide ones (heal every link, add a producer or a
+//! consumer) are made here too.
 
 use bevy_egui::egui::{self, RichText};
 use kafkascope_sim::command::Command;
 use kafkascope_sim::host::describe;
 
+use super::add_client::{self, ClientKind};
+use super::UiState;
 use crate::intents::{Intent, Intents};
+use crate::playback::Playback;
 use crate::session::Session;
 
-pub fn show(ui: &mut egui::Ui, session: &Session, intents: &mut Intents) {
-    ui.horizontal(|ui| {
+pub fn show(
+    ui: &mut egui::Ui,
+    session: &Session,
+    pb: &Playback,
+    state: &mut UiState,
+    intents: &mut Intents,
+) {
+    ui.horizontal_wrapped(|ui| {
         if ui
             .button("Heal every link")
             .on_hover_text("a `heal` command with no groups: every cut link is restored")
@@ -17,7 +27,33 @@ pub fn show(ui: &mut egui::Ui, session: &Session, intents: &mut Intents) {
         {
             intents.push(Intent::Intervene(Command::Heal { between: None }));
         }
+        for (kind, label) in [
+            (ClientKind::Consumer, "➕ Add a consumer"),
+            (ClientKind::Producer, "➕ Add a producer"),
+        ] {
+            let open = state.adding == Some(kind);
+            if ui.selectable_label(open, label).clicked() {
+                state.adding = if open { None } else { Some(kind) };
+            }
+        }
     });
+    if let Some(kind) = state.adding {
+        let at = (pb.shown(session) + 1).min(session.end());
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            let added = add_client::show(
+                ui,
+                kind,
+                session,
+                at,
+                &mut state.add_client,
+                &mut state.add_client_error,
+                intents,
+            );
+            if added {
+                state.adding = None;
+            }
+        });
+    }
     ui.add_space(4.0);
     ui.label(RichText::new("Your interventions").strong());
     if session.interventions.is_empty() {

@@ -4,6 +4,7 @@
 //! the order matters (top bar, timeline, side panel, then the cluster view in the middle) and
 //! one system draws them all. Each panel lives in its own file and only pushes [`Intent`]s.
 
+pub mod add_client;
 mod checkers;
 pub mod compare_change;
 mod config;
@@ -58,6 +59,11 @@ pub struct UiState {
     pub link_edit: Option<link_sliders::LinkEdit>,
     /// The staged settings of the selected producer.
     pub producer_edit: Option<producer_settings::ProducerEdit>,
+    /// Which "add a client" form the Interventions tab shows, its fields, and why the last
+    /// attempt was refused.
+    pub adding: Option<add_client::ClientKind>,
+    pub add_client: Option<add_client::AddClient>,
+    pub add_client_error: Option<String>,
     /// The "Compare with a change…" dialog, when open.
     pub change_dialog: Option<compare_change::ChangeDialog>,
     /// Where the cluster view put each node's box in the last frame (for drags, and for tests
@@ -87,6 +93,9 @@ impl UiState {
             file_dialog: None,
             link_edit: None,
             producer_edit: None,
+            adding: None,
+            add_client: None,
+            add_client_error: None,
             change_dialog: None,
             node_boxes: Default::default(),
             lesson_choice: None,
@@ -272,7 +281,7 @@ fn side_panel(
                 SideTab::Log => event_log::show(ui, session, pb, state, intents),
                 SideTab::Metrics => metrics::show(ui, session, pb, state, intents),
                 SideTab::Config => config::show(ui, session),
-                SideTab::Interventions => interventions::show(ui, session, intents),
+                SideTab::Interventions => interventions::show(ui, session, pb, state, intents),
             }
         });
 }

@@ -36,14 +36,23 @@ pub fn actions(node: NodeId, state: NodeState) -> Vec<(&'static str, &'static st
                     kind: CrashKind::PowerLoss,
                 },
             ));
-            if matches!(node, NodeId::Broker(_)) {
-                out.push((
+            match node {
+                NodeId::Broker(_) => out.push((
                     "Shut down cleanly",
                     "controlled shutdown: leadership moves away, logs are flushed, then it stops",
                     Command::Shutdown {
                         target: target.clone(),
                     },
-                ));
+                )),
+                NodeId::Consumer(_) => out.push((
+                    "Close",
+                    "the application calls close(): it commits (with auto-commit), sends \
+                     LeaveGroup so the group rebalances at once, and stops",
+                    Command::Shutdown {
+                        target: target.clone(),
+                    },
+                )),
+                _ => {}
             }
             out.push((
                 "Pause",
@@ -94,7 +103,14 @@ pub fn show(ctx: &egui::Context, watch: &Watch, state: &mut UiState, intents: &m
         .default_pos(ctx.viewport_rect().center())
         .show(ctx, |ui| {
             if let NodeId::Producer(i) = node {
-                chosen |= super::producer_settings::show(ui, i, session, &mut state.producer_edit, intents);
+                chosen |= super::producer_settings::show(
+                    ui,
+                    i,
+                    session,
+                    watch.cluster.at,
+                    &mut state.producer_edit,
+                    intents,
+                );
                 return;
             }
             ui.label(

@@ -7,8 +7,8 @@
 
 use bevy_egui::egui::{self, RichText};
 use kafkascope_sim::command::{Command, Target};
-use kafkascope_sim::config::{Acks, ProducerConfig, Value};
-use kafkascope_sim::ids::NodeId;
+use kafkascope_sim::config::{Acks, Value};
+use kafkascope_sim::ids::{Millis, NodeId};
 use kafkascope_sim::trace::Event;
 
 use crate::intents::{Intent, Intents};
@@ -26,27 +26,10 @@ pub struct ProducerEdit {
 }
 
 impl ProducerEdit {
-    /// Starts from the scenario's settings, with the interventions already applied to this
-    /// producer up to now.
-    pub fn new(producer: u16, session: &Session) -> Self {
-        let def = &session.scenario.producers[producer as usize];
-        let mut config: ProducerConfig = def.config.clone();
-        let mut rate = def.workload.rate;
-        for c in &session.interventions {
-            if let Command::Producer {
-                target: Target::Node(NodeId::Producer(p)),
-                settings,
-                rate: r,
-            } = &c.command
-            {
-                if *p == producer {
-                    for (k, v) in settings {
-                        config.set(k, v);
-                    }
-                    rate = r.unwrap_or(rate);
-                }
-            }
-        }
+    /// Starts from the producer's settings at `at` (the displayed moment): its definition with
+    /// the `producer` commands up to then applied.
+    pub fn new(producer: u16, session: &Session, at: Millis) -> Self {
+        let (config, rate) = session.producer_at(producer, at).unwrap_or_default();
         ProducerEdit {
             producer,
             acks: config.acks,
@@ -82,11 +65,12 @@ pub fn show(
     ui: &mut egui::Ui,
     producer: u16,
     session: &Session,
+    at: Millis,
     edit: &mut Option<ProducerEdit>,
     intents: &mut Intents,
 ) -> bool {
     if edit.as_ref().is_none_or(|e| e.producer != producer) {
-        *edit = Some(ProducerEdit::new(producer, session));
+        *edit = Some(ProducerEdit::new(producer, session, at));
     }
     let e = edit.as_mut().expect("just set");
     ui.label(RichText::new("Producer settings").strong());
