@@ -448,8 +448,13 @@ impl Producer {
                     .values()
                     .any(|f| f.batch.partition == p && f.batch.sequence.is_some_and(|fs| fs < s))
         });
-        let retriable =
-            e.is_retriable() || (e == ErrorCode::OutOfOrderSequenceNumber && earlier_pending);
+        // KIP-360 (Kafka 2.5+, `TransactionManager.canRetry`): the idempotent producer retries
+        // every OUT_OF_ORDER_SEQUENCE_NUMBER. Behind an earlier batch still outstanding the gap
+        // heals once that batch is resent; with none, the broker has lost the sequence this
+        // batch follows (its log was truncated), so the producer first bumps its epoch and
+        // restarts its sequences at 0, and the batch is sent again under the new epoch.
+        let oos = e == ErrorCode::OutOfOrderSequenceNumber;
+        let retriable = e.is_retriable() || oos;
         let in_time = now < b.created.saturating_add(cfg.delivery_timeout_ms);
         let retry = retriable && b.attempts <= cfg.retries && in_time;
         let values = b.records.iter().map(|r| r.value.clone()).collect();
@@ -460,19 +465,17 @@ impl Producer {
             retry,
             values,
         });
-        if !retry {
-            if e == ErrorCode::OutOfOrderSequenceNumber {
-                // The broker lost the sequence this batch follows (its log was truncated). Kafka's
-                // idempotent producer fails the batch and bumps its epoch, restarting sequences at
-                // 0, so that later batches are accepted.
-                self.producer_epoch += 1;
-                self.next_sequence.clear();
-                for q in self.queues.values_mut() {
-                    for b in q.iter_mut() {
-                        b.sequence = None;
-                    }
+        if oos && !earlier_pending {
+            self.producer_epoch += 1;
+            self.next_sequence.clear();
+            for q in self.queues.values_mut() {
+                for b in q.iter_mut() {
+                    b.sequence = None;
                 }
             }
+            b.sequence = None;
+        }
+        if !retry {
             return;
         }
         b.retry_at = Some(now + cfg.retry_backoff_ms);
