@@ -128,11 +128,7 @@ impl AddClient {
                 Command::AddConsumer(Box::new(def))
             }
             ClientKind::Producer => {
-                let acks = match self.acks {
-                    Acks::None => "0",
-                    Acks::Leader => "1",
-                    Acks::All => "all",
-                };
+                let acks = self.acks.to_string();
                 let Some(mut def) = self.like.and_then(|i| session.producer(i)).cloned() else {
                     return format!(
                         "add-producer {} topic={} acks={acks} rate={}",
@@ -146,7 +142,7 @@ impl AddClient {
                 }
                 def.name = self.name.trim().to_string();
                 def.topic = self.topic.as_str().into();
-                def.config.set("acks", &Value::Str(acks.into()));
+                def.config.set("acks", &Value::Str(acks));
                 // Kafka refuses enable.idempotence=true with acks 0 or 1 (a ConfigException);
                 // the copy turns it off rather than fail.
                 if self.acks != Acks::All {
@@ -306,13 +302,7 @@ pub fn show(
                         });
                     ui.end_row();
                     ui.label("acks");
-                    ui.horizontal(|ui| {
-                        for (a, label) in
-                            [(Acks::None, "0"), (Acks::Leader, "1"), (Acks::All, "all")]
-                        {
-                            ui.selectable_value(&mut f.acks, a, label);
-                        }
-                    });
+                    super::producer_settings::acks_choice(ui, &mut f.acks);
                     ui.end_row();
                     ui.label("rate");
                     ui.add(

@@ -41,15 +41,10 @@ impl ProducerEdit {
     /// The intervention this setting is. Idempotence needs acks=all: choosing it with acks
     /// 0 or 1 is offered as a Kafka error would be (not at all).
     pub fn command(&self) -> Command {
-        let acks = match self.acks {
-            Acks::None => "0",
-            Acks::Leader => "1",
-            Acks::All => "all",
-        };
         Command::Producer {
             target: Target::Node(NodeId::Producer(self.producer)),
             settings: vec![
-                ("acks".into(), Value::Str(acks.into())),
+                ("acks".into(), Value::Str(self.acks.to_string())),
                 (
                     "enable.idempotence".into(),
                     Value::Bool(self.idempotence && self.acks == Acks::All),
@@ -58,6 +53,15 @@ impl ProducerEdit {
             rate: Some(self.rate),
         }
     }
+}
+
+/// The three `acks` values side by side, as Kafka spells them.
+pub fn acks_choice(ui: &mut egui::Ui, acks: &mut Acks) {
+    ui.horizontal(|ui| {
+        for a in [Acks::None, Acks::Leader, Acks::All] {
+            ui.selectable_value(acks, a, a.to_string());
+        }
+    });
 }
 
 /// Draws the section; `true` when a command was pushed.
@@ -76,9 +80,7 @@ pub fn show(
     ui.label(RichText::new("Producer settings").strong());
     ui.horizontal(|ui| {
         ui.label("acks");
-        for (a, label) in [(Acks::None, "0"), (Acks::Leader, "1"), (Acks::All, "all")] {
-            ui.selectable_value(&mut e.acks, a, label);
-        }
+        acks_choice(ui, &mut e.acks);
     });
     ui.add_enabled_ui(e.acks == Acks::All, |ui| {
         ui.checkbox(&mut e.idempotence, "enable.idempotence")

@@ -543,6 +543,16 @@ impl Group {
             );
         };
         let changed = m.protocol != protocol || m.subscription != subscription;
+        // Why it rejoins, as Kafka's JoinGroup `reason` (KIP-800) would say: with
+        // cooperative-sticky, the second rebalance comes from members that revoked partitions
+        // and rejoin owning fewer; their topics are the same.
+        let why = if m.subscription.topics != subscription.topics {
+            "with a changed subscription"
+        } else if m.protocol != protocol {
+            "with another assignor"
+        } else {
+            "after revoking partitions"
+        };
         let leader_rejoins_stable = is_leader && self.state == GroupState::Stable;
         let update = |m: &mut Member| {
             m.protocol = protocol;
@@ -570,7 +580,7 @@ impl Group {
             GroupState::CompletingRebalance | GroupState::Stable => {
                 update(m);
                 let reason = if changed {
-                    format!("{id} rejoined with a changed subscription")
+                    format!("{id} rejoined {why}")
                 } else {
                     format!("leader {id} rejoined")
                 };
