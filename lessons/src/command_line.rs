@@ -50,6 +50,18 @@ pub fn actions() -> impl Iterator<Item = &'static str> {
 /// Reads one line as a command at virtual time `now` in `sim`'s scenario. The error is one or
 /// more lines a learner can act on.
 pub fn parse_line(line: &str, sim: &SimRef, now: Millis) -> Result<Input, String> {
+    parse_line_after(line, sim, &[], now)
+}
+
+/// [`parse_line`] after the `earlier` commands: the line is checked against the scenario with
+/// them as its faults, so it may name a client an earlier `add-consumer` or `add-producer`
+/// started (and may not take its name).
+pub fn parse_line_after(
+    line: &str,
+    sim: &SimRef,
+    earlier: &[TimedCommand],
+    now: Millis,
+) -> Result<Input, String> {
     let line = line.trim();
     let (action, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     let rest = rest.trim();
@@ -114,8 +126,13 @@ pub fn parse_line(line: &str, sim: &SimRef, now: Millis) -> Result<Input, String
         }
         table += &format!("{k} = {}\n", toml_value(k, v));
     }
-    let text = format!("{}\n{table}", sim.text.trim_end());
-    let offset = sim.text.trim_end().len() + 1;
+    let mut base = sim.text.trim_end().to_string();
+    for c in earlier {
+        base.push_str("\n\n");
+        base.push_str(fault_table(c, &sim.scenario).trim_end());
+    }
+    let text = format!("{base}\n{table}");
+    let offset = base.len() + 1;
     match parse("command", &text) {
         Ok(s) => {
             // The appended table is the last `[[faults]]` entry; faults keep file order.
@@ -190,15 +207,25 @@ fn toml_value(key: &str, v: &str) -> String {
     }
 }
 
-/// The line that types `c` (the inverse of [`parse_line`]): how the app shows and saves what
-/// a learner did with its buttons, and teaches the terminal's syntax on the way.
-pub fn to_line(c: &TimedCommand, scenario: &Scenario) -> String {
-    // The scenario writer already knows how every command is spelled as a fault table.
+/// `c` as a scenario file's `[[faults]]` table (with its `[faults.output]`, if any), spelled by
+/// the scenario writer.
+fn fault_table(c: &TimedCommand, scenario: &Scenario) -> String {
     let mut s = scenario.clone();
     s.faults = vec![c.clone()];
     s.expect.clear();
     let toml = to_toml(&s);
-    let table = toml.rsplit("[[faults]]").next().unwrap_or_default();
+    match toml.rfind("[[faults]]") {
+        Some(i) => toml[i..].to_string(),
+        None => String::new(),
+    }
+}
+
+/// The line that types `c` (the inverse of [`parse_line`]): how the app shows and saves what
+/// a learner did with its buttons, and teaches the terminal's syntax on the way.
+pub fn to_line(c: &TimedCommand, scenario: &Scenario) -> String {
+    // The scenario writer already knows how every command is spelled as a fault table.
+    let toml = fault_table(c, scenario);
+    let table = toml.strip_prefix("[[faults]]").unwrap_or_default();
     let mut action = String::new();
     let mut words = Vec::new();
     let mut settings = Vec::new();
@@ -248,7 +275,7 @@ pub fn run_script(
     let mut now = start;
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        match parse_line(line, sim, now).map_err(|e| (i, e))? {
+        match parse_line_after(line, sim, &out, now).map_err(|e| (i, e))? {
             Input::Command(c) => out.push(c),
             Input::Run(ms) => now += ms,
         }
@@ -282,6 +309,38 @@ mod tests {
             }
             Input::Run(_) => panic!("{line} is not a command"),
         }
+    }
+
+    /// A script may name the client an earlier line of it added, and may not reuse its name;
+    /// a lone line cannot name a client nobody added.
+    #[test]
+    fn a_later_line_names_a_client_an_earlier_one_added() {
+        let script = |lines: &[&str]| {
+            let lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+            run_script(&lines, &sim(), 1000)
+        };
+        let (commands, end) = script(&[
+            "add-consumer audit group=audit topics=orders",
+            "run 1s",
+            "crash consumer-audit",
+        ])
+        .unwrap();
+        assert_eq!(end, 2000);
+        assert_eq!(
+            commands[1].command,
+            Command::Crash {
+                target: Target::Node(NodeId::Consumer(0)),
+                kind: CrashKind::Process,
+            }
+        );
+        let (i, e) = script(&[
+            "add-producer web topic=orders rate=5",
+            "add-producer web topic=orders rate=5",
+        ])
+        .unwrap_err();
+        assert_eq!(i, 1, "{e}");
+        assert!(e.contains("web"), "{e}");
+        assert!(command("crash consumer-audit").is_err());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use kafkascope_sim::host::Simulation;
 use kafkascope_sim::ids::Millis;
 use kafkascope_sim::trace::Trace;
 
-use crate::command_line::{parse_line, run_script, Input};
+use crate::command_line::{parse_line_after, run_script, Input};
 use crate::condition::{Evidence, Verdict};
 use crate::lesson::{Lesson, SimRef, Step};
 
@@ -226,7 +226,7 @@ impl Player {
         if step.task.is_none() {
             return Err("this step has no task: there is nothing to do but read, predict and go on (`next`)".into());
         }
-        let input = parse_line(line, &step.sim, now)?;
+        let input = parse_line_after(line, &step.sim, &self.commands(), now)?;
         let s = &mut self.states[self.step];
         // A command after the task passed changes the run: it must be checked again.
         s.done = false;
