@@ -183,21 +183,26 @@ fn an_intervention_branches_and_the_saved_session_replays_exactly() {
     assert_eq!(w.session.as_ref().unwrap().trace_hash, Some(expected));
 }
 
+/// Shows millisecond `t` and pauses broker `b` there, as a user would from its menu.
+fn pause_at(app: &mut App, t: f64, b: u32) {
+    use kafkascope_ui::intents::Intent;
+    push(app, Intent::Seek(t));
+    app.update();
+    push(
+        app,
+        Intent::Intervene(Command::Pause {
+            target: Target::Node(NodeId::Broker(b)),
+        }),
+    );
+    app.update();
+}
+
 #[test]
 fn a_later_intervention_in_the_past_discards_the_old_future() {
-    use kafkascope_ui::intents::Intent;
     let mut app = app_with("acks1-leader-crash", ACKS1);
     finish(&mut app);
-    let pause = |b| Command::Pause {
-        target: Target::Node(NodeId::Broker(b)),
-    };
-    push(&mut app, Intent::Seek(8_000.0));
-    app.update();
-    push(&mut app, Intent::Intervene(pause(3)));
-    app.update();
-    push(&mut app, Intent::Seek(6_000.0));
-    app.update();
-    push(&mut app, Intent::Intervene(pause(2)));
+    pause_at(&mut app, 8_000.0, 3);
+    pause_at(&mut app, 6_000.0, 2);
     finish(&mut app);
     let w = app.world().resource::<Watch>();
     let s = w.session.as_ref().unwrap();
@@ -212,14 +217,8 @@ fn interventions_at_the_same_moment_accumulate() {
     use kafkascope_ui::intents::Intent;
     let mut app = app_with("acks1-leader-crash", ACKS1);
     finish(&mut app);
-    let pause = |b| Command::Pause {
-        target: Target::Node(NodeId::Broker(b)),
-    };
-    push(&mut app, Intent::Seek(8_000.0));
-    app.update();
-    push(&mut app, Intent::Intervene(pause(3)));
-    app.update();
-    push(&mut app, Intent::Intervene(pause(2)));
+    pause_at(&mut app, 8_000.0, 3);
+    pause_at(&mut app, 8_000.0, 2);
     finish(&mut app);
     push(&mut app, Intent::Seek(9_000.0));
     app.update();
