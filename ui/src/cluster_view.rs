@@ -31,6 +31,9 @@ const MAX_ROW_H: f32 = 36.0;
 /// The narrowest a producer's or consumer's box gets before the clients take another row.
 const MIN_CLIENT_W: f32 = 170.0;
 
+/// The shortest a replica row should get; the clients take fewer rows to leave the brokers this.
+const MIN_ROW_H: f32 = 16.0;
+
 /// Where each node's box goes.
 pub struct Layout {
     pub nodes: BTreeMap<NodeId, Rect>,
@@ -71,41 +74,6 @@ pub fn layout(area: Rect, session: &Session) -> Layout {
             vec2(ctrl_w, ctrl_h),
         ),
     );
-    // Consumers have a third line (owned partitions), so the row is taller when there are any.
-    let client_h = if session.consumers.is_empty() {
-        58.0
-    } else {
-        74.0
-    };
-    let clients: Vec<NodeId> = (0..session.producers.len())
-        .map(|i| NodeId::Producer(i as u16))
-        .chain(s.reader.then_some(NodeId::Reader))
-        .chain((0..session.consumers.len()).map(|i| NodeId::Consumer(i as u16)))
-        .collect();
-    let (gap, row_gap) = (16.0, 10.0);
-    // Clients share a row while each box keeps room for its name and two short lines; more
-    // clients than that wrap onto further rows rather than squeeze their text illegible.
-    let per_row = ((area.width() + gap) / (MIN_CLIENT_W + gap))
-        .floor()
-        .max(1.0) as usize;
-    let client_rows = clients.len().div_ceil(per_row).max(1);
-    let clients_h = client_rows as f32 * client_h + (client_rows - 1) as f32 * row_gap;
-    for (row, chunk) in clients.chunks(per_row).enumerate() {
-        let n = chunk.len() as f32;
-        // Every row has the first row's box width, so the boxes line up.
-        let cols = clients.len().min(per_row) as f32;
-        let w = ((area.width() - gap * (cols - 1.0)) / cols).min(250.0);
-        let total = w * n + gap * (n - 1.0);
-        let mut x = area.center().x - total / 2.0;
-        let y = area.bottom() - clients_h + row as f32 * (client_h + row_gap);
-        for &c in chunk {
-            nodes.insert(c, Rect::from_min_size(pos2(x, y), vec2(w, client_h)));
-            x += w + gap;
-        }
-    }
-    let link_gap = (area.height() * 0.09).clamp(28.0, 70.0);
-    let top = area.top() + ctrl_h + link_gap;
-    let bottom = area.bottom() - clients_h - link_gap;
     let n = s.brokers.max(1) as usize;
     let cols = if n <= 4 {
         n
@@ -116,9 +84,6 @@ pub fn layout(area: Rect, session: &Session) -> Layout {
             .clamp(1, n)
     };
     let rows = n.div_ceil(cols);
-    let bgap = 22.0;
-    let bw = (area.width() - bgap * (cols as f32 - 1.0)) / cols as f32;
-    let room = ((bottom - top) - bgap * (rows as f32 - 1.0)) / rows as f32;
     // As tall as the busiest broker's replica rows need, no taller: empty boxes read as
     // "something is missing".
     let most = s
@@ -134,6 +99,51 @@ pub fn layout(area: Rect, session: &Session) -> Layout {
         .max()
         .unwrap_or(0)
         + session.grown_replicas_per_broker();
+    // Consumers have a third line (owned partitions), so the row is taller when there are any.
+    let client_h = if session.consumers.is_empty() {
+        58.0
+    } else {
+        74.0
+    };
+    let clients: Vec<NodeId> = (0..session.producers.len())
+        .map(|i| NodeId::Producer(i as u16))
+        .chain(s.reader.then_some(NodeId::Reader))
+        .chain((0..session.consumers.len()).map(|i| NodeId::Consumer(i as u16)))
+        .collect();
+    let (gap, row_gap) = (16.0, 10.0);
+    // Clients share a row while each box keeps room for its name and two short lines; more
+    // clients than that wrap onto further rows rather than squeeze their text illegible, as
+    // long as the brokers keep room for their replica rows at a readable height (presenter
+    // mode at 720p is short). Past that the boxes get narrower instead.
+    let link_gap = (area.height() * 0.09).clamp(28.0, 70.0);
+    let brokers_min_h =
+        rows as f32 * (34.0 + most.max(1) as f32 * MIN_ROW_H) + (rows as f32 - 1.0) * 22.0;
+    let spare = area.height() - ctrl_h - 2.0 * link_gap - brokers_min_h;
+    let max_client_rows = ((spare + row_gap) / (client_h + row_gap)).floor().max(1.0) as usize;
+    let fit = ((area.width() + gap) / (MIN_CLIENT_W + gap))
+        .floor()
+        .max(1.0) as usize;
+    let client_rows = clients.len().div_ceil(fit).clamp(1, max_client_rows);
+    let per_row = clients.len().div_ceil(client_rows).max(1);
+    let clients_h = client_rows as f32 * client_h + (client_rows - 1) as f32 * row_gap;
+    for (row, chunk) in clients.chunks(per_row).enumerate() {
+        let n = chunk.len() as f32;
+        // Every row has the first row's box width, so the boxes line up.
+        let cols = clients.len().min(per_row) as f32;
+        let w = ((area.width() - gap * (cols - 1.0)) / cols).min(250.0);
+        let total = w * n + gap * (n - 1.0);
+        let mut x = area.center().x - total / 2.0;
+        let y = area.bottom() - clients_h + row as f32 * (client_h + row_gap);
+        for &c in chunk {
+            nodes.insert(c, Rect::from_min_size(pos2(x, y), vec2(w, client_h)));
+            x += w + gap;
+        }
+    }
+    let top = area.top() + ctrl_h + link_gap;
+    let bottom = area.bottom() - clients_h - link_gap;
+    let bgap = 22.0;
+    let bw = (area.width() - bgap * (cols as f32 - 1.0)) / cols as f32;
+    let room = ((bottom - top) - bgap * (rows as f32 - 1.0)) / rows as f32;
     let bh = room.min(34.0 + most.max(1) as f32 * MAX_ROW_H);
     for (i, b) in s.broker_ids().into_iter().enumerate() {
         let (r, c) = (i / cols, i % cols);
