@@ -169,18 +169,27 @@ fn an_intervention_branches_and_the_saved_session_replays_exactly() {
     );
 
     // Save, then reopen the file as a user would: same trace.
+    save_and_reopen(&mut app, "branch", expected);
+}
+
+/// Saves the session as `NAME.toml` in a temporary folder, checks that the file alone replays
+/// to `expected` (what the CLI would report), reopens it as a user would and checks the app
+/// records the same trace. Returns the file's text.
+fn save_and_reopen(app: &mut App, name: &str, expected: u64) -> String {
+    use kafkascope_ui::intents::Intent;
     let dir = std::env::temp_dir().join(format!("kafkascope-ui-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("session.toml");
-    push(&mut app, Intent::Save(path.clone()));
+    let path = dir.join(format!("{name}.toml"));
+    push(app, Intent::Save(path.clone()));
     app.update();
     let text = std::fs::read_to_string(&path).unwrap();
     let saved = parse("session.toml", &text).unwrap();
     assert_eq!(hash_of(&saved, saved.seed, &[]), expected);
-    push(&mut app, Intent::OpenFile(path));
-    finish(&mut app);
+    push(app, Intent::OpenFile(path));
+    finish(app);
     let w = app.world().resource::<Watch>();
     assert_eq!(w.session.as_ref().unwrap().trace_hash, Some(expected));
+    text
 }
 
 /// Shows millisecond `t` and pauses broker `b` there, as a user would from its menu.
@@ -764,6 +773,15 @@ fn clients_added_while_running_are_drawn_join_and_replay_exactly() {
         taken.name = "b".into();
         let err = taken.command(s, 14_500).unwrap_err();
         assert!(err.contains("b"), "{err}");
+        // No name, or no topic: refused with a message, not a panic.
+        let mut unnamed = consumer.clone();
+        unnamed.name = " ".into();
+        assert!(unnamed.command(s, 14_500).unwrap_err().contains("name"));
+        let mut no_topic = consumer.clone();
+        no_topic.name = "z".into();
+        no_topic.topics.clear();
+        let err = no_topic.command(s, 14_500).unwrap_err();
+        assert!(err.contains("topic"), "{err}");
     }
     let (_, _, producer) = form(&app, ClientKind::Producer);
     push(&mut app, Intent::Intervene(producer.unwrap()));
@@ -828,21 +846,10 @@ fn clients_added_while_running_are_drawn_join_and_replay_exactly() {
         let w = app.world().resource::<Watch>();
         w.session.as_ref().unwrap().trace_hash.unwrap()
     };
-    let dir = std::env::temp_dir().join(format!("kafkascope-ui-add-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("session.toml");
-    push(&mut app, Intent::Save(path.clone()));
-    app.update();
-    let text = std::fs::read_to_string(&path).unwrap();
+    let text = save_and_reopen(&mut app, "added-clients", expected);
     assert!(
         text.contains("action = \"add-consumer\"") && text.contains("action = \"add-producer\"")
     );
-    let saved = parse("session.toml", &text).unwrap();
-    assert_eq!(hash_of(&saved, saved.seed, &[]), expected);
-    push(&mut app, Intent::OpenFile(path));
-    finish(&mut app);
-    let w = app.world().resource::<Watch>();
-    assert_eq!(w.session.as_ref().unwrap().trace_hash, Some(expected));
 }
 
 /// A consumer's menu offers Close: close() leaves the group at once (LeaveGroup), the box
