@@ -12,6 +12,7 @@
 //!
 //! - [`parse`] reads a lesson file into a [`Lesson`], with located problems;
 //! - [`course`] loads the shipped course or a teacher's folder;
+//! - [`markdown`] splits a lesson's text into blocks for both front ends;
 //! - [`player`] plays one: steps, predictions, tasks, the learner's commands;
 //! - [`check`] plays each lesson's reference path for `kafkascope lessons check`;
 //! - [`progress`] saves where each learner is, atomically;
@@ -22,6 +23,7 @@ pub mod command_line;
 pub mod condition;
 pub mod course;
 pub mod lesson;
+pub mod markdown;
 pub mod parse;
 pub mod player;
 pub mod progress;

@@ -1,11 +1,13 @@
 //! The lessons' Markdown in egui: paragraphs, `- ` lists, `**bold**`, `` `code` `` and fenced
-//! code blocks: what the lesson format allows (`lessons/README.md`), nothing more.
+//! code blocks: what the lesson format allows (`lessons/README.md`), nothing more. The blocks
+//! come from the lessons crate's [`kafkascope_lessons::markdown`]; the spans are drawn here.
 //!
 //! egui's default fonts have no bold face, so bold is drawn in the strong text colour; code is
 //! monospace on a darker background. Each paragraph is one [`LayoutJob`], so it wraps to the
 //! panel's width like any label.
 
 use bevy_egui::egui::{self, text::LayoutJob, Color32, FontId, TextFormat};
+use kafkascope_lessons::markdown::{blocks, Block};
 
 /// Colours and size of the text.
 #[derive(Clone, Copy, Debug)]
@@ -17,62 +19,12 @@ pub struct Style {
     pub code_bg: Color32,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum Block {
-    Paragraph(String),
-    Item(String),
-    Code(Vec<String>),
-}
-
 /// What a span of inline text is drawn as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Span {
     Plain,
     Bold,
     Code,
-}
-
-/// Splits `md` into paragraphs, list items and code blocks (lines of a paragraph are joined).
-pub fn blocks(md: &str) -> Vec<Block> {
-    let mut out = Vec::new();
-    let mut current: Option<Block> = None;
-    let mut in_code = false;
-    for line in md.lines() {
-        let t = line.trim();
-        if t.starts_with("```") {
-            out.extend(current.take());
-            if !in_code {
-                current = Some(Block::Code(Vec::new()));
-            }
-            in_code = !in_code;
-            continue;
-        }
-        if in_code {
-            if let Some(Block::Code(lines)) = &mut current {
-                lines.push(line.to_string());
-            }
-            continue;
-        }
-        if t.is_empty() {
-            out.extend(current.take());
-        } else if let Some(item) = t.strip_prefix("- ").or_else(|| t.strip_prefix("* ")) {
-            out.extend(current.take());
-            current = Some(Block::Item(item.trim().to_string()));
-        } else {
-            match &mut current {
-                Some(Block::Paragraph(p)) | Some(Block::Item(p)) => {
-                    p.push(' ');
-                    p.push_str(t);
-                }
-                _ => {
-                    out.extend(current.take());
-                    current = Some(Block::Paragraph(t.to_string()));
-                }
-            }
-        }
-    }
-    out.extend(current);
-    out
 }
 
 /// Splits one paragraph into plain, bold and code spans. Markers without a partner are text.
@@ -193,21 +145,6 @@ pub fn show(ui: &mut egui::Ui, md: &str, style: &Style) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paragraphs_lists_and_code_blocks_are_split() {
-        let md = "A **log**: records\nare appended.\n\n- one\n- two `x`\n  continued\n\n```\ncrash broker-1\n```\nEnd.";
-        assert_eq!(
-            blocks(md),
-            vec![
-                Block::Paragraph("A **log**: records are appended.".into()),
-                Block::Item("one".into()),
-                Block::Item("two `x` continued".into()),
-                Block::Code(vec!["crash broker-1".into()]),
-                Block::Paragraph("End.".into()),
-            ]
-        );
-    }
 
     #[test]
     fn bold_and_code_spans_and_unpaired_markers() {

@@ -2,6 +2,8 @@
 //! hanging indent, `**bold**` in bold when the terminal has colour (and plain otherwise, so
 //! snapshots and pipes read cleanly), `` `code` `` kept as written.
 
+use crate::markdown::{blocks, Block};
+
 /// Renders `md` wrapped to `width` columns, each line prefixed with `indent`.
 pub fn render(md: &str, width: usize, indent: &str, color: bool) -> String {
     let mut out = String::new();
@@ -13,12 +15,12 @@ pub fn render(md: &str, width: usize, indent: &str, color: bool) -> String {
         }
         after_item = item;
         match block {
-            Block::Paragraph(words) => wrap(&mut out, &words, width, indent, indent, color),
-            Block::Item(words) => {
+            Block::Paragraph(text) => wrap(&mut out, &text, width, indent, indent, color),
+            Block::Item(text) => {
                 let rest = format!("{indent}  ");
                 wrap(
                     &mut out,
-                    &words,
+                    &text,
                     width,
                     &format!("{indent}- "),
                     &rest,
@@ -32,54 +34,6 @@ pub fn render(md: &str, width: usize, indent: &str, color: bool) -> String {
             }
         }
     }
-    out
-}
-
-enum Block {
-    Paragraph(Vec<String>),
-    Item(Vec<String>),
-    Code(Vec<String>),
-}
-
-fn blocks(md: &str) -> Vec<Block> {
-    let mut out = Vec::new();
-    let mut current: Option<Block> = None;
-    let mut in_code = false;
-    for line in md.lines() {
-        let t = line.trim();
-        if t.starts_with("```") {
-            if in_code {
-                out.extend(current.take());
-            } else {
-                out.extend(current.take());
-                current = Some(Block::Code(Vec::new()));
-            }
-            in_code = !in_code;
-            continue;
-        }
-        if in_code {
-            if let Some(Block::Code(lines)) = &mut current {
-                lines.push(line.to_string());
-            }
-            continue;
-        }
-        let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
-        if t.is_empty() {
-            out.extend(current.take());
-        } else if let Some(item) = t.strip_prefix("- ").or_else(|| t.strip_prefix("* ")) {
-            out.extend(current.take());
-            current = Some(Block::Item(words(item)));
-        } else {
-            match &mut current {
-                Some(Block::Paragraph(w)) | Some(Block::Item(w)) => w.extend(words(t)),
-                _ => {
-                    out.extend(current.take());
-                    current = Some(Block::Paragraph(words(t)));
-                }
-            }
-        }
-    }
-    out.extend(current);
     out
 }
 
@@ -105,14 +59,14 @@ fn style(word: &str, color: bool) -> (String, usize) {
     (s, n)
 }
 
-fn wrap(out: &mut String, words: &[String], width: usize, first: &str, rest: &str, color: bool) {
+fn wrap(out: &mut String, text: &str, width: usize, first: &str, rest: &str, color: bool) {
     let mut line = first.to_string();
     let mut len = first.chars().count();
     let mut empty = true;
     // Bold spans cross words: carry the state so each word is styled on its own.
     let mut open = false;
-    for w in words {
-        let marked = if open { format!("**{w}") } else { w.clone() };
+    for w in text.split_whitespace() {
+        let marked = if open { format!("**{w}") } else { w.to_string() };
         let toggles = w.matches("**").count();
         if toggles % 2 == 1 {
             open = !open;
