@@ -463,21 +463,25 @@ impl World {
         }
     }
 
-    /// Why a producer or consumer called `name` cannot be added, if it cannot.
-    fn name_taken(&self, name: &str) -> Option<String> {
+    /// The index of the next producer or consumer (of `count` so far) called `name`, or why it
+    /// cannot be added: names are unique across both kinds, and indexes fit a `u16`.
+    fn free_index(&self, name: &str, count: usize, kinds: &str) -> Result<u16, String> {
         let names = &self.trace.names;
         if names.producers.iter().any(|n| n == name) {
-            Some(format!("producer-{name} already exists"))
-        } else if names.consumers.iter().any(|n| n == name) {
-            Some(format!("consumer-{name} already exists"))
-        } else {
-            None
+            return Err(format!("producer-{name} already exists"));
         }
+        if names.consumers.iter().any(|n| n == name) {
+            return Err(format!("consumer-{name} already exists"));
+        }
+        u16::try_from(count)
+            .ok()
+            .filter(|i| *i < u16::MAX)
+            .ok_or_else(|| format!("too many {kinds}"))
     }
 
     /// Adds a producer or consumer node at the current time: its slot, its name, the event
-    /// saying so, and its state machine. The caller creates the madsim node.
-    fn add_node(&mut self, id: NodeId, name: &str, description: String) {
+    /// saying so, its state machine, and the op that creates its madsim node.
+    fn add_node(&mut self, id: NodeId, name: &str, description: String, ops: &mut Vec<NodeOp>) {
         self.slots.insert(id, Slot::new());
         self.trace.names.add(id, name);
         self.push(Event::NodeAdded {
@@ -486,16 +490,11 @@ impl World {
             description,
         });
         self.start_actor(id);
+        ops.push(NodeOp::Create(id));
     }
 
     fn add_producer(&mut self, def: &ProducerDef, ops: &mut Vec<NodeOp>) -> Result<(), String> {
-        if let Some(reason) = self.name_taken(&def.name) {
-            return Err(reason);
-        }
-        let i = u16::try_from(self.producers.len())
-            .ok()
-            .filter(|i| *i < u16::MAX)
-            .ok_or("too many producers")?;
+        let i = self.free_index(&def.name, self.producers.len(), "producers")?;
         let mut def = def.clone();
         // It starts now, whenever the command was meant for.
         let w = &def.workload;
@@ -511,19 +510,12 @@ impl World {
         let description = describe_producer(&def);
         let name = def.name.clone();
         self.producers.push(def);
-        self.add_node(id, &name, description);
-        ops.push(NodeOp::Create(id));
+        self.add_node(id, &name, description, ops);
         Ok(())
     }
 
     fn add_consumer(&mut self, def: &ConsumerDef, ops: &mut Vec<NodeOp>) -> Result<(), String> {
-        if let Some(reason) = self.name_taken(&def.name) {
-            return Err(reason);
-        }
-        let i = u16::try_from(self.consumers.len())
-            .ok()
-            .filter(|i| *i < u16::MAX)
-            .ok_or("too many consumers")?;
+        let i = self.free_index(&def.name, self.consumers.len(), "consumers")?;
         let mut def = def.clone();
         def.start = self.now;
         let id = NodeId::Consumer(i);
@@ -534,8 +526,7 @@ impl World {
         if group && self.offsets_topic == OffsetsTopic::Absent {
             self.offsets_topic = OffsetsTopic::Wanted { reported: false };
         }
-        self.add_node(id, &name, description);
-        ops.push(NodeOp::Create(id));
+        self.add_node(id, &name, description, ops);
         self.create_offsets_topic();
         Ok(())
     }
