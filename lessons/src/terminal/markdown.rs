@@ -18,14 +18,7 @@ pub fn render(md: &str, width: usize, indent: &str, color: bool) -> String {
             Block::Paragraph(text) => wrap(&mut out, &text, width, indent, indent, color),
             Block::Item(text) => {
                 let rest = format!("{indent}  ");
-                wrap(
-                    &mut out,
-                    &text,
-                    width,
-                    &format!("{indent}- "),
-                    &rest,
-                    color,
-                )
+                wrap(&mut out, &text, width, &format!("{indent}- "), &rest, color)
             }
             Block::Code(lines) => {
                 for l in lines {
@@ -66,7 +59,11 @@ fn wrap(out: &mut String, text: &str, width: usize, first: &str, rest: &str, col
     // Bold spans cross words: carry the state so each word is styled on its own.
     let mut open = false;
     for w in text.split_whitespace() {
-        let marked = if open { format!("**{w}") } else { w.to_string() };
+        let marked = if open {
+            format!("**{w}")
+        } else {
+            w.to_string()
+        };
         let toggles = w.matches("**").count();
         if toggles % 2 == 1 {
             open = !open;
