@@ -40,6 +40,22 @@ fn scenario_text(library: &[LibraryEntry], name: &str) -> Option<String> {
         .or_else(|| std::fs::read_to_string(name).ok())
 }
 
+/// Stops with a message naming the flag: a dropped `--at` would silently open the start.
+fn fail(message: String) -> ! {
+    eprintln!("kafkascope-ui: {message}");
+    std::process::exit(2);
+}
+
+/// The value after `flag`, parsed as `what` says.
+fn value<T: std::str::FromStr>(flag: &str, what: &str, v: Option<String>) -> T {
+    match v {
+        Some(v) => v
+            .parse()
+            .unwrap_or_else(|_| fail(format!("{flag} needs {what}, not `{v}`"))),
+        None => fail(format!("{flag} needs {what}")),
+    }
+}
+
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
     let mut options = UiOptions {
@@ -51,57 +67,53 @@ fn main() {
     let mut shot: Option<PathBuf> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--at" => options.start_at_ms = args.next().and_then(|v| v.parse().ok()),
-            "--seed" => options.seed = args.next().and_then(|v| v.parse().ok()),
+            "--at" => options.start_at_ms = Some(value(&a, "a time in ms", args.next())),
+            "--seed" => options.seed = Some(value(&a, "a number", args.next())),
             "--presenter" => options.presenter = true,
-            "--select" => options.select = args.next(),
+            "--select" => options.select = Some(value(&a, "a node's name", args.next())),
             "--compare" => {
-                let name = args.next().unwrap_or_default();
+                let name: String = value(&a, "a scenario", args.next());
                 match scenario_text(&options.library, &name) {
                     Some(t) => options.compare = Some((name, t)),
-                    None => {
-                        eprintln!("no scenario {name}");
-                        std::process::exit(2);
-                    }
+                    None => fail(format!("no scenario or file `{name}`")),
                 }
             }
-            "--compare-set" => match args.next() {
-                Some(spec) => options.compare_set.push(spec),
-                None => {
-                    eprintln!("--compare-set needs a change, e.g. producer.a.acks=all");
-                    std::process::exit(2);
-                }
-            },
-            "--screenshot" => shot = args.next().map(PathBuf::from),
-            "--lesson" => options.lesson = args.next(),
-            "--step" => options.lesson_step = args.next().and_then(|v| v.parse().ok()),
-            "--data-dir" => options.data_dir = args.next().map(PathBuf::from),
+            "--compare-set" => options.compare_set.push(value(
+                &a,
+                "a change, e.g. producer.a.acks=all",
+                args.next(),
+            )),
+            "--screenshot" => shot = Some(value(&a, "a file name", args.next())),
+            "--lesson" => options.lesson = Some(value(&a, "a lesson's id", args.next())),
+            "--step" => options.lesson_step = Some(value(&a, "a step number", args.next())),
+            "--data-dir" => options.data_dir = Some(value(&a, "a folder", args.next())),
             "--lessons" => {
-                let dir = PathBuf::from(args.next().unwrap_or_default());
+                let dir: PathBuf = value(&a, "a folder", args.next());
                 match kafkascope_lessons::Course::load_dir(&dir) {
                     Ok(c) => options.course = Some(c),
-                    Err(e) => {
-                        eprintln!("{e}");
-                        std::process::exit(2);
-                    }
+                    Err(e) => fail(e.to_string()),
                 }
             }
-            "--frames" => frames = args.next().and_then(|v| v.parse().ok()).unwrap_or(5),
+            "--frames" => frames = value(&a, "a number of frames", args.next()),
             "--size" => {
-                options.window_size = args.next().and_then(|v| {
-                    let (w, h) = v.split_once('x')?;
-                    Some((w.parse().ok()?, h.parse().ok()?))
-                })
+                let v: String = value(&a, "a size such as 1280x720", args.next());
+                let size = v
+                    .split_once('x')
+                    .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)));
+                match size {
+                    Some(s) => options.window_size = Some(s),
+                    None => fail(format!("--size needs a size such as 1280x720, not `{v}`")),
+                }
             }
+            flag if flag.starts_with("--") => fail(format!(
+                "unknown option {flag} (the options are listed in this binary's doc comment)"
+            )),
             name => match scenario_text(&options.library, name) {
                 Some(t) => options.open = Some((name.to_string(), t)),
                 None if name == "sandbox" => {
                     options.open = Some((name.into(), kafkascope_ui::library::SANDBOX.into()))
                 }
-                None => {
-                    eprintln!("no scenario {name}");
-                    std::process::exit(2);
-                }
+                None => fail(format!("no scenario or file `{name}`")),
             },
         }
     }
