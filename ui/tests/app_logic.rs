@@ -57,6 +57,12 @@ fn push(app: &mut App, i: kafkascope_ui::intents::Intent) {
         .push(i);
 }
 
+/// Moves the displayed moment to `t` ms, as a click on the timeline does.
+fn seek(app: &mut App, t: f64) {
+    push(app, kafkascope_ui::intents::Intent::Seek(t));
+    app.update();
+}
+
 fn shown(app: &App) -> u64 {
     let w = app.world().resource::<Watch>();
     let pb = app.world().resource::<kafkascope_ui::playback::Playback>();
@@ -100,8 +106,7 @@ fn playing_advances_by_speed_and_rewinding_rebuilds_the_past() {
         );
     }
     push(&mut app, Intent::TogglePlay);
-    push(&mut app, Intent::Seek(4_000.0));
-    app.update();
+    seek(&mut app, 4_000.0);
     assert_eq!(shown(&app), 4_000);
     let w = app.world().resource::<Watch>();
     assert_eq!(w.cluster.node(NodeId::Broker(1)), NodeState::Up);
@@ -133,8 +138,7 @@ fn an_intervention_branches_and_the_saved_session_replays_exactly() {
     use kafkascope_ui::intents::Intent;
     let mut app = app_with("acks1-leader-crash", ACKS1);
     finish(&mut app);
-    push(&mut app, Intent::Seek(2_999.0));
-    app.update();
+    seek(&mut app, 2_999.0);
     push(
         &mut app,
         Intent::Intervene(Command::Crash {
@@ -195,8 +199,7 @@ fn save_and_reopen(app: &mut App, name: &str, expected: u64) -> String {
 /// Shows millisecond `t` and pauses broker `b` there, as a user would from its menu.
 fn pause_at(app: &mut App, t: f64, b: u32) {
     use kafkascope_ui::intents::Intent;
-    push(app, Intent::Seek(t));
-    app.update();
+    seek(app, t);
     push(
         app,
         Intent::Intervene(Command::Pause {
@@ -223,14 +226,12 @@ fn a_later_intervention_in_the_past_discards_the_old_future() {
 /// stand: only what lies after the moment is discarded.
 #[test]
 fn interventions_at_the_same_moment_accumulate() {
-    use kafkascope_ui::intents::Intent;
     let mut app = app_with("acks1-leader-crash", ACKS1);
     finish(&mut app);
     pause_at(&mut app, 8_000.0, 3);
     pause_at(&mut app, 8_000.0, 2);
     finish(&mut app);
-    push(&mut app, Intent::Seek(9_000.0));
-    app.update();
+    seek(&mut app, 9_000.0);
     let w = app.world().resource::<Watch>();
     let s = w.session.as_ref().unwrap();
     let at: Vec<u64> = s.interventions.iter().map(|c| c.at).collect();
@@ -254,8 +255,7 @@ fn a_link_setting_is_an_intervention_that_replays_exactly() {
     use kafkascope_ui::intents::Intent;
     let mut app = app_with("acks1-leader-crash", ACKS1);
     finish(&mut app);
-    push(&mut app, Intent::Seek(1_999.0));
-    app.update();
+    seek(&mut app, 1_999.0);
     // What the node menu's Apply pushes for broker-1 -> broker-2 at 40..120 ms, 10 % loss.
     let edit = kafkascope_ui::LinkEdit {
         from: NodeId::Broker(1),
@@ -291,8 +291,7 @@ fn a_link_setting_is_an_intervention_that_replays_exactly() {
     .unwrap();
     assert_eq!(hash_of(&saved, saved.seed, &[]), expected);
     // And the cluster view marks the link from then on, in both directions.
-    push(&mut app, Intent::Seek(3_000.0));
-    app.update();
+    seek(&mut app, 3_000.0);
     let w = app.world().resource::<Watch>();
     for (a, b) in [(1, 2), (2, 1)] {
         assert_eq!(
@@ -337,8 +336,7 @@ fn compare_runs_a_second_scenario_with_the_same_seed_on_one_timeline() {
         assert_eq!(other.trace_hash, Some(hash_of(&acks_all, acks1.seed, &[])));
     }
     // One timeline: seeking moves both pictures to the same millisecond.
-    push(&mut app, Intent::Seek(21_000.0));
-    app.update();
+    seek(&mut app, 21_000.0);
     {
         let w = app.world().resource::<Watch>();
         let c = app.world().resource::<Compare>();
@@ -378,8 +376,7 @@ fn a_producer_setting_is_an_intervention_that_prevents_the_loss() {
     use kafkascope_ui::intents::Intent;
     let mut app = app_with("acks1-leader-crash", ACKS1);
     finish(&mut app);
-    push(&mut app, Intent::Seek(1_999.0));
-    app.update();
+    seek(&mut app, 1_999.0);
     // What the producer menu's Apply pushes.
     let edit = kafkascope_ui::ProducerEdit {
         producer: 0,
@@ -592,8 +589,7 @@ fn dragging_between_two_nodes_cuts_the_link() {
     use kafkascope_ui::intents::Intent;
     let mut app = app_with("acks1-leader-crash", ACKS1);
     finish(&mut app);
-    push(&mut app, Intent::Seek(2_999.0));
-    app.update();
+    seek(&mut app, 2_999.0);
     let mut ctx = Egui {
         ctx: bevy_egui::egui::Context::default(),
         frame: 0,
@@ -618,8 +614,7 @@ fn dragging_between_two_nodes_cuts_the_link() {
 
     push(&mut app, Intent::Intervene(both.clone()));
     finish(&mut app);
-    push(&mut app, Intent::Seek(3_500.0));
-    app.update();
+    seek(&mut app, 3_500.0);
     {
         let w = app.world().resource::<Watch>();
         assert!(w.cluster.link(b1, b2).cut && w.cluster.link(b2, b1).cut);
@@ -638,8 +633,7 @@ fn dragging_between_two_nodes_cuts_the_link() {
     assert_eq!(intents, vec![Intent::Intervene(one_way.clone())]);
     push(&mut app, Intent::Intervene(one_way.clone()));
     finish(&mut app);
-    push(&mut app, Intent::Seek(4_000.0));
-    app.update();
+    seek(&mut app, 4_000.0);
     let w = app.world().resource::<Watch>();
     assert!(w.cluster.link(ctrl, b2).cut);
     assert!(!w.cluster.link(b2, ctrl).cut);
@@ -682,8 +676,7 @@ fn consumers_show_their_group_state_and_partitions_after_a_cooperative_join() {
     };
 
     // Before c starts: a and b split the six partitions, c is not a member.
-    push(&mut app, Intent::Seek(9_000.0));
-    app.update();
+    seek(&mut app, 9_000.0);
     let (a, b, c) = (owned(&app, 0), owned(&app, 1), owned(&app, 2));
     assert_eq!(
         (a.0, b.0),
@@ -694,8 +687,7 @@ fn consumers_show_their_group_state_and_partitions_after_a_cooperative_join() {
     assert!(c.1.is_empty() && c.2.is_none());
 
     // After the join at 10 s and both rebalances: three members, two partitions each.
-    push(&mut app, Intent::Seek(13_000.0));
-    app.update();
+    seek(&mut app, 13_000.0);
     let all: Vec<_> = (0..3).map(|i| owned(&app, i)).collect();
     let mut union = Vec::new();
     for (i, (phase, parts, group)) in all.iter().enumerate() {
@@ -727,8 +719,7 @@ fn consumers_show_their_group_state_and_partitions_after_a_cooperative_join() {
         }),
     );
     finish(&mut app);
-    push(&mut app, Intent::Seek(13_500.0));
-    app.update();
+    seek(&mut app, 13_500.0);
     let w = app.world().resource::<Watch>();
     assert_eq!(
         w.cluster.node(NodeId::Consumer(0)),
@@ -747,8 +738,7 @@ fn clients_added_while_running_are_drawn_join_and_replay_exactly() {
     const COOPERATIVE: &str = include_str!("../../scenarios/rebalance-cooperative.toml");
     let mut app = app_with("rebalance-cooperative", COOPERATIVE);
     finish(&mut app);
-    push(&mut app, Intent::Seek(14_000.0));
-    app.update();
+    seek(&mut app, 14_000.0);
     let form = |app: &App, kind| {
         let w = app.world().resource::<Watch>();
         let s = w.session.as_ref().unwrap();
@@ -800,8 +790,7 @@ fn clients_added_while_running_are_drawn_join_and_replay_exactly() {
         )));
     }
     // Four members now share the six partitions.
-    push(&mut app, Intent::Seek(19_500.0));
-    app.update();
+    seek(&mut app, 19_500.0);
     {
         let w = app.world().resource::<Watch>();
         assert!(w.cluster.added.contains(&added));
@@ -830,8 +819,7 @@ fn clients_added_while_running_are_drawn_join_and_replay_exactly() {
     let form = state.add_client.as_ref().expect("the form is drawn");
     assert_eq!(form.name, "a-3");
     // Before it joins, it is not there yet (but keeps its place).
-    push(&mut app, Intent::Seek(10_000.0));
-    app.update();
+    seek(&mut app, 10_000.0);
     assert!(!app
         .world()
         .resource::<Watch>()
@@ -861,8 +849,7 @@ fn closing_a_consumer_leaves_its_group_and_the_others_take_over() {
     const SCALE: &str = include_str!("../../scenarios/scale-out-group.toml");
     let mut app = app_with("scale-out-group", SCALE);
     finish(&mut app);
-    push(&mut app, Intent::Seek(15_000.0));
-    app.update();
+    seek(&mut app, 15_000.0);
     let first = NodeId::Consumer(0);
     let close = kafkascope_ui::node_actions(first, NodeState::Up)
         .into_iter()
@@ -877,8 +864,7 @@ fn closing_a_consumer_leaves_its_group_and_the_others_take_over() {
     );
     push(&mut app, Intent::Intervene(close));
     finish(&mut app);
-    push(&mut app, Intent::Seek(20_000.0));
-    app.update();
+    seek(&mut app, 20_000.0);
     let w = app.world().resource::<Watch>();
     assert_eq!(w.cluster.node(first), NodeState::Stopped);
     assert_eq!(w.cluster.consumer(0).phase, ConsumerPhase::Left);
