@@ -219,6 +219,10 @@ pub fn build_app(options: UiOptions) -> App {
             .map(|sc| sc.names())
             .unwrap_or_default();
         state.selected = options.select.as_deref().and_then(|n| names.parse(n));
+        if let Some((tab, adding)) = options.tab {
+            state.tab = tab;
+            state.adding = adding;
+        }
         state
     })
     .init_resource::<crate::panels::FrameCost>()

@@ -69,6 +69,9 @@ pub struct UiOptions {
     /// A node to select at start, by name (`broker-2`, `controller`): opens its intervention
     /// menu. For screenshots and demonstrations.
     pub select: Option<String>,
+    /// The side panel's tab to start on (the event log when `None`), and with the
+    /// Interventions tab, an "add a client" form to open: see [`SideTab::parse`].
+    pub tab: Option<(SideTab, Option<ClientKind>)>,
     /// The window's size in logical pixels; 1280×800 when `None`.
     pub window_size: Option<(u32, u32)>,
     /// The lessons the home screen lists; the shipped course when `None` (a teacher's folder

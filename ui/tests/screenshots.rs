@@ -372,6 +372,8 @@ fn a_lesson_step_renders_with_its_panel() {
 
 /// A consumer added while running (`scale-out-group`'s `add-consumer` at 10 s): before it
 /// joins, its place is a dashed outline and two members are processing; after, three are.
+/// The first shot also opens the Interventions tab's "Add a consumer" form, whose command
+/// line is drawn full size in a dark box.
 #[test]
 fn an_added_consumer_has_its_place_and_then_joins() {
     if let Some(why) = missing_tools() {
@@ -381,9 +383,16 @@ fn an_added_consumer_has_its_place_and_then_joins() {
     // The client rows, above the legend (whose "fetch" and "in ISR" dots are green too).
     let clients = (0.0, 0.6, 0.68, 0.835);
     let processing = |img: &(Vec<u8>, u32, u32)| count(img, [80, 200, 120], 12, clients);
-    let before = shoot("scale-out-group-6s", &["scale-out-group", "--at", "6000"]);
+    let before = shoot(
+        "scale-out-group-6s",
+        &["scale-out-group", "--at", "6000", "--tab", "add-consumer"],
+    );
     let after = shoot("scale-out-group-20s", &["scale-out-group", "--at", "20000"]);
     assert!(distinct_colours(&before) > 20, "the cluster view is blank");
+    // The form's command line box (the theme's darkest fill) in the side panel's middle;
+    // without the form the event log is there, on the lighter panel background.
+    let command_box = count(&before, [18, 20, 24], 2, (0.68, 0.62, 0.98, 0.76));
+    assert!(command_box > 10_000, "no add-consumer form: {command_box}");
     let (b, a) = (processing(&before), processing(&after));
     assert!(b > 30, "no processing consumers before the join: {b}");
     assert!(

@@ -3,17 +3,20 @@
 //!
 //! ```sh
 //! cargo run -p kafkascope-ui --bin kafkascope-ui -- [SCENARIO] [--at MS] [--presenter]
-//!     [--seed N] [--size WxH] [--select NODE] [--compare SCENARIO] [--compare-set WHERE.KEY=VALUE]...
+//!     [--seed N] [--size WxH] [--select NODE] [--tab TAB] [--compare SCENARIO]
+//!     [--compare-set WHERE.KEY=VALUE]...
 //!     [--screenshot PATH [--frames N]]
 //!     [--lesson ID [--step N]] [--lessons DIR] [--data-dir DIR]
 //! ```
 //!
+//! `--tab` starts on a side-panel tab: log, metrics, configuration, interventions, or
+//! add-consumer / add-producer (the Interventions tab with that form open).
 //! `--lessons DIR` lists (and `--lesson` opens) the lessons of a folder instead of the shipped
 //! course; `--data-dir` keeps progress there instead of in the user's data directory.
 
 use std::path::{Path, PathBuf};
 
-use kafkascope_ui::{LibraryEntry, ScreenshotPlan, UiOptions};
+use kafkascope_ui::{LibraryEntry, ScreenshotPlan, SideTab, UiOptions};
 
 fn library(dir: &Path) -> Vec<LibraryEntry> {
     let mut v: Vec<LibraryEntry> = std::fs::read_dir(dir)
@@ -95,6 +98,16 @@ fn main() {
                 }
             }
             "--frames" => frames = value(&a, "a number of frames", args.next()),
+            "--tab" => {
+                let name: String = value(&a, "a tab's name", args.next());
+                match SideTab::parse(&name) {
+                    Some(t) => options.tab = Some(t),
+                    None => fail(format!(
+                        "--tab `{name}` is not a tab; the tabs are {}",
+                        SideTab::NAMES.join(", ")
+                    )),
+                }
+            }
             "--size" => {
                 let v: String = value(&a, "a size such as 1280x720", args.next());
                 let size = v

@@ -319,8 +319,15 @@ pub fn show(
         *error = None;
     }
     let line = f.line(session, at);
-    ui.label(RichText::new("the same as typing (or a scenario's add fault):").small());
-    ui.label(RichText::new(&line).monospace().small());
+    // Full size: the line is what a learner would type, or copy into a scenario's fault.
+    ui.label(RichText::new("The same as typing (or a scenario's add fault):").weak());
+    egui::Frame::new()
+        .fill(ui.visuals().extreme_bg_color)
+        .corner_radius(3.0)
+        .inner_margin(4.0)
+        .show(ui, |ui| {
+            ui.add(egui::Label::new(RichText::new(&line).monospace()).wrap());
+        });
     let mut added = false;
     if ui
         .button(format!("Add {noun}"))

@@ -42,6 +42,33 @@ pub enum SideTab {
     Interventions,
 }
 
+impl SideTab {
+    /// The names `--tab` takes.
+    pub const NAMES: &[&str] = &[
+        "log",
+        "metrics",
+        "configuration",
+        "interventions",
+        "add-consumer",
+        "add-producer",
+    ];
+
+    /// A tab by the name `--tab` gives it, with the "add a client" form `add-consumer` and
+    /// `add-producer` open on the Interventions tab.
+    pub fn parse(name: &str) -> Option<(SideTab, Option<add_client::ClientKind>)> {
+        use add_client::ClientKind;
+        Some(match name {
+            "log" => (SideTab::Log, None),
+            "metrics" => (SideTab::Metrics, None),
+            "configuration" => (SideTab::Config, None),
+            "interventions" => (SideTab::Interventions, None),
+            "add-consumer" => (SideTab::Interventions, Some(ClientKind::Consumer)),
+            "add-producer" => (SideTab::Interventions, Some(ClientKind::Producer)),
+            _ => return None,
+        })
+    }
+}
+
 /// What only the UI cares about: which windows are open, the log filter, the selection.
 #[derive(Resource, Debug)]
 pub struct UiState {
