@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use kafkascope_sim::config::{self, Scope};
 use kafkascope_sim::report;
 use kafkascope_sim::scenario::{self, CheckerId, Count, Scenario, ScenarioError};
@@ -76,41 +76,7 @@ pub enum Cmd {
         action: LessonsCmd,
     },
     /// Open the visual app (what `kafkascope` alone does), on the home screen or a scenario.
-    Ui {
-        /// A scenario file or a shipped scenario's name to open at once.
-        scenario: Option<String>,
-        /// Seed (overrides the file's).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Large type, high contrast, minimal chrome: for a projector.
-        #[arg(long)]
-        presenter: bool,
-        /// Start paused at this virtual time, in ms.
-        #[arg(long, value_name = "MS")]
-        at: Option<u64>,
-        /// Save a screenshot of the window to this PNG and exit.
-        #[arg(long, value_name = "FILE.png")]
-        screenshot: Option<std::path::PathBuf>,
-        /// Show a second scenario beside the first, same seed, one timeline (say the fix of a
-        /// failure: `kafkascope ui acks1-leader-crash --compare acks-all-leader-crash`).
-        #[arg(long, requires = "scenario", value_name = "FILE|NAME")]
-        compare: Option<String>,
-        /// Compare under a changed setting: the right half runs the scenario (or `--compare`'s)
-        /// with this change, `WHERE.KEY=VALUE` such as `producer.a.acks=all` or
-        /// `broker.min.insync.replicas=2`. Repeatable.
-        #[arg(
-            long = "compare-set",
-            requires = "scenario",
-            value_name = "WHERE.KEY=VALUE"
-        )]
-        compare_set: Vec<String>,
-        /// Open a lesson (its id or number) where your saved progress left off.
-        #[arg(long, value_name = "ID", conflicts_with_all = ["scenario", "compare"])]
-        lesson: Option<String>,
-        /// With --lesson: open it on this step (1-based).
-        #[arg(long, requires = "lesson", value_name = "N")]
-        step: Option<usize>,
-    },
+    Ui(UiArgs),
     /// Run a scenario or an experiment (a grid of configurations and a nemesis) over many
     /// seeds: tables, plots, an HTML report, and shrunk counterexamples.
     Explore {
@@ -140,6 +106,54 @@ pub enum Cmd {
     },
 }
 
+/// How `kafkascope ui` (and `kafkascope` alone) opens the window.
+#[derive(Args, Debug, Default)]
+pub struct UiArgs {
+    /// A scenario file or a shipped scenario's name to open at once.
+    pub scenario: Option<String>,
+    /// Seed (overrides the file's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Large type, high contrast, minimal chrome: for a projector.
+    #[arg(long)]
+    pub presenter: bool,
+    /// Start paused at this virtual time, in ms.
+    #[arg(long, value_name = "MS")]
+    pub at: Option<u64>,
+    /// Save a screenshot of the window to this PNG and exit.
+    #[arg(long, value_name = "FILE.png")]
+    pub screenshot: Option<std::path::PathBuf>,
+    /// Show a second scenario beside the first, same seed, one timeline (say the fix of a
+    /// failure: `kafkascope ui acks1-leader-crash --compare acks-all-leader-crash`).
+    #[arg(long, requires = "scenario", value_name = "FILE|NAME")]
+    pub compare: Option<String>,
+    /// Compare under a changed setting: the right half runs the scenario (or `--compare`'s)
+    /// with this change, `WHERE.KEY=VALUE` such as `producer.a.acks=all` or
+    /// `broker.min.insync.replicas=2`. Repeatable.
+    #[arg(
+        long = "compare-set",
+        requires = "scenario",
+        value_name = "WHERE.KEY=VALUE"
+    )]
+    pub compare_set: Vec<String>,
+    /// Start on this side-panel tab; `add-consumer` and `add-producer` open the
+    /// Interventions tab with that form.
+    #[arg(
+        long,
+        requires = "scenario",
+        value_parser = clap::builder::PossibleValuesParser::new(
+            kafkascope_ui::SideTab::NAMES.iter().copied()
+        )
+    )]
+    pub tab: Option<String>,
+    /// Open a lesson (its id or number) where your saved progress left off.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["scenario", "compare"])]
+    pub lesson: Option<String>,
+    /// With --lesson: open it on this step (1-based).
+    #[arg(long, requires = "lesson", value_name = "N")]
+    pub step: Option<usize>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum LessonsCmd {
     /// List the lessons of the shipped course (or of a folder) with their steps.
@@ -156,28 +170,8 @@ pub enum LessonsCmd {
 /// Exit codes: 0 when expectations hold, 1 when one fails, 2 on bad input.
 pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
-        None => ui(None, None, false, None, None, None, Vec::new(), None, None),
-        Some(Cmd::Ui {
-            scenario,
-            seed,
-            presenter,
-            at,
-            screenshot,
-            compare,
-            compare_set,
-            lesson,
-            step,
-        }) => ui(
-            scenario,
-            seed,
-            presenter,
-            at,
-            screenshot,
-            compare,
-            compare_set,
-            lesson,
-            step,
-        ),
+        None => ui(UiArgs::default()),
+        Some(Cmd::Ui(args)) => ui(args),
         Some(Cmd::Run {
             scenario,
             seed,
@@ -386,18 +380,19 @@ fn lessons_check(dir: Option<std::path::PathBuf>) -> ExitCode {
 }
 
 /// Opens the window. Without a display it says so and shows what the terminal can do.
-#[allow(clippy::too_many_arguments)]
-fn ui(
-    scenario: Option<String>,
-    seed: Option<u64>,
-    presenter: bool,
-    at: Option<u64>,
-    screenshot: Option<std::path::PathBuf>,
-    compare: Option<String>,
-    compare_set: Vec<String>,
-    lesson: Option<String>,
-    lesson_step: Option<usize>,
-) -> ExitCode {
+fn ui(args: UiArgs) -> ExitCode {
+    let UiArgs {
+        scenario,
+        seed,
+        presenter,
+        at,
+        screenshot,
+        compare,
+        compare_set,
+        tab,
+        lesson,
+        step: lesson_step,
+    } = args;
     // Parsed here too, so a bad file gets the CLI's located diagnostics.
     let text_of = |arg: Option<String>| -> Result<Option<(String, String)>, String> {
         let Some(arg) = arg else { return Ok(None) };
@@ -425,6 +420,7 @@ fn ui(
         seed,
         presenter,
         start_at_ms: at,
+        tab: tab.as_deref().and_then(kafkascope_ui::SideTab::parse),
         screenshot: screenshot.map(|path| kafkascope_ui::ScreenshotPlan { path, frames: 8 }),
         lesson,
         lesson_step,

@@ -116,6 +116,20 @@ fn bad_input_is_exit_2_with_every_problem_located_and_explained() {
     insta::assert_snapshot!("not_toml", stderr(&o));
 }
 
+/// `ui`'s options are checked before any window opens: a tab that does not exist is named
+/// with the ones that do.
+#[test]
+fn ui_refuses_an_unknown_tab_and_lists_the_tabs() {
+    let o = kafkascope(&["ui", "classroom", "--tab", "logs"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("invalid value 'logs'"), "{err}");
+    assert!(
+        err.contains("log, metrics, configuration, interventions, add-consumer, add-producer"),
+        "{err}"
+    );
+}
+
 #[test]
 fn an_unknown_scenario_name_gets_a_suggestion() {
     let o = kafkascope(&["run", "acks1-leader-crsh"]);
