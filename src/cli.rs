@@ -581,6 +581,19 @@ pub fn scenario_list() -> String {
 
 pub fn configs() -> String {
     let mut s = String::new();
+    s.push_str(
+        "Cluster behaviour: [cluster] (Kafka 4.1 in KRaft mode unless a scenario says otherwise)\n",
+    );
+    for k in config::CLUSTER_KEYS {
+        s.push_str(&format!(
+            "  {:<46} {:<24} default {}\n",
+            k.name,
+            k.kind.describe(),
+            k.default
+        ));
+        s.push_str(&format!("      {}\n", k.doc));
+    }
+    s.push('\n');
     for (scope, title) in [
         (Scope::Broker, "Broker settings: [broker] or [brokers.N]"),
         (Scope::Topic, "Topic settings: in [[topics]]"),

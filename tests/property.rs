@@ -2,9 +2,12 @@
 //!
 //! Kafka's promise: with acks=all, min.insync.replicas=2, no unclean election (and, for the
 //! historical bugs, leader-epoch truncation), a committed record survives as long as one
-//! in-sync replica does. The nemesis here crashes processes, shuts brokers down, pauses them,
-//! restarts them, crashes the controller and partitions the network, and the safe
-//! configuration must never lose an acknowledged record, duplicate, reorder or diverge. The
+//! in-sync replica does. The nemesis (the one `kafkascope explore` uses) crashes processes,
+//! restarts them within and beyond the session timeout, holds a broker's messages to the
+//! controller or another broker across its restart, slows controller links, pauses brokers,
+//! crashes the controller and partitions the network, and the safe configuration (Kafka 4.1
+//! defaults) must never lose an acknowledged record, duplicate, reorder, diverge or break an
+//! ISR invariant. The
 //! same schedules must find losses in an unsafe configuration (acks=1, unclean election,
 //! high-watermark truncation), or the nemesis would prove nothing.
 //!
@@ -17,10 +20,11 @@
 
 use std::fmt::Write as _;
 
+use kafkascope::explore::nemesis::{FaultKind, Nemesis, NemesisFault};
+use kafkascope_sim::command::{Command, Target, TimedCommand};
+use kafkascope_sim::ids::NodeId;
 use kafkascope_sim::report;
-use kafkascope_sim::scenario::{self, CheckerId, Count};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use kafkascope_sim::scenario::{self, CheckerId, Count, Scenario};
 
 const BROKERS: u32 = 3;
 
@@ -31,9 +35,34 @@ fn seeds() -> u64 {
         .unwrap_or(40)
 }
 
-/// A scenario file with a random fault schedule drawn from `seed`.
-fn schedule(seed: u64, safe: bool) -> String {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+/// The nemesis `kafkascope explore` uses, with every fault kind but power loss: crashes of
+/// leaders, brokers and the controller, quick restarts within the session timeout, messages
+/// held across their sender's restart (to the controller or to another broker), slow
+/// controller links, partitions, isolation, pauses, loss and delay.
+fn nemesis() -> Nemesis {
+    let fault = |kind, every, lasts| NemesisFault { kind, every, lasts };
+    Nemesis {
+        from: 2_000,
+        until: 30_000,
+        faults: vec![
+            fault(FaultKind::CrashLeader, 20_000, 6_000),
+            fault(FaultKind::CrashBroker, 40_000, 12_000),
+            fault(FaultKind::RestartQuick, 25_000, 2_000),
+            fault(FaultKind::HoldAcrossRestart, 20_000, 6_000),
+            fault(FaultKind::DelayController, 30_000, 5_000),
+            fault(FaultKind::Partition, 30_000, 6_000),
+            fault(FaultKind::PartitionOneWay, 40_000, 6_000),
+            fault(FaultKind::Isolate, 40_000, 6_000),
+            fault(FaultKind::Pause, 40_000, 4_000),
+            fault(FaultKind::Loss, 40_000, 5_000),
+            fault(FaultKind::Delay, 40_000, 5_000),
+            fault(FaultKind::CrashController, 40_000, 4_000),
+        ],
+    }
+}
+
+/// A scenario with a random fault schedule drawn from `seed`.
+fn schedule(seed: u64, safe: bool) -> Scenario {
     let mut s = String::new();
     let _ = write!(
         s,
@@ -68,6 +97,9 @@ stop = "30s"
 
 [network]
 latency = "1ms..5ms"
+
+[expect]
+no_lost_acknowledged = "holds"
 "#,
         kind = if safe { "safe" } else { "unsafe" },
         truncation = if safe {
@@ -79,52 +111,31 @@ latency = "1ms..5ms"
         unclean = !safe,
         acks = if safe { "all" } else { "1" },
     );
-    let node = |rng: &mut ChaCha8Rng| format!("broker-{}", rng.gen_range(1..=BROKERS));
-    let mut t = 2_000u64;
-    let n = rng.gen_range(3..=9);
-    for _ in 0..n {
-        t += rng.gen_range(300..4_000);
-        if t > 28_000 {
-            break;
-        }
-        let fault = match rng.gen_range(0..9) {
-            0 | 1 => format!(
-                "action = \"crash\"\ntarget = \"leader of orders-{}\"",
-                rng.gen_range(0..3)
-            ),
-            2 => format!("action = \"crash\"\ntarget = \"{}\"", node(&mut rng)),
-            3 => format!("action = \"restart\"\ntarget = \"{}\"", node(&mut rng)),
-            4 => format!("action = \"shutdown\"\ntarget = \"{}\"", node(&mut rng)),
-            5 => format!("action = \"isolate\"\ntarget = \"{}\"", node(&mut rng)),
-            6 => {
-                let a = rng.gen_range(1..=BROKERS);
-                let b = (a + rng.gen_range(0..BROKERS - 1)) % BROKERS + 1;
-                let (a, b) = (format!("broker-{a}"), format!("broker-{b}"));
-                format!(
-                    "action = \"partition\"\nfrom = \"{a}\"\nto = \"{b}\"\none_way = {}",
-                    rng.gen_bool(0.5)
-                )
-            }
-            7 => format!("action = \"pause\"\ntarget = \"{}\"", node(&mut rng)),
-            _ => "action = \"restart\"\ntarget = \"controller\"".to_string(),
-        };
-        let _ = write!(s, "\n[[faults]]\nat = \"{t}ms\"\n{fault}\n");
-    }
+    let mut sc = scenario::parse("property", &s)
+        .unwrap_or_else(|e| panic!("generated file is invalid:\n{e}\n{s}"));
+    let mut faults = nemesis().schedule(&sc, seed);
     // Then everything comes back, so the end state is comparable.
-    let _ = write!(s, "\n[[faults]]\nat = \"31s\"\naction = \"heal\"\n");
     for b in 1..=BROKERS {
-        let _ = write!(
-            s,
-            "\n[[faults]]\nat = \"31s\"\naction = \"resume\"\ntarget = \"broker-{b}\"\n"
-        );
-        let _ = write!(
-            s,
-            "\n[[faults]]\nat = \"{}s\"\naction = \"restart\"\ntarget = \"broker-{b}\"\n",
-            31 + b
-        );
+        let target = Target::Node(NodeId::Broker(b));
+        faults.push(TimedCommand {
+            at: 31_000,
+            command: Command::Resume {
+                target: target.clone(),
+            },
+        });
+        faults.push(TimedCommand {
+            at: 31_000 + u64::from(b) * 1_000,
+            command: Command::Restart { target },
+        });
     }
-    let _ = write!(s, "\n[expect]\nno_lost_acknowledged = \"holds\"\n");
-    s
+    faults.push(TimedCommand {
+        at: 31_000,
+        command: Command::Restart {
+            target: Target::Node(NodeId::Controller),
+        },
+    });
+    sc.faults = faults;
+    sc
 }
 
 /// Saves a failing schedule where a person can replay it, and says how.
@@ -140,9 +151,8 @@ fn save(name: &str, text: &str) -> String {
 fn the_safe_configuration_survives_random_faults() {
     let mut failures = Vec::new();
     for seed in 0..seeds() {
-        let text = schedule(seed, true);
-        let sc = scenario::parse("property", &text)
-            .unwrap_or_else(|e| panic!("generated file is invalid:\n{e}\n{text}"));
+        let sc = schedule(seed, true);
+        let text = scenario::to_toml(&sc);
         let run = report::run(&sc, seed);
         let broken: Vec<&str> = CheckerId::ALL
             .into_iter()
@@ -168,8 +178,7 @@ fn the_safe_configuration_survives_random_faults() {
 fn the_same_nemesis_finds_losses_in_the_unsafe_configuration() {
     let mut lossy = 0;
     for seed in 0..seeds() {
-        let text = schedule(seed, false);
-        let sc = scenario::parse("property", &text).expect("generated file is valid");
+        let sc = schedule(seed, false);
         if report::run(&sc, seed)
             .findings
             .count(Count::LostAcknowledged)

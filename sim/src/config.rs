@@ -149,6 +149,24 @@ pub const KEYS: &[Key] = &[
         doc: "Simulator: after a leader change, check the position against the new leader's log with the last consumed record's epoch (KIP-320, Kafka clients since 2.3). false behaves like older clients, which can silently skip records after an unclean truncation." },
 ];
 
+/// A cluster-wide behaviour in `[cluster]`: which Kafka the scenario shows. (Read by the
+/// scenario parser's `[cluster]` reader; listed here so `kafkascope configs` shows them.)
+pub struct ClusterKey {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+pub const CLUSTER_KEYS: &[ClusterKey] = &[
+    ClusterKey { name: "metadata", kind: Kind::Choice(&["kraft", "zookeeper"]), default: "kraft",
+        doc: "kraft: Kafka 4.x. Every broker start registers a new incarnation with a new broker epoch, fenced until it has caught up; fetches and AlterPartition carry broker epochs (KIP-903); the HW stops while the ISR is below min.insync.replicas (strict min ISR). zookeeper: the controller of the KIP-101 era: a restart within broker.session.timeout.ms keeps its registration and ISR place, no broker epochs, the HW moves whatever the ISR size, no ELR." },
+    ClusterKey { name: "eligible.leader.replicas.version", kind: Kind::Int { min: 0, max: 1 }, default: "1",
+        doc: "KIP-966 (a cluster feature, set with kafka-features; 1 on new 4.1 clusters): replicas leaving an ISR below min.insync.replicas join the Eligible Leader Replicas, the ISR may empty, and elections go ISR, ELR, last known leader, then unclean. 0: the last ISR member stays in the ISR. KRaft only." },
+    ClusterKey { name: "truncation", kind: Kind::Choice(&["leader-epoch", "high-watermark"]), default: "leader-epoch",
+        doc: "How a new follower finds what to truncate: by asking the leader where its latest leader epoch ends (KIP-101, KIP-279), or to its own high watermark (Kafka before 0.11)." },
+];
+
 pub fn key(scope: Scope, name: &str) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.scope == scope && k.name == name)
 }
@@ -221,6 +239,45 @@ fn as_u64(v: &Value) -> u64 {
 
 fn as_bool(v: &Value) -> bool {
     matches!(v, Value::Bool(true))
+}
+
+/// Where the cluster keeps its metadata, and so which controller behaviour it has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetadataMode {
+    /// KRaft (Kafka 4.x): every broker start registers a new incarnation with a new broker
+    /// epoch and stays fenced until it has caught up with the metadata; follower fetches and
+    /// AlterPartition carry broker epochs (KIP-903); the HW does not advance while the ISR is
+    /// smaller than `min.insync.replicas` (KIP-966's strict min ISR).
+    Kraft,
+    /// The ZooKeeper-era controller the KIP-101 and Jepsen 2013 scenarios assume: a broker that
+    /// restarts within its session timeout keeps its registration and ISR membership, nothing
+    /// checks broker epochs, and the HW moves whatever the ISR size.
+    Zookeeper,
+}
+
+/// The cluster-wide behaviour a scenario selects (`[cluster]`): Kafka 4.1 unless it says
+/// otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ClusterFeatures {
+    pub metadata: MetadataMode,
+    /// `eligible.leader.replicas.version` (KIP-966): 1 on new Kafka 4.1 clusters.
+    pub eligible_leader_replicas: bool,
+}
+
+impl Default for ClusterFeatures {
+    fn default() -> Self {
+        ClusterFeatures {
+            metadata: MetadataMode::Kraft,
+            eligible_leader_replicas: true,
+        }
+    }
+}
+
+impl ClusterFeatures {
+    pub fn kraft(&self) -> bool {
+        self.metadata == MetadataMode::Kraft
+    }
 }
 
 /// Settings of one broker.

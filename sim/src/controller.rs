@@ -1,45 +1,69 @@
-//! The controller: broker sessions, fencing, leader election, ISR changes.
+//! The controller: broker registrations and sessions, fencing, leader election, ISR changes.
 //!
 //! It stands in for KRaft's controller quorum as a single node whose metadata survives its
 //! crashes (the quorum's log is durable and replicated; the quorum itself is not modelled).
-//! Brokers heartbeat to it; it fences a broker whose session expires, elects leaders from the
-//! ISR (or, with `unclean.leader.election.enable`, from any live replica), bumps the leader
-//! epoch on every leader change and the partition epoch on every change, and pushes the new
-//! metadata to every broker.
+//! What it does follows Kafka 4.1's `ClusterControlManager` (registrations),
+//! `ReplicationControlManager` (AlterPartition, fencing) and `PartitionChangeBuilder` (every
+//! partition change: the ELR, then the election, then the ISR):
+//! - every start of a broker registers a new incarnation with a new broker epoch, refused
+//!   (DUPLICATE_BROKER_REGISTRATION) while the previous incarnation's session is still valid; a
+//!   new registration is fenced until the broker's heartbeat shows it has caught up with the
+//!   metadata; an unclean previous shutdown takes the broker out of every ISR and ELR;
+//! - a broker whose session expires is fenced and leaves every ISR;
+//! - elections choose from the ISR, then (ISR empty) the ELR, then the last known leader, then,
+//!   only with `unclean.leader.election.enable`, any live replica;
+//! - the leader epoch changes with the leader, the partition epoch with every change.
 //!
-//! A restarted broker that heartbeats again before its session expires is re-registered
-//! without being fenced (the ZooKeeper-era behaviour the KIP-101 scenarios assume).
+//! With `metadata = "zookeeper"` it behaves as the ZooKeeper-era controller instead: a broker
+//! that restarts within its session timeout keeps its registration and its place in the ISR,
+//! and broker epochs are not checked.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use crate::config::ClusterFeatures;
 use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
-use crate::protocol::{ErrorCode, Message, PartitionState};
+use crate::protocol::{BrokerInfo, ErrorCode, Message, PartitionState};
 use crate::trace::{ChangeReason, Event};
+
+/// A broker's registration (KRaft's `BrokerRegistration`), part of the durable metadata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Registration {
+    pub incarnation: u32,
+    pub epoch: u64,
+    pub fenced: bool,
+    pub in_controlled_shutdown: bool,
+    /// The metadata version of the registration: the broker is unfenced once it has it.
+    pub registered_at: u64,
+}
 
 /// The controller's durable state (the metadata log).
 #[derive(Clone, Debug, Default)]
 pub struct ControllerDisk {
     pub partitions: BTreeMap<TopicPartition, PartitionState>,
+    /// KIP-966's `lastKnownElr`: the last leader of a partition whose ISR and ELR emptied.
+    pub last_known_leader: BTreeMap<TopicPartition, BrokerId>,
     pub metadata_version: u64,
-    pub fenced: BTreeSet<BrokerId>,
+    pub registrations: BTreeMap<BrokerId, Registration>,
     pub started: bool,
-    /// `unclean.leader.election.enable` of topics created while running.
-    pub created_topics: BTreeMap<Arc<str>, bool>,
+    /// Policies of topics created while running.
+    pub created_topics: BTreeMap<Arc<str>, TopicPolicy>,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Session {
-    last_heartbeat: Millis,
-    incarnation: u32,
-    fenced: bool,
+/// What the controller needs to know of a topic's configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TopicPolicy {
+    pub unclean_leader_election_enable: bool,
+    pub min_insync_replicas: u32,
 }
 
 pub struct Controller {
     session_timeout_ms: Millis,
-    unclean: BTreeMap<Arc<str>, bool>,
-    sessions: BTreeMap<BrokerId, Session>,
+    features: ClusterFeatures,
+    policies: BTreeMap<Arc<str>, TopicPolicy>,
+    /// Last heartbeat per registered broker (in memory: a new controller starts them afresh).
+    sessions: BTreeMap<BrokerId, Millis>,
     pub disk: ControllerDisk,
 }
 
@@ -49,7 +73,18 @@ pub struct TopicSpec {
     pub name: Arc<str>,
     /// Replica assignment per partition; the first replica is the preferred leader.
     pub assignment: Vec<Vec<BrokerId>>,
-    pub unclean_leader_election_enable: bool,
+    pub policy: TopicPolicy,
+}
+
+/// What one partition change does to one broker (`generateLeaderAndIsrUpdates`' arguments).
+#[derive(Clone, Copy, Debug, Default)]
+struct Change {
+    /// Leaves the ISR and may not lead (fenced, shutting down).
+    remove: Option<BrokerId>,
+    /// May lead although the registrations still show it fenced (being unfenced).
+    add: Option<BrokerId>,
+    /// Leaves the ISR and the ELR and may not lead (KIP-966's unclean shutdown).
+    unclean_shutdown: Option<BrokerId>,
 }
 
 impl Controller {
@@ -57,12 +92,27 @@ impl Controller {
         brokers: &[BrokerId],
         topics: &[TopicSpec],
         session_timeout_ms: Millis,
+        features: ClusterFeatures,
         mut disk: ControllerDisk,
         now: Millis,
         fx: &mut Effects,
     ) -> Self {
         if !disk.started {
             disk.started = true;
+            disk.metadata_version = 1;
+            // The cluster as formatted: every broker's first incarnation is registered.
+            for &b in brokers {
+                disk.registrations.insert(
+                    b,
+                    Registration {
+                        incarnation: 1,
+                        epoch: 1,
+                        fenced: false,
+                        in_controlled_shutdown: false,
+                        registered_at: 1,
+                    },
+                );
+            }
             for t in topics {
                 for (p, replicas) in t.assignment.iter().enumerate() {
                     let tp = TopicPartition::new(t.name.clone(), p as u32);
@@ -73,35 +123,22 @@ impl Controller {
                         leader_epoch: 0,
                         isr: replicas.clone(),
                         partition_epoch: 0,
+                        elr: Vec::new(),
                     };
                     fx.event(changed(&st, ChangeReason::Created));
                     disk.partitions.insert(tp, st);
                 }
             }
-            disk.metadata_version = 1;
         }
-        // A new controller gives every broker a full session before fencing it.
-        let sessions = brokers
-            .iter()
-            .map(|&b| {
-                (
-                    b,
-                    Session {
-                        last_heartbeat: now,
-                        incarnation: 0,
-                        fenced: disk.fenced.contains(&b),
-                    },
-                )
-            })
-            .collect();
-        let mut unclean: BTreeMap<Arc<str>, bool> = topics
-            .iter()
-            .map(|t| (t.name.clone(), t.unclean_leader_election_enable))
-            .collect();
-        unclean.extend(disk.created_topics.clone());
+        // A new controller gives every registered broker a full session before fencing it.
+        let sessions = disk.registrations.keys().map(|&b| (b, now)).collect();
+        let mut policies: BTreeMap<Arc<str>, TopicPolicy> =
+            topics.iter().map(|t| (t.name.clone(), t.policy)).collect();
+        policies.extend(disk.created_topics.clone());
         let mut c = Controller {
             session_timeout_ms,
-            unclean,
+            features,
+            policies,
             sessions,
             disk,
         };
@@ -113,11 +150,32 @@ impl Controller {
         self.disk
     }
 
+    fn unfenced(&self, b: BrokerId) -> bool {
+        self.disk.registrations.get(&b).is_some_and(|r| !r.fenced)
+    }
+
+    /// `BrokerHeartbeatManager.hasValidSession`: unfenced and heard from within the timeout.
+    fn has_valid_session(&self, b: BrokerId, now: Millis) -> bool {
+        self.unfenced(b)
+            && self
+                .sessions
+                .get(&b)
+                .is_some_and(|&t| t + self.session_timeout_ms > now)
+    }
+
+    /// `ClusterControlManager.isActive`: registered, unfenced and not shutting down.
+    fn is_active(&self, b: BrokerId) -> bool {
+        self.disk
+            .registrations
+            .get(&b)
+            .is_some_and(|r| !r.fenced && !r.in_controlled_shutdown)
+    }
+
     pub fn next_deadline(&self) -> Option<Millis> {
         self.sessions
-            .values()
-            .filter(|s| !s.fenced)
-            .map(|s| s.last_heartbeat + self.session_timeout_ms)
+            .iter()
+            .filter(|(b, _)| self.unfenced(**b))
+            .map(|(_, t)| t + self.session_timeout_ms)
             .min()
     }
 
@@ -125,7 +183,7 @@ impl Controller {
         let expired: Vec<BrokerId> = self
             .sessions
             .iter()
-            .filter(|(_, s)| !s.fenced && s.last_heartbeat + self.session_timeout_ms <= now)
+            .filter(|(b, t)| self.unfenced(**b) && **t + self.session_timeout_ms <= now)
             .map(|(b, _)| *b)
             .collect();
         if expired.is_empty() {
@@ -139,50 +197,55 @@ impl Controller {
 
     pub fn handle_message(&mut self, now: Millis, from: NodeId, msg: Message, fx: &mut Effects) {
         match msg {
-            Message::BrokerHeartbeat {
+            Message::BrokerRegistration {
                 broker,
                 incarnation,
-                metadata_version,
+                clean_shutdown,
             } => {
-                let Some(s) = self.sessions.get_mut(&broker) else {
-                    return;
-                };
-                s.last_heartbeat = now;
-                let mut changed = false;
-                if s.incarnation != incarnation {
-                    s.incarnation = incarnation;
-                    fx.event(Event::BrokerRegistered {
-                        broker,
+                let result = self.register(now, broker, incarnation, clean_shutdown, fx);
+                fx.send(
+                    from,
+                    Message::BrokerRegistrationResponse {
                         incarnation,
-                    });
-                }
-                if s.fenced {
-                    s.fenced = false;
-                    self.disk.fenced.remove(&broker);
-                    fx.event(Event::BrokerUnfenced { broker });
-                    changed = self.elect_offline(fx);
-                }
-                if changed {
-                    self.push_metadata(fx);
-                } else if metadata_version < self.disk.metadata_version {
-                    fx.send(from, self.metadata_message());
-                }
+                        result,
+                    },
+                );
             }
+            Message::BrokerHeartbeat {
+                broker,
+                broker_epoch,
+                metadata_version,
+            } => self.heartbeat(now, from, broker, broker_epoch, metadata_version, fx),
             Message::AlterPartition {
                 tp,
+                request,
+                broker_epoch,
                 leader_epoch,
                 partition_epoch,
                 new_isr,
             } => {
-                let error =
-                    self.alter_partition(from, &tp, leader_epoch, partition_epoch, new_isr, fx);
-                if error.is_none() {
+                let result = self.alter_partition(
+                    from,
+                    &tp,
+                    broker_epoch,
+                    (leader_epoch, partition_epoch),
+                    &new_isr,
+                    fx,
+                );
+                if result.as_ref().is_ok_and(|(changed, _)| *changed) {
                     self.push_metadata(fx);
                 }
-                fx.send(from, Message::AlterPartitionResponse { tp, error });
+                fx.send(
+                    from,
+                    Message::AlterPartitionResponse {
+                        tp,
+                        request,
+                        result: result.map(|(_, st)| st),
+                    },
+                );
             }
             Message::ControlledShutdown { broker } => {
-                if self.sessions.contains_key(&broker) {
+                if self.disk.registrations.contains_key(&broker) {
                     self.fence(broker, ChangeReason::ControlledShutdown, fx);
                     self.push_metadata(fx);
                 }
@@ -192,103 +255,326 @@ impl Controller {
         }
     }
 
+    /// `ClusterControlManager.registerBroker`, and the shutdown handling of the previous
+    /// incarnation that goes with it.
+    fn register(
+        &mut self,
+        now: Millis,
+        broker: BrokerId,
+        incarnation: u32,
+        clean_shutdown: bool,
+        fx: &mut Effects,
+    ) -> Result<u64, ErrorCode> {
+        let kraft = self.features.kraft();
+        let existing = self.disk.registrations.get(&broker).copied();
+        if let Some(ex) = existing {
+            if ex.incarnation == incarnation {
+                // The same process registering again: its epoch and state stand.
+                return Ok(ex.epoch);
+            }
+            if kraft && self.has_valid_session(broker, now) {
+                return Err(ErrorCode::DuplicateBrokerRegistration);
+            }
+        }
+        if existing.is_some() && kraft {
+            // `handleBrokerShutdown(id, isClean)`: an unclean one leaves every ISR and ELR
+            // (its unflushed records may be gone); a clean one leaves the ISR as on fencing.
+            let change = if self.features.eligible_leader_replicas && !clean_shutdown {
+                Change {
+                    unclean_shutdown: Some(broker),
+                    ..Change::default()
+                }
+            } else {
+                Change {
+                    remove: Some(broker),
+                    ..Change::default()
+                }
+            };
+            let reason = if change.unclean_shutdown.is_some() {
+                ChangeReason::UncleanShutdown
+            } else {
+                ChangeReason::Fenced
+            };
+            for tp in self.partitions_with(broker, true) {
+                self.change(&tp, None, change, reason, fx);
+            }
+        }
+        self.disk.metadata_version += 1;
+        let epoch = self.disk.metadata_version;
+        let fenced = match existing {
+            // KRaft: a new registration is fenced until it has caught up with the metadata.
+            _ if kraft => true,
+            // ZooKeeper era: the broker keeps whatever state its session had.
+            Some(ex) => ex.fenced,
+            None => false,
+        };
+        self.disk.registrations.insert(
+            broker,
+            Registration {
+                incarnation,
+                epoch,
+                fenced,
+                in_controlled_shutdown: false,
+                registered_at: epoch,
+            },
+        );
+        self.sessions.insert(broker, now);
+        fx.event(Event::BrokerRegistered {
+            broker,
+            incarnation,
+            broker_epoch: epoch,
+        });
+        self.push_metadata(fx);
+        Ok(epoch)
+    }
+
+    fn heartbeat(
+        &mut self,
+        now: Millis,
+        from: NodeId,
+        broker: BrokerId,
+        broker_epoch: u64,
+        metadata_version: u64,
+        fx: &mut Effects,
+    ) {
+        let Some(reg) = self.disk.registrations.get(&broker).copied() else {
+            return;
+        };
+        if reg.epoch != broker_epoch {
+            // STALE_BROKER_EPOCH: an earlier incarnation, or a heartbeat that outlived it.
+            return;
+        }
+        self.sessions.insert(broker, now);
+        let caught_up = !self.features.kraft() || metadata_version >= reg.registered_at;
+        if reg.fenced && !reg.in_controlled_shutdown && caught_up {
+            self.unfence(broker, fx);
+            self.push_metadata(fx);
+        } else if metadata_version < self.disk.metadata_version {
+            fx.send(from, self.metadata_message());
+        }
+    }
+
+    /// `ReplicationControlManager.alterPartition` for one partition: the checks of
+    /// `validateAlterPartitionData` in Kafka's order, then the change. Returns whether the
+    /// partition changed, and the partition as it now is.
     fn alter_partition(
         &mut self,
         from: NodeId,
         tp: &TopicPartition,
-        leader_epoch: u32,
-        partition_epoch: u32,
-        new_isr: Vec<BrokerId>,
+        broker_epoch: Option<u64>,
+        (leader_epoch, partition_epoch): (u32, u32),
+        new_isr: &[(BrokerId, Option<u64>)],
         fx: &mut Effects,
-    ) -> Option<ErrorCode> {
-        let sessions = &self.sessions;
-        let Some(st) = self.disk.partitions.get_mut(tp) else {
-            return Some(ErrorCode::UnknownTopicOrPartition);
-        };
-        if st.leader != from.broker() || st.leader_epoch != leader_epoch {
-            return Some(ErrorCode::FencedLeaderEpoch);
+    ) -> Result<(bool, PartitionState), ErrorCode> {
+        let kraft = self.features.kraft();
+        let sender = from.broker().ok_or(ErrorCode::InvalidRequest)?;
+        if kraft {
+            let current = self.disk.registrations.get(&sender).map(|r| r.epoch);
+            if current != broker_epoch {
+                return Err(ErrorCode::StaleBrokerEpoch);
+            }
         }
-        if st.partition_epoch != partition_epoch {
-            return Some(ErrorCode::InvalidUpdateVersion);
+        let st = self
+            .disk
+            .partitions
+            .get(tp)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?
+            .clone();
+        if leader_epoch > st.leader_epoch || partition_epoch > st.partition_epoch {
+            return Err(ErrorCode::NotController);
         }
-        let added_ineligible = new_isr
+        if leader_epoch < st.leader_epoch {
+            return Err(ErrorCode::FencedLeaderEpoch);
+        }
+        if st.leader != Some(sender) {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        if partition_epoch < st.partition_epoch {
+            return Err(ErrorCode::InvalidUpdateVersion);
+        }
+        let ids: Vec<BrokerId> = new_isr.iter().map(|m| m.0).collect();
+        if !ids.contains(&sender) || ids.iter().any(|b| !st.replicas.contains(b)) {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        let ineligible = new_isr
             .iter()
-            .any(|b| !st.isr.contains(b) && sessions.get(b).is_none_or(|s| s.fenced));
-        if added_ineligible || new_isr.is_empty() {
-            return Some(ErrorCode::IneligibleReplica);
+            .any(|&(b, e)| match self.disk.registrations.get(&b) {
+                None => true,
+                Some(r) => {
+                    r.in_controlled_shutdown
+                        || r.fenced
+                        || (kraft && e.is_some_and(|e| e != r.epoch))
+                }
+            });
+        if ineligible {
+            return Err(ErrorCode::IneligibleReplica);
         }
-        let reason = if new_isr.len() < st.isr.len() {
+        let reason = if ids.len() < st.isr.len() {
             ChangeReason::IsrShrink
         } else {
             ChangeReason::IsrExpand
         };
-        st.isr = new_isr;
-        st.partition_epoch += 1;
-        fx.event(changed(st, reason));
-        None
+        let changed = self.change(tp, Some(ids), Change::default(), reason, fx);
+        Ok((changed, self.disk.partitions[tp].clone()))
     }
 
-    /// Fences a broker: it leaves every ISR it can leave, and loses its leaderships.
+    /// Partitions where `b` is in the ISR (or, with `elr`, the ELR too).
+    fn partitions_with(&self, b: BrokerId, elr: bool) -> Vec<TopicPartition> {
+        self.disk
+            .partitions
+            .iter()
+            .filter(|(_, st)| {
+                st.isr.contains(&b) || st.leader == Some(b) || (elr && st.elr.contains(&b))
+            })
+            .map(|(tp, _)| tp.clone())
+            .collect()
+    }
+
+    /// Fences a broker (`handleBrokerFenced`, or `handleBrokerInControlledShutdown` then
+    /// fencing): it leaves every ISR, and its partitions elect new leaders.
     fn fence(&mut self, b: BrokerId, reason: ChangeReason, fx: &mut Effects) {
-        if let Some(s) = self.sessions.get_mut(&b) {
-            if s.fenced {
-                return;
-            }
-            s.fenced = true;
+        match self.disk.registrations.get_mut(&b) {
+            Some(r) if !r.fenced => r.fenced = true,
+            _ => return,
         }
-        self.disk.fenced.insert(b);
         fx.event(Event::BrokerFenced { broker: b });
-        let tps: Vec<TopicPartition> = self.disk.partitions.keys().cloned().collect();
-        for tp in tps {
-            let st = self.disk.partitions.get_mut(&tp).expect("listed");
-            if !st.replicas.contains(&b) {
-                continue;
-            }
-            // KRaft keeps the last ISR member in the ISR: it is the one that has everything.
-            let was_leader = st.leader == Some(b);
-            let mut touched = false;
-            if st.isr.contains(&b) && st.isr.len() > 1 {
-                st.isr.retain(|x| *x != b);
-                touched = true;
-            }
-            if was_leader {
-                self.elect(&tp, Some(b), fx);
-            } else if touched {
-                let st = self.disk.partitions.get_mut(&tp).expect("listed");
-                st.partition_epoch += 1;
-                fx.event(changed(st, reason));
-            }
+        let change = Change {
+            remove: Some(b),
+            ..Change::default()
+        };
+        for tp in self.partitions_with(b, false) {
+            self.change(&tp, None, change, reason, fx);
         }
     }
 
-    fn eligible(&self, b: BrokerId, excluding: Option<BrokerId>) -> bool {
-        Some(b) != excluding && self.sessions.get(&b).is_some_and(|s| !s.fenced)
+    /// `handleBrokerUnfenced`: partitions without a leader try an election with `b` back.
+    fn unfence(&mut self, b: BrokerId, fx: &mut Effects) {
+        if let Some(r) = self.disk.registrations.get_mut(&b) {
+            r.fenced = false;
+        }
+        fx.event(Event::BrokerUnfenced { broker: b });
+        let leaderless: Vec<TopicPartition> = self
+            .disk
+            .partitions
+            .iter()
+            .filter(|(_, s)| s.leader.is_none())
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        let change = Change {
+            add: Some(b),
+            ..Change::default()
+        };
+        for tp in leaderless {
+            self.change(&tp, None, change, ChangeReason::Election, fx);
+        }
     }
 
-    /// Elects a leader for `tp`: the first live ISR member in assignment order, else (if the
-    /// topic allows unclean election) the first live replica, else nobody (offline).
-    fn elect(&mut self, tp: &TopicPartition, excluding: Option<BrokerId>, fx: &mut Effects) {
+    fn min_isr(&self, st: &PartitionState) -> usize {
+        let m = self
+            .policies
+            .get(&st.tp.topic)
+            .map_or(1, |p| p.min_insync_replicas);
+        (m as usize).min(st.replicas.len())
+    }
+
+    /// One partition change, as `PartitionChangeBuilder.build` makes it: the target ISR (the
+    /// current one without removed brokers, or an AlterPartition's), the ELR, the election, the
+    /// last known leader. Returns whether anything changed.
+    fn change(
+        &mut self,
+        tp: &TopicPartition,
+        target_isr: Option<Vec<BrokerId>>,
+        c: Change,
+        mut reason: ChangeReason,
+        fx: &mut Effects,
+    ) -> bool {
         let st = self.disk.partitions[tp].clone();
-        let clean = st
+        let elr_on = self.features.eligible_leader_replicas;
+        let unclean_allowed = self
+            .policies
+            .get(&tp.topic)
+            .is_some_and(|p| p.unclean_leader_election_enable);
+        let gone = |r: BrokerId| Some(r) == c.remove || Some(r) == c.unclean_shutdown;
+        let acceptable = |r: BrokerId| !gone(r) && (Some(r) == c.add || self.is_active(r));
+        let mut isr: Vec<BrokerId> = target_isr
+            .unwrap_or_else(|| st.isr.clone())
+            .into_iter()
+            .filter(|r| !gone(*r))
+            .collect();
+        let by_assignment = |set: BTreeSet<BrokerId>| -> Vec<BrokerId> {
+            st.replicas
+                .iter()
+                .copied()
+                .filter(|r| set.contains(r))
+                .collect()
+        };
+        // maybePopulateTargetElr: below min ISR, who leaves the ISR joins the ELR.
+        let mut elr: Vec<BrokerId> = Vec::new();
+        if elr_on && isr.len() < self.min_isr(&st) {
+            let candidates: BTreeSet<BrokerId> = st
+                .elr
+                .iter()
+                .chain(&st.isr)
+                .copied()
+                .filter(|r| !isr.contains(r) && Some(*r) != c.unclean_shutdown)
+                .collect();
+            elr = by_assignment(candidates);
+        }
+        // electAnyLeader.
+        let valid = |r: BrokerId| {
+            (isr.contains(&r) || (isr.is_empty() && elr.contains(&r))) && acceptable(r)
+        };
+        let last_known = self.disk.last_known_leader.get(tp).copied();
+        let (leader, how) = if st.leader.is_some_and(valid) {
+            (st.leader, None)
+        } else if let Some(r) = st.replicas.iter().copied().find(|r| valid(*r)) {
+            (Some(r), Some(ChangeReason::Election))
+        } else if let Some(r) =
+            last_known.filter(|r| elr_on && isr.is_empty() && elr.is_empty() && acceptable(*r))
+        {
+            (Some(r), Some(ChangeReason::LastKnownLeader))
+        } else if let Some(r) = st
             .replicas
             .iter()
             .copied()
-            .find(|&r| st.isr.contains(&r) && self.eligible(r, excluding));
-        let unclean_allowed = self.unclean.get(&tp.topic).copied().unwrap_or(false);
-        let (leader, isr, reason) = match clean {
-            Some(l) => (Some(l), st.isr.clone(), ChangeReason::Election),
-            None => match st
-                .replicas
-                .iter()
-                .copied()
-                .find(|&r| unclean_allowed && self.eligible(r, excluding))
-            {
-                Some(l) => (Some(l), vec![l], ChangeReason::UncleanElection),
-                None => (None, st.isr.clone(), ChangeReason::Offline),
-            },
+            .find(|r| unclean_allowed && acceptable(*r))
+        {
+            (Some(r), Some(ChangeReason::UncleanElection))
+        } else {
+            (None, Some(ChangeReason::Offline))
         };
-        if leader == st.leader && isr == st.isr {
-            return;
+        let mut isr_forced = false;
+        if leader != st.leader {
+            reason = how.unwrap_or(reason);
+            if let Some(l) = leader {
+                if elr.contains(&l) {
+                    isr = vec![l];
+                    elr.retain(|r| *r != l);
+                    reason = ChangeReason::ElrElection;
+                } else if how != Some(ChangeReason::Election) {
+                    // Unclean, or the last known leader: the ISR is the new leader alone.
+                    isr = vec![l];
+                    isr_forced = true;
+                }
+            }
+        }
+        if isr_forced || !elr_on {
+            elr.clear();
+        }
+        // Without the ELR the ISR never empties: its last member stays (KRaft's rule).
+        if isr.is_empty() && !elr_on {
+            isr = st.isr.clone();
+        }
+        // maybeUpdateLastKnownLeader.
+        if elr_on && isr.is_empty() && !st.isr.is_empty() {
+            if let Some(l) = st.leader {
+                self.disk.last_known_leader.insert(tp.clone(), l);
+            }
+        } else if leader.is_some() {
+            self.disk.last_known_leader.remove(tp);
+        }
+        if leader == st.leader && isr == st.isr && elr == st.elr {
+            return false;
         }
         let st = self.disk.partitions.get_mut(tp).expect("exists");
         if leader != st.leader {
@@ -296,36 +582,26 @@ impl Controller {
         }
         st.leader = leader;
         st.isr = isr;
+        st.elr = elr;
         st.partition_epoch += 1;
         fx.event(changed(st, reason));
-    }
-
-    /// After a broker comes back: elect leaders for partitions that have none.
-    fn elect_offline(&mut self, fx: &mut Effects) -> bool {
-        let offline: Vec<TopicPartition> = self
-            .disk
-            .partitions
-            .iter()
-            .filter(|(_, s)| s.leader.is_none())
-            .map(|(tp, _)| tp.clone())
-            .collect();
-        let mut any = false;
-        for tp in offline {
-            self.elect(&tp, None, fx);
-            any |= self.disk.partitions[&tp].leader.is_some();
-        }
-        any
+        true
     }
 
     fn metadata_message(&self) -> Message {
         Message::MetadataUpdate {
             metadata_version: self.disk.metadata_version,
             partitions: self.disk.partitions.values().cloned().collect(),
-            live_brokers: self
-                .sessions
+            brokers: self
+                .disk
+                .registrations
                 .iter()
-                .filter(|(_, s)| !s.fenced)
-                .map(|(b, _)| *b)
+                .map(|(&id, r)| BrokerInfo {
+                    id,
+                    epoch: r.epoch,
+                    fenced: r.fenced,
+                    in_controlled_shutdown: r.in_controlled_shutdown,
+                })
                 .collect(),
         }
     }
@@ -336,7 +612,7 @@ impl Controller {
     fn push_metadata(&mut self, fx: &mut Effects) {
         self.disk.metadata_version += 1;
         let msg = self.metadata_message();
-        for &b in self.sessions.keys() {
+        for &b in self.disk.registrations.keys() {
             fx.send(NodeId::Broker(b), msg.clone());
         }
     }
@@ -364,7 +640,7 @@ impl Controller {
         topic: &Arc<str>,
         total: u32,
         replication_factor: Option<u32>,
-        unclean_leader_election_enable: bool,
+        policy: TopicPolicy,
         fx: &mut Effects,
     ) -> Result<(), String> {
         let existing = self.partition_count(topic);
@@ -390,10 +666,11 @@ impl Controller {
             ));
         }
         let live: Vec<BrokerId> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| !s.fenced)
-            .map(|(b, _)| *b)
+            .disk
+            .registrations
+            .keys()
+            .copied()
+            .filter(|b| self.unfenced(*b))
             .collect();
         if (live.len() as u32) < rf {
             return Err(format!(
@@ -402,11 +679,8 @@ impl Controller {
             ));
         }
         if existing == 0 {
-            self.unclean
-                .insert(topic.clone(), unclean_leader_election_enable);
-            self.disk
-                .created_topics
-                .insert(topic.clone(), unclean_leader_election_enable);
+            self.policies.insert(topic.clone(), policy);
+            self.disk.created_topics.insert(topic.clone(), policy);
         }
         for p in existing..total {
             let replicas: Vec<BrokerId> = (0..rf as usize)
@@ -420,6 +694,7 @@ impl Controller {
                 replicas,
                 leader_epoch: 0,
                 partition_epoch: 0,
+                elr: Vec::new(),
             };
             fx.event(changed(&st, ChangeReason::Created));
             self.disk.partitions.insert(tp, st);
@@ -436,6 +711,7 @@ fn changed(st: &PartitionState, reason: ChangeReason) -> Event {
         leader_epoch: st.leader_epoch,
         partition_epoch: st.partition_epoch,
         isr: st.isr.clone(),
+        elr: st.elr.clone(),
         reason,
     }
 }
@@ -443,58 +719,116 @@ fn changed(st: &PartitionState, reason: ChangeReason) -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::MetadataMode;
 
     fn tp() -> TopicPartition {
         TopicPartition::new("orders", 0)
     }
 
-    fn controller(unclean: bool) -> Controller {
+    fn controller_with(unclean: bool, min_isr: u32, features: ClusterFeatures) -> Controller {
         let topics = [TopicSpec {
             name: "orders".into(),
             assignment: vec![vec![1, 2, 3]],
-            unclean_leader_election_enable: unclean,
+            policy: TopicPolicy {
+                unclean_leader_election_enable: unclean,
+                min_insync_replicas: min_isr,
+            },
         }];
         Controller::start(
             &[1, 2, 3],
             &topics,
             9_000,
+            features,
             ControllerDisk::default(),
             0,
             &mut Effects::default(),
         )
     }
 
-    fn heartbeat(c: &mut Controller, b: BrokerId, now: Millis) {
+    fn controller(unclean: bool) -> Controller {
+        controller_with(unclean, 1, ClusterFeatures::default())
+    }
+
+    fn epoch_of(c: &Controller, b: BrokerId) -> u64 {
+        c.disk.registrations[&b].epoch
+    }
+
+    fn heartbeat(c: &mut Controller, b: BrokerId, now: Millis) -> Effects {
         let msg = Message::BrokerHeartbeat {
             broker: b,
-            incarnation: 1,
-            metadata_version: 99,
+            broker_epoch: epoch_of(c, b),
+            metadata_version: 1_000,
         };
-        c.handle_message(now, NodeId::Broker(b), msg, &mut Effects::default());
+        let mut fx = Effects::default();
+        c.handle_message(now, NodeId::Broker(b), msg, &mut fx);
+        fx
+    }
+
+    fn register(
+        c: &mut Controller,
+        b: BrokerId,
+        incarnation: u32,
+        clean: bool,
+        now: Millis,
+    ) -> Result<u64, ErrorCode> {
+        let mut fx = Effects::default();
+        let msg = Message::BrokerRegistration {
+            broker: b,
+            incarnation,
+            clean_shutdown: clean,
+        };
+        c.handle_message(now, NodeId::Broker(b), msg, &mut fx);
+        fx.sends
+            .iter()
+            .find_map(|(_, m)| match m {
+                Message::BrokerRegistrationResponse { result, .. } => Some(*result),
+                _ => None,
+            })
+            .expect("answered")
+    }
+
+    fn alter(
+        c: &mut Controller,
+        from: BrokerId,
+        partition_epoch: u32,
+        isr: &[(BrokerId, Option<u64>)],
+    ) -> Result<PartitionState, ErrorCode> {
+        let msg = Message::AlterPartition {
+            tp: tp(),
+            request: 1,
+            broker_epoch: Some(epoch_of(c, from)),
+            leader_epoch: c.partitions()[&tp()].leader_epoch,
+            partition_epoch,
+            new_isr: isr.to_vec(),
+        };
+        let mut fx = Effects::default();
+        c.handle_message(10, NodeId::Broker(from), msg, &mut fx);
+        fx.sends
+            .iter()
+            .find_map(|(_, m)| match m {
+                Message::AlterPartitionResponse { result, .. } => Some(result.clone()),
+                _ => None,
+            })
+            .expect("answered")
     }
 
     fn shrink_isr_to_leader(c: &mut Controller) {
-        let msg = Message::AlterPartition {
-            tp: tp(),
-            leader_epoch: 0,
-            partition_epoch: 0,
-            new_isr: vec![1],
-        };
-        let mut fx = Effects::default();
-        c.handle_message(10, NodeId::Broker(1), msg, &mut fx);
-        assert!(fx
-            .sends
-            .iter()
-            .any(|(_, m)| matches!(m, Message::AlterPartitionResponse { error: None, .. })));
+        let st = alter(c, 1, 0, &[(1, Some(1))]).expect("accepted");
+        assert_eq!(st.isr, vec![1]);
+    }
+
+    fn keep_alive(c: &mut Controller, brokers: &[BrokerId], until: Millis) {
+        for t in (2_000..=until).step_by(2_000) {
+            for &b in brokers {
+                heartbeat(c, b, t);
+            }
+        }
     }
 
     #[test]
     fn a_silent_broker_is_fenced_at_its_session_timeout_and_an_isr_member_takes_over() {
         let mut c = controller(false);
-        for t in [2_000, 4_000, 6_000, 8_000] {
-            heartbeat(&mut c, 2, t);
-            heartbeat(&mut c, 3, t);
-        }
+        keep_alive(&mut c, &[2, 3], 8_000);
         assert_eq!(
             c.next_deadline(),
             Some(9_000),
@@ -510,20 +844,24 @@ mod tests {
         assert!(fx.events.contains(&Event::BrokerFenced { broker: 1 }));
     }
 
+    /// `PartitionChangeBuilder` without the ELR (`eligible.leader.replicas.version=0`): the ISR
+    /// never empties, so the fenced last member stays in it and the partition is offline
+    /// until it returns.
     #[test]
-    fn without_unclean_election_a_partition_whose_isr_is_gone_goes_offline_until_it_returns() {
-        let mut c = controller(false);
+    fn without_the_elr_the_last_isr_member_stays_and_the_partition_waits_for_it() {
+        let features = ClusterFeatures {
+            eligible_leader_replicas: false,
+            ..ClusterFeatures::default()
+        };
+        let mut c = controller_with(false, 1, features);
         shrink_isr_to_leader(&mut c);
-        for t in [2_000, 4_000, 6_000, 8_000] {
-            heartbeat(&mut c, 2, t);
-            heartbeat(&mut c, 3, t);
-        }
+        keep_alive(&mut c, &[2, 3], 8_000);
         c.handle_timeout(9_000, &mut Effects::default());
         let st = &c.partitions()[&tp()];
         assert_eq!(
             (st.leader, st.isr.clone()),
             (None, vec![1]),
-            "the last ISR member stays in the ISR"
+            "the last ISR member stays"
         );
         heartbeat(&mut c, 1, 12_000);
         assert_eq!(c.partitions()[&tp()].leader, Some(1));
@@ -538,10 +876,7 @@ mod tests {
     fn with_unclean_election_a_live_replica_outside_the_isr_is_elected() {
         let mut c = controller(true);
         shrink_isr_to_leader(&mut c);
-        for t in [2_000, 4_000, 6_000, 8_000] {
-            heartbeat(&mut c, 2, t);
-            heartbeat(&mut c, 3, t);
-        }
+        keep_alive(&mut c, &[2, 3], 8_000);
         let mut fx = Effects::default();
         c.handle_timeout(9_000, &mut fx);
         let st = &c.partitions()[&tp()];
@@ -555,39 +890,168 @@ mod tests {
         )));
     }
 
+    /// `ReplicationControlManager.validateAlterPartitionData`, in Kafka's order.
     #[test]
-    fn an_isr_change_from_a_stale_leader_or_version_is_refused() {
+    fn an_isr_change_is_checked_in_kafkas_order() {
         let mut c = controller(false);
-        let mut fx = Effects::default();
-        let stale = Message::AlterPartition {
-            tp: tp(),
-            leader_epoch: 0,
-            partition_epoch: 7,
-            new_isr: vec![1],
-        };
-        c.handle_message(10, NodeId::Broker(1), stale, &mut fx);
-        let not_leader = Message::AlterPartition {
-            tp: tp(),
-            leader_epoch: 0,
-            partition_epoch: 0,
-            new_isr: vec![2],
-        };
-        c.handle_message(10, NodeId::Broker(2), not_leader, &mut fx);
-        let errors: Vec<Option<ErrorCode>> = fx
-            .sends
-            .iter()
-            .filter_map(|(_, m)| match m {
-                Message::AlterPartitionResponse { error, .. } => Some(*error),
-                _ => None,
-            })
-            .collect();
         assert_eq!(
-            errors,
-            vec![
-                Some(ErrorCode::InvalidUpdateVersion),
-                Some(ErrorCode::FencedLeaderEpoch)
-            ]
+            alter(&mut c, 1, 7, &[(1, Some(1))]),
+            Err(ErrorCode::NotController),
+            "a partition epoch from the future"
         );
+        assert_eq!(
+            alter(&mut c, 2, 0, &[(2, Some(1))]),
+            Err(ErrorCode::InvalidRequest),
+            "not the leader"
+        );
+        shrink_isr_to_leader(&mut c);
+        assert_eq!(
+            alter(&mut c, 1, 0, &[(1, Some(1)), (2, Some(1))]),
+            Err(ErrorCode::InvalidUpdateVersion),
+            "a stale partition epoch"
+        );
+        assert_eq!(
+            alter(&mut c, 1, 1, &[(1, Some(1)), (2, Some(0))]),
+            Err(ErrorCode::IneligibleReplica),
+            "KIP-903: a member's broker epoch from an earlier incarnation"
+        );
+        assert_eq!(
+            alter(&mut c, 1, 1, &[(1, Some(1)), (2, Some(1))]).map(|s| s.isr),
+            Ok(vec![1, 2])
+        );
+        let stale_sender = Message::AlterPartition {
+            tp: tp(),
+            request: 9,
+            broker_epoch: Some(0),
+            leader_epoch: 0,
+            partition_epoch: 2,
+            new_isr: vec![(1, Some(1))],
+        };
+        let mut fx = Effects::default();
+        c.handle_message(20, NodeId::Broker(1), stale_sender, &mut fx);
+        assert!(fx.sends.iter().any(|(_, m)| matches!(
+            m,
+            Message::AlterPartitionResponse {
+                result: Err(ErrorCode::StaleBrokerEpoch),
+                ..
+            }
+        )));
+    }
+
+    /// `ClusterControlManager.registerBroker`: a new incarnation waits while the old one's
+    /// session is valid, then gets a new broker epoch and stays fenced until it has caught up.
+    #[test]
+    fn a_restarted_broker_registers_anew_and_is_fenced_until_caught_up() {
+        let mut c = controller(false);
+        assert_eq!(
+            register(&mut c, 2, 2, false, 1_000),
+            Err(ErrorCode::DuplicateBrokerRegistration)
+        );
+        keep_alive(&mut c, &[1, 3], 8_000);
+        c.handle_timeout(9_000, &mut Effects::default());
+        let epoch = register(&mut c, 2, 2, false, 9_500).expect("the old session expired");
+        assert!(epoch > 1, "a new broker epoch");
+        assert!(c.disk.registrations[&2].fenced, "fenced until caught up");
+        let behind = Message::BrokerHeartbeat {
+            broker: 2,
+            broker_epoch: epoch,
+            metadata_version: epoch - 1,
+        };
+        c.handle_message(9_600, NodeId::Broker(2), behind, &mut Effects::default());
+        assert!(c.disk.registrations[&2].fenced);
+        let old = Message::BrokerHeartbeat {
+            broker: 2,
+            broker_epoch: 1,
+            metadata_version: 1_000,
+        };
+        c.handle_message(9_700, NodeId::Broker(2), old, &mut Effects::default());
+        assert!(
+            c.disk.registrations[&2].fenced,
+            "a heartbeat of the old incarnation is stale"
+        );
+        heartbeat(&mut c, 2, 9_800);
+        assert!(!c.disk.registrations[&2].fenced);
+    }
+
+    #[test]
+    fn in_zookeeper_mode_a_quick_restart_keeps_its_registration() {
+        let features = ClusterFeatures {
+            metadata: MetadataMode::Zookeeper,
+            eligible_leader_replicas: false,
+        };
+        let mut c = controller_with(false, 1, features);
+        assert!(register(&mut c, 2, 2, false, 1_000).is_ok());
+        assert!(!c.disk.registrations[&2].fenced);
         assert_eq!(c.partitions()[&tp()].isr, vec![1, 2, 3]);
+    }
+
+    /// KIP-966 (`PartitionChangeBuilder.maybePopulateTargetElr`, `electAnyLeader`): below
+    /// min ISR, who leaves the ISR joins the ELR; with the ISR empty, an ELR member that
+    /// returns is elected cleanly.
+    #[test]
+    fn replicas_leaving_a_small_isr_join_the_elr_and_can_lead_again() {
+        let mut c = controller_with(false, 2, ClusterFeatures::default());
+        keep_alive(&mut c, &[1, 2], 8_000);
+        c.handle_timeout(9_000, &mut Effects::default());
+        let st = c.partitions()[&tp()].clone();
+        assert_eq!(
+            (st.isr, st.elr),
+            (vec![1, 2], vec![]),
+            "ISR at min ISR: no ELR"
+        );
+        keep_alive(&mut c, &[1], 16_000);
+        c.handle_timeout(17_000, &mut Effects::default());
+        let st = c.partitions()[&tp()].clone();
+        assert_eq!((st.leader, st.isr, st.elr), (Some(1), vec![1], vec![2]));
+        c.handle_timeout(25_000, &mut Effects::default());
+        let st = c.partitions()[&tp()].clone();
+        assert_eq!(
+            (st.leader, st.isr, st.elr.clone()),
+            (None, vec![], vec![1, 2]),
+            "the ISR may empty"
+        );
+        heartbeat(&mut c, 2, 26_000);
+        let st = c.partitions()[&tp()].clone();
+        assert_eq!(
+            (st.leader, st.isr, st.elr),
+            (Some(2), vec![2], vec![1]),
+            "a clean election from the ELR"
+        );
+    }
+
+    /// `handleBrokerShutdown(id, isClean=false)`: a broker that registers again after an
+    /// unclean shutdown leaves the ELR too (it may have lost unflushed records), so the
+    /// partition waits for a replica that is still eligible rather than elect it.
+    #[test]
+    fn an_unclean_restart_leaves_the_elr_and_the_partition_waits_for_an_eligible_replica() {
+        let mut c = controller_with(false, 2, ClusterFeatures::default());
+        keep_alive(&mut c, &[1], 16_000);
+        c.handle_timeout(9_000, &mut Effects::default());
+        let st = c.partitions()[&tp()].clone();
+        assert_eq!(
+            (st.isr, st.elr),
+            (vec![1], vec![3]),
+            "only who left below min ISR joins"
+        );
+        c.handle_timeout(25_000, &mut Effects::default());
+        let st = c.partitions()[&tp()].clone();
+        assert_eq!((st.leader, st.isr, st.elr), (None, vec![], vec![1, 3]));
+        let epoch = register(&mut c, 1, 2, false, 26_000).expect("its session expired");
+        assert_eq!(c.partitions()[&tp()].elr, vec![3], "out of the ELR");
+        let hb = Message::BrokerHeartbeat {
+            broker: 1,
+            broker_epoch: epoch,
+            metadata_version: 1_000,
+        };
+        c.handle_message(26_100, NodeId::Broker(1), hb, &mut Effects::default());
+        assert_eq!(
+            c.partitions()[&tp()].leader,
+            None,
+            "broker-1 may have lost records: wait"
+        );
+        heartbeat(&mut c, 3, 27_000);
+        let st = c.partitions()[&tp()].clone();
+        assert_eq!((st.leader, st.isr, st.elr), (Some(3), vec![3], vec![]));
+        assert!(st.leader_epoch >= 2);
     }
 }

@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 use crate::broker::{Broker, BrokerDisk};
 use crate::command::{Command, Target, TimedCommand};
 use crate::consumer::{Consumer, ConsumerSpec};
-use crate::controller::{Controller, ControllerDisk, TopicSpec};
+use crate::controller::{Controller, ControllerDisk, TopicPolicy, TopicSpec};
 use crate::effects::Effects;
 use crate::ids::{Millis, NodeId, TopicPartition, OFFSETS_TOPIC};
 use crate::network::{LinkParams, Network, Reachability};
@@ -309,6 +309,7 @@ impl World {
                 sc.broker_config(b).clone(),
                 sc.topic_overrides(),
                 sc.truncation,
+                sc.features,
                 std::mem::take(&mut slot.broker_disk),
                 now,
                 &mut fx,
@@ -320,16 +321,23 @@ impl World {
                     .map(|t| TopicSpec {
                         name: t.name.clone(),
                         assignment: t.assignment.clone(),
-                        unclean_leader_election_enable: t
-                            .overrides
-                            .unclean_leader_election_enable
-                            .unwrap_or(sc.broker_configs[0].unclean_leader_election_enable),
+                        policy: TopicPolicy {
+                            unclean_leader_election_enable: t
+                                .overrides
+                                .unclean_leader_election_enable
+                                .unwrap_or(sc.broker_configs[0].unclean_leader_election_enable),
+                            min_insync_replicas: t
+                                .overrides
+                                .min_insync_replicas
+                                .unwrap_or(sc.broker_configs[0].min_insync_replicas),
+                        },
                     })
                     .collect();
                 Actor::Controller(Box::new(Controller::start(
                     &sc.broker_ids(),
                     &topics,
                     sc.broker_configs[0].session_timeout_ms,
+                    sc.features,
                     std::mem::take(&mut slot.controller_disk),
                     now,
                     &mut fx,
@@ -544,7 +552,10 @@ impl World {
         let rf = cfg
             .offsets_topic_replication_factor
             .clamp(1, self.scenario.brokers.max(1));
-        let unclean = cfg.unclean_leader_election_enable;
+        let policy = TopicPolicy {
+            unclean_leader_election_enable: cfg.unclean_leader_election_enable,
+            min_insync_replicas: cfg.min_insync_replicas,
+        };
         let World {
             now,
             net,
@@ -563,7 +574,7 @@ impl World {
                     &Arc::from(OFFSETS_TOPIC),
                     partitions,
                     Some(rf),
-                    unclean,
+                    policy,
                     &mut fx,
                 );
                 apply(*now, NodeId::Controller, &mut fx, net, trace);
@@ -1113,7 +1124,11 @@ fn describe_consumer(c: &ConsumerDef) -> String {
 /// An admin request, which the controller handles directly (an admin client's request is
 /// forwarded to the controller in KRaft; the hop through a broker is not modelled).
 fn admin(w: &mut World, c: &Command, topic: &Arc<str>, total: u32, rf: Option<u32>) {
-    let unclean = w.scenario.broker_configs[0].unclean_leader_election_enable;
+    let cfg = &w.scenario.broker_configs[0];
+    let policy = TopicPolicy {
+        unclean_leader_election_enable: cfg.unclean_leader_election_enable,
+        min_insync_replicas: cfg.min_insync_replicas,
+    };
     let World {
         now,
         net,
@@ -1127,7 +1142,7 @@ fn admin(w: &mut World, c: &Command, topic: &Arc<str>, total: u32, rf: Option<u3
     let result = match running.and_then(|s| s.actor.as_mut()) {
         Some(Actor::Controller(ctl)) => {
             let mut fx = Effects::default();
-            let r = ctl.create_partitions(topic, total, rf, unclean, &mut fx);
+            let r = ctl.create_partitions(topic, total, rf, policy, &mut fx);
             apply(*now, NodeId::Controller, &mut fx, net, trace);
             r
         }
@@ -1249,6 +1264,7 @@ pub(crate) mod tests {
             duration: 3_000,
             brokers,
             truncation: TruncationMode::LeaderEpoch,
+            features: crate::config::ClusterFeatures::default(),
             reader: true,
             consumers: Vec::new(),
             broker_configs: vec![BrokerConfig::default(); brokers as usize],

@@ -20,6 +20,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../scenarios/isr-shrink-min-insync-2.toml"),
     ),
     (
+        "isr-shrink-kafka-4-1",
+        include_str!("../../scenarios/isr-shrink-kafka-4-1.toml"),
+    ),
+    (
         "unclean-election-on",
         include_str!("../../scenarios/unclean-election-on.toml"),
     ),

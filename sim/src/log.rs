@@ -123,17 +123,23 @@ impl PartitionLog {
         self.end_offset() - self.flushed
     }
 
-    /// Kafka's `endOffsetForEpoch`: for the largest epoch `<= epoch` in the cache, that epoch and
-    /// the offset where the next epoch starts (or the log end). `None` when no such epoch exists
-    /// (Kafka's UNDEFINED_EPOCH).
+    /// Kafka's `LeaderEpochFileCache.endOffsetFor(requestedEpoch, logEndOffset)`, case by
+    /// case, as a leader answers OffsetsForLeaderEpoch and a follower looks up its own log:
+    /// - the latest epoch in the cache (a leader's current one): that epoch and the log end;
+    /// - an epoch with a higher one after it: the largest cached epoch `<=` the requested one
+    ///   and the start offset of the first epoch above it;
+    /// - an epoch older than every entry: the requested epoch and the first entry's start
+    ///   offset (what came before was removed, so the follower replicates from there);
+    /// - an epoch newer than every entry, or an empty cache: `None` (UNDEFINED_EPOCH_OFFSET).
     pub fn end_offset_for_epoch(&self, epoch: u32) -> Option<(u32, u64)> {
-        let idx = self.epochs.iter().rposition(|&(e, _)| e <= epoch)?;
-        let found = self.epochs[idx].0;
-        let end = match self.epochs.get(idx + 1) {
-            Some(&(_, next_start)) => next_start,
-            None => self.end_offset(),
-        };
-        Some((found, end))
+        if self.latest_epoch() == Some(epoch) {
+            return Some((epoch, self.end_offset()));
+        }
+        let higher = self.epochs.iter().find(|&&(e, _)| e > epoch)?;
+        match self.epochs.iter().rev().find(|&&(e, _)| e <= epoch) {
+            Some(&(floor, _)) => Some((floor, higher.1)),
+            None => Some((epoch, higher.1)),
+        }
     }
 }
 
@@ -155,18 +161,44 @@ mod tests {
         }
     }
 
+    /// Every branch of `LeaderEpochFileCache.endOffsetFor`, with a cache of epochs 2 and 4.
     #[test]
-    fn epoch_end_offsets_follow_offsets_for_leader_epoch_semantics() {
+    fn epoch_end_offsets_follow_leader_epoch_file_cache_end_offset_for() {
         let mut log = PartitionLog::default();
-        log.assign_epoch(0, 0);
-        log.append(vec![rec(0, "m1"), rec(0, "m2")]);
-        log.assign_epoch(2, 2);
-        log.append(vec![rec(2, "m3")]);
-        assert_eq!(log.end_offset_for_epoch(0), Some((0, 2)));
-        // Epoch 1 never existed here: the answer is the largest epoch below it.
-        assert_eq!(log.end_offset_for_epoch(1), Some((0, 2)));
-        assert_eq!(log.end_offset_for_epoch(2), Some((2, 3)));
-        assert_eq!(log.end_offset_for_epoch(7), Some((2, 3)));
+        log.assign_epoch(2, 0);
+        log.append(vec![rec(2, "m1"), rec(2, "m2")]);
+        log.assign_epoch(4, 2);
+        log.append(vec![rec(4, "m3")]);
+        assert_eq!(
+            log.end_offset_for_epoch(4),
+            Some((4, 3)),
+            "latest: the log end"
+        );
+        assert_eq!(
+            log.end_offset_for_epoch(2),
+            Some((2, 2)),
+            "cached: next epoch's start"
+        );
+        assert_eq!(
+            log.end_offset_for_epoch(3),
+            Some((2, 2)),
+            "between two entries: the floor epoch, the next start"
+        );
+        assert_eq!(
+            log.end_offset_for_epoch(1),
+            Some((1, 0)),
+            "older than every entry: the requested epoch and the first start"
+        );
+        assert_eq!(
+            log.end_offset_for_epoch(7),
+            None,
+            "newer than all: undefined"
+        );
+        assert_eq!(
+            PartitionLog::default().end_offset_for_epoch(0),
+            None,
+            "empty cache"
+        );
     }
 
     #[test]
@@ -179,6 +211,7 @@ mod tests {
         assert_eq!(log.end_offset(), 1);
         assert_eq!(log.flushed(), 1);
         assert_eq!(log.epochs(), &[(0, 0)]);
-        assert_eq!(log.end_offset_for_epoch(5), Some((0, 1)));
+        assert_eq!(log.end_offset_for_epoch(0), Some((0, 1)));
+        assert_eq!(log.end_offset_for_epoch(5), None);
     }
 }

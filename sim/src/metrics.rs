@@ -732,6 +732,7 @@ mod tests {
             leader_epoch: 0,
             partition_epoch: 1,
             isr: vec![1],
+            elr: Vec::new(),
             reason: ChangeReason::IsrShrink,
         });
         let m = Metrics::compute(&t.trace.entries, &t.trace.names, 3_500);

@@ -25,6 +25,17 @@ pub enum ErrorCode {
     UnknownTopicOrPartition,
     InvalidUpdateVersion,
     IneligibleReplica,
+    /// KIP-207: a new leader's HW has not yet reached the start of its epoch, so it cannot
+    /// say where the log ends without going backwards: ask again.
+    OffsetNotAvailable,
+    /// A request from an earlier incarnation of a broker (its broker epoch is not current).
+    StaleBrokerEpoch,
+    /// Another incarnation of this broker still has a live session (KRaft registration).
+    DuplicateBrokerRegistration,
+    /// The receiver is not (or no longer) the controller, or the request is ahead of it.
+    NotController,
+    /// A malformed request (an AlterPartition from a broker that does not lead).
+    InvalidRequest,
     // ---- consumer groups ----
     /// No broker leads the group's `__consumer_offsets` partition (or it is still loading).
     CoordinatorNotAvailable,
@@ -54,6 +65,11 @@ impl ErrorCode {
             ErrorCode::UnknownTopicOrPartition => "UNKNOWN_TOPIC_OR_PARTITION",
             ErrorCode::InvalidUpdateVersion => "INVALID_UPDATE_VERSION",
             ErrorCode::IneligibleReplica => "INELIGIBLE_REPLICA",
+            ErrorCode::OffsetNotAvailable => "OFFSET_NOT_AVAILABLE",
+            ErrorCode::StaleBrokerEpoch => "STALE_BROKER_EPOCH",
+            ErrorCode::DuplicateBrokerRegistration => "DUPLICATE_BROKER_REGISTRATION",
+            ErrorCode::NotController => "NOT_CONTROLLER",
+            ErrorCode::InvalidRequest => "INVALID_REQUEST",
             ErrorCode::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
             ErrorCode::NotCoordinator => "NOT_COORDINATOR",
             ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
@@ -87,6 +103,28 @@ pub struct PartitionState {
     pub leader_epoch: u32,
     pub isr: Vec<BrokerId>,
     pub partition_epoch: u32,
+    /// Eligible Leader Replicas (KIP-966): replicas that left the ISR while it was below
+    /// `min.insync.replicas`, so (with the strict min ISR rule) they hold every committed record
+    /// and may lead when the ISR is empty. Always empty with `eligible.leader.replicas.version=0`.
+    pub elr: Vec<BrokerId>,
+}
+
+/// A broker as the metadata image shows it (KRaft's `BrokerRegistration`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct BrokerInfo {
+    pub id: BrokerId,
+    /// The epoch of its current registration: new at every start of its process.
+    pub epoch: u64,
+    pub fenced: bool,
+    pub in_controlled_shutdown: bool,
+}
+
+/// Who sends a follower fetch (Kafka's `ReplicaState`: replica id and broker epoch, KIP-903).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ReplicaState {
+    pub id: BrokerId,
+    /// `None` where epochs are not checked (the ZooKeeper-era model: Kafka's -1).
+    pub broker_epoch: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -177,26 +215,47 @@ pub enum MessageKind {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Message {
     // ---- broker <-> controller ----
-    BrokerHeartbeat {
+    /// Every start of a broker process registers a new incarnation (KRaft's
+    /// `BrokerRegistration`); `clean_shutdown` says whether the previous one shut down cleanly
+    /// (KIP-966's `PreviousBrokerEpoch`).
+    BrokerRegistration {
         broker: BrokerId,
         incarnation: u32,
+        clean_shutdown: bool,
+    },
+    /// The new broker epoch, or why not (DUPLICATE_BROKER_REGISTRATION while the previous
+    /// incarnation's session is still valid).
+    BrokerRegistrationResponse {
+        incarnation: u32,
+        result: Result<u64, ErrorCode>,
+    },
+    BrokerHeartbeat {
+        broker: BrokerId,
+        broker_epoch: u64,
         metadata_version: u64,
     },
     /// Heartbeat answer; also pushed by the controller whenever metadata changes.
     MetadataUpdate {
         metadata_version: u64,
         partitions: Vec<PartitionState>,
-        live_brokers: Vec<BrokerId>,
+        brokers: Vec<BrokerInfo>,
     },
+    /// A leader's ISR change (KIP-497): its own broker epoch, the epochs it believes in, and
+    /// the proposed ISR with each member's broker epoch as its fetches carried it (KIP-903).
+    /// `request` identifies the proposal, so a late answer to an older one is ignored.
     AlterPartition {
         tp: TopicPartition,
+        request: u64,
+        broker_epoch: Option<u64>,
         leader_epoch: u32,
         partition_epoch: u32,
-        new_isr: Vec<BrokerId>,
+        new_isr: Vec<(BrokerId, Option<u64>)>,
     },
+    /// The partition as the controller now has it, or the error.
     AlterPartitionResponse {
         tp: TopicPartition,
-        error: Option<ErrorCode>,
+        request: u64,
+        result: Result<PartitionState, ErrorCode>,
     },
     ControlledShutdown {
         broker: BrokerId,
@@ -206,7 +265,7 @@ pub enum Message {
     /// The leader answers once `min_bytes` are readable (`fetch.min.bytes`; followers ask
     /// for 1), or when `max_wait_ms` has passed, or at once on an error.
     Fetch {
-        replica: Option<BrokerId>,
+        replica: Option<ReplicaState>,
         correlation: u64,
         max_wait_ms: u64,
         min_bytes: u64,
@@ -357,7 +416,9 @@ impl Message {
     pub fn kind(&self) -> MessageKind {
         use Message::*;
         match self {
-            BrokerHeartbeat { .. } => MessageKind::Heartbeat,
+            BrokerHeartbeat { .. }
+            | BrokerRegistration { .. }
+            | BrokerRegistrationResponse { .. } => MessageKind::Heartbeat,
             MetadataUpdate { .. } | AlterPartition { .. } | AlterPartitionResponse { .. } => {
                 MessageKind::Controller
             }
@@ -392,12 +453,28 @@ impl Message {
     pub fn summary(&self) -> String {
         use Message::*;
         match self {
-            BrokerHeartbeat {
+            BrokerRegistration {
                 incarnation,
+                clean_shutdown,
+                ..
+            } => format!(
+                "BrokerRegistration incarnation={incarnation}{}",
+                if *clean_shutdown {
+                    ""
+                } else {
+                    " after an unclean shutdown"
+                }
+            ),
+            BrokerRegistrationResponse { result, .. } => match result {
+                Ok(e) => format!("BrokerRegistrationResponse epoch={e}"),
+                Err(e) => format!("BrokerRegistrationResponse {e}"),
+            },
+            BrokerHeartbeat {
+                broker_epoch,
                 metadata_version,
                 ..
             } => {
-                format!("BrokerHeartbeat incarnation={incarnation} metadata={metadata_version}")
+                format!("BrokerHeartbeat epoch={broker_epoch} metadata={metadata_version}")
             }
             MetadataUpdate {
                 metadata_version,
@@ -409,10 +486,17 @@ impl Message {
                     partitions.len()
                 )
             }
-            AlterPartition { tp, new_isr, .. } => format!("AlterPartition {tp} isr={new_isr:?}"),
-            AlterPartitionResponse { tp, error } => {
-                format!("AlterPartitionResponse {tp} {}", err(error))
+            AlterPartition { tp, new_isr, .. } => {
+                let isr: Vec<BrokerId> = new_isr.iter().map(|m| m.0).collect();
+                format!("AlterPartition {tp} isr={isr:?}")
             }
+            AlterPartitionResponse { tp, result, .. } => match result {
+                Ok(st) => format!(
+                    "AlterPartitionResponse {tp} isr={:?} partition_epoch={}",
+                    st.isr, st.partition_epoch
+                ),
+                Err(e) => format!("AlterPartitionResponse {tp} {e}"),
+            },
             ControlledShutdown { .. } => "ControlledShutdown".into(),
             ControlledShutdownResponse => "ControlledShutdownResponse".into(),
             Fetch { partitions, .. } => {

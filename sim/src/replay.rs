@@ -35,6 +35,8 @@ pub struct PartitionMeta {
     pub leader_epoch: u32,
     pub partition_epoch: u32,
     pub isr: Vec<BrokerId>,
+    /// Eligible Leader Replicas (KIP-966).
+    pub elr: Vec<BrokerId>,
     pub last_reason: ChangeReason,
 }
 
@@ -61,7 +63,10 @@ impl Replay {
     /// the ISR member the controller would elect when it returns.
     pub fn authoritative(&self, tp: &TopicPartition) -> Option<(BrokerId, &ReplicaState)> {
         let meta = self.partitions.get(tp)?;
-        let b = meta.leader.or_else(|| meta.isr.first().copied())?;
+        let b = meta
+            .leader
+            .or_else(|| meta.isr.first().copied())
+            .or_else(|| meta.elr.first().copied())?;
         Some((b, self.replica(tp, b)?))
     }
 
@@ -73,6 +78,7 @@ impl Replay {
                 leader_epoch,
                 partition_epoch,
                 isr,
+                elr,
                 reason,
             } => {
                 let replicas = match self.partitions.get(tp) {
@@ -95,6 +101,7 @@ impl Replay {
                         leader_epoch: *leader_epoch,
                         partition_epoch: *partition_epoch,
                         isr: isr.clone(),
+                        elr: elr.clone(),
                         last_reason: *reason,
                     },
                 );

@@ -54,6 +54,12 @@ pub enum ChangeReason {
     Election,
     /// A leader was elected from outside the ISR (`unclean.leader.election.enable`).
     UncleanElection,
+    /// The ISR was empty and a member of the ELR was elected (KIP-966): a clean election.
+    ElrElection,
+    /// ISR and ELR were empty and the last known leader came back and was elected (KIP-966).
+    LastKnownLeader,
+    /// A broker registered again after an unclean shutdown and left every ISR and ELR.
+    UncleanShutdown,
     /// No eligible replica is alive: the partition is offline.
     Offline,
     IsrShrink,
@@ -152,6 +158,7 @@ pub enum Event {
     BrokerRegistered {
         broker: BrokerId,
         incarnation: u32,
+        broker_epoch: u64,
     },
     PartitionChanged {
         tp: TopicPartition,
@@ -159,6 +166,8 @@ pub enum Event {
         leader_epoch: u32,
         partition_epoch: u32,
         isr: Vec<BrokerId>,
+        /// Eligible Leader Replicas (KIP-966).
+        elr: Vec<BrokerId>,
         reason: ChangeReason,
     },
     // ---- brokers ----
@@ -472,14 +481,18 @@ impl TraceEntry {
             Skipped { command, reason } => write!(s, "skipped {command}: {reason}"),
             BrokerFenced { broker } => write!(s, "controller fenced broker-{broker}"),
             BrokerUnfenced { broker } => write!(s, "controller unfenced broker-{broker}"),
-            BrokerRegistered { broker, incarnation } => {
-                write!(s, "controller registered broker-{broker} (incarnation {incarnation})")
-            }
-            PartitionChanged { tp, leader: l, leader_epoch, partition_epoch, isr, reason } => write!(
+            BrokerRegistered { broker, incarnation, broker_epoch } => write!(
                 s,
-                "{tp} leader={} leader_epoch={leader_epoch} isr={isr:?} partition_epoch={partition_epoch} ({reason:?})",
-                leader(*l)
+                "controller registered broker-{broker} (incarnation {incarnation}, broker epoch {broker_epoch})"
             ),
+            PartitionChanged { tp, leader: l, leader_epoch, partition_epoch, isr, elr, reason } => {
+                let elr = if elr.is_empty() { String::new() } else { format!(" elr={elr:?}") };
+                write!(
+                    s,
+                    "{tp} leader={} leader_epoch={leader_epoch} isr={isr:?}{elr} partition_epoch={partition_epoch} ({reason:?})",
+                    leader(*l)
+                )
+            }
             BecameLeader { broker, tp, leader_epoch, log_end_offset, high_watermark } => write!(
                 s,
                 "broker-{broker} leads {tp} in epoch {leader_epoch} (leo={log_end_offset} hw={high_watermark})"

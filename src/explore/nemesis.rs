@@ -36,10 +36,21 @@ pub enum FaultKind {
     Delay,
     /// The controller crashes.
     CrashController,
+    /// A random broker crashes and restarts within `broker.session.timeout.ms` (at most 3 s
+    /// later), before the controller has noticed: KRaft refuses the new incarnation until the
+    /// old session expires.
+    RestartQuick,
+    /// What a broker sends on one link (to another broker or to the controller) is held; the
+    /// broker crashes and restarts; then the held messages arrive, from an incarnation that
+    /// is gone (KIP-903's stale fetches and AlterPartitions).
+    HoldAcrossRestart,
+    /// The links between a random broker and the controller become slow both ways (1..3 s), so
+    /// metadata pushes, heartbeats and AlterPartition race the brokers' fetches.
+    DelayController,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 11] = [
+    pub const ALL: [FaultKind; 14] = [
         FaultKind::CrashLeader,
         FaultKind::CrashBroker,
         FaultKind::PowerLoss,
@@ -51,6 +62,9 @@ impl FaultKind {
         FaultKind::Loss,
         FaultKind::Delay,
         FaultKind::CrashController,
+        FaultKind::RestartQuick,
+        FaultKind::HoldAcrossRestart,
+        FaultKind::DelayController,
     ];
 
     /// The name experiment files use.
@@ -67,6 +81,9 @@ impl FaultKind {
             FaultKind::Loss => "loss",
             FaultKind::Delay => "delay",
             FaultKind::CrashController => "crash-controller",
+            FaultKind::RestartQuick => "restart-quick",
+            FaultKind::HoldAcrossRestart => "hold-across-restart",
+            FaultKind::DelayController => "delay-controller",
         }
     }
 
@@ -252,6 +269,62 @@ impl Nemesis {
                     | FaultKind::PartitionOneWay
                     | FaultKind::Loss
                     | FaultKind::Delay => {}
+                    FaultKind::RestartQuick => {
+                        out.push(at(
+                            t,
+                            Command::Crash {
+                                target: broker(b),
+                                kind: CrashKind::Process,
+                            },
+                        ));
+                        out.push(at(
+                            (t + f.lasts.min(3_000)).min(self.until),
+                            Command::Restart { target: broker(b) },
+                        ));
+                    }
+                    FaultKind::HoldAcrossRestart => {
+                        // To the controller, or to another broker (the leader it fetches from).
+                        let to = if n == 1 || rng.gen_bool(0.5) {
+                            Target::Node(NodeId::Controller)
+                        } else {
+                            broker(other)
+                        };
+                        let span = (end - t).max(3);
+                        out.push(at(
+                            t,
+                            Command::Hold {
+                                from: broker(b),
+                                to: to.clone(),
+                            },
+                        ));
+                        out.push(at(
+                            t + span / 3,
+                            Command::Crash {
+                                target: broker(b),
+                                kind: CrashKind::Process,
+                            },
+                        ));
+                        out.push(at(t + 2 * span / 3, Command::Restart { target: broker(b) }));
+                        out.push(at(
+                            end,
+                            Command::Release {
+                                from: broker(b),
+                                to,
+                            },
+                        ));
+                    }
+                    FaultKind::DelayController => {
+                        let d = sc.network.default;
+                        let link = |latency_ms: (u64, u64)| Command::Link {
+                            from: broker(b),
+                            to: Target::Node(NodeId::Controller),
+                            latency_ms,
+                            loss: 0.0,
+                            both: true,
+                        };
+                        out.push(at(t, link((1_000, 3_000))));
+                        out.push(at(end, link((d.latency_min_ms, d.latency_max_ms))));
+                    }
                     FaultKind::CrashController => {
                         out.push(at(
                             t,

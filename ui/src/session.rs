@@ -413,7 +413,12 @@ fn mark(e: &Event, names: &NodeNames) -> Option<(MarkKind, String)> {
         Event::PartitionChanged {
             tp,
             leader,
-            reason: ChangeReason::Election | ChangeReason::UncleanElection | ChangeReason::Offline,
+            reason:
+                ChangeReason::Election
+                | ChangeReason::ElrElection
+                | ChangeReason::LastKnownLeader
+                | ChangeReason::UncleanElection
+                | ChangeReason::Offline,
             ..
         } => (
             MarkKind::Election,

@@ -23,6 +23,9 @@ pub struct BrokerDisk {
     pub hw_checkpoint: BTreeMap<TopicPartition, u64>,
     /// How many times this broker has started.
     pub incarnation: u32,
+    /// Whether the last incarnation finished a controlled shutdown (Kafka's clean-shutdown
+    /// file, which KIP-966's registration reports).
+    pub clean_shutdown: bool,
 }
 
 impl Broker {
@@ -54,6 +57,7 @@ impl Broker {
             logs,
             hw_checkpoint: self.hw_checkpoint,
             incarnation: self.incarnation,
+            clean_shutdown: self.stopped,
         }
     }
 

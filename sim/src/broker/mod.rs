@@ -23,14 +23,14 @@ use serde::Serialize;
 
 pub use durability::BrokerDisk;
 
-use crate::config::{BrokerConfig, LogConfig, TopicOverrides};
+use crate::config::{BrokerConfig, ClusterFeatures, LogConfig, TopicOverrides};
 use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use crate::log::PartitionLog;
-use crate::protocol::{Message, PartitionState};
+use crate::protocol::{BrokerInfo, Message, PartitionState, ReplicaState};
 use crate::trace::Event;
 use producer_state::ProducerStateTable;
-use replication::{Fetcher, FollowerProgress, FollowerState, ParkedFetch};
+use replication::{Fetcher, FollowerProgress, FollowerState, ParkedFetch, PendingIsr};
 
 /// How a replica that becomes a follower decides what to truncate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -61,9 +61,9 @@ pub struct Replica {
     pub high_watermark: u64,
     // ---- as leader ----
     followers: BTreeMap<BrokerId, FollowerProgress>,
-    /// An ISR change sent to the controller and not yet answered (one at a time, as in Kafka).
-    pending_isr: Option<Vec<BrokerId>>,
-    pending_isr_since: Option<Millis>,
+    /// An ISR change sent to the controller and not yet answered (one at a time, as in Kafka:
+    /// `PendingExpandIsr`/`PendingShrinkIsr`). Only the answer or newer partition state ends it.
+    pending_isr: Option<PendingIsr>,
     producers: ProducerStateTable,
     // ---- as follower ----
     follower: FollowerState,
@@ -90,7 +90,6 @@ impl Replica {
             role: Role::None,
             followers: BTreeMap::new(),
             pending_isr: None,
-            pending_isr_since: None,
             producers,
             follower: FollowerState::Idle,
             last_flush_at: now,
@@ -106,12 +105,12 @@ impl Replica {
         self.state.as_ref().map(|s| s.isr.as_slice()).unwrap_or(&[])
     }
 
-    /// The ISR the leader must count on while a change is in flight: the union of the
-    /// committed and the proposed ISR (Kafka's "maximal ISR").
+    /// The ISR the leader must count on while a change is in flight (Kafka's `maximalIsr`):
+    /// the committed ISR plus a pending addition; a pending removal still counts.
     fn maximal_isr(&self) -> Vec<BrokerId> {
         let mut isr = self.isr().to_vec();
         if let Some(p) = &self.pending_isr {
-            for b in p {
+            for b in &p.isr {
                 if !isr.contains(b) {
                     isr.push(*b);
                 }
@@ -135,6 +134,11 @@ pub struct ReplicaView {
 pub struct Broker {
     pub id: BrokerId,
     config: BrokerConfig,
+    features: ClusterFeatures,
+    /// The epoch of this incarnation's registration, once the controller has answered.
+    broker_epoch: Option<u64>,
+    /// Whether the previous incarnation shut down cleanly (told at registration, KIP-966).
+    clean_shutdown: bool,
     topic_overrides: BTreeMap<Arc<str>, TopicOverrides>,
     truncation: TruncationMode,
     incarnation: u32,
@@ -142,7 +146,8 @@ pub struct Broker {
     /// What the controller last told us (the broker's metadata cache).
     metadata_version: u64,
     metadata: BTreeMap<TopicPartition, PartitionState>,
-    live_brokers: Vec<BrokerId>,
+    /// The brokers as the metadata image shows them (epochs, fenced, shutting down).
+    brokers: BTreeMap<BrokerId, BrokerInfo>,
     next_heartbeat: Millis,
     next_hw_checkpoint: Millis,
     next_isr_check: Millis,
@@ -152,6 +157,7 @@ pub struct Broker {
     pending_produce: Vec<produce::PendingProduce>,
     coordinator: group::GroupCoordinator,
     next_correlation: u64,
+    next_isr_request: u64,
     shutdown: Option<Millis>,
     stopped: bool,
 }
@@ -166,17 +172,21 @@ impl Broker {
         config: BrokerConfig,
         topic_overrides: BTreeMap<Arc<str>, TopicOverrides>,
         truncation: TruncationMode,
+        features: ClusterFeatures,
         disk: BrokerDisk,
         now: Millis,
         fx: &mut Effects,
     ) -> Self {
         let mut b = Broker {
             id,
+            features,
+            broker_epoch: None,
+            clean_shutdown: disk.clean_shutdown,
             incarnation: disk.incarnation + 1,
             replicas: BTreeMap::new(),
             metadata_version: 0,
             metadata: BTreeMap::new(),
-            live_brokers: Vec::new(),
+            brokers: BTreeMap::new(),
             next_heartbeat: now,
             next_hw_checkpoint: now + config.hw_checkpoint_interval_ms,
             next_isr_check: now + config.replica_lag_time_max_ms / 2,
@@ -186,6 +196,7 @@ impl Broker {
             pending_produce: Vec::new(),
             coordinator: group::GroupCoordinator::default(),
             next_correlation: 1,
+            next_isr_request: 0,
             shutdown: None,
             stopped: false,
             config,
@@ -269,6 +280,11 @@ impl Broker {
         if let Some(t) = self.coordinator_deadline() {
             d = d.min(t);
         }
+        for r in self.replicas.values() {
+            if let Some(t) = r.pending_isr.as_ref().and_then(|p| p.resend_at) {
+                d = d.min(t);
+            }
+        }
         for f in self.fetchers.values() {
             d = d.min(f.deadline());
         }
@@ -304,6 +320,7 @@ impl Broker {
             self.check_isr_expiry(now, fx);
             self.next_isr_check = now + (self.config.replica_lag_time_max_ms / 2).max(1);
         }
+        self.resend_isr_changes(now, fx);
         self.expire_parked_fetches(now, fx);
         self.expire_produce(now, fx);
         self.coordinator_timeouts(now, fx);
@@ -320,13 +337,25 @@ impl Broker {
             Message::MetadataUpdate {
                 metadata_version,
                 partitions,
-                live_brokers,
-            } => self.apply_metadata(now, metadata_version, partitions, live_brokers, fx),
-            Message::AlterPartitionResponse { tp, .. } => {
-                if let Some(r) = self.replicas.get_mut(&tp) {
-                    r.pending_isr = None;
+                brokers,
+            } => self.apply_metadata(now, metadata_version, partitions, brokers, fx),
+            Message::BrokerRegistrationResponse {
+                incarnation,
+                result,
+            } => {
+                if incarnation == self.incarnation && self.broker_epoch.is_none() {
+                    if let Ok(epoch) = result {
+                        self.broker_epoch = Some(epoch);
+                        // Heartbeat at once: the controller unfences us when we have caught up.
+                        self.next_heartbeat = now;
+                    }
                 }
             }
+            Message::AlterPartitionResponse {
+                tp,
+                request,
+                result,
+            } => self.handle_alter_partition_response(now, tp, request, result, fx),
             Message::ControlledShutdownResponse => {
                 if self.shutdown.is_some() {
                     self.finish_shutdown(now, fx);
@@ -394,6 +423,7 @@ impl Broker {
             Message::Disconnected => self.peer_disconnected(now, from),
             // Messages only the controller or clients handle.
             Message::BrokerHeartbeat { .. }
+            | Message::BrokerRegistration { .. }
             | Message::AlterPartition { .. }
             | Message::ControlledShutdown { .. }
             | Message::MetadataResponse { .. }
@@ -421,16 +451,32 @@ impl Broker {
         self.send_fetches(now, fx);
     }
 
+    /// Registers this incarnation until the controller accepts it, then heartbeats with its
+    /// broker epoch (`BrokerLifecycleManager`).
     fn heartbeat(&mut self, now: Millis, fx: &mut Effects) {
-        fx.send(
-            NodeId::Controller,
-            Message::BrokerHeartbeat {
+        let msg = match self.broker_epoch {
+            None => Message::BrokerRegistration {
                 broker: self.id,
                 incarnation: self.incarnation,
+                clean_shutdown: self.clean_shutdown,
+            },
+            Some(broker_epoch) => Message::BrokerHeartbeat {
+                broker: self.id,
+                broker_epoch,
                 metadata_version: self.metadata_version,
             },
-        );
+        };
+        fx.send(NodeId::Controller, msg);
         self.next_heartbeat = now + self.config.heartbeat_interval_ms;
+    }
+
+    /// Who this broker is in its follower fetches: id and broker epoch (KIP-903), or no epoch
+    /// where the ZooKeeper-era model checks none.
+    fn replica_state(&self) -> ReplicaState {
+        ReplicaState {
+            id: self.id,
+            broker_epoch: self.broker_epoch.filter(|_| self.features.kraft()),
+        }
     }
 
     /// Applies the controller's view: this is where a replica becomes leader or follower
@@ -440,14 +486,19 @@ impl Broker {
         now: Millis,
         version: u64,
         partitions: Vec<PartitionState>,
-        live_brokers: Vec<BrokerId>,
+        brokers: Vec<BrokerInfo>,
         fx: &mut Effects,
     ) {
         if version <= self.metadata_version {
             return;
         }
+        if self.features.kraft() && self.broker_epoch.is_none() {
+            // A KRaft broker serves nothing before its incarnation is registered: the image
+            // may still name its previous incarnation as a leader.
+            return;
+        }
         self.metadata_version = version;
-        self.live_brokers = live_brokers;
+        self.brokers = brokers.into_iter().map(|b| (b.id, b)).collect();
         for st in partitions {
             self.metadata.insert(st.tp.clone(), st.clone());
             if !st.replicas.contains(&self.id) {
@@ -464,20 +515,30 @@ impl Broker {
         }
     }
 
+    /// One partition's new state. The image holds every partition, so only a state with a
+    /// newer partition epoch (or a new leader epoch) changes anything: like Kafka's
+    /// `makeLeader`/`makeFollower`, older state is ignored, and newer state ends a pending ISR
+    /// change whatever its answer.
     fn apply_partition_state(&mut self, now: Millis, st: PartitionState, fx: &mut Effects) {
         let id = self.id;
         let tp = st.tp.clone();
         let r = self.replicas.get_mut(&tp).expect("replica exists");
-        let old_epoch = r.state.as_ref().map(|s| s.leader_epoch);
+        let (old_epoch, old_partition_epoch) = match &r.state {
+            Some(s) => (Some(s.leader_epoch), s.partition_epoch),
+            None => (None, 0),
+        };
         let epoch_changed = old_epoch != Some(st.leader_epoch);
+        if !epoch_changed && st.partition_epoch <= old_partition_epoch && r.state.is_some() {
+            return;
+        }
         match st.leader {
             Some(l) if l == id => {
                 let was_leader = r.role == Role::Leader;
                 r.state = Some(st);
+                r.pending_isr = None;
                 if !was_leader || epoch_changed {
                     self.become_leader(now, &tp, fx);
                 } else {
-                    r.pending_isr = None;
                     self.maybe_advance_hw(now, &tp, fx);
                 }
             }
@@ -493,6 +554,7 @@ impl Broker {
                 r.state = Some(st);
                 r.role = Role::None;
                 r.follower = FollowerState::Idle;
+                r.pending_isr = None;
                 if was_leader {
                     self.lost_leadership(now, &tp, fx);
                 }

@@ -7,11 +7,36 @@ use crate::ids::{BrokerId, Millis, NodeId, TopicPartition, OFFSETS_TOPIC};
 use crate::log::Record;
 use crate::protocol::{
     EpochEndOffset, EpochQuery, ErrorCode, FetchPartition, FetchedPartition, Message, OffsetSpec,
+    PartitionState, ReplicaState,
 };
 use crate::trace::{Event, TruncateReason};
 
 /// Per-partition cap on one fetch response (Kafka's `replica.fetch.max.bytes`, default 1 MiB).
 const FETCH_MAX_BYTES: u64 = 1 << 20;
+
+/// How soon `AlterPartitionManager` sends a proposal again after its connection to the
+/// controller broke (it retries top-level failures after 50 ms).
+const ALTER_PARTITION_RETRY_MS: Millis = 50;
+
+/// How long a proposal may go unanswered before it is sent again (the controller channel's
+/// request timeout, `controller.socket.timeout.ms`).
+const ALTER_PARTITION_TIMEOUT_MS: Millis = 30_000;
+
+/// A proposed ISR change awaiting the controller (Kafka's `PendingExpandIsr` /
+/// `PendingShrinkIsr`): kept until the controller answers or newer partition state arrives.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct PendingIsr {
+    /// The proposed ISR.
+    pub isr: Vec<BrokerId>,
+    /// Identifies this proposal: an answer to another one is stale.
+    pub request: u64,
+    /// The request as sent, to send again unchanged after a failure.
+    leader_epoch: u32,
+    partition_epoch: u32,
+    with_epochs: Vec<(BrokerId, Option<u64>)>,
+    /// When to send it again (no answer yet).
+    pub resend_at: Option<Millis>,
+}
 
 /// What the leader knows about one follower (Kafka's `Replica` state).
 #[derive(Clone, Copy, Debug, Default)]
@@ -20,6 +45,8 @@ pub(super) struct FollowerProgress {
     pub last_caught_up_ms: Millis,
     pub last_fetch_ms: Millis,
     pub last_fetch_leader_leo: u64,
+    /// The broker epoch its last fetch carried (KIP-903).
+    pub broker_epoch: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,7 +113,7 @@ pub(super) enum Wake {
 #[derive(Clone, Debug)]
 pub(super) struct ParkedFetch {
     from: NodeId,
-    replica: Option<BrokerId>,
+    replica: Option<ReplicaState>,
     correlation: u64,
     min_bytes: u64,
     partitions: Vec<FetchPartition>,
@@ -193,13 +220,35 @@ impl Broker {
         &mut self,
         now: Millis,
         from: NodeId,
-        replica: Option<BrokerId>,
+        replica: Option<ReplicaState>,
         correlation: u64,
         (max_wait_ms, min_bytes): (u64, u64),
         partitions: Vec<FetchPartition>,
         fx: &mut Effects,
     ) {
         if let Some(f) = replica {
+            if self.is_stale_fetch(f) {
+                // `Replica.updateFetchStateOrThrow`: a fetch from an earlier incarnation of
+                // the follower (its broker epoch is older than the registration we know).
+                let partitions = partitions
+                    .iter()
+                    .map(|p| FetchedPartition {
+                        tp: p.tp.clone(),
+                        error: Some(ErrorCode::NotLeaderOrFollower),
+                        high_watermark: 0,
+                        log_end_offset: 0,
+                        records: Vec::new(),
+                    })
+                    .collect();
+                fx.send(
+                    from,
+                    Message::FetchResponse {
+                        correlation,
+                        partitions,
+                    },
+                );
+                return;
+            }
             for p in &partitions {
                 self.update_follower(now, f, p, fx);
             }
@@ -230,6 +279,28 @@ impl Broker {
         }
     }
 
+    fn is_stale_fetch(&self, f: ReplicaState) -> bool {
+        match (f.broker_epoch, self.brokers.get(&f.id)) {
+            (Some(e), Some(info)) => self.features.kraft() && info.epoch > e,
+            _ => false,
+        }
+    }
+
+    /// `Partition.isReplicaIsrEligible`: in KRaft a follower may join the ISR only if it is
+    /// unfenced, not shutting down, and its fetches carry its current broker epoch (KIP-903).
+    fn is_isr_eligible(&self, r: &Replica, f: BrokerId) -> bool {
+        if !self.features.kraft() {
+            return true;
+        }
+        let stored = r.followers.get(&f).and_then(|p| p.broker_epoch);
+        match self.brokers.get(&f) {
+            Some(info) => {
+                !info.fenced && !info.in_controlled_shutdown && stored == Some(info.epoch)
+            }
+            None => false,
+        }
+    }
+
     pub(super) fn check_leader(&self, p: &FetchPartition) -> Result<&Replica, ErrorCode> {
         let r = self
             .replicas
@@ -252,7 +323,9 @@ impl Broker {
 
     /// ListOffsets, as a consumer's `auto.offset.reset` uses it: the leader (in the epoch the
     /// client believes in) answers with the log start (0: no retention is modelled) or the HW,
-    /// the end of what consumers may read.
+    /// the end of what consumers may read. While a new leader's HW is still below the start of
+    /// its epoch, "latest" is OFFSET_NOT_AVAILABLE (KIP-207), so the end a client sees never
+    /// goes backwards across an election.
     pub(super) fn handle_list_offsets(
         &self,
         from: NodeId,
@@ -268,9 +341,21 @@ impl Broker {
                     fetch_offset: 0,
                     current_leader_epoch: epoch,
                 };
-                let r = self.check_leader(&p).map(|r| match spec {
-                    OffsetSpec::Earliest => 0,
-                    OffsetSpec::Latest => r.high_watermark,
+                let r = self.check_leader(&p).and_then(|r| match spec {
+                    OffsetSpec::Earliest => Ok(0),
+                    OffsetSpec::Latest => {
+                        let start = r
+                            .log
+                            .epochs()
+                            .last()
+                            .filter(|e| e.0 == r.leader_epoch())
+                            .map_or(0, |e| e.1);
+                        if start > r.high_watermark {
+                            Err(ErrorCode::OffsetNotAvailable)
+                        } else {
+                            Ok(r.high_watermark)
+                        }
+                    }
                 });
                 (tp, r)
             })
@@ -331,13 +416,19 @@ impl Broker {
 
     /// Kafka's `updateFollowerFetchState`: the fetch offset is the follower's LEO, and the
     /// follower counts as caught up if it asked for everything the leader had.
-    fn update_follower(&mut self, now: Millis, f: BrokerId, p: &FetchPartition, fx: &mut Effects) {
+    fn update_follower(
+        &mut self,
+        now: Millis,
+        f: ReplicaState,
+        p: &FetchPartition,
+        fx: &mut Effects,
+    ) {
         if self.check_leader(p).is_err() {
             return;
         }
         let r = self.replicas.get_mut(&p.tp).expect("checked");
         let leo = r.log.end_offset();
-        let Some(fp) = r.followers.get_mut(&f) else {
+        let Some(fp) = r.followers.get_mut(&f.id) else {
             return;
         };
         if p.fetch_offset >= leo {
@@ -348,10 +439,13 @@ impl Broker {
         fp.last_fetch_leader_leo = leo;
         fp.last_fetch_ms = now;
         fp.log_end_offset = p.fetch_offset;
-        self.maybe_expand_isr(now, &p.tp, f, fx);
+        fp.broker_epoch = f.broker_epoch;
+        self.maybe_expand_isr(now, &p.tp, f.id, fx);
         self.maybe_advance_hw(now, &p.tp, fx);
     }
 
+    /// `Partition.maybeExpandIsr`: no change in flight, not yet in the ISR, ISR-eligible, and
+    /// caught up to the HW and to the start of the leader's epoch.
     fn maybe_expand_isr(
         &mut self,
         now: Millis,
@@ -359,9 +453,8 @@ impl Broker {
         f: BrokerId,
         fx: &mut Effects,
     ) {
-        let id = self.id;
-        let r = self.replicas.get_mut(tp).expect("replica");
-        if r.pending_isr.is_some() || r.maximal_isr().contains(&f) {
+        let r = &self.replicas[tp];
+        if r.pending_isr.is_some() || r.isr().contains(&f) || !self.is_isr_eligible(r, f) {
             return;
         }
         let st = r.state.as_ref().expect("leader has state");
@@ -371,25 +464,19 @@ impl Broker {
             let mut isr = st.isr.clone();
             isr.push(f);
             isr.sort_by_key(|b| st.replicas.iter().position(|x| x == b));
-            request_isr_change(id, r, isr, now, fx);
+            self.request_isr_change(now, tp, isr, fx);
         }
     }
 
-    /// Shrinks the ISR of followers that have not caught up within `replica.lag.time.max.ms`.
+    /// Shrinks the ISR of followers that have not caught up within `replica.lag.time.max.ms`
+    /// (`Partition.maybeShrinkIsr`; nothing while a change is in flight).
     pub(super) fn check_isr_expiry(&mut self, now: Millis, fx: &mut Effects) {
         let id = self.id;
         let lag_max = self.config.replica_lag_time_max_ms;
-        for r in self.replicas.values_mut() {
-            if r.role != Role::Leader {
+        let mut shrinks = Vec::new();
+        for r in self.replicas.values() {
+            if r.role != Role::Leader || r.pending_isr.is_some() {
                 continue;
-            }
-            if let Some(since) = r.pending_isr_since {
-                // The controller never answered (it may have restarted): ask again.
-                if now.saturating_sub(since) >= lag_max {
-                    r.pending_isr = None;
-                } else {
-                    continue;
-                }
             }
             let leo = r.log.end_offset();
             let isr = r.isr().to_vec();
@@ -398,7 +485,7 @@ impl Broker {
                 .copied()
                 .filter(|b| *b != id)
                 .filter(|b| {
-                    r.followers.get(b).is_some_and(|fp| {
+                    r.followers.get(b).is_none_or(|fp| {
                         fp.log_end_offset != leo
                             && now.saturating_sub(fp.last_caught_up_ms) > lag_max
                     })
@@ -406,26 +493,56 @@ impl Broker {
                 .collect();
             if !out.is_empty() {
                 let new_isr: Vec<BrokerId> = isr.into_iter().filter(|b| !out.contains(b)).collect();
-                request_isr_change(id, r, new_isr, now, fx);
+                shrinks.push((r.tp.clone(), new_isr));
             }
+        }
+        for (tp, isr) in shrinks {
+            self.request_isr_change(now, &tp, isr, fx);
         }
     }
 
-    /// HW = the minimum LEO over the (maximal) ISR; only ever moves forward on a leader.
+    /// `min.insync.replicas`, capped at the replica count (`Partition.effectiveMinIsr`).
+    fn effective_min_isr(r: &Replica) -> usize {
+        let replicas = r.state.as_ref().map_or(1, |s| s.replicas.len());
+        (r.config.min_insync_replicas as usize).min(replicas)
+    }
+
+    /// `Partition.maybeIncrementLeaderHW`: the minimum LEO over the maximal ISR and, in KRaft,
+    /// over followers caught up and eligible to join it; never while the committed ISR is
+    /// smaller than `min.insync.replicas` (KIP-966's strict min ISR, Kafka 3.7+). Only ever
+    /// moves forward.
     pub(super) fn maybe_advance_hw(&mut self, now: Millis, tp: &TopicPartition, fx: &mut Effects) {
         let id = self.id;
-        let Some(r) = self.replicas.get_mut(tp) else {
+        let kraft = self.features.kraft();
+        let lag_max = self.config.replica_lag_time_max_ms;
+        let Some(r) = self.replicas.get(tp) else {
             return;
         };
         if r.role != Role::Leader {
             return;
         }
-        let mut hw = r.log.end_offset();
-        for b in r.maximal_isr() {
-            if b != id {
-                hw = hw.min(r.followers.get(&b).map(|f| f.log_end_offset).unwrap_or(0));
+        if kraft && r.isr().len() < Self::effective_min_isr(r) {
+            return;
+        }
+        let leo = r.log.end_offset();
+        let maximal = r.maximal_isr();
+        let mut hw = leo;
+        for (&b, fp) in &r.followers {
+            let counts = maximal.contains(&b)
+                || (kraft
+                    && (fp.log_end_offset == leo
+                        || now.saturating_sub(fp.last_caught_up_ms) <= lag_max)
+                    && self.is_isr_eligible(r, b));
+            if counts {
+                hw = hw.min(fp.log_end_offset);
             }
         }
+        for b in maximal {
+            if b != id && !r.followers.contains_key(&b) {
+                hw = 0;
+            }
+        }
+        let r = self.replicas.get_mut(tp).expect("checked");
         if hw > r.high_watermark {
             r.high_watermark = hw;
             fx.event(Event::HighWatermark {
@@ -435,6 +552,142 @@ impl Broker {
             });
             self.complete_produce(now, tp, fx);
             self.wake_parked(tp, Wake::HighWatermark, fx);
+        }
+    }
+
+    /// Proposes an ISR change to the controller (`prepareIsrExpand`/`prepareIsrShrink` and
+    /// `submitAlterPartition`): each member with the broker epoch its fetches carried.
+    fn request_isr_change(
+        &mut self,
+        now: Millis,
+        tp: &TopicPartition,
+        isr: Vec<BrokerId>,
+        fx: &mut Effects,
+    ) {
+        let id = self.id;
+        let own = self.replica_state().broker_epoch;
+        self.next_isr_request += 1;
+        let request = self.next_isr_request;
+        let r = self.replicas.get_mut(tp).expect("leader replica");
+        let st = r.state.as_ref().expect("leader has state");
+        let with_epochs = isr
+            .iter()
+            .map(|&b| {
+                let e = if b == id {
+                    own
+                } else {
+                    r.followers.get(&b).and_then(|f| f.broker_epoch)
+                };
+                (b, e)
+            })
+            .collect();
+        r.pending_isr = Some(PendingIsr {
+            isr: isr.clone(),
+            request,
+            leader_epoch: st.leader_epoch,
+            partition_epoch: st.partition_epoch,
+            with_epochs,
+            resend_at: None,
+        });
+        fx.event(Event::IsrChangeRequested {
+            broker: id,
+            tp: tp.clone(),
+            isr,
+        });
+        self.send_isr_change(now, tp, fx);
+    }
+
+    fn send_isr_change(&mut self, now: Millis, tp: &TopicPartition, fx: &mut Effects) {
+        let broker_epoch = self.replica_state().broker_epoch;
+        let r = self.replicas.get_mut(tp).expect("leader replica");
+        let Some(p) = r.pending_isr.as_mut() else {
+            return;
+        };
+        p.resend_at = Some(now + ALTER_PARTITION_TIMEOUT_MS);
+        fx.send(
+            NodeId::Controller,
+            Message::AlterPartition {
+                tp: tp.clone(),
+                request: p.request,
+                broker_epoch,
+                leader_epoch: p.leader_epoch,
+                partition_epoch: p.partition_epoch,
+                new_isr: p.with_epochs.clone(),
+            },
+        );
+    }
+
+    /// Sends again the proposals whose answer is overdue or whose connection broke.
+    pub(super) fn resend_isr_changes(&mut self, now: Millis, fx: &mut Effects) {
+        let due: Vec<TopicPartition> = self
+            .replicas
+            .values()
+            .filter(|r| {
+                r.pending_isr
+                    .as_ref()
+                    .is_some_and(|p| p.resend_at.is_some_and(|t| t <= now))
+            })
+            .map(|r| r.tp.clone())
+            .collect();
+        for tp in due {
+            self.send_isr_change(now, &tp, fx);
+        }
+    }
+
+    /// The controller's answer to a proposal (`Partition.submitAlterPartition`'s completion,
+    /// `handleAlterPartitionUpdate` and `handleAlterPartitionError`).
+    pub(super) fn handle_alter_partition_response(
+        &mut self,
+        now: Millis,
+        tp: TopicPartition,
+        request: u64,
+        result: Result<PartitionState, ErrorCode>,
+        fx: &mut Effects,
+    ) {
+        let Some(r) = self.replicas.get_mut(&tp) else {
+            return;
+        };
+        if r.pending_isr.as_ref().map(|p| p.request) != Some(request) {
+            // An answer to a proposal that newer state has already replaced.
+            return;
+        }
+        match result {
+            Ok(st) => {
+                if st.leader_epoch != r.leader_epoch()
+                    || r.state
+                        .as_ref()
+                        .is_some_and(|s| st.partition_epoch < s.partition_epoch)
+                {
+                    // Stale: stay pending until the metadata says more.
+                    if let Some(p) = r.pending_isr.as_mut() {
+                        p.resend_at = None;
+                    }
+                    return;
+                }
+                r.state = Some(st);
+                r.pending_isr = None;
+                self.maybe_advance_hw(now, &tp, fx);
+            }
+            Err(ErrorCode::IneligibleReplica) => {
+                // The controller says the request was not applied: back to the committed ISR.
+                r.pending_isr = None;
+            }
+            Err(
+                ErrorCode::UnknownTopicOrPartition
+                | ErrorCode::FencedLeaderEpoch
+                | ErrorCode::InvalidUpdateVersion
+                | ErrorCode::InvalidRequest,
+            ) => {
+                // The controller knows newer state: stay pending until it arrives.
+                if let Some(p) = r.pending_isr.as_mut() {
+                    p.resend_at = None;
+                }
+            }
+            Err(_) => {
+                if let Some(p) = r.pending_isr.as_mut() {
+                    p.resend_at = Some(now + ALTER_PARTITION_RETRY_MS);
+                }
+            }
         }
     }
 
@@ -499,7 +752,8 @@ impl Broker {
 
     /// Sends what followers need: leader-epoch queries and one fetch per leader.
     pub(super) fn send_fetches(&mut self, now: Millis, fx: &mut Effects) {
-        if self.shutdown.is_some() {
+        // A broker replicates once its incarnation is registered (its fetches carry the epoch).
+        if self.shutdown.is_some() || self.broker_epoch.is_none() {
             return;
         }
         let timeout = self.config.replica_socket_timeout_ms;
@@ -553,6 +807,7 @@ impl Broker {
             }
         }
         let wait = self.config.replica_fetch_wait_max_ms;
+        let me = self.replica_state();
         for (leader, partitions) in by_leader {
             let f = self.fetchers.entry(leader).or_default();
             if f.in_flight.is_some() || f.backoff_until.is_some() {
@@ -564,7 +819,7 @@ impl Broker {
             fx.send(
                 NodeId::Broker(leader),
                 Message::Fetch {
-                    replica: Some(self.id),
+                    replica: Some(me),
                     correlation,
                     max_wait_ms: wait,
                     min_bytes: 1,
@@ -852,40 +1107,20 @@ impl Broker {
                 }
             }
             NodeId::Controller => {
+                // The requests on that connection are lost: `AlterPartitionManager` sends
+                // them again (the same proposals, so an answer to either is recognised).
                 for r in self.replicas.values_mut() {
-                    r.pending_isr = None;
-                    r.pending_isr_since = None;
+                    if let Some(p) = r.pending_isr.as_mut() {
+                        p.resend_at = Some(now + ALTER_PARTITION_RETRY_MS);
+                    }
+                }
+                if self.broker_epoch.is_none() {
+                    self.next_heartbeat = self.next_heartbeat.min(now + ALTER_PARTITION_RETRY_MS);
                 }
             }
             _ => {}
         }
     }
-}
-
-fn request_isr_change(
-    id: BrokerId,
-    r: &mut Replica,
-    isr: Vec<BrokerId>,
-    now: Millis,
-    fx: &mut Effects,
-) {
-    let st = r.state.as_ref().expect("leader has state");
-    fx.send(
-        NodeId::Controller,
-        Message::AlterPartition {
-            tp: r.tp.clone(),
-            leader_epoch: st.leader_epoch,
-            partition_epoch: st.partition_epoch,
-            new_isr: isr.clone(),
-        },
-    );
-    fx.event(Event::IsrChangeRequested {
-        broker: id,
-        tp: r.tp.clone(),
-        isr: isr.clone(),
-    });
-    r.pending_isr = Some(isr);
-    r.pending_isr_since = Some(now);
 }
 
 /// Truncates a replica's log (and what depends on it), tracing what was removed.

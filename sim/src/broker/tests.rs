@@ -18,20 +18,41 @@ fn state(leader: BrokerId, epoch: u32, isr: &[BrokerId]) -> PartitionState {
         leader_epoch: epoch,
         isr: isr.to_vec(),
         partition_epoch: epoch,
+        elr: Vec::new(),
     }
 }
 
 fn broker(id: BrokerId, mode: TruncationMode, cfg: BrokerConfig) -> Broker {
+    broker_with(id, mode, cfg, crate::config::ClusterFeatures::default())
+}
+
+fn zookeeper_era() -> crate::config::ClusterFeatures {
+    crate::config::ClusterFeatures {
+        metadata: crate::config::MetadataMode::Zookeeper,
+        eligible_leader_replicas: false,
+    }
+}
+
+fn broker_with(
+    id: BrokerId,
+    mode: TruncationMode,
+    cfg: BrokerConfig,
+    features: crate::config::ClusterFeatures,
+) -> Broker {
     let mut fx = Effects::default();
-    Broker::start(
+    let mut b = Broker::start(
         id,
         cfg,
         BTreeMap::new(),
         mode,
+        features,
         BrokerDisk::default(),
         0,
         &mut fx,
-    )
+    );
+    // Registered: the controller's answer carries broker epoch 1.
+    b.broker_epoch = Some(1);
+    b
 }
 
 fn metadata(b: &mut Broker, version: u64, st: PartitionState, now: Millis) -> Effects {
@@ -42,7 +63,7 @@ fn metadata(b: &mut Broker, version: u64, st: PartitionState, now: Millis) -> Ef
         Message::MetadataUpdate {
             metadata_version: version,
             partitions: vec![st],
-            live_brokers: vec![1, 2, 3],
+            brokers: registered(&[1, 2, 3]),
         },
         &mut fx,
     );
@@ -89,7 +110,10 @@ fn fetch(b: &mut Broker, now: Millis, from: BrokerId, offset: u64, epoch: u32) -
         now,
         NodeId::Broker(from),
         Message::Fetch {
-            replica: Some(from),
+            replica: Some(crate::protocol::ReplicaState {
+                id: from,
+                broker_epoch: Some(1),
+            }),
             correlation: 1,
             max_wait_ms: 0,
             min_bytes: 1,
@@ -169,13 +193,15 @@ fn acks_all_is_refused_before_the_append_when_the_isr_is_too_small() {
     assert_eq!(produce_responses(&fx), vec![(None, Some(0))]);
 }
 
+/// ZooKeeper-era rule (before KIP-966's strict min ISR): the HW moves over whatever ISR there
+/// is, and `checkEnoughReplicasReachOffset` then answers NOT_ENOUGH_REPLICAS_AFTER_APPEND.
 #[test]
 fn a_write_that_reaches_the_hw_after_the_isr_shrank_is_not_enough_replicas_after_append() {
     let cfg = BrokerConfig {
         min_insync_replicas: 2,
         ..Default::default()
     };
-    let mut b = broker(1, TruncationMode::LeaderEpoch, cfg);
+    let mut b = broker_with(1, TruncationMode::LeaderEpoch, cfg, zookeeper_era());
     metadata(&mut b, 2, state(1, 0, &[1, 2]), 0);
     produce(&mut b, 10, 7, Acks::All, &["m1"], None);
     // The controller shrinks the ISR to the leader alone: the HW passes m1 at once.
@@ -185,6 +211,35 @@ fn a_write_that_reaches_the_hw_after_the_isr_shrank_is_not_enough_replicas_after
     assert_eq!(
         produce_responses(&fx),
         vec![(Some(ErrorCode::NotEnoughReplicasAfterAppend), None)]
+    );
+}
+
+/// Kafka 4.1 (`Partition.maybeIncrementLeaderHW` returns early while `isUnderMinIsr`): the HW
+/// stays below a write appended before the ISR shrank under `min.insync.replicas`, so the write
+/// is never acknowledged by fewer copies; it times out unless the ISR grows back.
+#[test]
+fn under_strict_min_isr_the_hw_waits_and_the_write_times_out() {
+    let cfg = BrokerConfig {
+        min_insync_replicas: 2,
+        ..Default::default()
+    };
+    let mut b = broker(1, TruncationMode::LeaderEpoch, cfg);
+    metadata(&mut b, 2, state(1, 0, &[1, 2]), 0);
+    produce(&mut b, 10, 7, Acks::All, &["m1"], None);
+    let mut st = state(1, 0, &[1]);
+    st.partition_epoch = 1;
+    let fx = metadata(&mut b, 3, st, 20);
+    assert!(produce_responses(&fx).is_empty(), "no answer yet");
+    assert_eq!(
+        b.view(&tp()).unwrap().high_watermark,
+        0,
+        "the HW does not move"
+    );
+    let mut fx = Effects::default();
+    b.handle_timeout(10 + 30_000, &mut fx);
+    assert_eq!(
+        produce_responses(&fx),
+        vec![(Some(ErrorCode::RequestTimedOut), None)]
     );
 }
 
@@ -202,7 +257,9 @@ fn a_follower_that_stops_catching_up_is_proposed_out_of_the_isr() {
         let mut fx = Effects::default();
         b.handle_timeout(t, &mut fx);
         if let Some(isr) = fx.sends.iter().find_map(|(_, m)| match m {
-            Message::AlterPartition { new_isr, .. } => Some(new_isr.clone()),
+            Message::AlterPartition { new_isr, .. } => {
+                Some(new_isr.iter().map(|m| m.0).collect::<Vec<_>>())
+            }
             _ => None,
         }) {
             assert_eq!(isr, vec![1, 2]);
@@ -374,4 +431,16 @@ fn a_power_loss_loses_the_unflushed_suffix_and_a_process_crash_does_not() {
         let disk = b.crash(kind, &mut fx);
         assert_eq!(disk.logs[&tp()].end_offset(), expected, "{kind:?}");
     }
+}
+
+/// Brokers `ids`, registered with broker epoch 1 and unfenced, as a metadata image lists them.
+fn registered(ids: &[BrokerId]) -> Vec<crate::protocol::BrokerInfo> {
+    ids.iter()
+        .map(|&id| crate::protocol::BrokerInfo {
+            id,
+            epoch: 1,
+            fenced: false,
+            in_controlled_shutdown: false,
+        })
+        .collect()
 }

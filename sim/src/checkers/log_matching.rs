@@ -1,5 +1,9 @@
 //! LogMatching: two replicas never hold different records at an offset below both their HWs.
 //!
+//! Also judged on the final logs ([`LogMatching::finish`]): every running follower must hold
+//! the leader's records below the leader's HW, so a divergence that never moved an HW (a
+//! follower that kept a record the leader does not have) is still caught.
+//!
 //! Checked incrementally: when a replica's HW rises, the newly covered offsets are compared
 //! with every other *active* replica. A replica becomes active once it has a role and has
 //! fetched since (a restarted follower may legitimately hold a divergent suffix until it has
@@ -81,5 +85,27 @@ impl LogMatching {
             }
         }
         self.checked.insert(key, hw);
+    }
+
+    /// The final logs: each running follower against its leader, below the leader's HW.
+    pub fn finish(&mut self, i: usize, at: Millis, replay: &Replay) {
+        for ((tp, b), r) in &replay.replicas {
+            if r.role != ReplayRole::Leader || !r.up {
+                continue;
+            }
+            let hw = (r.high_watermark as usize).min(r.log.len());
+            for ((tp2, f), fr) in &replay.replicas {
+                if tp2 != tp || f == b || !fr.up || fr.role != ReplayRole::Follower {
+                    continue;
+                }
+                let upto = hw.min(fr.log.len());
+                if let Some(off) = (0..upto).find(|&o| fr.log[o] != r.log[o]) {
+                    let (mine, theirs) = (&r.log[off], &fr.log[off]);
+                    note(&mut self.violation, i, at, || {
+                        format!("{tp}@{off}: at the end broker-{f} holds {theirs} but the leader broker-{b} holds {mine}, below its HW")
+                    });
+                }
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@
 
 mod delivery;
 mod groups;
+mod isr;
 mod log_matching;
 #[cfg(test)]
 pub(crate) mod test_util;
@@ -92,6 +93,7 @@ pub fn check_to(trace: &Trace, end: Millis) -> Findings {
     let mut replay = Replay::default();
     let mut delivery = delivery::Delivery::default();
     let mut matching = log_matching::LogMatching::default();
+    let mut isr_invariants = isr::IsrInvariants::default();
     let mut groups = groups::Groups::new(trace.names.clone());
     let mut recorder = Recorder::new(trace.names.clone(), SAMPLE_INTERVAL_MS);
     let mut strong_isr: Option<Violation> = None;
@@ -102,7 +104,16 @@ pub fn check_to(trace: &Trace, end: Millis) -> Findings {
 
     for (i, entry) in trace.entries.iter().enumerate() {
         let e = &entry.event;
+        let isr_before = match e {
+            Event::PartitionChanged { tp, .. } => replay
+                .partitions
+                .get(tp)
+                .map(|m| m.isr.clone())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
         replay.apply(e);
+        isr_invariants.observe(i, entry.at, e, &replay, &isr_before);
         delivery.observe(i, entry.at, e, &replay);
         matching.observe(i, entry.at, e, &replay);
         groups.observe(i, entry.at, e, &replay);
@@ -174,9 +185,23 @@ pub fn check_to(trace: &Trace, end: Millis) -> Findings {
     counts.extend(group_counts);
     let metrics = recorder.finish(end);
     counts.insert(Count::MaxLag, metrics.max_lag_position);
+    let end_index = trace.entries.len().saturating_sub(1);
+    matching.finish(end_index, end, &replay);
     verdicts.push(Verdict {
         checker: CheckerId::LogMatching,
         violation: matching.violation,
+    });
+    verdicts.push(Verdict {
+        checker: CheckerId::ValidHighWatermark,
+        violation: isr_invariants.valid_high_watermark,
+    });
+    verdicts.push(Verdict {
+        checker: CheckerId::WeakIsr,
+        violation: isr_invariants.weak_isr,
+    });
+    verdicts.push(Verdict {
+        checker: CheckerId::ElrDisjointFromIsr,
+        violation: isr_invariants.elr_disjoint,
     });
     verdicts.push(Verdict {
         checker: CheckerId::StrongIsr,

@@ -70,6 +70,7 @@ impl T {
             leader_epoch: 0,
             partition_epoch: 0,
             isr: isr.to_vec(),
+            elr: Vec::new(),
             reason: ChangeReason::Created,
         })
         .e(Event::BecameLeader {

@@ -15,6 +15,8 @@
 //! [cluster]
 //! brokers = 3
 //! truncation = "leader-epoch"    # or "high-watermark" (Kafka before 0.11)
+//! metadata = "kraft"             # or "zookeeper" (the controller of the KIP-101 era)
+//! eligible.leader.replicas.version = 1   # KIP-966's ELR: 1 on new Kafka 4.1 clusters, or 0
 //!
 //! [broker]                       # Kafka broker settings for every broker
 //! min.insync.replicas = 2
@@ -141,7 +143,9 @@ pub use write::to_toml;
 
 use crate::broker::TruncationMode;
 use crate::command::{Command, TimedCommand};
-use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig, TopicOverrides};
+use crate::config::{
+    BrokerConfig, ClusterFeatures, ConsumerConfig, ProducerConfig, TopicOverrides,
+};
 use crate::ids::{BrokerId, Millis, NodeId, NodeNames};
 use crate::network::LinkParams;
 use crate::producer::Workload;
@@ -155,6 +159,8 @@ pub struct Scenario {
     pub duration: Millis,
     pub brokers: u32,
     pub truncation: TruncationMode,
+    /// The metadata mode and features: Kafka 4.1 (KRaft, ELR) unless the file says otherwise.
+    pub features: ClusterFeatures,
     /// Whether the checking reader runs.
     pub reader: bool,
     /// Settings of every broker, with per-broker overrides applied (index = broker id - 1).
@@ -390,6 +396,9 @@ pub enum CheckerId {
     LogMatching,
     StrongIsr,
     LeaderInIsr,
+    ValidHighWatermark,
+    WeakIsr,
+    ElrDisjointFromIsr,
     NoSkippedRecords,
     NoReprocessing,
     MonotonicPolls,
@@ -399,13 +408,16 @@ pub enum CheckerId {
 }
 
 impl CheckerId {
-    pub const ALL: [CheckerId; 12] = [
+    pub const ALL: [CheckerId; 15] = [
         CheckerId::NoLostAcknowledged,
         CheckerId::NoDuplicates,
         CheckerId::NoReordering,
         CheckerId::LogMatching,
         CheckerId::StrongIsr,
         CheckerId::LeaderInIsr,
+        CheckerId::ValidHighWatermark,
+        CheckerId::WeakIsr,
+        CheckerId::ElrDisjointFromIsr,
         CheckerId::NoSkippedRecords,
         CheckerId::NoReprocessing,
         CheckerId::MonotonicPolls,
@@ -422,6 +434,9 @@ impl CheckerId {
             CheckerId::LogMatching => "log_matching",
             CheckerId::StrongIsr => "strong_isr",
             CheckerId::LeaderInIsr => "leader_in_isr",
+            CheckerId::ValidHighWatermark => "valid_high_watermark",
+            CheckerId::WeakIsr => "weak_isr",
+            CheckerId::ElrDisjointFromIsr => "elr_disjoint_from_isr",
             CheckerId::NoSkippedRecords => "no_skipped_records",
             CheckerId::NoReprocessing => "no_reprocessing",
             CheckerId::MonotonicPolls => "monotonic_polls",
@@ -445,6 +460,15 @@ impl CheckerId {
                 "a new leader holds every record that was below the HW (committed)"
             }
             CheckerId::LeaderInIsr => "the controller's leader is always a member of the ISR",
+            CheckerId::ValidHighWatermark => {
+                "a leader's HW never passes the log end of a running member of its maximal ISR (AsyncIsr.tla)"
+            }
+            CheckerId::WeakIsr => {
+                "a replica joins the ISR only holding the leader's records below the HW (KafkaReplication.tla)"
+            }
+            CheckerId::ElrDisjointFromIsr => {
+                "no replica is in both the ISR and the Eligible Leader Replicas (KIP-966)"
+            }
             CheckerId::NoSkippedRecords => {
                 "each group processed every committed record between where it started and the last offset it processed"
             }

@@ -24,7 +24,8 @@ use super::{
 use crate::broker::TruncationMode;
 use crate::command::{Command, Target, TimedCommand};
 use crate::config::{
-    self, Acks, BrokerConfig, ConsumerConfig, Kind, ProducerConfig, Scope, TopicOverrides, Value,
+    self, Acks, BrokerConfig, ClusterFeatures, ConsumerConfig, Kind, MetadataMode, ProducerConfig,
+    Scope, TopicOverrides, Value,
 };
 use crate::ids::{BrokerId, Millis, NodeId, NodeNames, TopicPartition, OFFSETS_TOPIC};
 use crate::network::LinkParams;
@@ -573,6 +574,7 @@ struct Meta {
 struct Cluster {
     brokers: Option<u32>,
     truncation: TruncationMode,
+    features: ClusterFeatures,
     reader: bool,
 }
 
@@ -1104,6 +1106,7 @@ impl<'t> Parser<'t> {
             duration: meta.duration.unwrap_or(0),
             brokers: cluster.brokers.unwrap_or(0),
             truncation: cluster.truncation,
+            features: cluster.features,
             reader: cluster.reader,
             consumers,
             broker_configs: brokers.configs,
@@ -1128,7 +1131,7 @@ impl<'t> Parser<'t> {
             _ => {
                 let home = [
                     ("[scenario]", &["name", "description", "reference", "seed", "duration"][..]),
-                    ("[cluster]", &["truncation", "reader"][..]),
+                    ("[cluster]", &["truncation", "metadata", "eligible.leader.replicas.version", "reader"][..]),
                     ("[network]", &["latency", "loss"][..]),
                 ]
                 .into_iter()
@@ -1206,6 +1209,7 @@ impl<'t> Parser<'t> {
         let mut c = Cluster {
             brokers: None,
             truncation: TruncationMode::LeaderEpoch,
+            features: ClusterFeatures::default(),
             reader: true,
         };
         let Some(v) = v else {
@@ -1230,13 +1234,37 @@ impl<'t> Parser<'t> {
                 _ => TruncationMode::LeaderEpoch,
             };
         }
+        if let Some(e) = s.take("metadata") {
+            if self.choice(&e.name, e.value, &["kraft", "zookeeper"]) == Some("zookeeper") {
+                c.features.metadata = MetadataMode::Zookeeper;
+                c.features.eligible_leader_replicas = false;
+            }
+        }
+        if let Some(e) = s.take("eligible.leader.replicas.version") {
+            if let Some(v) = self.int(&e.name, e.value, 0, 1) {
+                if v == 1 && c.features.metadata == MetadataMode::Zookeeper {
+                    self.error_help(
+                        e.value.span(),
+                        "eligible.leader.replicas.version = 1 needs a KRaft cluster",
+                        "Eligible Leader Replicas (KIP-966) exist only in KRaft: remove `metadata = \"zookeeper\"` or set this to 0",
+                    );
+                }
+                c.features.eligible_leader_replicas = v == 1;
+            }
+        }
         if let Some(e) = s.take("reader") {
             c.reader = self.bool(&e.name, e.value).unwrap_or(true);
         }
         s.finish(
             self,
             "[cluster]",
-            &["brokers", "truncation", "reader"],
+            &[
+                "brokers",
+                "truncation",
+                "metadata",
+                "eligible.leader.replicas.version",
+                "reader",
+            ],
             false,
         );
         c

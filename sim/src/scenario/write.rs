@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use super::{Cmp, ConsumerDef, Expectation, ProducerDef, Scenario, Transform};
 use crate::broker::TruncationMode;
 use crate::command::{Command, Target};
-use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig, Value};
+use crate::config::{BrokerConfig, ConsumerConfig, MetadataMode, ProducerConfig, Value};
 use crate::ids::NodeNames;
 use crate::network::LinkParams;
 use crate::producer::KeySpec;
@@ -205,11 +205,17 @@ pub fn to_toml(s: &Scenario) -> String {
         TruncationMode::HighWatermark => "high-watermark",
         TruncationMode::LeaderEpoch => "leader-epoch",
     };
+    let metadata = match s.features.metadata {
+        MetadataMode::Kraft => "kraft",
+        MetadataMode::Zookeeper => "zookeeper",
+    };
     let _ = writeln!(
         o,
-        "\n[cluster]\nbrokers = {}\ntruncation = {}\nreader = {}",
+        "\n[cluster]\nbrokers = {}\ntruncation = {}\nmetadata = {}\neligible.leader.replicas.version = {}\nreader = {}",
         s.brokers,
         q(truncation),
+        q(metadata),
+        u8::from(s.features.eligible_leader_replicas),
         s.reader
     );
     let defaults = BrokerConfig::default().entries();

@@ -25,6 +25,7 @@ fn state(tp: TopicPartition, leader: BrokerId, epoch: u32, isr: &[BrokerId]) -> 
         leader_epoch: epoch,
         isr: isr.to_vec(),
         partition_epoch: epoch,
+        elr: Vec::new(),
     }
 }
 
@@ -34,15 +35,19 @@ fn broker_with(id: BrokerId, disk: BrokerDisk) -> Broker {
         ..Default::default()
     };
     let mut fx = Effects::default();
-    Broker::start(
+    let mut b = Broker::start(
         id,
         cfg,
         BTreeMap::new(),
         TruncationMode::LeaderEpoch,
+        crate::config::ClusterFeatures::default(),
         disk,
         0,
         &mut fx,
-    )
+    );
+    // Registered: the controller's answer carries broker epoch 1.
+    b.broker_epoch = Some(1);
+    b
 }
 
 /// The controller makes `leader` lead `__consumer_offsets-0` (ISR `offsets_isr`) and both
@@ -66,7 +71,7 @@ fn metadata(
                 state(orders(0), leader, epoch, &[leader]),
                 state(orders(1), leader, epoch, &[leader]),
             ],
-            live_brokers: vec![1, 2, 3],
+            brokers: registered(&[1, 2, 3]),
         },
     )
 }
@@ -438,7 +443,10 @@ fn a_commit_is_visible_and_acknowledged_only_once_the_hw_passes_its_record() {
             now,
             NodeId::Broker(2),
             Message::Fetch {
-                replica: Some(2),
+                replica: Some(crate::protocol::ReplicaState {
+                    id: 2,
+                    broker_epoch: Some(1),
+                }),
                 correlation: 9,
                 max_wait_ms: 0,
                 min_bytes: 1,
@@ -718,7 +726,7 @@ fn find_coordinator_without_a_leader_is_coordinator_not_available() {
         Message::MetadataUpdate {
             metadata_version: 2,
             partitions: vec![st],
-            live_brokers: vec![1],
+            brokers: registered(&[1]),
         },
     );
     assert_eq!(
@@ -740,7 +748,7 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
         Message::MetadataUpdate {
             metadata_version: 3,
             partitions: vec![st],
-            live_brokers: vec![1, 2, 3],
+            brokers: registered(&[1, 2, 3]),
         },
     );
     for (i, v) in ["a", "b", "c"].iter().enumerate() {
@@ -770,7 +778,10 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
             3,
             NodeId::Broker(2),
             Message::Fetch {
-                replica: Some(2),
+                replica: Some(crate::protocol::ReplicaState {
+                    id: 2,
+                    broker_epoch: Some(1),
+                }),
                 correlation: 1,
                 max_wait_ms: 0,
                 min_bytes: 1,
@@ -816,4 +827,16 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
         list(&mut b2, 0, OffsetSpec::Latest),
         Err(ErrorCode::NotLeaderOrFollower)
     );
+}
+
+/// Brokers `ids`, registered with broker epoch 1 and unfenced, as a metadata image lists them.
+fn registered(ids: &[BrokerId]) -> Vec<crate::protocol::BrokerInfo> {
+    ids.iter()
+        .map(|&id| crate::protocol::BrokerInfo {
+            id,
+            epoch: 1,
+            fenced: false,
+            in_controlled_shutdown: false,
+        })
+        .collect()
 }
