@@ -202,14 +202,18 @@ impl Controller {
                 incarnation,
                 clean_shutdown,
             } => {
+                let known = self.disk.registrations.get(&broker).map(|r| r.incarnation);
                 let result = self.register(now, broker, incarnation, clean_shutdown, fx);
-                fx.send(
-                    from,
-                    Message::BrokerRegistrationResponse {
-                        incarnation,
-                        result,
-                    },
-                );
+                if result.is_err() || known == Some(incarnation) {
+                    // (A new registration has been answered already, ahead of its image.)
+                    fx.send(
+                        from,
+                        Message::BrokerRegistrationResponse {
+                            incarnation,
+                            result,
+                        },
+                    );
+                }
             }
             Message::BrokerHeartbeat {
                 broker,
@@ -324,6 +328,14 @@ impl Controller {
             incarnation,
             broker_epoch: epoch,
         });
+        // The answer goes first, so the broker knows its epoch when the new image arrives.
+        fx.send(
+            NodeId::Broker(broker),
+            Message::BrokerRegistrationResponse {
+                incarnation,
+                result: Ok(epoch),
+            },
+        );
         self.push_metadata(fx);
         Ok(epoch)
     }

@@ -492,13 +492,19 @@ impl Broker {
         if version <= self.metadata_version {
             return;
         }
-        if self.features.kraft() && self.broker_epoch.is_none() {
-            // A KRaft broker serves nothing before its incarnation is registered: the image
-            // may still name its previous incarnation as a leader.
+        if self.features.kraft() && self.broker_epoch.is_none() && self.incarnation > 1 {
+            // A restarted KRaft broker serves nothing before its new incarnation is registered:
+            // the image may still name its previous incarnation as a leader. (The first
+            // incarnations are registered when the cluster is formed.)
             return;
         }
         self.metadata_version = version;
         self.brokers = brokers.into_iter().map(|b| (b.id, b)).collect();
+        if self.broker_epoch.is_some() && self.brokers.get(&self.id).is_some_and(|b| b.fenced) {
+            // Caught up while fenced: tell the controller at once (`BrokerLifecycleManager`
+            // heartbeats as soon as the broker is ready to be unfenced).
+            self.next_heartbeat = now;
+        }
         for st in partitions {
             self.metadata.insert(st.tp.clone(), st.clone());
             if !st.replicas.contains(&self.id) {
