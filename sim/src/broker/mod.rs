@@ -167,6 +167,7 @@ const CONTROLLED_SHUTDOWN_TIMEOUT_MS: Millis = 5_000;
 
 impl Broker {
     /// Starts a broker from what its disk holds (empty on first boot).
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         id: BrokerId,
         config: BrokerConfig,
