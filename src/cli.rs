@@ -585,13 +585,7 @@ pub fn configs() -> String {
         "Cluster behaviour: [cluster] (Kafka 4.1 in KRaft mode unless a scenario says otherwise)\n",
     );
     for k in config::CLUSTER_KEYS {
-        s.push_str(&format!(
-            "  {:<46} {:<24} default {}\n",
-            k.name,
-            k.kind.describe(),
-            k.default
-        ));
-        s.push_str(&format!("      {}\n", k.doc));
+        config_line(&mut s, k.name, &k.kind, k.default, k.doc);
     }
     s.push('\n');
     for (scope, title) in [
@@ -602,13 +596,7 @@ pub fn configs() -> String {
         s.push_str(title);
         s.push('\n');
         for k in config::KEYS.iter().filter(|k| k.scope == scope) {
-            s.push_str(&format!(
-                "  {:<46} {:<24} default {}\n",
-                k.name,
-                k.kind.describe(),
-                k.default
-            ));
-            s.push_str(&format!("      {}\n", k.doc));
+            config_line(&mut s, k.name, &k.kind, k.default, k.doc);
         }
         s.push('\n');
     }
@@ -624,6 +612,17 @@ pub fn configs() -> String {
         ));
     }
     s
+}
+
+/// One key of `kafkascope configs`: name, type, default, then its meaning.
+fn config_line(s: &mut String, name: &str, kind: &config::Kind, default: &str, doc: &str) {
+    s.push_str(&format!(
+        "  {:<46} {:<24} default {}\n",
+        name,
+        kind.describe(),
+        default
+    ));
+    s.push_str(&format!("      {doc}\n"));
 }
 
 fn unknown_scenario(name: &str) -> String {

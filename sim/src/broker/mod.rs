@@ -570,5 +570,19 @@ impl Broker {
     }
 }
 
+/// Brokers `ids`, registered with broker epoch 1 and unfenced, as a metadata image lists them
+/// (for tests that drive a broker message by message).
+#[cfg(test)]
+pub(crate) fn registered(ids: &[BrokerId]) -> Vec<BrokerInfo> {
+    ids.iter()
+        .map(|&id| BrokerInfo {
+            id,
+            epoch: 1,
+            fenced: false,
+            in_controlled_shutdown: false,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

@@ -537,11 +537,6 @@ impl Broker {
                 hw = hw.min(fp.log_end_offset);
             }
         }
-        for b in maximal {
-            if b != id && !r.followers.contains_key(&b) {
-                hw = 0;
-            }
-        }
         let r = self.replicas.get_mut(tp).expect("checked");
         if hw > r.high_watermark {
             r.high_watermark = hw;

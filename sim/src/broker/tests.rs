@@ -63,7 +63,7 @@ fn metadata(b: &mut Broker, version: u64, st: PartitionState, now: Millis) -> Ef
         Message::MetadataUpdate {
             metadata_version: version,
             partitions: vec![st],
-            brokers: registered(&[1, 2, 3]),
+            brokers: crate::broker::registered(&[1, 2, 3]),
         },
         &mut fx,
     );
@@ -433,14 +433,181 @@ fn a_power_loss_loses_the_unflushed_suffix_and_a_process_crash_does_not() {
     }
 }
 
-/// Brokers `ids`, registered with broker epoch 1 and unfenced, as a metadata image lists them.
-fn registered(ids: &[BrokerId]) -> Vec<crate::protocol::BrokerInfo> {
-    ids.iter()
-        .map(|&id| crate::protocol::BrokerInfo {
-            id,
-            epoch: 1,
-            fenced: false,
-            in_controlled_shutdown: false,
+/// The AlterPartition requests in `fx`: (request id, proposed ISR).
+fn alter_requests(fx: &Effects) -> Vec<(u64, Vec<BrokerId>)> {
+    fx.sends
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::AlterPartition {
+                request, new_isr, ..
+            } => Some((*request, new_isr.iter().map(|m| m.0).collect())),
+            _ => None,
         })
         .collect()
+}
+
+fn alter_answer(
+    b: &mut Broker,
+    now: Millis,
+    request: u64,
+    result: Result<PartitionState, ErrorCode>,
+) -> Effects {
+    let mut fx = Effects::default();
+    let msg = Message::AlterPartitionResponse {
+        tp: tp(),
+        request,
+        result,
+    };
+    b.handle_message(now, NodeId::Controller, msg, &mut fx);
+    fx
+}
+
+/// `Partition.prepareIsrExpand` and `maximalIsr`: while an expansion is pending the HW already
+/// waits for the new member, and a metadata push that does not change the partition (same
+/// partition epoch) leaves the proposal pending (`makeLeader` skips it).
+#[test]
+fn a_pending_isr_expansion_counts_in_the_hw_and_survives_an_unchanged_metadata_push() {
+    let mut b = broker(1, TruncationMode::LeaderEpoch, BrokerConfig::default());
+    metadata(&mut b, 2, state(1, 0, &[1]), 0);
+    let fx = fetch(&mut b, 5, 2, 0, 0);
+    assert_eq!(alter_requests(&fx), vec![(1, vec![1, 2])]);
+    metadata(&mut b, 3, state(1, 0, &[1]), 6);
+    produce(&mut b, 10, 7, Acks::Leader, &["m1"], None);
+    assert_eq!(
+        b.view(&tp()).unwrap().high_watermark,
+        0,
+        "broker-2 is in the maximal ISR and does not have m1 yet"
+    );
+    let fx = fetch(&mut b, 12, 2, 1, 0);
+    assert!(
+        alter_requests(&fx).is_empty(),
+        "one change in flight at a time"
+    );
+    assert_eq!(b.view(&tp()).unwrap().high_watermark, 1);
+}
+
+/// `submitAlterPartition`'s completion: an answer to another proposal is ignored, the answer
+/// to this one commits the controller's ISR and partition epoch.
+#[test]
+fn only_the_answer_to_the_pending_proposal_commits_it() {
+    let mut b = broker(1, TruncationMode::LeaderEpoch, BrokerConfig::default());
+    metadata(&mut b, 2, state(1, 0, &[1]), 0);
+    let (request, _) = alter_requests(&fetch(&mut b, 5, 2, 0, 0))[0].clone();
+    let mut committed = state(1, 0, &[1, 2]);
+    committed.partition_epoch = 1;
+    alter_answer(&mut b, 6, request + 7, Ok(committed.clone()));
+    assert_eq!(b.replicas[&tp()].isr(), &[1]);
+    assert!(b.replicas[&tp()].pending_isr.is_some(), "still pending");
+    alter_answer(&mut b, 7, request, Ok(committed));
+    assert_eq!(b.replicas[&tp()].isr(), &[1, 2]);
+    assert!(b.replicas[&tp()].pending_isr.is_none());
+}
+
+/// `handleAlterPartitionError`: INELIGIBLE_REPLICA reverts to the committed ISR (the request
+/// was not applied); INVALID_UPDATE_VERSION keeps the proposal until newer metadata arrives.
+#[test]
+fn an_ineligible_replica_reverts_and_a_stale_version_waits_for_metadata() {
+    let mut b = broker(1, TruncationMode::LeaderEpoch, BrokerConfig::default());
+    metadata(&mut b, 2, state(1, 0, &[1]), 0);
+    let (request, _) = alter_requests(&fetch(&mut b, 5, 2, 0, 0))[0].clone();
+    alter_answer(&mut b, 6, request, Err(ErrorCode::InvalidUpdateVersion));
+    assert!(b.replicas[&tp()].pending_isr.is_some());
+    let mut newer = state(1, 0, &[1]);
+    newer.partition_epoch = 1;
+    metadata(&mut b, 3, newer, 7);
+    assert!(
+        b.replicas[&tp()].pending_isr.is_none(),
+        "newer state ends it"
+    );
+    let (request, _) = alter_requests(&fetch(&mut b, 8, 2, 0, 0))[0].clone();
+    alter_answer(&mut b, 9, request, Err(ErrorCode::IneligibleReplica));
+    assert!(b.replicas[&tp()].pending_isr.is_none());
+    assert_eq!(b.replicas[&tp()].isr(), &[1]);
+}
+
+/// `AlterPartitionManager`: a proposal whose connection to the controller broke is sent again,
+/// unchanged (same request id), 50 ms later.
+#[test]
+fn a_proposal_lost_with_the_controller_connection_is_sent_again() {
+    let mut b = broker(1, TruncationMode::LeaderEpoch, BrokerConfig::default());
+    metadata(&mut b, 2, state(1, 0, &[1]), 0);
+    let first = alter_requests(&fetch(&mut b, 5, 2, 0, 0));
+    b.handle_message(
+        6,
+        NodeId::Controller,
+        Message::Disconnected,
+        &mut Effects::default(),
+    );
+    let mut fx = Effects::default();
+    b.handle_timeout(56, &mut fx);
+    assert_eq!(alter_requests(&fx), first);
+}
+
+/// KIP-903 (`Replica.updateFetchStateOrThrow`, `Partition.isReplicaIsrEligible`): a fetch
+/// carrying an older broker epoch than the follower's registration is refused, and a follower
+/// whose fetches carry a stale epoch is not proposed for the ISR.
+#[test]
+fn fetches_from_an_earlier_incarnation_are_refused_and_cannot_join_the_isr() {
+    let mut b = broker(1, TruncationMode::LeaderEpoch, BrokerConfig::default());
+    let mut brokers = crate::broker::registered(&[1, 2, 3]);
+    brokers[1].epoch = 5;
+    let mut fx = Effects::default();
+    b.handle_message(
+        0,
+        NodeId::Controller,
+        Message::MetadataUpdate {
+            metadata_version: 2,
+            partitions: vec![state(1, 0, &[1])],
+            brokers,
+        },
+        &mut fx,
+    );
+    let fx = fetch(&mut b, 5, 2, 0, 0);
+    assert_eq!(fetched(&fx)[0].error, Some(ErrorCode::NotLeaderOrFollower));
+    assert!(alter_requests(&fx).is_empty());
+}
+
+/// KIP-207 (`Partition.fetchOffsetForTimestamp`): a new leader whose HW is still below the start
+/// of its epoch answers "latest" with OFFSET_NOT_AVAILABLE, "earliest" as usual.
+#[test]
+fn a_new_leader_has_no_latest_offset_until_its_hw_reaches_its_epoch_start() {
+    let mut b = broker(2, TruncationMode::LeaderEpoch, BrokerConfig::default());
+    metadata(&mut b, 2, state(1, 0, &[1, 2]), 0);
+    let rec = |o: u64, v: &str| Record {
+        offset: o,
+        leader_epoch: 0,
+        data: RecordData {
+            key: None,
+            value: v.into(),
+            timestamp: 0,
+            size: 10,
+        },
+        producer: None,
+    };
+    b.replicas
+        .get_mut(&tp())
+        .unwrap()
+        .log
+        .append(vec![rec(0, "m1"), rec(1, "m2")]);
+    metadata(&mut b, 3, state(2, 1, &[2, 3]), 10);
+    let ask = |b: &mut Broker, spec| {
+        let mut fx = Effects::default();
+        let msg = Message::ListOffsets {
+            correlation: 1,
+            partitions: vec![(tp(), 1, spec)],
+        };
+        b.handle_message(11, NodeId::Consumer(0), msg, &mut fx);
+        fx.sends
+            .iter()
+            .find_map(|(_, m)| match m {
+                Message::ListOffsetsResponse { partitions, .. } => Some(partitions[0].1),
+                _ => None,
+            })
+            .expect("answered")
+    };
+    assert_eq!(
+        ask(&mut b, crate::protocol::OffsetSpec::Latest),
+        Err(ErrorCode::OffsetNotAvailable)
+    );
+    assert_eq!(ask(&mut b, crate::protocol::OffsetSpec::Earliest), Ok(0));
 }

@@ -71,7 +71,7 @@ fn metadata(
                 state(orders(0), leader, epoch, &[leader]),
                 state(orders(1), leader, epoch, &[leader]),
             ],
-            brokers: registered(&[1, 2, 3]),
+            brokers: crate::broker::registered(&[1, 2, 3]),
         },
     )
 }
@@ -726,7 +726,7 @@ fn find_coordinator_without_a_leader_is_coordinator_not_available() {
         Message::MetadataUpdate {
             metadata_version: 2,
             partitions: vec![st],
-            brokers: registered(&[1]),
+            brokers: crate::broker::registered(&[1]),
         },
     );
     assert_eq!(
@@ -748,7 +748,7 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
         Message::MetadataUpdate {
             metadata_version: 3,
             partitions: vec![st],
-            brokers: registered(&[1, 2, 3]),
+            brokers: crate::broker::registered(&[1, 2, 3]),
         },
     );
     for (i, v) in ["a", "b", "c"].iter().enumerate() {
@@ -827,16 +827,4 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
         list(&mut b2, 0, OffsetSpec::Latest),
         Err(ErrorCode::NotLeaderOrFollower)
     );
-}
-
-/// Brokers `ids`, registered with broker epoch 1 and unfenced, as a metadata image lists them.
-fn registered(ids: &[BrokerId]) -> Vec<crate::protocol::BrokerInfo> {
-    ids.iter()
-        .map(|&id| crate::protocol::BrokerInfo {
-            id,
-            epoch: 1,
-            fenced: false,
-            in_controlled_shutdown: false,
-        })
-        .collect()
 }
