@@ -214,6 +214,14 @@ fn every_nemesis_fault_kind_yields_valid_commands_that_run() {
     for p in &mut base.producers {
         p.workload.stop = 10_000;
     }
+    let grouped_name = "commit-after-processing";
+    let mut grouped = scenario::parse(
+        grouped_name,
+        kafkascope::library::find(grouped_name).expect("shipped"),
+    )
+    .expect("valid");
+    grouped.faults.clear();
+    grouped.duration = 12_000;
     for kind in explore::nemesis::FaultKind::ALL {
         let name = kind.name();
         assert_eq!(explore::nemesis::FaultKind::parse(name), Some(kind));
@@ -226,7 +234,11 @@ fn every_nemesis_fault_kind_yields_valid_commands_that_run() {
                 lasts: 2_000,
             }],
         };
-        let mut sc = base.clone();
+        let mut sc = if kind.needs_a_group() {
+            grouped.clone()
+        } else {
+            base.clone()
+        };
         sc.faults = n.schedule(&sc, 3);
         assert!(sc.faults.len() > 1, "{name} scheduled nothing");
         let text = scenario::to_toml(&sc);

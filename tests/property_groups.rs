@@ -4,9 +4,9 @@
 //! members of the current generation own a partition at once, no committed record a member
 //! reached is skipped, polls within an assignment never go back or jump, committed offsets never
 //! move backwards, and nobody reads above the high watermark. Duplicates are allowed (that is
-//! what at-least-once means) and are not checked. The nemesis starts, stops, crashes (also in
-//! the middle of a batch), pauses and restarts members, and crashes brokers, including the
-//! group coordinator; the cluster itself runs the safe configuration (acks=all,
+//! what at-least-once means) and are not checked. The nemesis (the one `kafkascope explore`
+//! uses) stops, crashes (also in the middle of a batch), pauses and restarts members, and
+//! crashes brokers, including the group coordinator; two members also join late; the cluster itself runs the safe configuration (acks=all,
 //! min.insync.replicas=2, no unclean election).
 //!
 //! The same schedules with commit-then-process (at-most-once) must skip records in some
@@ -17,8 +17,11 @@
 
 use std::fmt::Write as _;
 
+use kafkascope::explore::nemesis::{FaultKind, Nemesis, NemesisFault};
+use kafkascope_sim::command::{Command, Target, TimedCommand};
+use kafkascope_sim::ids::NodeId;
 use kafkascope_sim::report;
-use kafkascope_sim::scenario::{self, CheckerId};
+use kafkascope_sim::scenario::{self, CheckerId, Scenario};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -40,7 +43,26 @@ fn seeds() -> u64 {
         .unwrap_or(16)
 }
 
-fn schedule(seed: u64, commit: &str) -> String {
+/// The nemesis `kafkascope explore` uses, with the membership faults (members crash, crash
+/// mid-batch, close, stall, and come back) and crashes of partition leaders and of the group
+/// coordinator.
+fn nemesis() -> Nemesis {
+    let fault = |kind, every, lasts| NemesisFault { kind, every, lasts };
+    Nemesis {
+        from: 3_000,
+        until: 33_000,
+        faults: vec![
+            fault(FaultKind::CrashConsumer, 20_000, 6_000),
+            fault(FaultKind::CrashConsumerMidBatch, 20_000, 6_000),
+            fault(FaultKind::StopConsumer, 25_000, 6_000),
+            fault(FaultKind::PauseConsumer, 25_000, 10_000),
+            fault(FaultKind::CrashLeader, 30_000, 6_000),
+            fault(FaultKind::CrashCoordinator, 40_000, 6_000),
+        ],
+    }
+}
+
+fn schedule(seed: u64, commit: &str) -> Scenario {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let assignor = ["range", "roundrobin", "sticky", "cooperative-sticky"][rng.gen_range(0..4)];
     let mut s = String::new();
@@ -101,45 +123,33 @@ start = "{start}ms"
         );
     }
     s.push_str("\n[network]\nlatency = \"1ms..5ms\"\n");
-    let consumer = |rng: &mut ChaCha8Rng| format!("consumer-c{}", rng.gen_range(1..=CONSUMERS));
-    let mut t = 3_000u64;
-    for _ in 0..rng.gen_range(3..=9) {
-        t += rng.gen_range(500..4_000);
-        if t > 33_000 {
-            break;
-        }
-        let fault = match rng.gen_range(0..9) {
-            0 => format!("action = \"crash\"\ntarget = \"{}\"", consumer(&mut rng)),
-            1 => format!(
-                "action = \"crash\"\ntarget = \"{}\"\nwhen = \"mid-batch\"",
-                consumer(&mut rng)
-            ),
-            2 => format!("action = \"shutdown\"\ntarget = \"{}\"", consumer(&mut rng)),
-            3 | 4 => format!("action = \"restart\"\ntarget = \"{}\"", consumer(&mut rng)),
-            5 => format!("action = \"pause\"\ntarget = \"{}\"", consumer(&mut rng)),
-            6 => format!("action = \"resume\"\ntarget = \"{}\"", consumer(&mut rng)),
-            7 => "action = \"crash\"\ntarget = \"leader of __consumer_offsets-0\"".to_string(),
-            _ => format!(
-                "action = \"crash\"\ntarget = \"leader of orders-{}\"",
-                rng.gen_range(0..5)
-            ),
-        };
-        let _ = write!(s, "\n[[faults]]\nat = \"{t}ms\"\n{fault}\n");
-    }
+    let mut sc = scenario::parse("property", &s)
+        .unwrap_or_else(|e| panic!("generated file is invalid:\n{e}\n{s}"));
+    let mut faults = nemesis().schedule(&sc, seed);
     // Everyone comes back, so that the group can finish the log.
     for b in 1..=3 {
-        let _ = write!(
-            s,
-            "\n[[faults]]\nat = \"36s\"\naction = \"restart\"\ntarget = \"broker-{b}\"\n"
-        );
+        faults.push(TimedCommand {
+            at: 36_000,
+            command: Command::Restart {
+                target: Target::Node(NodeId::Broker(b)),
+            },
+        });
     }
-    for c in 1..=CONSUMERS {
-        let _ = write!(
-            s,
-            "\n[[faults]]\nat = \"36s\"\naction = \"resume\"\ntarget = \"consumer-c{c}\"\n\n[[faults]]\nat = \"37s\"\naction = \"restart\"\ntarget = \"consumer-c{c}\"\n"
-        );
+    for c in 0..CONSUMERS as u16 {
+        let target = Target::Node(NodeId::Consumer(c));
+        faults.push(TimedCommand {
+            at: 36_000,
+            command: Command::Resume {
+                target: target.clone(),
+            },
+        });
+        faults.push(TimedCommand {
+            at: 37_000,
+            command: Command::Restart { target },
+        });
     }
-    s
+    sc.faults = faults;
+    sc
 }
 
 fn save(name: &str, text: &str) -> String {
@@ -162,9 +172,8 @@ fn a_process_then_commit_group_never_skips_or_double_assigns_under_random_member
     let mut failures = Vec::new();
     let mut rebalanced = 0;
     for seed in 0..seeds() {
-        let text = schedule(seed, "after");
-        let sc = scenario::parse("property-groups", &text)
-            .unwrap_or_else(|e| panic!("generated file is invalid:\n{e}\n{text}"));
+        let sc = schedule(seed, "after");
+        let text = scenario::to_toml(&sc);
         let run = report::run(&sc, seed);
         let broken: Vec<&str> = MUST_HOLD
             .into_iter()
@@ -204,8 +213,8 @@ fn a_process_then_commit_group_never_skips_or_double_assigns_under_random_member
 fn the_same_nemesis_makes_a_commit_then_process_group_skip_records() {
     let mut skipping = 0;
     for seed in 0..seeds() {
-        let text = schedule(seed, "before");
-        let sc = scenario::parse("property-groups", &text).expect("generated file is valid");
+        let sc = schedule(seed, "before");
+        let text = scenario::to_toml(&sc);
         let run = report::run(&sc, seed);
         if !run.findings.verdict(checker("no_skipped_records")).holds() {
             skipping += 1;

@@ -6,7 +6,7 @@
 //! runs. Faults are plain scenario commands: a shrunk counterexample lists them explicitly.
 
 use kafkascope_sim::command::{Command, Target, TimedCommand};
-use kafkascope_sim::ids::{Millis, NodeId, TopicPartition};
+use kafkascope_sim::ids::{Millis, NodeId, TopicPartition, OFFSETS_TOPIC};
 use kafkascope_sim::scenario::Scenario;
 use kafkascope_sim::trace::CrashKind;
 use rand::{Rng, SeedableRng};
@@ -47,10 +47,20 @@ pub enum FaultKind {
     /// The links between a random broker and the controller become slow both ways (1..3 s), so
     /// metadata pushes, heartbeats and AlterPartition race the brokers' fetches.
     DelayController,
+    /// The leader of `__consumer_offsets-0` (a group coordinator) crashes.
+    CrashCoordinator,
+    /// A random consumer's process crashes, and restarts (and rejoins) later.
+    CrashConsumer,
+    /// A random consumer crashes part-way through a poll's records (`when = "mid-batch"`).
+    CrashConsumerMidBatch,
+    /// A random consumer closes (leaves its group), and starts again later.
+    StopConsumer,
+    /// A random consumer stalls (a long GC pause), so its session or poll interval may expire.
+    PauseConsumer,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 14] = [
+    pub const ALL: [FaultKind; 19] = [
         FaultKind::CrashLeader,
         FaultKind::CrashBroker,
         FaultKind::PowerLoss,
@@ -65,6 +75,11 @@ impl FaultKind {
         FaultKind::RestartQuick,
         FaultKind::HoldAcrossRestart,
         FaultKind::DelayController,
+        FaultKind::CrashCoordinator,
+        FaultKind::CrashConsumer,
+        FaultKind::CrashConsumerMidBatch,
+        FaultKind::StopConsumer,
+        FaultKind::PauseConsumer,
     ];
 
     /// The name experiment files use.
@@ -84,7 +99,25 @@ impl FaultKind {
             FaultKind::RestartQuick => "restart-quick",
             FaultKind::HoldAcrossRestart => "hold-across-restart",
             FaultKind::DelayController => "delay-controller",
+            FaultKind::CrashCoordinator => "crash-coordinator",
+            FaultKind::CrashConsumer => "crash-consumer",
+            FaultKind::CrashConsumerMidBatch => "crash-consumer-mid-batch",
+            FaultKind::StopConsumer => "stop-consumer",
+            FaultKind::PauseConsumer => "pause-consumer",
         }
+    }
+
+    /// Whether the fault acts on consumers or their group coordinator (it schedules nothing in
+    /// a scenario without a consumer group).
+    pub fn needs_a_group(self) -> bool {
+        matches!(
+            self,
+            FaultKind::CrashCoordinator
+                | FaultKind::CrashConsumer
+                | FaultKind::CrashConsumerMidBatch
+                | FaultKind::StopConsumer
+                | FaultKind::PauseConsumer
+        )
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -269,6 +302,59 @@ impl Nemesis {
                     | FaultKind::PartitionOneWay
                     | FaultKind::Loss
                     | FaultKind::Delay => {}
+                    FaultKind::CrashCoordinator
+                        if sc.consumers.iter().any(|c| c.group.is_some()) =>
+                    {
+                        let tp = TopicPartition::new(OFFSETS_TOPIC, 0);
+                        out.push(at(
+                            t,
+                            Command::Crash {
+                                target: Target::LeaderOf(tp),
+                                kind: CrashKind::Process,
+                            },
+                        ));
+                        for x in 1..=n {
+                            out.push(at(end, Command::Restart { target: broker(x) }));
+                        }
+                    }
+                    FaultKind::CrashConsumer
+                    | FaultKind::CrashConsumerMidBatch
+                    | FaultKind::StopConsumer
+                    | FaultKind::PauseConsumer
+                        if !sc.consumers.is_empty() =>
+                    {
+                        let c = Target::Node(NodeId::Consumer(
+                            rng.gen_range(0..sc.consumers.len()) as u16,
+                        ));
+                        let (stop, repair) = match f.kind {
+                            FaultKind::CrashConsumer => (
+                                Command::Crash {
+                                    target: c.clone(),
+                                    kind: CrashKind::Process,
+                                },
+                                Command::Restart { target: c },
+                            ),
+                            FaultKind::CrashConsumerMidBatch => (
+                                Command::CrashWhileProcessing { target: c.clone() },
+                                Command::Restart { target: c },
+                            ),
+                            FaultKind::StopConsumer => (
+                                Command::Shutdown { target: c.clone() },
+                                Command::Restart { target: c },
+                            ),
+                            _ => (
+                                Command::Pause { target: c.clone() },
+                                Command::Resume { target: c },
+                            ),
+                        };
+                        out.push(at(t, stop));
+                        out.push(at(end, repair));
+                    }
+                    FaultKind::CrashCoordinator
+                    | FaultKind::CrashConsumer
+                    | FaultKind::CrashConsumerMidBatch
+                    | FaultKind::StopConsumer
+                    | FaultKind::PauseConsumer => {}
                     FaultKind::RestartQuick => {
                         out.push(at(
                             t,
