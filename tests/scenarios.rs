@@ -43,6 +43,7 @@ fn each_failure_has_a_fix_that_differs_only_in_configuration() {
         ("isr-shrink-min-insync-1", "isr-shrink-min-insync-2"),
         ("isr-shrink-min-insync-1", "isr-shrink-kafka-4-1"),
         ("unclean-election-on", "unclean-election-off"),
+        ("power-loss-last-known-leader", "power-loss-flushed"),
         ("kip101-1-high-watermark", "kip101-1-leader-epoch"),
         ("kip101-2-high-watermark", "kip101-2-leader-epoch"),
         ("retries-duplicate", "retries-idempotent"),

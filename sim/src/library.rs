@@ -24,6 +24,14 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../scenarios/isr-shrink-kafka-4-1.toml"),
     ),
     (
+        "power-loss-last-known-leader",
+        include_str!("../../scenarios/power-loss-last-known-leader.toml"),
+    ),
+    (
+        "power-loss-flushed",
+        include_str!("../../scenarios/power-loss-flushed.toml"),
+    ),
+    (
         "unclean-election-on",
         include_str!("../../scenarios/unclean-election-on.toml"),
     ),
