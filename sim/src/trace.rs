@@ -472,7 +472,14 @@ impl TraceEntry {
                 ),
             },
             Sent { id, from, to, summary, deliver_at, .. } => {
-                write!(s, "#{id} {} -> {} {summary} (arrives {})", n(*from), n(*to), fmt_time(*deliver_at))
+                // A message on a held link has no arrival time until the link is released
+                // (it is sent again then, with one).
+                let when = if *deliver_at == Millis::MAX {
+                    "held".to_string()
+                } else {
+                    format!("arrives {}", fmt_time(*deliver_at))
+                };
+                write!(s, "#{id} {} -> {} {summary} ({when})", n(*from), n(*to))
             }
             Dropped { id, reason } => write!(s, "#{id} dropped ({reason:?})"),
             NodeAdded { node, description, .. } => {
