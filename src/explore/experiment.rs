@@ -10,7 +10,7 @@
 //! [grid]                           # every combination of these values is one configuration
 //! "producer.acks" = ["1", "all"]
 //! "broker.min.insync.replicas" = [1, 2]
-//! "cluster.truncation" = ["high-watermark", "leader-epoch"]
+//! "cluster.truncation" = ["high-watermark", "leader-epoch"]   # any [cluster] key
 //!
 //! [nemesis]
 //! from = "3s"                      # faults start
@@ -25,8 +25,9 @@
 
 use std::path::Path;
 
-use kafkascope_sim::config::{self, Scope, Value};
+use kafkascope_sim::config::Value;
 use kafkascope_sim::ids::Millis;
+use kafkascope_sim::scenario::edit::{self, Place, SettingEdit};
 use kafkascope_sim::scenario::{self, Scenario};
 use serde::Deserialize;
 
@@ -134,25 +135,17 @@ pub struct Experiment {
     pub nemesis: Nemesis,
 }
 
+/// A duration as scenario files write them (`"500ms"`, `"5s"`, `"2m"`): one reader for both.
 fn duration(s: &str, what: &str) -> Result<Millis, String> {
-    let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| c.is_ascii_alphabetic())
-        .map(|i| s.split_at(i))
-        .unwrap_or((s, "ms"));
-    let n: f64 = num.trim().parse().map_err(|_| {
-        format!("{what}: expected a duration such as \"500ms\" or \"5s\", found {s:?}")
-    })?;
-    let scale = match unit {
-        "ms" => 1.0,
-        "s" => 1000.0,
-        "m" => 60_000.0,
-        _ => return Err(format!("{what}: unknown unit {unit:?} (use ms, s or m)")),
-    };
-    if n < 0.0 {
-        return Err(format!("{what}: a duration cannot be negative"));
-    }
-    Ok((n * scale).round() as Millis)
+    scenario::parse_duration(s).map_err(|help| {
+        let found = s.trim();
+        match help {
+            Some(h) => format!("{what}: {found:?}: {h}"),
+            None => format!(
+                "{what}: expected a duration such as \"500ms\", \"5s\" or \"2m\", found {found:?}"
+            ),
+        }
+    })
 }
 
 fn value(v: &toml::Value) -> Option<Value> {
@@ -294,10 +287,12 @@ impl Experiment {
 
     /// The scenario one run executes: the base, the point's settings, the nemesis for `seed`.
     pub fn scenario_for(&self, point: &ConfigPoint, seed: u64) -> Result<Scenario, String> {
-        let mut sc = self.base.clone();
-        for (key, v) in &point.settings {
-            apply(&mut sc, key, v)?;
-        }
+        let edits = point
+            .settings
+            .iter()
+            .map(|(key, v)| grid_edit(key, v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut sc = edit::apply(&self.base, &edits)?;
         sc.seed = seed;
         sc.faults.extend(self.nemesis.schedule(&sc, seed));
         sc.faults.sort_by_key(|f| f.at);
@@ -305,61 +300,29 @@ impl Experiment {
     }
 }
 
-fn check_axis(key: &str, values: &[Value]) -> Result<(), String> {
-    let (scope, name) = key.split_once('.').ok_or("expected `broker.<setting>`, `topic.<setting>`, `producer.<setting>` or `cluster.truncation`")?;
-    let scope = match scope {
-        "broker" => Scope::Broker,
-        "topic" => Scope::Topic,
-        "producer" => Scope::Producer,
-        "cluster" if name == "truncation" => {
-            for v in values {
-                if !matches!(v, Value::Str(s) if s == "high-watermark" || s == "leader-epoch") {
-                    return Err("expected \"high-watermark\" or \"leader-epoch\"".into());
-                }
-            }
-            return Ok(());
-        }
-        _ => return Err("the scopes are broker, topic, producer, and cluster.truncation".into()),
+/// The edit a grid key and value make: `broker.KEY` for every broker, `topic.KEY` for every
+/// topic, `producer.KEY` for every producer, `cluster.KEY` for a `[cluster]` key.
+fn grid_edit(key: &str, v: &Value) -> Result<SettingEdit, String> {
+    let (scope, name) = key.split_once('.').ok_or(
+        "expected `broker.<setting>`, `topic.<setting>`, `producer.<setting>` or `cluster.<setting>`",
+    )?;
+    let place = match scope {
+        "broker" => Place::AllBrokers,
+        "topic" => Place::AllTopics,
+        "producer" => Place::AllProducers,
+        "cluster" => Place::Cluster,
+        _ => return Err("the scopes are broker, topic, producer and cluster".into()),
     };
-    let k = config::key(scope, name)
-        .ok_or_else(|| format!("unknown setting `{name}` (see `kafkascope configs`)"))?;
-    for v in values {
-        k.kind.check(v)?;
+    if !place.keys().contains(&name) {
+        return Err(format!(
+            "unknown setting `{name}` (see `kafkascope configs`)"
+        ));
     }
-    Ok(())
+    SettingEdit::new(place, name, v.clone())
 }
 
-fn apply(sc: &mut Scenario, key: &str, v: &Value) -> Result<(), String> {
-    let (scope, name) = key.split_once('.').expect("checked");
-    match scope {
-        "broker" => sc.broker_configs.iter_mut().for_each(|c| c.set(name, v)),
-        "topic" => sc.topics.iter_mut().for_each(|t| t.overrides.set(name, v)),
-        "producer" => {
-            for p in &mut sc.producers {
-                p.config.set(name, v);
-                p.idempotent = p.config.idempotence()?;
-            }
-        }
-        _ => {
-            sc.truncation = match v {
-                Value::Str(s) if s == "high-watermark" => {
-                    kafkascope_sim::broker::TruncationMode::HighWatermark
-                }
-                _ => kafkascope_sim::broker::TruncationMode::LeaderEpoch,
-            }
-        }
-    }
-    for t in &sc.topics {
-        let min_isr = t
-            .overrides
-            .min_insync_replicas
-            .unwrap_or(sc.broker_configs[0].min_insync_replicas);
-        if min_isr > t.replication_factor {
-            return Err(format!(
-                "min.insync.replicas {min_isr} is more than topic {}'s replication.factor {}",
-                t.name, t.replication_factor
-            ));
-        }
-    }
-    Ok(())
+fn check_axis(key: &str, values: &[Value]) -> Result<(), String> {
+    values
+        .iter()
+        .try_for_each(|v| grid_edit(key, v).map(|_| ()))
 }

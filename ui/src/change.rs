@@ -5,267 +5,129 @@
 //!
 //! - `producer.a.acks=all`: a producer (by its name in the scenario),
 //! - `broker.min.insync.replicas=2`: every broker; `broker.2.log.flush.interval.messages=1`: one,
-//! - `topic.orders.min.insync.replicas=2`: a topic's override.
+//! - `topic.orders.min.insync.replicas=2`: a topic's override,
+//! - `cluster.metadata=zookeeper`: a `[cluster]` key.
 //!
-//! The key and value are checked against the simulator's table of keys
-//! ([`kafkascope_sim::config::KEYS`]), set with the sim's own setters, and the changed scenario
-//! goes through the scenario parser again, so a value the simulator would refuse in a file
-//! (`acks=2`, `enable.idempotence=true` with `acks=1`) is refused here with the same message.
+//! This module only reads that text into a typed [`SettingEdit`]; checking and applying it is
+//! the simulator's [`kafkascope_sim::scenario::edit`], the one path every edit of a scenario
+//! takes, so a value the simulator would refuse in a file (`acks=2`, `enable.idempotence=true`
+//! with `acks=1`) is refused here with the same message.
 
-use kafkascope_sim::config::{self, Kind, Scope, Value};
 use kafkascope_sim::ids::BrokerId;
-use kafkascope_sim::scenario::Scenario;
+pub use kafkascope_sim::scenario::edit::{Place, SettingEdit};
+use kafkascope_sim::scenario::{edit, Scenario};
 
-/// Which part of the scenario a change applies to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Place {
-    AllBrokers,
-    Broker(BrokerId),
-    Topic(String),
-    Producer(String),
+/// Every place of `scenario` the compare dialog offers, in the order it lists them:
+/// producers, every broker, each broker, topics.
+pub fn places(scenario: &Scenario) -> Vec<Place> {
+    let mut v: Vec<Place> = scenario
+        .producers
+        .iter()
+        .map(|p| Place::Producer(p.name.clone()))
+        .collect();
+    v.push(Place::AllBrokers);
+    v.extend(scenario.broker_ids().into_iter().map(Place::Broker));
+    v.extend(
+        scenario
+            .topics
+            .iter()
+            .map(|t| Place::Topic(t.name.to_string())),
+    );
+    v
 }
 
-impl Place {
-    pub fn scope(&self) -> Scope {
-        match self {
-            Place::AllBrokers | Place::Broker(_) => Scope::Broker,
-            Place::Topic(_) => Scope::Topic,
-            Place::Producer(_) => Scope::Producer,
+/// The value `key` has at `place` in `scenario`, as a scenario file would write it; `None`
+/// when it is left to a default (a topic's override, implicit idempotence).
+pub fn current(place: &Place, scenario: &Scenario, key: &str) -> Option<String> {
+    let find = |entries: Vec<(&'static str, kafkascope_sim::config::Value)>| {
+        entries
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.to_string())
+    };
+    match place {
+        Place::AllBrokers => {
+            let values: Vec<Option<String>> = scenario
+                .broker_configs
+                .iter()
+                .map(|c| find(c.entries()))
+                .collect();
+            let first = values.first().cloned().flatten();
+            if values.iter().all(|v| *v == first) {
+                first
+            } else {
+                Some("(differs by broker)".into())
+            }
         }
-    }
-
-    /// The prefix of a change's text: `producer.a`, `broker`, `broker.2`, `topic.orders`.
-    pub fn prefix(&self) -> String {
-        match self {
-            Place::AllBrokers => "broker".into(),
-            Place::Broker(b) => format!("broker.{b}"),
-            Place::Topic(t) => format!("topic.{t}"),
-            Place::Producer(p) => format!("producer.{p}"),
-        }
-    }
-
-    /// How the UI names it: `producer-a`, `every broker`, `broker-2`, `topic orders`.
-    pub fn label(&self) -> String {
-        match self {
-            Place::AllBrokers => "every broker".into(),
-            Place::Broker(b) => format!("broker-{b}"),
-            Place::Topic(t) => format!("topic {t}"),
-            Place::Producer(p) => format!("producer-{p}"),
-        }
-    }
-
-    /// Every place of `scenario` a setting can be changed at, in the order the dialog lists
-    /// them: producers, every broker, each broker, topics.
-    pub fn all(scenario: &Scenario) -> Vec<Place> {
-        let mut v: Vec<Place> = scenario
+        Place::Broker(b) => scenario
+            .broker_configs
+            .get((*b as usize).wrapping_sub(1))
+            .and_then(|c| find(c.entries())),
+        Place::Topic(t) => scenario
+            .topics
+            .iter()
+            .find(|d| &*d.name == t)
+            .and_then(|d| find(d.overrides.entries())),
+        Place::Producer(p) => scenario
             .producers
             .iter()
-            .map(|p| Place::Producer(p.name.clone()))
-            .collect();
-        v.push(Place::AllBrokers);
-        v.extend(scenario.broker_ids().into_iter().map(Place::Broker));
-        v.extend(
-            scenario
-                .topics
-                .iter()
-                .map(|t| Place::Topic(t.name.to_string())),
-        );
-        v
+            .find(|d| &d.name == p)
+            .and_then(|d| find(d.config.entries())),
+        Place::Cluster | Place::AllTopics | Place::AllProducers => None,
     }
+}
 
-    /// The value `key` has at this place in `scenario`, as a scenario file would write it;
-    /// `None` when it is left to a default (a topic's override, implicit idempotence).
-    pub fn current(&self, scenario: &Scenario, key: &str) -> Option<String> {
-        let find = |entries: Vec<(&'static str, Value)>| {
-            entries
-                .into_iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| v.to_string())
-        };
-        match self {
-            Place::AllBrokers => {
-                let values: Vec<Option<String>> = scenario
-                    .broker_configs
-                    .iter()
-                    .map(|c| find(c.entries()))
-                    .collect();
-                let first = values.first().cloned().flatten();
-                if values.iter().all(|v| *v == first) {
-                    first
-                } else {
-                    Some("(differs by broker)".into())
-                }
-            }
-            Place::Broker(b) => scenario
-                .broker_configs
-                .get((*b as usize).wrapping_sub(1))
-                .and_then(|c| find(c.entries())),
-            Place::Topic(t) => scenario
-                .topics
-                .iter()
-                .find(|d| &*d.name == t)
-                .and_then(|d| find(d.overrides.entries())),
-            Place::Producer(p) => scenario
-                .producers
-                .iter()
-                .find(|d| &d.name == p)
-                .and_then(|d| find(d.config.entries())),
+/// Reads `WHERE.KEY=VALUE` (see the module's documentation) against `scenario`, whose
+/// producers, brokers and topics it may name.
+pub fn parse_spec(spec: &str, scenario: &Scenario) -> Result<SettingEdit, String> {
+    let (lhs, value) = spec.split_once('=').ok_or_else(|| {
+        format!(
+            "`{spec}`: a change is WHERE.KEY=VALUE, e.g. producer.a.acks=all or \
+             broker.min.insync.replicas=2"
+        )
+    })?;
+    let (lhs, value) = (lhs.trim(), value.trim());
+    let (kind, rest) = lhs.split_once('.').ok_or_else(|| {
+        format!(
+            "`{spec}`: expected producer.NAME.KEY, broker[.N].KEY, topic.NAME.KEY or cluster.KEY"
+        )
+    })?;
+    let (place, key) = match kind {
+        "producer" => {
+            let names = scenario.producers.iter().map(|p| p.name.clone());
+            named(rest, names, "producer", spec).map(|(n, k)| (Place::Producer(n), k))?
         }
-    }
-}
-
-/// One setting, changed: where, which Kafka key, and the new value as written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SettingChange {
-    pub place: Place,
-    pub key: &'static str,
-    pub value: String,
-}
-
-impl SettingChange {
-    /// Reads `WHERE.KEY=VALUE` (see the module's documentation) against `scenario`, whose
-    /// producers, brokers and topics it may name.
-    pub fn parse(spec: &str, scenario: &Scenario) -> Result<SettingChange, String> {
-        let (lhs, value) = spec.split_once('=').ok_or_else(|| {
-            format!(
-                "`{spec}`: a change is WHERE.KEY=VALUE, e.g. producer.a.acks=all or \
-                 broker.min.insync.replicas=2"
-            )
-        })?;
-        let (lhs, value) = (lhs.trim(), value.trim());
-        let (kind, rest) = lhs.split_once('.').ok_or_else(|| {
-            format!("`{spec}`: expected producer.NAME.KEY, broker[.N].KEY or topic.NAME.KEY")
-        })?;
-        let (place, key) = match kind {
-            "producer" => {
-                let names = scenario.producers.iter().map(|p| p.name.clone());
-                named(rest, names, "producer", spec).map(|(n, k)| (Place::Producer(n), k))?
-            }
-            "topic" => {
-                let names = scenario.topics.iter().map(|t| t.name.to_string());
-                named(rest, names, "topic", spec).map(|(n, k)| (Place::Topic(n), k))?
-            }
-            "broker" => match rest.split_once('.') {
-                Some((n, key)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
-                    let b: BrokerId = n.parse().map_err(|_| format!("`{spec}`: no broker {n}"))?;
-                    if !(1..=scenario.brokers).contains(&b) {
-                        return Err(format!(
-                            "`{spec}`: no broker-{b}; the scenario has brokers 1 to {}",
-                            scenario.brokers
-                        ));
-                    }
-                    (Place::Broker(b), key)
-                }
-                _ => (Place::AllBrokers, rest),
-            },
-            other => {
-                return Err(format!(
-                    "`{spec}`: `{other}` is not producer, broker or topic"
-                ))
-            }
-        };
-        let scope = place.scope();
-        let key = config::key(scope, key).ok_or_else(|| {
-            format!(
-                "`{spec}`: {key} is not a {kind} setting; the keys are {}",
-                config::names(scope).collect::<Vec<_>>().join(", ")
-            )
-        })?;
-        Ok(SettingChange {
-            place,
-            key: key.name,
-            value: value.trim_matches('"').to_string(),
-        })
-    }
-
-    /// `producer.a.acks=all`: the text [`SettingChange::parse`] reads.
-    pub fn spec(&self) -> String {
-        format!("{}.{}={}", self.place.prefix(), self.key, self.value)
-    }
-
-    /// `producer-a acks=all`: for a title.
-    pub fn label(&self) -> String {
-        format!("{} {}={}", self.place.label(), self.key, self.value)
-    }
-
-    /// The value as the sim's setters take it, checked against the key's kind.
-    fn typed_value(&self) -> Result<Value, String> {
-        let key = config::key(self.place.scope(), self.key)
-            .ok_or_else(|| format!("{} is not a setting", self.key))?;
-        let v = match key.kind {
-            Kind::Int { .. } => Value::Int(
-                self.value
-                    .replace('_', "")
-                    .parse()
-                    .map_err(|_| format!("{}: `{}` is not an integer", self.key, self.value))?,
-            ),
-            Kind::Bool => match self.value.as_str() {
-                "true" => Value::Bool(true),
-                "false" => Value::Bool(false),
-                _ => {
+        "topic" => {
+            let names = scenario.topics.iter().map(|t| t.name.to_string());
+            named(rest, names, "topic", spec).map(|(n, k)| (Place::Topic(n), k))?
+        }
+        "broker" => match rest.split_once('.') {
+            Some((n, key)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                let b: BrokerId = n.parse().map_err(|_| format!("`{spec}`: no broker {n}"))?;
+                if !(1..=scenario.brokers).contains(&b) {
                     return Err(format!(
-                        "{}: expected true or false, not `{}`",
-                        self.key, self.value
-                    ))
+                        "`{spec}`: no broker-{b}; the scenario has brokers 1 to {}",
+                        scenario.brokers
+                    ));
                 }
-            },
-            Kind::Choice(_) => Value::Str(self.value.clone()),
-        };
-        key.kind
-            .check(&v)
-            .map_err(|e| format!("{}={}: {e}", self.key, self.value))?;
-        Ok(v)
-    }
-
-    /// `scenario` with this setting changed, or why it cannot be.
-    pub fn apply(&self, scenario: &Scenario) -> Result<Scenario, String> {
-        apply_all(scenario, std::slice::from_ref(self))
-    }
+                (Place::Broker(b), key)
+            }
+            _ => (Place::AllBrokers, rest),
+        },
+        "cluster" => (Place::Cluster, rest),
+        other => {
+            return Err(format!(
+                "`{spec}`: `{other}` is not producer, broker, topic or cluster"
+            ))
+        }
+    };
+    SettingEdit::from_text(place, key, value).map_err(|e| format!("`{spec}`: {e}"))
 }
 
-/// `scenario` with every change made, checked by the scenario parser as a file would be.
-pub fn apply_all(scenario: &Scenario, changes: &[SettingChange]) -> Result<Scenario, String> {
-    let mut s = scenario.clone();
-    for c in changes {
-        let v = c.typed_value()?;
-        match &c.place {
-            Place::AllBrokers => {
-                for b in &mut s.broker_configs {
-                    b.set(c.key, &v);
-                }
-            }
-            Place::Broker(b) => s
-                .broker_configs
-                .get_mut((*b as usize).wrapping_sub(1))
-                .ok_or_else(|| format!("no broker-{b}"))?
-                .set(c.key, &v),
-            Place::Topic(t) => s
-                .topics
-                .iter_mut()
-                .find(|d| &*d.name == t)
-                .ok_or_else(|| format!("no topic {t}"))?
-                .overrides
-                .set(c.key, &v),
-            Place::Producer(p) => {
-                let d = s
-                    .producers
-                    .iter_mut()
-                    .find(|d| &d.name == p)
-                    .ok_or_else(|| format!("no producer {p}"))?;
-                d.config.set(c.key, &v);
-                d.idempotent = d
-                    .config
-                    .idempotence()
-                    .map_err(|e| format!("producer-{p}: {e}"))?;
-            }
-        }
-    }
-    // Everything the parser checks across settings (a producer's timeouts, the ISR minimum
-    // against the replication factor) holds for the changed scenario as for a file.
-    let text = kafkascope_sim::scenario::to_toml(&s);
-    let name = format!("{} (changed)", s.name);
-    kafkascope_sim::scenario::parse(&name, &text).map_err(|e| {
-        let changes: Vec<String> = changes.iter().map(SettingChange::spec).collect();
+/// `scenario` with every change made, checked by the simulator's scenario rules.
+pub fn apply_all(scenario: &Scenario, changes: &[SettingEdit]) -> Result<Scenario, String> {
+    edit::apply(scenario, changes).map_err(|e| {
+        let changes: Vec<String> = changes.iter().map(SettingEdit::spec).collect();
         format!("with {}: {e}", changes.join(", "))
     })
 }
@@ -277,12 +139,12 @@ pub fn parse_and_apply(
 ) -> Result<(Scenario, String), String> {
     let changes = specs
         .iter()
-        .map(|s| SettingChange::parse(s, scenario))
+        .map(|s| parse_spec(s, scenario))
         .collect::<Result<Vec<_>, _>>()?;
     let changed = apply_all(scenario, &changes)?;
     let label = changes
         .iter()
-        .map(SettingChange::label)
+        .map(SettingEdit::label)
         .collect::<Vec<_>>()
         .join(", ");
     Ok((changed, label))
@@ -369,7 +231,7 @@ mod tests {
         assert!(err("broker.7.min.insync.replicas=2").contains("brokers 1 to 3"));
         assert!(err("producer.a.linger=5").contains("linger.ms"));
         assert!(err("acks").contains("WHERE.KEY=VALUE"));
-        assert!(err("consumer.x.acks=1").contains("not producer, broker or topic"));
+        assert!(err("consumer.x.acks=1").contains("not producer, broker, topic or cluster"));
         // Explicit idempotence with acks=1 is the conflict Kafka refuses.
         let e = err("producer.a.enable.idempotence=true");
         assert!(e.contains("acks"), "{e}");
@@ -378,10 +240,10 @@ mod tests {
     #[test]
     fn a_change_reads_back_from_its_spec() {
         let s = acks1();
-        for place in Place::all(&s) {
-            let key = config::names(place.scope()).next().unwrap();
+        for place in places(&s) {
+            let key = place.keys()[0];
             let spec = format!("{}.{key}=1", place.prefix());
-            let c = SettingChange::parse(&spec, &s).unwrap();
+            let c = parse_spec(&spec, &s).unwrap();
             assert_eq!(c.place, place);
             assert_eq!(c.spec(), spec);
         }

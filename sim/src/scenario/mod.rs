@@ -130,7 +130,9 @@
 //! no_lost_acknowledged = "violated"  # checkers: "holds" or "violated"
 //! ```
 
+pub mod edit;
 mod parse;
+pub mod validate;
 mod write;
 
 use std::collections::BTreeMap;
@@ -139,6 +141,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use parse::{parse, parse_duration, Problem, ScenarioError};
+pub use validate::{validate, Violation};
 pub use write::to_toml;
 
 use crate::broker::TruncationMode;

@@ -17,6 +17,7 @@ use miette::{
 use toml::de::{DeInteger, DeTable, DeValue};
 use toml::Spanned;
 
+use super::validate::{self, MinIsrFrom};
 use super::{
     CheckerId, Cmp, CommitPoint, ConsumerDef, Count, Expectation, NetworkDef, Processing,
     ProducerDef, Scenario, StreamOutput, TopicDef, Transform,
@@ -24,8 +25,8 @@ use super::{
 use crate::broker::TruncationMode;
 use crate::command::{Command, Target, TimedCommand};
 use crate::config::{
-    self, Acks, BrokerConfig, ClusterFeatures, ConsumerConfig, Kind, MetadataMode, ProducerConfig,
-    Scope, TopicOverrides, Value,
+    self, BrokerConfig, ClusterFeatures, ConsumerConfig, Kind, MetadataMode, ProducerConfig, Scope,
+    TopicOverrides, Value,
 };
 use crate::ids::{BrokerId, Millis, NodeId, NodeNames, TopicPartition, OFFSETS_TOPIC};
 use crate::network::LinkParams;
@@ -1242,14 +1243,10 @@ impl<'t> Parser<'t> {
         }
         if let Some(e) = s.take("eligible.leader.replicas.version") {
             if let Some(v) = self.int(&e.name, e.value, 0, 1) {
-                if v == 1 && c.features.metadata == MetadataMode::Zookeeper {
-                    self.error_help(
-                        e.value.span(),
-                        "eligible.leader.replicas.version = 1 needs a KRaft cluster",
-                        "Eligible Leader Replicas (KIP-966) exist only in KRaft: remove `metadata = \"zookeeper\"` or set this to 0",
-                    );
-                }
                 c.features.eligible_leader_replicas = v == 1;
+                if let Some(b) = validate::cluster_features(&c.features) {
+                    self.error_help(e.value.span(), b.message, b.help);
+                }
             }
         }
         if let Some(e) = s.take("reader") {
@@ -1617,6 +1614,8 @@ impl<'t> Parser<'t> {
 
     /// acks=all needs min.insync.replicas replicas in the ISR, which can never hold more than
     /// replication.factor: such a topic rejects every acks=all write.
+    /// [`validate::min_isr_fits`] for one topic, pointing at the setting that gave each
+    /// replica its minimum (the topic's own, or its brokers' when it has none).
     fn check_min_isr(
         &mut self,
         topic: &str,
@@ -1627,12 +1626,8 @@ impl<'t> Parser<'t> {
         brokers: &Brokers,
     ) {
         if let (Some(m), Some(span)) = (overrides.min_insync_replicas, override_span) {
-            if m > rf {
-                self.error_help(
-                    span,
-                    format!("min.insync.replicas {m} is more than replication.factor {rf}: acks=all writes could never succeed"),
-                    format!("lower min.insync.replicas to at most {rf}, or raise replication.factor"),
-                );
+            if let Some(b) = validate::min_isr_fits(topic, rf, m, MinIsrFrom::Topic) {
+                self.error_help(span, b.message, b.help);
             }
             return;
         }
@@ -1656,14 +1651,8 @@ impl<'t> Parser<'t> {
         sources.sort_by_key(|(_, s)| s.start);
         sources.dedup_by_key(|(_, s)| s.start);
         for (m, span) in sources {
-            if m > rf {
-                self.error_help(
-                    span,
-                    format!(
-                        "min.insync.replicas {m} is more than replication.factor {rf} of topic `{topic}`: acks=all writes could never succeed"
-                    ),
-                    format!("give topic `{topic}` its own min.insync.replicas (at most {rf}), or raise its replication.factor"),
-                );
+            if let Some(b) = validate::min_isr_fits(topic, rf, m, MinIsrFrom::Broker) {
+                self.error_help(span, b.message, b.help);
             }
         }
     }
@@ -1905,10 +1894,9 @@ impl<'t> Parser<'t> {
         Some(name)
     }
 
-    /// Kafka's checks of a producer's settings, as `KafkaProducer`'s constructor makes them:
-    /// `enable.idempotence` against the settings it needs (returning whether the producer is
-    /// idempotent), and `delivery.timeout.ms` against `linger.ms + request.timeout.ms`.
-    /// `spans` locates the settings given; `span` is the table, for settings left at defaults.
+    /// [`validate::producer_settings`], pointing at the first setting of each broken rule
+    /// that the table gives (`spans`), else at the table (`span`). Returns whether the
+    /// producer is idempotent.
     fn producer_config_checks(
         &mut self,
         config: &ProducerConfig,
@@ -1916,52 +1904,15 @@ impl<'t> Parser<'t> {
         span: &Range<usize>,
         settings_ok: bool,
     ) -> bool {
-        let idempotent = match config.idempotence() {
-            Ok(i) => i,
-            Err(message) => {
-                let mut conflicts = Vec::new();
-                if config.acks != Acks::All {
-                    conflicts.push(format!("acks = \"{}\"", config.acks));
-                }
-                if config.retries == 0 {
-                    conflicts.push("retries = 0".to_string());
-                }
-                if config.max_in_flight > 5 {
-                    conflicts.push(format!(
-                        "max.in.flight.requests.per.connection = {}",
-                        config.max_in_flight
-                    ));
-                }
-                let at = spans
-                    .get("enable.idempotence")
-                    .cloned()
-                    .unwrap_or(span.clone());
-                self.error_help(
-                    at,
-                    message,
-                    format!("this producer sets {}", conflicts.join(" and ")),
-                );
-                false
-            }
-        };
-        if settings_ok
-            && config.delivery_timeout_ms
-                < config.linger_ms.saturating_add(config.request_timeout_ms)
-        {
-            let at = ["delivery.timeout.ms", "request.timeout.ms", "linger.ms"]
+        for b in validate::producer_settings(config, settings_ok) {
+            let at = b
+                .keys
                 .iter()
                 .find_map(|k| spans.get(k).cloned())
                 .unwrap_or(span.clone());
-            self.error_help(
-                at,
-                "delivery.timeout.ms should be equal to or larger than linger.ms + request.timeout.ms",
-                format!(
-                    "delivery.timeout.ms is {} but linger.ms + request.timeout.ms is {} + {}",
-                    config.delivery_timeout_ms, config.linger_ms, config.request_timeout_ms
-                ),
-            );
+            self.error_help(at, b.message, b.help);
         }
-        idempotent
+        config.idempotence().unwrap_or(false)
     }
 
     fn keys(&mut self, e: &Entry<'_, '_>) -> Option<KeySpec> {
@@ -3717,6 +3668,7 @@ fn suggest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Acks;
 
     /// The format's doc-comment example, completed.
     const EXAMPLE: &str = r#"

@@ -7,9 +7,9 @@
 //! given on the command line, and the message says why a value is refused before anything runs.
 
 use bevy_egui::egui::{self, RichText};
-use kafkascope_sim::config::{self, Kind};
+use kafkascope_sim::config::{self, Kind, Scope};
 
-use crate::change::{Place, SettingChange};
+use crate::change::{self, Place, SettingEdit};
 use crate::intents::{Intent, Intents};
 use crate::session::Session;
 use crate::theme::palette;
@@ -30,11 +30,13 @@ impl ChangeDialog {
     /// Starts on the first producer's `acks` (the classic comparison), or the first setting.
     pub fn new(session: &Session) -> Self {
         let scenario = session.as_scenario();
-        let places = Place::all(&scenario);
+        let places = change::places(&scenario);
         let place = places.first().cloned().unwrap_or(Place::AllBrokers);
-        let key = config::key(place.scope(), "acks")
-            .map(|k| k.name)
-            .or_else(|| config::names(place.scope()).next())
+        let key = place
+            .keys()
+            .into_iter()
+            .find(|k| *k == "acks")
+            .or_else(|| place.keys().first().copied())
             .unwrap_or("min.insync.replicas");
         let value = suggestion(&place, &scenario, key);
         ChangeDialog {
@@ -46,10 +48,16 @@ impl ChangeDialog {
     }
 }
 
+/// The scope of the keys `place` takes. The dialog offers producers, brokers and topics
+/// ([`change::places`]), never the cluster's own keys.
+fn scope_of(place: &Place) -> Scope {
+    place.scope().unwrap_or(Scope::Broker)
+}
+
 /// A value to start from: a different one from the current, where the kind lists them.
 fn suggestion(place: &Place, scenario: &kafkascope_sim::scenario::Scenario, key: &str) -> String {
-    let current = place.current(scenario, key);
-    let Some(k) = config::key(place.scope(), key) else {
+    let current = change::current(place, scenario, key);
+    let Some(k) = config::key(scope_of(place), key) else {
         return String::new();
     };
     match k.kind {
@@ -77,7 +85,7 @@ pub fn show(
 ) {
     let Some(d) = dialog else { return };
     let scenario = session.as_scenario();
-    let places = Place::all(&scenario);
+    let places = change::places(&scenario);
     if places.is_empty() {
         *dialog = None;
         return;
@@ -118,10 +126,10 @@ pub fn show(
                         });
                     ui.end_row();
                     let place = &places[d.place];
-                    if d.place != before || config::key(place.scope(), d.key).is_none() {
-                        d.key = config::key(place.scope(), d.key)
+                    if d.place != before || config::key(scope_of(place), d.key).is_none() {
+                        d.key = config::key(scope_of(place), d.key)
                             .map(|k| k.name)
-                            .or_else(|| config::names(place.scope()).next())
+                            .or_else(|| config::names(scope_of(place)).next())
                             .unwrap_or(d.key);
                         d.value = suggestion(place, &scenario, d.key);
                     }
@@ -131,7 +139,7 @@ pub fn show(
                         .selected_text(d.key)
                         .width(260.0)
                         .show_ui(ui, |ui| {
-                            for name in config::names(place.scope()) {
+                            for name in config::names(scope_of(place)) {
                                 ui.selectable_value(&mut d.key, name, name);
                             }
                         });
@@ -139,14 +147,13 @@ pub fn show(
                     if d.key != before {
                         d.value = suggestion(place, &scenario, d.key);
                     }
-                    let Some(key) = config::key(place.scope(), d.key) else {
+                    let Some(key) = config::key(scope_of(place), d.key) else {
                         return;
                     };
                     ui.label("Now");
                     ui.label(
                         RichText::new(
-                            place
-                                .current(&scenario, d.key)
+                            change::current(place, &scenario, d.key)
                                 .unwrap_or_else(|| format!("default ({})", key.default)),
                         )
                         .monospace(),
@@ -178,17 +185,16 @@ pub fn show(
                     ui.end_row();
                 });
             let place = &places[d.place];
-            if let Some(key) = config::key(place.scope(), d.key) {
+            if let Some(key) = config::key(scope_of(place), d.key) {
                 ui.label(RichText::new(key.doc).small());
             }
-            let change = SettingChange {
-                place: place.clone(),
-                key: d.key,
-                value: d.value.trim().to_string(),
-            };
-            let spec = change.spec();
+            let typed = SettingEdit::from_text(place.clone(), d.key, &d.value);
+            let spec = format!("{}.{}={}", place.prefix(), d.key, d.value.trim());
+            let label = format!("{} {}={}", place.label(), d.key, d.value.trim());
             if d.checked.as_ref().is_none_or(|(s, _)| *s != spec) {
-                let verdict = change.apply(&scenario).map(|_| ());
+                let verdict = typed
+                    .and_then(|c| change::apply_all(&scenario, &[c]))
+                    .map(|_| ());
                 d.checked = Some((spec.clone(), verdict));
             }
             ui.separator();
@@ -197,10 +203,7 @@ pub fn show(
                     ui.label(RichText::new(e).color(p.bad));
                 }
                 _ => {
-                    ui.label(
-                        RichText::new(format!("Right half: with {}", change.label()))
-                            .color(p.selected),
-                    );
+                    ui.label(RichText::new(format!("Right half: with {label}")).color(p.selected));
                 }
             }
             ui.horizontal(|ui| {
