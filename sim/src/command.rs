@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use crate::ids::{Millis, NodeId, TopicPartition};
-use crate::scenario::{ConsumerDef, ProducerDef};
+use crate::scenario::clients::{ConsumerDef, ProducerDef};
 use crate::trace::CrashKind;
 
 /// Which node a command acts on, resolved when the command runs.

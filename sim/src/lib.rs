@@ -16,6 +16,7 @@ pub mod effects;
 pub mod host;
 pub mod ids;
 pub mod library;
+pub mod located;
 pub mod log;
 pub mod metrics;
 pub mod network;
