@@ -77,13 +77,9 @@ pub fn parse_line_after(
     }
     let Some(&(_, positional)) = ACTIONS.iter().find(|(a, _)| *a == action) else {
         let known: Vec<&str> = actions().collect();
-        let close = known
-            .iter()
-            .map(|k| (strsim::jaro_winkler(k, action), *k))
-            .filter(|(s, _)| *s > 0.8)
-            .max_by(|a, b| a.0.total_cmp(&b.0));
+        let close = kafkascope_sim::located::closest(action, known.iter().copied());
         return Err(match close {
-            Some((_, k)) => format!("unknown command `{action}`: did you mean `{k}`?"),
+            Some(k) => format!("unknown command `{action}`: did you mean `{k}`?"),
             None => format!(
                 "unknown command `{action}`; the commands are: {}",
                 known.join(", ")

@@ -19,7 +19,7 @@ use std::ops::Range;
 
 use kafkascope_sim::checkers::Findings;
 use kafkascope_sim::ids::{Millis, TopicPartition};
-use kafkascope_sim::scenario::{CheckerId, Count, Scenario};
+use kafkascope_sim::scenario::{CheckerId, Cmp, Count, Scenario};
 use kafkascope_sim::trace::Trace;
 
 /// A parsed condition, with its source text.
@@ -121,7 +121,7 @@ enum Expr {
     Or(Vec<Expr>),
     And(Vec<Expr>),
     Not(Box<Expr>),
-    Compare(Num, CmpOp, Num),
+    Compare(Num, Cmp, Num),
     /// A boolean function.
     Call(Func, Vec<Arg>),
 }
@@ -132,40 +132,6 @@ enum Num {
     Count(Count),
     /// A numeric function.
     Call(Func, Vec<Arg>),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum CmpOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-impl CmpOp {
-    fn symbol(self) -> &'static str {
-        match self {
-            CmpOp::Eq => "==",
-            CmpOp::Ne => "!=",
-            CmpOp::Lt => "<",
-            CmpOp::Le => "<=",
-            CmpOp::Gt => ">",
-            CmpOp::Ge => ">=",
-        }
-    }
-
-    fn holds(self, a: u64, b: u64) -> bool {
-        match self {
-            CmpOp::Eq => a == b,
-            CmpOp::Ne => a != b,
-            CmpOp::Lt => a < b,
-            CmpOp::Le => a <= b,
-            CmpOp::Gt => a > b,
-            CmpOp::Ge => a >= b,
-        }
-    }
 }
 
 /// An argument, with where it was written (for [`Condition::check_names`]).
@@ -344,14 +310,10 @@ impl Func {
     }
 }
 
-/// The closest of `candidates` to `name`, if close enough to be a typo.
+/// The closest of `candidates` to `name`, if close enough to be a typo: the same judgement
+/// as every other did-you-mean (the scenario and lesson readers').
 fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(c, name), c))
-        .filter(|(s, _)| *s > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+    kafkascope_sim::located::closest(name, candidates)
 }
 
 impl fmt::Display for Arg {

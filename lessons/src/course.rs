@@ -164,12 +164,7 @@ impl Course {
 
     /// The closest lesson id, for "did you mean".
     pub fn suggest(&self, key: &str) -> Option<&str> {
-        self.lessons
-            .iter()
-            .map(|l| (strsim::jaro_winkler(&l.id, key), l.id.as_str()))
-            .filter(|(s, _)| *s > 0.7)
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, id)| id)
+        kafkascope_sim::located::closest(key, self.lessons.iter().map(|l| l.id.as_str()))
     }
 }
 

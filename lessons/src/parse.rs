@@ -2,8 +2,10 @@
 //!
 //! Like scenario files, lesson files are walked over toml's span-preserving tree so that every
 //! problem names its line, and every problem of a file is reported at once: a teacher fixing a
-//! lesson should not have to run the checker once per typo. Problems use the scenario parser's
-//! [`ScenarioError`] so that both kinds of file read the same way (`file:line:col: message`).
+//! lesson should not have to run the checker once per typo. Both kinds of file are read with
+//! the simulator's [`kafkascope_sim::located`] reader, so their problems read the same way
+//! (`file:line:col: message`) and the same mistake (a misspelt key, a string for a number) gets
+//! the same words.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -11,15 +13,14 @@ use std::sync::Arc;
 
 use kafkascope_sim::command::Command;
 use kafkascope_sim::ids::{Millis, TopicPartition};
-use kafkascope_sim::scenario::{self, parse_duration, Problem, Scenario, ScenarioError};
+use kafkascope_sim::located::{Reader, Section, Val};
+use kafkascope_sim::scenario::{self, Scenario, ScenarioError};
+use std::ops::{Deref, DerefMut};
 use toml::de::{DeTable, DeValue};
-use toml::Spanned;
 
 use crate::command_line::run_script;
 use crate::condition::Condition;
 use crate::lesson::{Lesson, Prediction, SimRef, Step, Task};
-
-type Val<'i> = Spanned<DeValue<'i>>;
 
 /// Finds a scenario a lesson names: `(file name for messages, text)`.
 pub type Resolve<'r> = &'r dyn Fn(&str) -> Option<(String, String)>;
@@ -52,91 +53,40 @@ pub fn id_of(file_name: &str) -> Option<(u32, String)> {
 /// Parses one lesson file. `file` names it in problems (its file name must be `NN-id.toml`);
 /// `resolve` finds the scenarios it names.
 pub fn parse_lesson(file: &str, text: &str, resolve: Resolve<'_>) -> Result<Lesson, ScenarioError> {
-    let mut p = Parser {
-        text,
-        problems: Vec::new(),
-    };
+    let mut p = Parser(Reader::new(text));
     let lesson = p.document(file, resolve);
-    match lesson {
-        Some(l) if p.problems.is_empty() => Ok(l),
-        _ => {
-            let mut problems = p.problems;
-            problems.sort_by_key(|p| p.span.start);
-            problems.dedup();
-            Err(ScenarioError {
-                file: file.to_string(),
-                text: text.to_string(),
-                problems,
-            })
-        }
+    p.0.finish(file)?;
+    // A lesson is only missing when something was reported.
+    lesson.ok_or_else(|| ScenarioError {
+        file: file.to_string(),
+        text: text.to_string(),
+        problems: Vec::new(),
+    })
+}
+
+/// The lesson reader: a [`Reader`] of the file, with the lesson format's readers as methods.
+struct Parser<'t>(Reader<'t>);
+
+impl<'t> Deref for Parser<'t> {
+    type Target = Reader<'t>;
+    fn deref(&self) -> &Reader<'t> {
+        &self.0
     }
 }
 
-struct Parser<'t> {
-    text: &'t str,
-    problems: Vec<Problem>,
-}
-
-/// A table being read: keys are taken as they are used, and whatever is left is unknown.
-struct Table<'a, 'i> {
-    span: Range<usize>,
-    table: &'a DeTable<'i>,
-    used: Vec<String>,
-}
-
-impl<'a, 'i> Table<'a, 'i> {
-    fn new(table: &'a DeTable<'i>, span: Range<usize>) -> Self {
-        Table {
-            span,
-            table,
-            used: Vec::new(),
-        }
-    }
-
-    fn take(&mut self, key: &str) -> Option<&'a Val<'i>> {
-        self.used.push(key.to_string());
-        self.table.get(key)
-    }
-
-    fn finish(self, p: &mut Parser<'_>, what: &str, allowed: &[&str]) {
-        for (k, _) in self.table.iter() {
-            let name = k.get_ref();
-            if self.used.iter().any(|u| u == name.as_ref()) {
-                continue;
-            }
-            let close = allowed
-                .iter()
-                .map(|a| (strsim::jaro_winkler(a, name), *a))
-                .filter(|(s, _)| *s > 0.8)
-                .max_by(|a, b| a.0.total_cmp(&b.0));
-            let help = match close {
-                Some((_, a)) => format!("did you mean `{a}`?"),
-                None => format!("{what} takes: {}", allowed.join(", ")),
-            };
-            p.problem(
-                k.span(),
-                format!("unknown key `{name}` in {what}"),
-                Some(help),
-            );
-        }
+impl DerefMut for Parser<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
     }
 }
 
 impl Parser<'_> {
-    fn problem(&mut self, span: Range<usize>, message: String, help: Option<String>) {
-        self.problems.push(Problem {
-            span,
-            message,
-            help,
-        });
-    }
-
     fn document(&mut self, file: &str, resolve: Resolve<'_>) -> Option<Lesson> {
         let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
         let (number, id) = match id_of(name) {
             Some(x) => x,
             None => {
-                self.problem(
+                self.push(
                     0..0,
                     format!(
                         "the file name `{name}` does not say where the lesson goes in the course"
@@ -150,18 +100,18 @@ impl Parser<'_> {
             Ok(r) => r,
             Err(e) => {
                 let span = e.span().unwrap_or(0..0);
-                self.problem(span, format!("invalid TOML: {}", e.message()), None);
+                self.push(span, format!("invalid TOML: {}", e.message()), None);
                 return None;
             }
         };
-        let mut top = Table::new(root.get_ref(), 0..0);
-        let header = top.take("lesson");
-        let steps = top.take("steps");
-        top.finish(self, "a lesson file", &["lesson", "steps"]);
+        let mut top = Section::new(self, root.get_ref(), 0..0, &["lesson"]);
+        let header = top.take("lesson").map(|e| e.value);
+        let steps = top.take("steps").map(|e| e.value);
+        top.finish(self, "a lesson file", &["lesson", "steps"], false);
 
         let (mut title, mut summary, mut minutes) = (String::new(), String::new(), None);
         match header {
-            None => self.problem(
+            None => self.push(
                 0..0,
                 "missing [lesson] table".into(),
                 Some("start with [lesson] title = \"…\" summary = \"…\"".into()),
@@ -172,9 +122,10 @@ impl Parser<'_> {
                     summary = self.required_string(&mut t, "summary", "[lesson]");
                     minutes = t
                         .take("minutes")
-                        .and_then(|v| self.int(v, "minutes", 1, 240))
+                        .map(|e| e.value)
+                        .and_then(|v| self.int("minutes", v, 1, 240))
                         .map(|m| m as u32);
-                    t.finish(self, "[lesson]", LESSON_KEYS);
+                    t.finish(self, "[lesson]", LESSON_KEYS, false);
                 }
             }
         }
@@ -190,7 +141,7 @@ impl Parser<'_> {
                 }
                 if let (Some(last), Some(item)) = (out.last(), items.last()) {
                     if last.task.is_none() && out.len() == items.len() {
-                        self.problem(
+                        self.push(
                             item.span(),
                             "the last step has no task".into(),
                             Some("every lesson ends with a final challenge: give its last step a [steps.task]".into()),
@@ -198,12 +149,12 @@ impl Parser<'_> {
                     }
                 }
             }
-            Some((span, _)) => self.problem(
+            Some((span, _)) => self.push(
                 span,
                 "`steps` must be a list of [[steps]] tables".into(),
                 None,
             ),
-            None => self.problem(
+            None => self.push(
                 0..0,
                 "the lesson has no steps".into(),
                 Some("add [[steps]] tables with a title, a text and a scenario".into()),
@@ -235,17 +186,17 @@ impl Parser<'_> {
         let line = line_of(self.text, t.span.start);
         let title = self.required_string(&mut t, "title", &what);
         let text = self.required_string(&mut t, "text", &what);
-        let scenario = t.take("scenario");
-        let seed = t.take("seed");
+        let scenario = t.take("scenario").map(|e| e.value);
+        let seed = t.take("seed").map(|e| e.value);
         let new_chain = match (scenario, &chain) {
             (Some(v), _) => {
-                let name = self.string(v, "scenario")?;
+                let name = self.owned_string(v, "scenario")?;
                 let sim = self.scenario(v, &name, seed, resolve)?;
                 Some((Arc::new(sim), index, 0))
             }
             (None, Some(_)) => {
                 if let Some(v) = seed {
-                    self.problem(
+                    self.push(
                         v.span(),
                         "`seed` only goes with `scenario`".into(),
                         Some("a step without `scenario` continues the previous step's simulation, seed included".into()),
@@ -254,7 +205,7 @@ impl Parser<'_> {
                 None
             }
             (None, None) => {
-                self.problem(
+                self.push(
                     t.span.clone(),
                     format!("{what} has no scenario to show"),
                     Some(
@@ -270,14 +221,14 @@ impl Parser<'_> {
         }
         let (sim, chain_start, previous_end) = chain.clone()?;
         let duration = sim.scenario.duration;
-        let at = match t.take("at") {
+        let at = match t.take("at").map(|e| e.value) {
             Some(v) => self.time(v, "at", duration)?,
             None => previous_end,
         };
-        let until = match t.take("until") {
+        let until = match t.take("until").map(|e| e.value) {
             Some(v) => self.time(v, "until", duration).inspect(|&u| {
                 if u <= at {
-                    self.problem(
+                    self.push(
                         v.span(),
                         format!("`until` must be later than the step's `at` ({})", fmt(at)),
                         None,
@@ -288,7 +239,7 @@ impl Parser<'_> {
         };
         if at < previous_end && index > chain_start {
             if let Some(v) = item.get_ref().as_table().and_then(|t| t.get("at")) {
-                self.problem(
+                self.push(
                     v.span(),
                     format!(
                         "this step continues the previous one, which ended at {}; it cannot go back in time",
@@ -298,26 +249,30 @@ impl Parser<'_> {
                 );
             }
         }
-        let highlight = match t.take("highlight") {
+        let highlight = match t.take("highlight").map(|e| e.value) {
             Some(v) => self.highlight(v, &sim.scenario),
             None => Vec::new(),
         };
-        let shows = match t.take("shows") {
+        let shows = match t.take("shows").map(|e| e.value) {
             Some(v) => self.conditions(v, "shows", &sim.scenario),
             None => Vec::new(),
         };
-        let after = match t.take("after") {
-            Some(v) => self.string(v, "after"),
+        let after = match t.take("after").map(|e| e.value) {
+            Some(v) => self.owned_string(v, "after"),
             None => None,
         };
-        let predict = t.take("predict").and_then(|v| self.prediction(v));
+        let predict = t
+            .take("predict")
+            .map(|e| e.value)
+            .and_then(|v| self.prediction(v));
         let task = t
             .take("task")
+            .map(|e| e.value)
             .and_then(|v| self.task(v, &sim, at, until.unwrap_or(duration)));
-        t.finish(self, &what, STEP_KEYS);
+        t.finish(self, &what, STEP_KEYS, false);
         if after.is_some() && until.is_none() && task.is_none() {
             if let Some(v) = item.get_ref().as_table().and_then(|t| t.get("after")) {
-                self.problem(
+                self.push(
                     v.span(),
                     "`after` is shown when the simulation reaches `until`, and this step has none"
                         .into(),
@@ -351,7 +306,7 @@ impl Parser<'_> {
         resolve: Resolve<'_>,
     ) -> Option<SimRef> {
         let Some((file, text)) = resolve(name) else {
-            self.problem(
+            self.push(
                 v.span(),
                 format!("no scenario `{name}`"),
                 Some("name a file of the lesson folder's scenarios/ (without .toml) or a shipped scenario (kafkascope scenarios)".into()),
@@ -361,7 +316,7 @@ impl Parser<'_> {
         let scenario = match scenario::parse(&file, &text) {
             Ok(s) => s,
             Err(e) => {
-                self.problem(
+                self.push(
                     v.span(),
                     format!("scenario `{name}` has problems"),
                     Some(e.to_string()),
@@ -370,7 +325,7 @@ impl Parser<'_> {
             }
         };
         let seed = match seed {
-            Some(s) => self.int(s, "seed", 0, i64::MAX)? as u64,
+            Some(s) => self.int("seed", s, 0, i64::MAX)? as u64,
             None => scenario.seed,
         };
         Some(SimRef {
@@ -399,7 +354,7 @@ impl Parser<'_> {
             if known {
                 out.push(name);
             } else {
-                self.problem(
+                self.push(
                     span,
                     format!("`{name}` is neither a node nor a partition of the scenario"),
                     Some("nodes: broker-1, controller, producer-a, consumer-billing-1; partitions: orders-0".into()),
@@ -422,8 +377,9 @@ impl Parser<'_> {
     fn condition(&mut self, span: Range<usize>, text: &str, s: &Scenario) -> Option<Condition> {
         // A problem inside the condition points into the string when the string is written
         // plainly (no escapes), which is how conditions are written.
+        let source = self.text;
         let inner = |r: Range<usize>| {
-            let literal = &self.text[span.clone()];
+            let literal = &source[span.clone()];
             if literal.len() == text.len() + 2 && &literal[1..literal.len() - 1] == text {
                 span.start + 1 + r.start..span.start + 1 + r.end.max(r.start)
             } else {
@@ -438,13 +394,13 @@ impl Parser<'_> {
                 }
                 for e in errors {
                     let at = inner(e.span.clone());
-                    self.problem(at, e.message, e.help);
+                    self.push(at, e.message, e.help);
                 }
                 None
             }
             Err(e) => {
                 let at = inner(e.span.clone());
-                self.problem(at, e.message, e.help);
+                self.push(at, e.message, e.help);
                 None
             }
         }
@@ -453,12 +409,12 @@ impl Parser<'_> {
     fn prediction(&mut self, v: &Val<'_>) -> Option<Prediction> {
         let mut t = self.table(v, "[steps.predict]")?;
         let question = self.required_string(&mut t, "question", "[steps.predict]");
-        let choices_v = t.take("choices");
-        let answer_v = t.take("answer");
-        let why_v = t.take("why");
-        t.finish(self, "[steps.predict]", PREDICT_KEYS);
+        let choices_v = t.take("choices").map(|e| e.value);
+        let answer_v = t.take("answer").map(|e| e.value);
+        let why_v = t.take("why").map(|e| e.value);
+        t.finish(self, "[steps.predict]", PREDICT_KEYS, false);
         let Some(cv) = choices_v else {
-            self.problem(
+            self.push(
                 t_span(v),
                 "[steps.predict] needs `choices`".into(),
                 Some("choices = [\"…\", \"…\"]".into()),
@@ -471,7 +427,7 @@ impl Parser<'_> {
             .map(|x| x.1)
             .collect();
         if !(2..=5).contains(&choices.len()) {
-            self.problem(
+            self.push(
                 cv.span(),
                 format!("a prediction offers 2 to 5 choices, not {}", choices.len()),
                 None,
@@ -479,10 +435,10 @@ impl Parser<'_> {
         }
         let answer = match answer_v {
             Some(a) => self
-                .int(a, "answer", 1, choices.len().max(1) as i64)
+                .int("answer", a, 1, choices.len().max(1) as i64)
                 .map(|n| n as usize - 1),
             None => {
-                self.problem(
+                self.push(
                     t_span(v),
                     "[steps.predict] needs `answer`".into(),
                     Some("answer = 2 (the right choice, counting from 1)".into()),
@@ -494,7 +450,7 @@ impl Parser<'_> {
             Some(w) => {
                 let why: Vec<String> = self.strings(w, "why").into_iter().map(|x| x.1).collect();
                 if why.len() != choices.len() {
-                    self.problem(
+                    self.push(
                         w.span(),
                         format!(
                             "`why` explains each choice: {} choices, {} explanations",
@@ -507,7 +463,7 @@ impl Parser<'_> {
                 why
             }
             None => {
-                self.problem(
+                self.push(
                     t_span(v),
                     "[steps.predict] needs `why`: one explanation per choice".into(),
                     None,
@@ -526,13 +482,13 @@ impl Parser<'_> {
     fn task(&mut self, v: &Val<'_>, sim: &SimRef, at: Millis, end: Millis) -> Option<Task> {
         let mut t = self.table(v, "[steps.task]")?;
         let goal = self.required_string(&mut t, "goal", "[steps.task]");
-        let check = match t.take("check") {
+        let check = match t.take("check").map(|e| e.value) {
             Some(c) => {
-                let text = self.string(c, "check");
+                let text = self.owned_string(c, "check");
                 text.and_then(|text| self.condition(c.span(), &text, &sim.scenario))
             }
             None => {
-                self.problem(
+                self.push(
                     t_span(v),
                     "[steps.task] needs `check`: the condition that says the task is done".into(),
                     None,
@@ -540,12 +496,12 @@ impl Parser<'_> {
                 None
             }
         };
-        let solution: Vec<String> = match t.take("solution") {
+        let solution: Vec<String> = match t.take("solution").map(|e| e.value) {
             Some(s) => {
                 let lines = self.strings(s, "solution");
                 let texts: Vec<String> = lines.iter().map(|x| x.1.clone()).collect();
                 match run_script(&texts, sim, at) {
-                    Ok((_, finish)) if finish > end => self.problem(
+                    Ok((_, finish)) if finish > end => self.push(
                         s.span(),
                         format!(
                             "the solution runs to {}, after the task is checked at {}",
@@ -557,13 +513,13 @@ impl Parser<'_> {
                     Ok(_) => {}
                     Err((i, e)) => {
                         let span = lines.get(i).map(|x| x.0.clone()).unwrap_or(s.span());
-                        self.problem(span, format!("this command does not work: {e}"), None)
+                        self.push(span, format!("this command does not work: {e}"), None)
                     }
                 }
                 texts
             }
             None => {
-                self.problem(
+                self.push(
                     t_span(v),
                     "[steps.task] needs `solution`: the commands that do it".into(),
                     Some("lessons check runs it to prove the task can be done".into()),
@@ -571,11 +527,11 @@ impl Parser<'_> {
                 Vec::new()
             }
         };
-        let hints = match t.take("hints") {
+        let hints = match t.take("hints").map(|e| e.value) {
             Some(h) => self.strings(h, "hints").into_iter().map(|x| x.1).collect(),
             None => Vec::new(),
         };
-        t.finish(self, "[steps.task]", TASK_KEYS);
+        t.finish(self, "[steps.task]", TASK_KEYS, false);
         Some(Task {
             goal,
             check: check?,
@@ -584,106 +540,54 @@ impl Parser<'_> {
         })
     }
 
-    fn table<'a, 'i>(&mut self, v: &'a Val<'i>, what: &str) -> Option<Table<'a, 'i>> {
+    /// A table of the lesson; `[steps.predict]` and `[steps.task]` are read as tables of
+    /// their own, not as dotted keys of the step.
+    fn table<'a, 'i>(&mut self, v: &'a Val<'i>, what: &str) -> Option<Section<'a, 'i>> {
         match v.get_ref() {
-            DeValue::Table(t) => Some(Table::new(t, v.span())),
+            DeValue::Table(t) => Some(Section::new(self, t, v.span(), &["predict", "task"])),
             _ => {
-                self.problem(v.span(), format!("{what} must be a table"), None);
+                self.push(v.span(), format!("{what} must be a table"), None);
                 None
             }
         }
     }
 
-    fn required_string(&mut self, t: &mut Table<'_, '_>, key: &str, what: &str) -> String {
+    fn required_string(&mut self, t: &mut Section<'_, '_>, key: &str, what: &str) -> String {
         match t.take(key) {
-            Some(v) => self.string(v, key).unwrap_or_default(),
+            Some(e) => self.owned_string(e.value, key).unwrap_or_default(),
             None => {
-                self.problem(t.span.clone(), format!("{what} needs `{key}`"), None);
+                self.push(t.span.clone(), format!("{what} needs `{key}`"), None);
                 String::new()
             }
         }
     }
 
-    fn string(&mut self, v: &Val<'_>, key: &str) -> Option<String> {
-        match v.get_ref() {
-            DeValue::String(s) if !s.trim().is_empty() => Some(s.to_string()),
-            DeValue::String(_) => {
-                self.problem(v.span(), format!("`{key}` is empty"), None);
-                None
-            }
-            _ => {
-                self.problem(v.span(), format!("`{key}` must be a string"), None);
-                None
-            }
-        }
+    fn owned_string(&mut self, v: &Val<'_>, key: &str) -> Option<String> {
+        self.nonempty_string(key, v).map(str::to_string)
     }
 
     /// A string or a list of strings, each with its span.
     fn strings(&mut self, v: &Val<'_>, key: &str) -> Vec<(Range<usize>, String)> {
         match v.get_ref() {
             DeValue::String(_) => self
-                .string(v, key)
+                .owned_string(v, key)
                 .map(|s| vec![(v.span(), s)])
                 .unwrap_or_default(),
             DeValue::Array(items) => items
                 .iter()
-                .filter_map(|i| self.string(i, key).map(|s| (i.span(), s)))
+                .filter_map(|i| self.owned_string(i, key).map(|s| (i.span(), s)))
                 .collect(),
             _ => {
-                self.problem(v.span(), format!("`{key}` must be a list of strings"), None);
+                self.push(v.span(), format!("`{key}` must be a list of strings"), None);
                 Vec::new()
             }
         }
     }
 
-    fn int(&mut self, v: &Val<'_>, key: &str, min: i64, max: i64) -> Option<i64> {
-        let n = match v.get_ref() {
-            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
-            _ => None,
-        };
-        match n {
-            Some(n) if (min..=max).contains(&n) => Some(n),
-            _ => {
-                let range = if max == i64::MAX {
-                    format!("at least {min}")
-                } else {
-                    format!("from {min} to {max}")
-                };
-                self.problem(
-                    v.span(),
-                    format!("`{key}` must be an integer {range}"),
-                    None,
-                );
-                None
-            }
-        }
-    }
-
     fn time(&mut self, v: &Val<'_>, key: &str, duration: Millis) -> Option<Millis> {
-        let ms = match v.get_ref() {
-            DeValue::String(s) => match parse_duration(s) {
-                Ok(ms) => ms,
-                Err(help) => {
-                    self.problem(
-                        v.span(),
-                        format!("`{key}` must be a time such as \"500ms\", \"5s\" or \"1m\""),
-                        help.map(str::to_string),
-                    );
-                    return None;
-                }
-            },
-            DeValue::Integer(_) => self.int(v, key, 0, i64::MAX)? as Millis,
-            _ => {
-                self.problem(
-                    v.span(),
-                    format!("`{key}` must be a time such as \"5s\""),
-                    None,
-                );
-                return None;
-            }
-        };
+        let ms = self.duration(key, v)?;
         if ms > duration {
-            self.problem(
+            self.push(
                 v.span(),
                 format!(
                     "{} is after the end of the scenario ({})",

@@ -128,10 +128,5 @@ pub fn find(name: &str) -> Option<&'static str> {
 
 /// The closest shipped name, for "did you mean".
 pub fn suggest(name: &str) -> Option<&'static str> {
-    SCENARIOS
-        .iter()
-        .map(|(n, _)| (strsim::jaro_winkler(n, name), *n))
-        .filter(|(s, _)| *s > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, n)| n)
+    crate::located::closest(name, SCENARIOS.iter().map(|(n, _)| *n))
 }

@@ -19,7 +19,8 @@ use kafkascope_sim::command::Command;
 use kafkascope_sim::ids::{NodeId, TopicPartition};
 use kafkascope_sim::scenario::{CheckerId, Count, Scenario};
 
-use super::{suggest, Arg, ArgValue, CmpOp, ConditionError, Expr, Func, Num, Param};
+use super::{suggest, Arg, ArgValue, ConditionError, Expr, Func, Num, Param};
+use kafkascope_sim::scenario::Cmp;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Tok {
@@ -28,7 +29,7 @@ enum Tok {
     LParen,
     RParen,
     Comma,
-    Cmp(CmpOp),
+    Cmp(Cmp),
     End,
 }
 
@@ -82,16 +83,16 @@ fn tokenize(src: &str) -> Result<Vec<Token>, ConditionError> {
                 tok: Tok::Comma,
                 span: i..i + 1,
             }),
-            ('=', Some('=')) => two(Tok::Cmp(CmpOp::Eq), &mut out),
-            ('!', Some('=')) => two(Tok::Cmp(CmpOp::Ne), &mut out),
-            ('<', Some('=')) => two(Tok::Cmp(CmpOp::Le), &mut out),
-            ('>', Some('=')) => two(Tok::Cmp(CmpOp::Ge), &mut out),
+            ('=', Some('=')) => two(Tok::Cmp(Cmp::Eq), &mut out),
+            ('!', Some('=')) => two(Tok::Cmp(Cmp::Ne), &mut out),
+            ('<', Some('=')) => two(Tok::Cmp(Cmp::Le), &mut out),
+            ('>', Some('=')) => two(Tok::Cmp(Cmp::Ge), &mut out),
             ('<', _) => out.push(Token {
-                tok: Tok::Cmp(CmpOp::Lt),
+                tok: Tok::Cmp(Cmp::Lt),
                 span: i..i + 1,
             }),
             ('>', _) => out.push(Token {
-                tok: Tok::Cmp(CmpOp::Gt),
+                tok: Tok::Cmp(Cmp::Gt),
                 span: i..i + 1,
             }),
             _ => {

@@ -394,9 +394,11 @@ impl CheckerId {
     }
 }
 
+/// A comparison of two counts, as `[expect]` and a lesson's conditions write them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Cmp {
     Eq,
+    Ne,
     Lt,
     Le,
     Gt,
@@ -407,6 +409,7 @@ impl Cmp {
     pub fn holds(self, actual: u64, expected: u64) -> bool {
         match self {
             Cmp::Eq => actual == expected,
+            Cmp::Ne => actual != expected,
             Cmp::Lt => actual < expected,
             Cmp::Le => actual <= expected,
             Cmp::Gt => actual > expected,
@@ -417,6 +420,7 @@ impl Cmp {
     pub fn symbol(self) -> &'static str {
         match self {
             Cmp::Eq => "==",
+            Cmp::Ne => "!=",
             Cmp::Lt => "<",
             Cmp::Le => "<=",
             Cmp::Gt => ">",

@@ -849,6 +849,7 @@ fn parse_comparison(s: &str) -> Option<(Cmp, u64)> {
         (">=", Cmp::Ge),
         ("<=", Cmp::Le),
         ("==", Cmp::Eq),
+        ("!=", Cmp::Ne),
         (">", Cmp::Gt),
         ("<", Cmp::Lt),
         ("=", Cmp::Eq),

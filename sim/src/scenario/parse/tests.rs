@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::config::Acks;
 
@@ -233,6 +232,8 @@ fn durations_and_comparisons() {
     assert_eq!(parse_latency("1ms..1s"), Ok((1, 1000)));
     assert_eq!(parse_comparison(">= 2"), Some((Cmp::Ge, 2)));
     assert_eq!(parse_comparison("0"), Some((Cmp::Eq, 0)));
+    // The same operators as a lesson's conditions.
+    assert_eq!(parse_comparison("!=0"), Some((Cmp::Ne, 0)));
     assert_eq!(parse_comparison("> -1"), None);
 }
 
