@@ -2,13 +2,33 @@
 //!
 //! Checkers and reports read only the trace. This module replays it into what every replica
 //! holds (values by offset), each replica's HW, and the controller's view of each partition,
-//! so that "what did broker 2 hold at 12.3 s" has one answer for every reader.
+//! so that "what did broker 2 hold at 12.3 s" has one answer for every reader; and whether
+//! each node's process runs, which the terminal view, the app and the lessons' conditions all
+//! read from here.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::ids::{BrokerId, NodeId, TopicPartition};
-use crate::trace::{ChangeReason, Event};
+use crate::trace::{ChangeReason, CrashKind, Event};
+
+/// Whether a node's process runs, as the trace last said.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeStatus {
+    Up,
+    /// Stopped running without losing anything (a long GC pause), until resumed.
+    Paused,
+    /// Crashed: a process crash or a power loss, until restarted.
+    Down(CrashKind),
+    /// Stopped by a controlled shutdown (a consumer's close()), until restarted.
+    Stopped,
+}
+
+impl NodeStatus {
+    pub fn is_up(self) -> bool {
+        self == NodeStatus::Up
+    }
+}
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicaState {
@@ -44,6 +64,8 @@ pub struct PartitionMeta {
 pub struct Replay {
     pub replicas: BTreeMap<(TopicPartition, BrokerId), ReplicaState>,
     pub partitions: BTreeMap<TopicPartition, PartitionMeta>,
+    /// Every node whose process the trace has stopped or started; the others are up.
+    pub nodes: BTreeMap<NodeId, NodeStatus>,
 }
 
 impl Replay {
@@ -70,7 +92,22 @@ impl Replay {
         Some((b, self.replica(tp, b)?))
     }
 
+    /// Whether `node`'s process runs.
+    pub fn status(&self, node: NodeId) -> NodeStatus {
+        self.nodes.get(&node).copied().unwrap_or(NodeStatus::Up)
+    }
+
     pub fn apply(&mut self, e: &Event) {
+        let status = match e {
+            Event::Crashed { node, kind } => Some((node, NodeStatus::Down(*kind))),
+            Event::ShutDown { node } => Some((node, NodeStatus::Stopped)),
+            Event::Paused { node } => Some((node, NodeStatus::Paused)),
+            Event::Restarted { node } | Event::Resumed { node } => Some((node, NodeStatus::Up)),
+            _ => None,
+        };
+        if let Some((node, status)) = status {
+            self.nodes.insert(*node, status);
+        }
         match e {
             Event::PartitionChanged {
                 tp,
@@ -177,5 +214,35 @@ impl Replay {
                 up: true,
                 ..Default::default()
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nodes_status_is_the_last_thing_the_trace_said_of_its_process() {
+        let (b, c) = (NodeId::Broker(2), NodeId::Consumer(0));
+        let mut r = Replay::default();
+        assert_eq!(r.status(b), NodeStatus::Up);
+        let events = [
+            (
+                Event::Crashed {
+                    node: b,
+                    kind: CrashKind::PowerLoss,
+                },
+                NodeStatus::Down(CrashKind::PowerLoss),
+            ),
+            (Event::Restarted { node: b }, NodeStatus::Up),
+            (Event::Paused { node: b }, NodeStatus::Paused),
+            (Event::Resumed { node: b }, NodeStatus::Up),
+            (Event::ShutDown { node: b }, NodeStatus::Stopped),
+        ];
+        for (e, status) in events {
+            r.apply(&e);
+            assert_eq!(r.status(b), status, "after {e:?}");
+            assert!(r.status(c).is_up(), "other nodes are untouched");
+        }
     }
 }

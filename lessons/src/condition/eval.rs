@@ -13,7 +13,7 @@ use std::sync::Arc;
 use kafkascope_sim::checkers::{check_to, Findings};
 use kafkascope_sim::ids::{BrokerId, Millis, NodeId, NodeNames, TopicPartition};
 use kafkascope_sim::metrics::GroupKey;
-use kafkascope_sim::replay::Replay;
+use kafkascope_sim::replay::{NodeStatus, Replay};
 use kafkascope_sim::scenario::Scenario;
 use kafkascope_sim::trace::{fmt_time, CrashKind, Event, LinkChange, Trace};
 
@@ -597,22 +597,23 @@ impl<'a> Facts<'a> {
 
     /// Why a node is not running at `at` (`crashed at 5.000s`), or `None` when it runs.
     fn down(&self, id: NodeId) -> Option<String> {
-        let last = self.happenings.iter().rev().find(|h| {
-            h.node == id
-                && matches!(
-                    h.what,
-                    What::Crashed(_)
-                        | What::ShutDown
-                        | What::Restarted
-                        | What::Paused
-                        | What::Resumed
-                )
-        });
-        match last.map(|h| (h.what, fmt_time(h.at))) {
-            Some((What::Crashed(CrashKind::PowerLoss), t)) => Some(format!("lost power at {t}")),
-            Some((What::Crashed(_), t)) => Some(format!("crashed at {t}")),
-            Some((What::ShutDown, t)) => Some(format!("shut down at {t}")),
-            Some((What::Paused, t)) => Some(format!("is paused since {t}")),
+        // The status is the replay's; the happenings say since when.
+        let status = self.replay.status(id);
+        let since = || {
+            self.happenings
+                .iter()
+                .rev()
+                .find(|h| {
+                    h.node == id
+                        && matches!(h.what, What::Crashed(_) | What::ShutDown | What::Paused)
+                })
+                .map_or_else(String::new, |h| fmt_time(h.at))
+        };
+        match status {
+            NodeStatus::Down(CrashKind::PowerLoss) => Some(format!("lost power at {}", since())),
+            NodeStatus::Down(_) => Some(format!("crashed at {}", since())),
+            NodeStatus::Stopped => Some(format!("shut down at {}", since())),
+            NodeStatus::Paused => Some(format!("is paused since {}", since())),
             // A consumer's application runs from its `start` and calls close() at its `stop`.
             _ => match id {
                 NodeId::Consumer(i) => {

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use kafkascope_sim::ids::{NodeId, TopicPartition, OFFSETS_TOPIC};
-use kafkascope_sim::replay::ReplayRole;
+use kafkascope_sim::replay::{NodeStatus, ReplayRole};
 use kafkascope_sim::trace::{fmt_time, Event};
 
 use crate::player::Outcome;
@@ -21,14 +21,6 @@ use crate::player::Outcome;
 const WINDOW: u64 = 8;
 /// Record values are cut to this many characters.
 const CELL: usize = 5;
-
-/// What happened to a node, as far as the view cares.
-#[derive(Clone, Copy, PartialEq)]
-enum NodeState {
-    Up,
-    Down,
-    Paused,
-}
 
 #[derive(Default)]
 struct Group {
@@ -52,21 +44,13 @@ fn cell(v: &str) -> String {
 /// The view of `o` (a run up to `o.at`) with `highlight`ed partitions and nodes marked `>`.
 pub fn render(o: &Outcome, highlight: &[String]) -> String {
     let names = &o.trace.names;
-    let mut nodes: BTreeMap<NodeId, NodeState> = BTreeMap::new();
     let mut groups: BTreeMap<Arc<str>, Group> = BTreeMap::new();
     let mut owned: BTreeMap<NodeId, (Arc<str>, Vec<TopicPartition>)> = BTreeMap::new();
     let mut positions: BTreeMap<(NodeId, TopicPartition), u64> = BTreeMap::new();
     for e in o.trace.entries.iter().take_while(|e| e.at <= o.at) {
         match &e.event {
             Event::Crashed { node, .. } | Event::ShutDown { node } => {
-                nodes.insert(*node, NodeState::Down);
                 owned.remove(node);
-            }
-            Event::Restarted { node } | Event::Resumed { node } => {
-                nodes.insert(*node, NodeState::Up);
-            }
-            Event::Paused { node } => {
-                nodes.insert(*node, NodeState::Paused);
             }
             Event::GenerationStarted {
                 group,
@@ -194,10 +178,10 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
         for (b, r) in replicas {
             let node = NodeId::Broker(b);
             let name = names.name(node);
-            let state = match nodes.get(&node).copied().unwrap_or(NodeState::Up) {
-                NodeState::Down => "down",
-                NodeState::Paused => "paused",
-                NodeState::Up => match r.role {
+            let state = match replay.status(node) {
+                NodeStatus::Down(_) | NodeStatus::Stopped => "down",
+                NodeStatus::Paused => "paused",
+                NodeStatus::Up => match r.role {
                     ReplayRole::Leader => "leader",
                     ReplayRole::Follower => "follower",
                     ReplayRole::None => "",
@@ -229,15 +213,16 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
             );
         }
     }
-    let troubled: Vec<String> = nodes
+    let troubled: Vec<String> = replay
+        .nodes
         .iter()
-        .filter(|(_, s)| **s != NodeState::Up)
+        .filter(|(_, s)| !s.is_up())
         .map(|(n, s)| {
             let name = names.name(*n);
-            let what = if *s == NodeState::Down {
-                "down"
-            } else {
+            let what = if *s == NodeStatus::Paused {
                 "paused"
+            } else {
+                "down"
             };
             format!("{}{name} {what}", mark(&name).trim())
         })
