@@ -8,7 +8,8 @@
 
 use kafkascope_sim::command::TimedCommand;
 use kafkascope_sim::ids::Millis;
-use kafkascope_sim::scenario::{parse, parse_duration, to_toml, Scenario};
+use kafkascope_sim::scenario::edit::{fault_table, read_fault_table};
+use kafkascope_sim::scenario::{parse_duration, Scenario};
 
 use crate::lesson::SimRef;
 
@@ -122,42 +123,7 @@ pub fn parse_line_after(
         }
         table += &format!("{k} = {}\n", toml_value(k, v));
     }
-    let mut base = sim.text.trim_end().to_string();
-    for c in earlier {
-        base.push_str("\n\n");
-        base.push_str(fault_table(c, &sim.scenario).trim_end());
-    }
-    let text = format!("{base}\n{table}");
-    let offset = base.len() + 1;
-    match parse("command", &text) {
-        Ok(s) => {
-            // The appended table is the last `[[faults]]` entry; faults keep file order.
-            let c = s
-                .faults
-                .iter()
-                .rev()
-                .find(|c| c.at == now)
-                .cloned()
-                .ok_or_else(|| "the command was not understood".to_string())?;
-            Ok(Input::Command(c))
-        }
-        Err(e) => {
-            let ours: Vec<String> = e
-                .problems
-                .iter()
-                .filter(|p| p.span.start >= offset)
-                .map(|p| match &p.help {
-                    Some(h) => format!("{}\n  help: {h}", p.message),
-                    None => p.message.clone(),
-                })
-                .collect();
-            if ours.is_empty() {
-                Err(format!("the lesson's scenario does not parse: {e}"))
-            } else {
-                Err(ours.join("\n"))
-            }
-        }
-    }
+    read_fault_table(&sim.text, &sim.scenario, earlier, &table, now).map(Input::Command)
 }
 
 fn example(action: &str) -> &'static str {
@@ -200,19 +166,6 @@ fn toml_value(key: &str, v: &str) -> String {
         v.to_string()
     } else {
         toml_string(v)
-    }
-}
-
-/// `c` as a scenario file's `[[faults]]` table (with its `[faults.output]`, if any), spelled by
-/// the scenario writer.
-fn fault_table(c: &TimedCommand, scenario: &Scenario) -> String {
-    let mut s = scenario.clone();
-    s.faults = vec![c.clone()];
-    s.expect.clear();
-    let toml = to_toml(&s);
-    match toml.rfind("[[faults]]") {
-        Some(i) => toml[i..].to_string(),
-        None => String::new(),
     }
 }
 
@@ -291,7 +244,7 @@ mod tests {
         let text = kafkascope_sim::library::find("acks1-leader-crash").unwrap();
         SimRef {
             name: "acks1-leader-crash".into(),
-            scenario: parse("x.toml", text).unwrap(),
+            scenario: kafkascope_sim::scenario::parse("x.toml", text).unwrap(),
             text: text.into(),
             seed: 1,
         }

@@ -1,17 +1,26 @@
-//! Settings changed in a copy of a scenario, typed all the way: an experiment's grid point,
-//! the app's "compare with a change", a command-line `--set`.
+//! Settings changed in a copy of a scenario, typed all the way (an experiment's grid point,
+//! the app's "compare with a change"), and commands added to one (the app's "add a client"
+//! form, a lesson's typed commands).
 //!
 //! A change never goes back through TOML text. Its key is checked against the simulator's
 //! table of keys ([`crate::config::KEYS`], [`crate::config::CLUSTER_KEYS`]), its value against
 //! the key's kind, it is set with the model's own setters, and the changed scenario goes
 //! through [`super::validate`], the rules a file's reader applies too: the same mistake gets
 //! the same message whichever way it was made.
+//!
+//! A command is checked by [`add_command`] against the scenario and the commands before it,
+//! with the rules a file's `[[faults]]` meet. Those rules are ordered in time (a topic exists
+//! from its `create-topic`, a client from its `add-*`) and their messages point at other
+//! faults by line, so for now they run in the file reader: `add_command` writes the command as
+//! the fault table the scenario writer spells and reads it back in one place, and reports only
+//! the problems of that table, without the lines of a file nobody wrote.
 
 use crate::broker::TruncationMode;
 use crate::config::{self, Kind, MetadataMode, Scope, Value};
-use crate::ids::BrokerId;
+use crate::ids::{BrokerId, Millis};
 
-use super::{validate, Scenario};
+use super::{parse, to_toml, validate, Scenario};
+use crate::command::TimedCommand;
 
 /// Which part of a scenario a change applies to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -224,6 +233,79 @@ fn set_cluster(s: &mut Scenario, key: &str, v: &Value) {
         }
         _ => {}
     }
+}
+
+/// `command` as a scenario file's `[[faults]]` table (with its `[faults.output]`, if any), as
+/// the scenario writer spells it.
+pub fn fault_table(command: &TimedCommand, scenario: &Scenario) -> String {
+    let mut s = scenario.clone();
+    s.faults = vec![command.clone()];
+    s.expect.clear();
+    let toml = to_toml(&s);
+    match toml.rfind("[[faults]]") {
+        Some(i) => toml[i..].to_string(),
+        None => String::new(),
+    }
+}
+
+/// `table` (one `[[faults]]` table, at `at`) read after `scenario`'s text and the `earlier`
+/// commands:
+/// the command it makes, or its problems as lines a person can act on (`message` and an
+/// indented `help:`).
+pub fn read_fault_table(
+    scenario_text: &str,
+    scenario: &Scenario,
+    earlier: &[TimedCommand],
+    table: &str,
+    at: Millis,
+) -> Result<TimedCommand, String> {
+    let mut base = scenario_text.trim_end().to_string();
+    for c in earlier {
+        base.push_str("\n\n");
+        base.push_str(fault_table(c, scenario).trim_end());
+    }
+    let text = format!("{base}\n{table}");
+    let offset = base.len() + 1;
+    match parse("command", &text) {
+        // The table is the last `[[faults]]` entry at its time: faults are ordered by time,
+        // and by file order within one.
+        Ok(s) => s
+            .faults
+            .iter()
+            .rev()
+            .find(|c| c.at == at)
+            .cloned()
+            .ok_or_else(|| "the command was not understood".to_string()),
+        Err(e) => {
+            let ours: Vec<String> = e
+                .problems
+                .iter()
+                .filter(|p| p.span.start >= offset)
+                .map(|p| match &p.help {
+                    Some(h) => format!("{}\n  help: {h}", p.message),
+                    None => p.message.clone(),
+                })
+                .collect();
+            if ours.is_empty() {
+                Err(format!("the scenario does not parse: {e}"))
+            } else {
+                Err(ours.join("\n"))
+            }
+        }
+    }
+}
+
+/// `command` checked against `scenario` (with every fault it has) by the rules a file's
+/// faults meet: the command as the reader understands it, or what is wrong with it.
+pub fn add_command(scenario: &Scenario, command: &TimedCommand) -> Result<TimedCommand, String> {
+    let text = to_toml(scenario);
+    read_fault_table(
+        &text,
+        scenario,
+        &[],
+        &fault_table(command, scenario),
+        command.at,
+    )
 }
 
 #[cfg(test)]

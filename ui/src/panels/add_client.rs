@@ -3,10 +3,11 @@
 //! The new client starts from an existing one's settings ("another consumer like billing-1",
 //! the usual way to watch a group rebalance when a member arrives), with its name, group,
 //! topics or rate changed. The form's result is checked exactly as a typed lesson command or a
-//! scenario file's `add-consumer`/`add-producer` fault is: it is written as that command's
-//! line and parsed against the session's scenario with its interventions, so a taken name or
-//! an unknown topic gets the scenario format's own message. The line is shown too, so the
-//! form also teaches what to type (or write in a file) for the same thing.
+//! scenario file's `add-consumer`/`add-producer` fault is: a copy is a typed command checked by
+//! the simulator's [`kafkascope_sim::scenario::edit::add_command`] against the session's
+//! scenario with its interventions; a client with nothing to copy is the line a learner would
+//! type. Either way a taken name or an unknown topic gets the scenario format's own message.
+//! The line is shown too, so the form also teaches what to type (or write in a file).
 
 use bevy_egui::egui::{self, RichText};
 use kafkascope_lessons::command_line::{parse_line, to_line, Input};
@@ -15,7 +16,7 @@ use kafkascope_sim::command::{Command, TimedCommand};
 use kafkascope_sim::config::{Acks, Value};
 use kafkascope_sim::ids::{Millis, OFFSETS_TOPIC};
 use kafkascope_sim::producer::Workload;
-use kafkascope_sim::scenario::to_toml;
+use kafkascope_sim::scenario::{edit, to_toml};
 
 use crate::intents::{Intent, Intents};
 use crate::session::Session;
@@ -108,6 +109,15 @@ impl AddClient {
 
     /// The command line this form stands for, at virtual time `at`.
     pub fn line(&self, session: &Session, at: Millis) -> String {
+        match self.edit(session, at) {
+            FormEdit::Typed(command) => to_line(&TimedCommand { at, command }, &session.scenario),
+            FormEdit::Line(line) => line,
+        }
+    }
+
+    /// What the form makes: a copy of a client, typed; or, with nothing to copy, the line a
+    /// learner would type, which the scenario reader gives its defaults.
+    fn edit(&self, session: &Session, at: Millis) -> FormEdit {
         let command = match self.kind {
             ClientKind::Consumer => {
                 let Some(mut def) = self.like.and_then(|i| session.consumer(i)).cloned() else {
@@ -115,7 +125,7 @@ impl AddClient {
                     if !self.group.trim().is_empty() {
                         line += &format!(" group={}", self.group.trim());
                     }
-                    return line + &format!(" topics={},", self.topics.join(","));
+                    return FormEdit::Line(line + &format!(" topics={},", self.topics.join(",")));
                 };
                 def.name = self.name.trim().to_string();
                 def.group = (!self.group.trim().is_empty()).then(|| self.group.trim().into());
@@ -130,12 +140,12 @@ impl AddClient {
             ClientKind::Producer => {
                 let acks = self.acks.to_string();
                 let Some(mut def) = self.like.and_then(|i| session.producer(i)).cloned() else {
-                    return format!(
+                    return FormEdit::Line(format!(
                         "add-producer {} topic={} acks={acks} rate={}",
                         self.name.trim(),
                         self.topic,
                         self.rate
-                    );
+                    ));
                 };
                 if let Some((config, _)) = self.like.and_then(|i| session.producer_at(i, at)) {
                     def.config = config;
@@ -161,7 +171,7 @@ impl AddClient {
                 Command::AddProducer(Box::new(def))
             }
         };
-        to_line(&TimedCommand { at, command }, &session.scenario)
+        FormEdit::Typed(command)
     }
 
     /// The command to add, checked as the same line typed in a lesson would be, against the
@@ -170,19 +180,31 @@ impl AddClient {
         if self.name.trim().is_empty() {
             return Err("the new client needs a name".into());
         }
-        let line = self.line(session, at);
         let scenario = session.as_scenario();
-        let sim = SimRef {
-            name: session.source.clone(),
-            text: to_toml(&scenario),
-            scenario,
-            seed: session.seed,
-        };
-        match parse_line(&line, &sim, at)? {
-            Input::Command(c) => Ok(c.command),
-            Input::Run(_) => Err("not a command".into()),
+        match self.edit(session, at) {
+            FormEdit::Typed(command) => {
+                edit::add_command(&scenario, &TimedCommand { at, command }).map(|c| c.command)
+            }
+            FormEdit::Line(line) => {
+                let sim = SimRef {
+                    name: session.source.clone(),
+                    text: to_toml(&scenario),
+                    scenario,
+                    seed: session.seed,
+                };
+                match parse_line(&line, &sim, at)? {
+                    Input::Command(c) => Ok(c.command),
+                    Input::Run(_) => Err("not a command".into()),
+                }
+            }
         }
     }
+}
+
+/// What the form makes (see [`AddClient::edit`]).
+enum FormEdit {
+    Typed(Command),
+    Line(String),
 }
 
 /// The topics a client may use: the scenario's, without Kafka's internal one.
