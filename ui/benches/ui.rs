@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use bevy_egui::egui;
-use kafkascope_ui::app::{Library, Status, Watch};
 use kafkascope_ui::compare::Compare;
 use kafkascope_ui::intents::{Intent, Intents};
+use kafkascope_ui::library::Library;
 use kafkascope_ui::playback::Playback;
+use kafkascope_ui::state::{Status, Watch};
 use kafkascope_ui::{core_app, lay_out, UiOptions, UiState};
 
 const NINE: &str = include_str!("../tests/fixtures/nine-brokers.toml");

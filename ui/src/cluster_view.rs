@@ -14,12 +14,11 @@ use kafkascope_sim::ids::{BrokerId, Millis, NodeId, TopicPartition, OFFSETS_TOPI
 use kafkascope_sim::replay::ReplayRole;
 use kafkascope_sim::trace::CrashKind;
 
-use crate::app::Watch;
 use crate::cluster_state::{ClusterAt, ConsumerPhase, NodeState};
 use crate::intents::{Intent, Intents};
-use crate::panels::UiState;
 use crate::playback::Playback;
 use crate::session::Session;
+use crate::state::{UiState, Watch};
 use crate::theme::{self, palette, Palette};
 
 /// Most dots drawn in one frame; past this the picture is a blur anyway.

@@ -14,10 +14,10 @@ use kafkascope_lessons::Course;
 use kafkascope_sim::command::{Command, Target, TimedCommand};
 use kafkascope_sim::ids::NodeId;
 use kafkascope_sim::trace::CrashKind;
-use kafkascope_ui::app::Watch;
 use kafkascope_ui::intents::{Intent, Intents};
 use kafkascope_ui::lesson::{Learning, LessonIntent};
 use kafkascope_ui::playback::{Playback, DEFAULT_SPEED};
+use kafkascope_ui::state::Watch;
 use kafkascope_ui::{core_app, UiOptions, UiState};
 
 fn fixture_course() -> Course {
@@ -103,7 +103,7 @@ fn draw(
         ctx,
         world.resource::<Watch>(),
         world.resource::<kafkascope_ui::compare::Compare>(),
-        world.resource::<kafkascope_ui::app::Library>(),
+        world.resource::<kafkascope_ui::library::Library>(),
         world.resource::<Learning>(),
         world.resource::<Playback>(),
         "",
