@@ -40,12 +40,12 @@ use std::path::PathBuf;
 pub use app::{build_app, core_app};
 pub use library::LibraryEntry;
 pub use panels::add_client::{AddClient, ClientKind};
-pub use panels::lay_out;
 /// The window's layout without bevy's rendering: for the benchmark, which drives it through a
 /// bare `egui::Context`.
 pub use panels::link_sliders::LinkEdit;
 pub use panels::node_menu::actions as node_actions;
 pub use panels::producer_settings::ProducerEdit;
+pub use panels::{lay_out, Shown};
 pub use state::{SideTab, UiState};
 
 /// How the window starts.

@@ -522,12 +522,14 @@ fn ui_frame(
     ctx.begin_pass(input);
     kafkascope_ui::lay_out(
         ctx,
-        world.resource::<Watch>(),
-        world.resource::<kafkascope_ui::compare::Compare>(),
-        world.resource::<kafkascope_ui::library::Library>(),
-        world.resource::<kafkascope_ui::lesson::Learning>(),
-        world.resource::<kafkascope_ui::playback::Playback>(),
-        "",
+        kafkascope_ui::Shown {
+            watch: world.resource::<Watch>(),
+            compare: world.resource::<kafkascope_ui::compare::Compare>(),
+            library: world.resource::<kafkascope_ui::library::Library>(),
+            learning: world.resource::<kafkascope_ui::lesson::Learning>(),
+            pb: world.resource::<kafkascope_ui::playback::Playback>(),
+            status: "",
+        },
         state,
         &mut intents,
     );

@@ -101,12 +101,14 @@ fn draw(
     ctx.begin_pass(input);
     kafkascope_ui::lay_out(
         ctx,
-        world.resource::<Watch>(),
-        world.resource::<kafkascope_ui::compare::Compare>(),
-        world.resource::<kafkascope_ui::library::Library>(),
-        world.resource::<Learning>(),
-        world.resource::<Playback>(),
-        "",
+        kafkascope_ui::Shown {
+            watch: world.resource::<Watch>(),
+            compare: world.resource::<kafkascope_ui::compare::Compare>(),
+            library: world.resource::<kafkascope_ui::library::Library>(),
+            learning: world.resource::<Learning>(),
+            pb: world.resource::<Playback>(),
+            status: "",
+        },
         state,
         &mut intents,
     );

@@ -20,6 +20,7 @@ pub mod producer_settings;
 mod time_link;
 mod top_bar;
 
+use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::{egui, EguiContexts};
 
@@ -31,33 +32,52 @@ use crate::playback::Playback;
 use crate::state::{FrameCost, SideTab, Status, UiState, Watch};
 use crate::{cluster_view, home, shortcuts, theme, timeline};
 
+/// Everything the window shows, read-only: the sessions, the lessons, the playback position
+/// and the status line.
+pub struct Shown<'a> {
+    pub watch: &'a Watch,
+    pub compare: &'a Compare,
+    pub library: &'a Library,
+    pub learning: &'a Learning,
+    pub pb: &'a Playback,
+    pub status: &'a str,
+}
+
+/// The resources behind [`Shown`], as one system parameter.
+#[derive(SystemParam)]
+pub struct ShownRes<'w> {
+    watch: Res<'w, Watch>,
+    compare: Res<'w, Compare>,
+    library: Res<'w, Library>,
+    learning: Res<'w, Learning>,
+    pb: Res<'w, Playback>,
+    status: Res<'w, Status>,
+}
+
+impl ShownRes<'_> {
+    fn shown(&self) -> Shown<'_> {
+        Shown {
+            watch: &self.watch,
+            compare: &self.compare,
+            library: &self.library,
+            learning: &self.learning,
+            pb: &self.pb,
+            status: &self.status.0,
+        }
+    }
+}
+
 /// Lays out the whole window for this frame (the bevy system around [`lay_out`]).
-#[allow(clippy::too_many_arguments)] // a system's parameters are its dependencies
 pub fn draw(
     mut contexts: EguiContexts,
-    watch: Res<Watch>,
-    compare: Res<Compare>,
-    library: Res<Library>,
-    learning: Res<Learning>,
-    pb: Res<Playback>,
-    status: Res<Status>,
+    shown: ShownRes,
     mut state: ResMut<UiState>,
     mut intents: ResMut<Intents>,
     mut cost: ResMut<FrameCost>,
 ) -> Result {
     let started = std::time::Instant::now();
     let ctx = contexts.ctx_mut()?.clone();
-    lay_out(
-        &ctx,
-        &watch,
-        &compare,
-        &library,
-        &learning,
-        &pb,
-        &status.0,
-        &mut state,
-        &mut intents,
-    );
+    lay_out(&ctx, shown.shown(), &mut state, &mut intents);
     cost.record(started.elapsed().as_secs_f64() * 1000.0);
     Ok(())
 }
@@ -66,18 +86,15 @@ pub fn draw(
 ///
 /// Separate from the bevy system so that the benchmark (`benches/ui.rs`) can drive the very
 /// same layout through a bare `egui::Context`, without a window or a GPU.
-#[allow(clippy::too_many_arguments)] // everything the window shows
-pub fn lay_out(
-    ctx: &egui::Context,
-    watch: &Watch,
-    compare: &Compare,
-    library: &Library,
-    learning: &Learning,
-    pb: &Playback,
-    status: &str,
-    state: &mut UiState,
-    intents: &mut Intents,
-) {
+pub fn lay_out(ctx: &egui::Context, shown: Shown, state: &mut UiState, intents: &mut Intents) {
+    let Shown {
+        watch,
+        compare,
+        library,
+        learning,
+        pb,
+        status,
+    } = shown;
     let lesson = learning.open.as_ref().filter(|_| watch.session.is_some());
     let lesson_id = lesson.map(|r| r.player.lesson.id.clone());
     if lesson_id != state.lesson_seen {
@@ -118,16 +135,14 @@ pub fn lay_out(
                 side_panel(&mut root, watch, pb, state, intents, lesson.is_some());
             }
             let highlight = lesson.map_or(&[][..], |r| &r.player.current().highlight[..]);
-            cluster_view::show(
-                &mut root,
+            let shown = cluster_view::Shown {
                 watch,
-                compare.other.as_ref(),
-                compare.change.as_deref(),
+                other: compare.other.as_ref(),
+                change: compare.change.as_deref(),
                 highlight,
                 pb,
-                state,
-                intents,
-            );
+            };
+            cluster_view::show(&mut root, shown, state, intents);
             node_menu::show(ctx, watch, state, intents);
             compare_change::show(
                 ctx,
