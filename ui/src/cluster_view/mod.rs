@@ -6,6 +6,8 @@
 //! millisecond) and the fractional display time, which only moves the dots between the
 //! simulation's whole-millisecond steps.
 
+mod clients;
+mod cut;
 mod layout;
 mod legend;
 mod links;
@@ -23,8 +25,8 @@ use crate::session::Session;
 use crate::state::{UiState, Watch};
 use crate::theme::{palette, Palette};
 
+use cut::drag_cut;
 use layout::{layout, node_at, Layout, Route, Shape};
-use links::drag_cut;
 
 /// What a lesson step draws attention to: nodes and partitions, by the names the lesson uses
 /// (`broker-2`, `controller`, `producer-a`, `orders-0`).
