@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use bevy_egui::egui;
-use kafkascope_ui::app::{Library, Status, Watch};
 use kafkascope_ui::compare::Compare;
 use kafkascope_ui::intents::{Intent, Intents};
+use kafkascope_ui::library::Library;
 use kafkascope_ui::playback::Playback;
-use kafkascope_ui::{core_app, lay_out, UiOptions, UiState};
+use kafkascope_ui::state::{Status, Watch};
+use kafkascope_ui::{core_app, lay_out, Shown, UiOptions, UiState};
 
 const NINE: &str = include_str!("../tests/fixtures/nine-brokers.toml");
 const CLASSROOM: &str = include_str!("../../scenarios/classroom.toml");
@@ -196,17 +197,15 @@ fn ui_frame(
     let started = Instant::now();
     ctx.begin_pass(input);
     let compare = world.resource::<Compare>();
-    lay_out(
-        ctx,
+    let shown = Shown {
         watch,
         compare,
         library,
         learning,
         pb,
-        &status.0,
-        state,
-        &mut intents,
-    );
+        status: &status.0,
+    };
+    lay_out(ctx, shown, state, &mut intents);
     let out = ctx.end_pass();
     let laid_out = started.elapsed();
     let started = Instant::now();

@@ -1,4 +1,4 @@
-//! The bevy app: resources, the simulation plugin, and how the pieces are put together.
+//! The bevy app: which resources and systems each kind of app runs, and in what order.
 //!
 //! [`core_app`] is the app without a window (bevy's `MinimalPlugins`): sessions, playback and
 //! interventions, for tests. [`build_app`] adds the window, egui, the views and the panels.
@@ -6,82 +6,14 @@
 use bevy::prelude::*;
 use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
 
-use crate::cluster_state::{Checkpoints, ClusterAt};
 use crate::compare::{pump_compare, seek_compare, Compare};
 use crate::intents::{apply_intents, Intent, Intents};
 use crate::lesson::{pump_lesson, Learning, LessonIntent};
-use crate::library::{sandbox, LibraryEntry};
+use crate::library::{sandbox, Library};
 use crate::playback::Playback;
-use crate::session::Session;
 use crate::sim_thread::SimThread;
+use crate::state::{FrameCost, Sim, Status, UiState, Watch};
 use crate::UiOptions;
-
-/// The simulation thread's handle.
-#[derive(Resource)]
-pub struct Sim(pub SimThread);
-
-/// The session on screen (none on the home screen) and the cluster at the displayed moment.
-#[derive(Resource, Default)]
-pub struct Watch {
-    pub session: Option<Session>,
-    pub cluster: ClusterAt,
-    pub checkpoints: Checkpoints,
-}
-
-impl Watch {
-    pub fn open(&mut self, s: Session) {
-        self.session = Some(s);
-        self.cluster = ClusterAt::default();
-        self.checkpoints = Checkpoints::default();
-    }
-
-    pub fn close(&mut self) {
-        self.session = None;
-        self.cluster = ClusterAt::default();
-        self.checkpoints = Checkpoints::default();
-    }
-}
-
-/// The scenarios the home screen offers, parsed once for their titles.
-#[derive(Resource, Default)]
-pub struct Library(pub Vec<LibraryItem>);
-
-pub struct LibraryItem {
-    pub entry: LibraryEntry,
-    pub title: String,
-    pub description: String,
-}
-
-impl Library {
-    pub fn new(entries: Vec<LibraryEntry>) -> Self {
-        Library(
-            entries
-                .into_iter()
-                .map(|entry| {
-                    let (title, description) = match entry.parse() {
-                        Ok(s) => (s.name, s.description),
-                        Err(e) => (entry.name.clone(), format!("does not parse: {e}")),
-                    };
-                    LibraryItem {
-                        entry,
-                        title,
-                        description,
-                    }
-                })
-                .collect(),
-        )
-    }
-}
-
-/// A one-line message for the status bar (a save, a parse error).
-#[derive(Resource, Default)]
-pub struct Status(pub String);
-
-impl Status {
-    pub fn set(&mut self, s: impl Into<String>) {
-        self.0 = s.into();
-    }
-}
 
 /// Sessions, playback and interventions: everything but drawing.
 pub struct CorePlugin {
@@ -210,7 +142,7 @@ pub fn build_app(options: UiOptions) -> App {
         commands.spawn(Camera2d);
     })
     .insert_resource({
-        let mut state = crate::panels::UiState::new(options.presenter);
+        let mut state = UiState::new(options.presenter);
         // Node names as the scenario spells them (`broker-2`, `controller`, `producer-a`).
         let names = options
             .open
@@ -225,7 +157,7 @@ pub fn build_app(options: UiOptions) -> App {
         }
         state
     })
-    .init_resource::<crate::panels::FrameCost>()
+    .init_resource::<FrameCost>()
     .add_systems(EguiPrimaryContextPass, crate::panels::draw);
     if let Some(plan) = options.screenshot.clone() {
         app.add_plugins(crate::screenshot::ScreenshotPlugin { plan });

@@ -8,10 +8,10 @@
 
 use bevy::prelude::*;
 
-use crate::app::Watch;
 use crate::playback::Playback;
 use crate::session::Session;
 use crate::sim_thread::SimThread;
+use crate::state::Watch;
 
 #[derive(Resource, Default)]
 pub struct Compare {

@@ -3,10 +3,10 @@
 
 use bevy_egui::egui::{self, RichText};
 
-use crate::app::LibraryItem;
 use crate::intents::{Intent, Intents};
 use crate::lesson::{Learning, LessonIntent};
-use crate::panels::{FileDialog, UiState};
+use crate::library::LibraryItem;
+use crate::state::{FileDialog, UiState};
 use crate::theme::palette;
 
 pub fn show(

@@ -9,11 +9,11 @@ use bevy::prelude::*;
 use kafkascope_sim::command::{Command, TimedCommand};
 use kafkascope_sim::ids::Millis;
 
-use crate::app::{Sim, Status, Watch};
 use crate::compare::Compare;
 use crate::lesson::{Learning, LessonIntent};
 use crate::playback::Playback;
 use crate::session::Session;
+use crate::state::{Sim, Status, Watch};
 
 // A few intents a frame at most: a large command inline costs nothing worth a box.
 #[allow(clippy::large_enum_variant)]

@@ -24,10 +24,10 @@ use kafkascope_lessons::{Course, Lesson, Player, SimRef};
 use kafkascope_sim::command::TimedCommand;
 use kafkascope_sim::ids::Millis;
 
-use crate::app::{Sim, Watch};
 use crate::compare::Compare;
 use crate::playback::{Playback, MAX_SPEED, MIN_SPEED};
 use crate::session::Session;
+use crate::state::{Sim, Watch};
 
 /// How long, in wall time, playing on to a step's `until` takes (whatever the span): long
 /// enough to see it happen, short enough not to wait.

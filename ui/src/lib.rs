@@ -31,6 +31,7 @@ pub mod session;
 pub mod shared_log;
 mod shortcuts;
 pub mod sim_thread;
+pub mod state;
 mod theme;
 mod timeline;
 
@@ -39,10 +40,13 @@ use std::path::PathBuf;
 pub use app::{build_app, core_app};
 pub use library::LibraryEntry;
 pub use panels::add_client::{AddClient, ClientKind};
-pub use panels::producer_settings::ProducerEdit;
 /// The window's layout without bevy's rendering: for the benchmark, which drives it through a
 /// bare `egui::Context`.
-pub use panels::{lay_out, node_actions, LinkEdit, SideTab, UiState};
+pub use panels::link_sliders::LinkEdit;
+pub use panels::node_menu::actions as node_actions;
+pub use panels::producer_settings::ProducerEdit;
+pub use panels::{lay_out, Shown};
+pub use state::{SideTab, UiState};
 
 /// How the window starts.
 #[derive(Clone, Debug, Default)]

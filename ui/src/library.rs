@@ -4,6 +4,7 @@
 //! passes them in [`crate::UiOptions::library`]. The sandbox is this crate's own: a quiet
 //! cluster with no faults, for trying interventions by hand.
 
+use bevy::prelude::*;
 use kafkascope_sim::scenario::{parse, Scenario};
 
 /// A scenario the home screen offers: its short name and its TOML text.
@@ -61,4 +62,35 @@ latency = "2ms..6ms"
 
 pub fn sandbox() -> LibraryEntry {
     LibraryEntry::new("sandbox", SANDBOX)
+}
+
+/// The scenarios the home screen offers, parsed once for their titles.
+#[derive(Resource, Default)]
+pub struct Library(pub Vec<LibraryItem>);
+
+pub struct LibraryItem {
+    pub entry: LibraryEntry,
+    pub title: String,
+    pub description: String,
+}
+
+impl Library {
+    pub fn new(entries: Vec<LibraryEntry>) -> Self {
+        Library(
+            entries
+                .into_iter()
+                .map(|entry| {
+                    let (title, description) = match entry.parse() {
+                        Ok(s) => (s.name, s.description),
+                        Err(e) => (entry.name.clone(), format!("does not parse: {e}")),
+                    };
+                    LibraryItem {
+                        entry,
+                        title,
+                        description,
+                    }
+                })
+                .collect(),
+        )
+    }
 }

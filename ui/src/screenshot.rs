@@ -4,8 +4,7 @@
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{save_to_disk, Screenshot, ScreenshotCaptured};
 
-use crate::app::Watch;
-use crate::panels::FrameCost;
+use crate::state::{FrameCost, Watch};
 use crate::ScreenshotPlan;
 
 /// Frames to wait for the simulation before shooting anyway.

@@ -5,11 +5,10 @@ use bevy_egui::egui::{self, Key};
 use kafkascope_sim::command::Command;
 use kafkascope_sim::ids::NodeId;
 
-use crate::app::Watch;
 use crate::intents::{Intent, Intents};
 use crate::lesson::{LessonIntent, LessonRun};
-use crate::panels::UiState;
 use crate::playback::Playback;
+use crate::state::{UiState, Watch};
 
 pub const SHORTCUTS: &[(&str, &str)] = &[
     ("Space", "play / pause"),
@@ -192,7 +191,7 @@ fn handle(
             Key::I => "Isolate",
             _ => return,
         };
-        let actions = crate::panels::node_actions(node, watch.cluster.node(node));
+        let actions = crate::panels::node_menu::actions(node, watch.cluster.node(node));
         if let Some((_, _, cmd)) = actions.into_iter().find(|(l, _, _)| *l == label) {
             intents.push(Intent::Intervene(cmd));
             state.selected = None;

@@ -5,9 +5,9 @@
 use bevy_egui::egui::{self, pos2, vec2, Color32, RichText, Sense, Stroke};
 
 use crate::intents::{Intent, Intents};
-use crate::panels::UiState;
 use crate::playback::{fmt_ms, fmt_speed, Playback, MAX_SPEED, MIN_SPEED};
 use crate::session::{MarkKind, Session};
+use crate::state::UiState;
 use crate::theme::palette;
 
 pub fn show(

@@ -11,8 +11,8 @@ use kafkascope_sim::host::Simulation;
 use kafkascope_sim::ids::NodeId;
 use kafkascope_sim::scenario::{parse, Scenario};
 use kafkascope_sim::trace::CrashKind;
-use kafkascope_ui::app::Watch;
 use kafkascope_ui::cluster_state::NodeState;
+use kafkascope_ui::state::Watch;
 use kafkascope_ui::{core_app, UiOptions};
 
 const ACKS1: &str = include_str!("../../scenarios/acks1-leader-crash.toml");
@@ -432,9 +432,9 @@ fn finish_compare(app: &mut App) {
 fn compare_with_a_change_runs_the_same_scenario_under_another_setting() {
     use kafkascope_sim::config::Acks;
     use kafkascope_sim::scenario::{CheckerId, Count};
-    use kafkascope_ui::app::Status;
     use kafkascope_ui::compare::Compare;
     use kafkascope_ui::intents::Intent;
+    use kafkascope_ui::state::Status;
     let mut app = app_with("acks1-leader-crash", ACKS1);
     finish(&mut app);
     // A value the simulator refuses is a message, and nothing opens.
@@ -522,12 +522,14 @@ fn ui_frame(
     ctx.begin_pass(input);
     kafkascope_ui::lay_out(
         ctx,
-        world.resource::<Watch>(),
-        world.resource::<kafkascope_ui::compare::Compare>(),
-        world.resource::<kafkascope_ui::app::Library>(),
-        world.resource::<kafkascope_ui::lesson::Learning>(),
-        world.resource::<kafkascope_ui::playback::Playback>(),
-        "",
+        kafkascope_ui::Shown {
+            watch: world.resource::<Watch>(),
+            compare: world.resource::<kafkascope_ui::compare::Compare>(),
+            library: world.resource::<kafkascope_ui::library::Library>(),
+            learning: world.resource::<kafkascope_ui::lesson::Learning>(),
+            pb: world.resource::<kafkascope_ui::playback::Playback>(),
+            status: "",
+        },
         state,
         &mut intents,
     );

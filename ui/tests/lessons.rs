@@ -14,10 +14,10 @@ use kafkascope_lessons::Course;
 use kafkascope_sim::command::{Command, Target, TimedCommand};
 use kafkascope_sim::ids::NodeId;
 use kafkascope_sim::trace::CrashKind;
-use kafkascope_ui::app::Watch;
 use kafkascope_ui::intents::{Intent, Intents};
 use kafkascope_ui::lesson::{Learning, LessonIntent};
 use kafkascope_ui::playback::{Playback, DEFAULT_SPEED};
+use kafkascope_ui::state::Watch;
 use kafkascope_ui::{core_app, UiOptions, UiState};
 
 fn fixture_course() -> Course {
@@ -101,12 +101,14 @@ fn draw(
     ctx.begin_pass(input);
     kafkascope_ui::lay_out(
         ctx,
-        world.resource::<Watch>(),
-        world.resource::<kafkascope_ui::compare::Compare>(),
-        world.resource::<kafkascope_ui::app::Library>(),
-        world.resource::<Learning>(),
-        world.resource::<Playback>(),
-        "",
+        kafkascope_ui::Shown {
+            watch: world.resource::<Watch>(),
+            compare: world.resource::<kafkascope_ui::compare::Compare>(),
+            library: world.resource::<kafkascope_ui::library::Library>(),
+            learning: world.resource::<Learning>(),
+            pb: world.resource::<Playback>(),
+            status: "",
+        },
         state,
         &mut intents,
     );

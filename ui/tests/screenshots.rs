@@ -2,8 +2,10 @@
 //! and the expected elements where they belong (found by their colours). The PNGs are kept in
 //! `target/ui-screenshots/` for a reviewer to look at.
 //!
-//! Skipped, with the reason printed, where Xvfb or a Vulkan driver is missing: the window
-//! cannot exist there, and the logic is covered by `app_logic.rs`.
+//! Where Xvfb or a Vulkan driver is missing the window cannot exist: on a developer's machine
+//! the tests are skipped with the reason printed (the logic is covered by `app_logic.rs`), but
+//! under `CI=true` they fail, because `.ci/run` installs both and a test that passes without
+//! looking at a picture would hide a broken setup.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,6 +28,61 @@ fn missing_tools() -> Option<String> {
         return Some("no software Vulkan driver (apt-get install mesa-vulkan-drivers)".into());
     }
     None
+}
+
+/// What a test does when it cannot render.
+#[derive(Debug, PartialEq)]
+enum WithoutTools {
+    Skip(String),
+    Fail(String),
+}
+
+/// `missing` is what [`missing_tools`] found, `ci` the `CI` variable: in CI a missing tool is a
+/// failure, elsewhere a reason to skip.
+fn without_tools(missing: Option<String>, ci: Option<&str>) -> Option<WithoutTools> {
+    let why = missing?;
+    let in_ci = ci.is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+    Some(if in_ci {
+        WithoutTools::Fail(format!(
+            "{why}; CI is set, so a screenshot test fails here rather than pass unseen"
+        ))
+    } else {
+        WithoutTools::Skip(why)
+    })
+}
+
+/// Whether this test can render; prints why it is skipped, or panics in CI.
+fn can_render() -> bool {
+    let ci = std::env::var("CI").ok();
+    match without_tools(missing_tools(), ci.as_deref()) {
+        None => true,
+        Some(WithoutTools::Skip(why)) => {
+            println!("skipped: {why}");
+            false
+        }
+        Some(WithoutTools::Fail(why)) => panic!("{why}"),
+    }
+}
+
+#[test]
+fn missing_tools_skip_outside_ci_and_fail_in_it() {
+    let missing = || Some("xvfb-run is not installed (apt-get install xvfb xauth)".to_string());
+    assert_eq!(without_tools(None, Some("true")), None);
+    assert_eq!(without_tools(None, None), None);
+    assert_eq!(
+        without_tools(missing(), None),
+        Some(WithoutTools::Skip(missing().unwrap()))
+    );
+    assert_eq!(
+        without_tools(missing(), Some("false")),
+        Some(WithoutTools::Skip(missing().unwrap()))
+    );
+    match without_tools(missing(), Some("true")) {
+        Some(WithoutTools::Fail(why)) => {
+            assert!(why.contains("apt-get install xvfb xauth"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 fn out_dir() -> PathBuf {
@@ -108,8 +165,7 @@ fn distinct_colours(img: &(Vec<u8>, u32, u32)) -> usize {
 
 #[test]
 fn the_main_screens_render_with_their_elements() {
-    if let Some(why) = missing_tools() {
-        println!("skipped: {why}");
+    if !can_render() {
         return;
     }
     let home = shoot("home", &[]);
@@ -226,8 +282,7 @@ fn verdict_pixels(img: &(Vec<u8>, u32, u32), region: (f32, f32, f32, f32)) -> us
 /// drawn larger in proportion instead of as 12-point text on a 4K screen.
 #[test]
 fn the_window_is_readable_from_720p_to_4k() {
-    if let Some(why) = missing_tools() {
-        println!("skipped: {why}");
+    if !can_render() {
         return;
     }
     let args = ["acks1-leader-crash", "--at", "21000"];
@@ -279,8 +334,7 @@ fn the_window_is_readable_from_720p_to_4k() {
 /// box says its group, its state (green "processing") and the partitions it owns.
 #[test]
 fn consumers_render_in_the_client_row() {
-    if let Some(why) = missing_tools() {
-        println!("skipped: {why}");
+    if !can_render() {
         return;
     }
     let img = shoot(
@@ -308,8 +362,7 @@ fn consumers_render_in_the_client_row() {
 /// lesson, in its gold frame.
 #[test]
 fn a_lesson_step_renders_with_its_panel() {
-    if let Some(why) = missing_tools() {
-        println!("skipped: {why}");
+    if !can_render() {
         return;
     }
     let lessons = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lessons");
@@ -376,8 +429,7 @@ fn a_lesson_step_renders_with_its_panel() {
 /// line is drawn full size in a dark box.
 #[test]
 fn an_added_consumer_has_its_place_and_then_joins() {
-    if let Some(why) = missing_tools() {
-        println!("skipped: {why}");
+    if !can_render() {
         return;
     }
     // The client rows, above the legend (whose "fetch" and "in ISR" dots are green too).

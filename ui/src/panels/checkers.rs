@@ -8,10 +8,10 @@
 use bevy_egui::egui::{self, RichText};
 use kafkascope_sim::scenario::{CheckerId, Count};
 
-use super::UiState;
 use crate::intents::{Intent, Intents};
 use crate::playback::Playback;
 use crate::session::Session;
+use crate::state::UiState;
 use crate::theme::palette;
 
 pub fn show(
@@ -54,7 +54,7 @@ pub fn show(
                                 intents.push(Intent::Seek(x.at as f64));
                             }
                             ui.horizontal_wrapped(|ui| {
-                                super::time_link(ui, x.at, intents);
+                                super::time_link::show(ui, x.at, intents);
                                 ui.label(RichText::new(&x.message).small());
                             });
                         });

@@ -3,10 +3,10 @@
 
 use bevy_egui::egui::{self, RichText};
 
-use super::UiState;
 use crate::intents::{Intent, Intents};
 use crate::playback::Playback;
 use crate::session::Session;
+use crate::state::UiState;
 
 pub fn show(
     ui: &mut egui::Ui,

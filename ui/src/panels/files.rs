@@ -8,14 +8,8 @@ use std::path::PathBuf;
 
 use bevy_egui::egui;
 
-use super::UiState;
 use crate::intents::{Intent, Intents};
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum FileDialog {
-    Save(String),
-    Open(String),
-}
+use crate::state::{FileDialog, UiState};
 
 pub fn show(ctx: &egui::Context, state: &mut UiState, intents: &mut Intents) {
     let Some(dialog) = &mut state.file_dialog else {

@@ -2,8 +2,8 @@
 
 use bevy_egui::egui::{self, RichText};
 
-use super::UiState;
 use crate::shortcuts::SHORTCUTS;
+use crate::state::UiState;
 
 pub fn show(ctx: &egui::Context, state: &mut UiState) {
     if !state.help {

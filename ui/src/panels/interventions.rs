@@ -7,10 +7,10 @@ use kafkascope_sim::command::Command;
 use kafkascope_sim::host::describe;
 
 use super::add_client::{self, ClientKind};
-use super::UiState;
 use crate::intents::{Intent, Intents};
 use crate::playback::Playback;
 use crate::session::Session;
+use crate::state::UiState;
 
 pub fn show(
     ui: &mut egui::Ui,
@@ -61,7 +61,7 @@ pub fn show(
     }
     for c in &session.interventions {
         ui.horizontal(|ui| {
-            super::time_link(ui, c.at, intents);
+            super::time_link::show(ui, c.at, intents);
             ui.label(describe(&c.command, &session.names));
         });
     }
@@ -72,7 +72,7 @@ pub fn show(
     }
     for c in &session.scenario.faults {
         ui.horizontal(|ui| {
-            super::time_link(ui, c.at, intents);
+            super::time_link::show(ui, c.at, intents);
             ui.label(describe(&c.command, &session.names));
         });
     }

@@ -9,12 +9,12 @@ use bevy_egui::egui::{self, Color32, RichText};
 use kafkascope_lessons::command_line::to_line;
 use kafkascope_sim::trace::fmt_time;
 
-use super::UiState;
 use crate::intents::{Intent, Intents};
 use crate::lesson::{LessonIntent, LessonRun};
 use crate::markdown;
 use crate::playback::Playback;
 use crate::session::Session;
+use crate::state::UiState;
 use crate::theme::{palette, Palette};
 
 /// The type size of the lesson's text (egui's zoom makes it larger in presenter mode and on
@@ -571,7 +571,7 @@ fn task(
         }
         for c in &s.commands {
             ui.horizontal(|ui| {
-                super::time_link(ui, c.at, intents);
+                super::time_link::show(ui, c.at, intents);
                 ui.label(
                     RichText::new(to_line(c, &step.sim.scenario))
                         .monospace()

@@ -6,10 +6,10 @@
 use bevy_egui::egui::{self, vec2, Align2, Color32, FontId, RichText, Sense, Stroke};
 use kafkascope_sim::ids::Millis;
 
-use super::UiState;
 use crate::intents::{Intent, Intents};
 use crate::playback::Playback;
 use crate::session::Session;
+use crate::state::UiState;
 use crate::theme::palette;
 
 pub fn show(

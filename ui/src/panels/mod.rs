@@ -1,4 +1,4 @@
-//! The egui layer: UI-only state, and the one system that lays out every panel in order.
+//! The egui layer: the one system that lays out every panel in order.
 //!
 //! egui 0.36 panels are laid out inside a parent `Ui`, each taking its edge of what is left, so
 //! the order matters (top bar, timeline, side panel, then the cluster view in the middle) and
@@ -13,182 +13,71 @@ mod files;
 mod help;
 mod interventions;
 mod lesson;
-mod link_sliders;
+pub(crate) mod link_sliders;
 mod metrics;
-mod node_menu;
+pub(crate) mod node_menu;
 pub mod producer_settings;
+mod time_link;
 mod top_bar;
 
+use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::{egui, EguiContexts};
-use kafkascope_sim::ids::NodeId;
 
-use crate::app::{Library, Status, Watch};
 use crate::compare::Compare;
-use crate::intents::{Intent, Intents};
+use crate::intents::Intents;
 use crate::lesson::Learning;
+use crate::library::Library;
 use crate::playback::Playback;
+use crate::state::{FrameCost, SideTab, Status, UiState, Watch};
 use crate::{cluster_view, home, shortcuts, theme, timeline};
 
-pub use files::FileDialog;
-pub use link_sliders::LinkEdit;
-pub use node_menu::actions as node_actions;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SideTab {
-    Log,
-    Metrics,
-    Config,
-    Interventions,
+/// Everything the window shows, read-only: the sessions, the lessons, the playback position
+/// and the status line.
+pub struct Shown<'a> {
+    pub watch: &'a Watch,
+    pub compare: &'a Compare,
+    pub library: &'a Library,
+    pub learning: &'a Learning,
+    pub pb: &'a Playback,
+    pub status: &'a str,
 }
 
-impl SideTab {
-    /// The names `--tab` takes.
-    pub const NAMES: &[&str] = &[
-        "log",
-        "metrics",
-        "configuration",
-        "interventions",
-        "add-consumer",
-        "add-producer",
-    ];
-
-    /// A tab by the name `--tab` gives it, with the "add a client" form `add-consumer` and
-    /// `add-producer` open on the Interventions tab.
-    pub fn parse(name: &str) -> Option<(SideTab, Option<add_client::ClientKind>)> {
-        use add_client::ClientKind;
-        Some(match name {
-            "log" => (SideTab::Log, None),
-            "metrics" => (SideTab::Metrics, None),
-            "configuration" => (SideTab::Config, None),
-            "interventions" => (SideTab::Interventions, None),
-            "add-consumer" => (SideTab::Interventions, Some(ClientKind::Consumer)),
-            "add-producer" => (SideTab::Interventions, Some(ClientKind::Producer)),
-            _ => return None,
-        })
-    }
+/// The resources behind [`Shown`], as one system parameter.
+#[derive(SystemParam)]
+pub struct ShownRes<'w> {
+    watch: Res<'w, Watch>,
+    compare: Res<'w, Compare>,
+    library: Res<'w, Library>,
+    learning: Res<'w, Learning>,
+    pb: Res<'w, Playback>,
+    status: Res<'w, Status>,
 }
 
-/// What only the UI cares about: which windows are open, the log filter, the selection.
-#[derive(Resource, Debug)]
-pub struct UiState {
-    pub presenter: bool,
-    /// The mode the egui style was last set for.
-    applied_presenter: Option<bool>,
-    pub help: bool,
-    pub side_panel: bool,
-    pub tab: SideTab,
-    pub selected: Option<NodeId>,
-    pub log_filter: String,
-    pub colour_by_key: bool,
-    pub file_dialog: Option<FileDialog>,
-    /// The staged latency and loss sliders of the node menu's link section.
-    pub link_edit: Option<link_sliders::LinkEdit>,
-    /// The staged settings of the selected producer.
-    pub producer_edit: Option<producer_settings::ProducerEdit>,
-    /// Which "add a client" form the Interventions tab shows, its fields, and why the last
-    /// attempt was refused.
-    pub adding: Option<add_client::ClientKind>,
-    pub add_client: Option<add_client::AddClient>,
-    pub add_client_error: Option<String>,
-    /// The "Compare with a change…" dialog, when open.
-    pub change_dialog: Option<compare_change::ChangeDialog>,
-    /// Where the cluster view put each node's box in the last frame (for drags, and for tests
-    /// that drive them).
-    pub node_boxes: std::collections::BTreeMap<NodeId, egui::Rect>,
-    /// The prediction choice selected but not locked in: `((lesson, step), choice)`.
-    pub lesson_choice: Option<((String, usize), usize)>,
-    /// The lesson panel's command line.
-    pub lesson_command: String,
-    /// The lesson shown last frame: opening one hides the side panel (the lesson panel takes
-    /// its place), leaving it brings the side panel back as it was.
-    lesson_seen: Option<String>,
-    side_panel_before: bool,
-}
-
-impl UiState {
-    pub fn new(presenter: bool) -> Self {
-        UiState {
-            presenter,
-            applied_presenter: None,
-            help: false,
-            side_panel: true,
-            tab: SideTab::Log,
-            selected: None,
-            log_filter: String::new(),
-            colour_by_key: false,
-            file_dialog: None,
-            link_edit: None,
-            producer_edit: None,
-            adding: None,
-            add_client: None,
-            add_client_error: None,
-            change_dialog: None,
-            node_boxes: Default::default(),
-            lesson_choice: None,
-            lesson_command: String::new(),
-            lesson_seen: None,
-            side_panel_before: true,
+impl ShownRes<'_> {
+    fn shown(&self) -> Shown<'_> {
+        Shown {
+            watch: &self.watch,
+            compare: &self.compare,
+            library: &self.library,
+            learning: &self.learning,
+            pb: &self.pb,
+            status: &self.status.0,
         }
-    }
-}
-
-/// The CPU time of laying out and painting the UI (not the GPU's work), over recent frames.
-#[derive(Resource, Default, Debug)]
-pub struct FrameCost {
-    recent_ms: std::collections::VecDeque<f64>,
-}
-
-impl FrameCost {
-    const WINDOW: usize = 120;
-
-    fn record(&mut self, ms: f64) {
-        if self.recent_ms.len() == Self::WINDOW {
-            self.recent_ms.pop_front();
-        }
-        self.recent_ms.push_back(ms);
-    }
-
-    pub fn mean_ms(&self) -> f64 {
-        self.recent_ms.iter().sum::<f64>() / self.recent_ms.len().max(1) as f64
-    }
-
-    pub fn max_ms(&self) -> f64 {
-        self.recent_ms.iter().copied().fold(0.0, f64::max)
-    }
-
-    pub fn samples(&self) -> usize {
-        self.recent_ms.len()
     }
 }
 
 /// Lays out the whole window for this frame (the bevy system around [`lay_out`]).
-#[allow(clippy::too_many_arguments)] // a system's parameters are its dependencies
 pub fn draw(
     mut contexts: EguiContexts,
-    watch: Res<Watch>,
-    compare: Res<Compare>,
-    library: Res<Library>,
-    learning: Res<Learning>,
-    pb: Res<Playback>,
-    status: Res<Status>,
+    shown: ShownRes,
     mut state: ResMut<UiState>,
     mut intents: ResMut<Intents>,
     mut cost: ResMut<FrameCost>,
 ) -> Result {
     let started = std::time::Instant::now();
     let ctx = contexts.ctx_mut()?.clone();
-    lay_out(
-        &ctx,
-        &watch,
-        &compare,
-        &library,
-        &learning,
-        &pb,
-        &status.0,
-        &mut state,
-        &mut intents,
-    );
+    lay_out(&ctx, shown.shown(), &mut state, &mut intents);
     cost.record(started.elapsed().as_secs_f64() * 1000.0);
     Ok(())
 }
@@ -197,18 +86,15 @@ pub fn draw(
 ///
 /// Separate from the bevy system so that the benchmark (`benches/ui.rs`) can drive the very
 /// same layout through a bare `egui::Context`, without a window or a GPU.
-#[allow(clippy::too_many_arguments)] // everything the window shows
-pub fn lay_out(
-    ctx: &egui::Context,
-    watch: &Watch,
-    compare: &Compare,
-    library: &Library,
-    learning: &Learning,
-    pb: &Playback,
-    status: &str,
-    state: &mut UiState,
-    intents: &mut Intents,
-) {
+pub fn lay_out(ctx: &egui::Context, shown: Shown, state: &mut UiState, intents: &mut Intents) {
+    let Shown {
+        watch,
+        compare,
+        library,
+        learning,
+        pb,
+        status,
+    } = shown;
     let lesson = learning.open.as_ref().filter(|_| watch.session.is_some());
     let lesson_id = lesson.map(|r| r.player.lesson.id.clone());
     if lesson_id != state.lesson_seen {
@@ -249,16 +135,14 @@ pub fn lay_out(
                 side_panel(&mut root, watch, pb, state, intents, lesson.is_some());
             }
             let highlight = lesson.map_or(&[][..], |r| &r.player.current().highlight[..]);
-            cluster_view::show(
-                &mut root,
+            let shown = cluster_view::Shown {
                 watch,
-                compare.other.as_ref(),
-                compare.change.as_deref(),
+                other: compare.other.as_ref(),
+                change: compare.change.as_deref(),
                 highlight,
                 pb,
-                state,
-                intents,
-            );
+            };
+            cluster_view::show(&mut root, shown, state, intents);
             node_menu::show(ctx, watch, state, intents);
             compare_change::show(
                 ctx,
@@ -311,15 +195,4 @@ fn side_panel(
                 SideTab::Interventions => interventions::show(ui, session, pb, state, intents),
             }
         });
-}
-
-/// A clickable time, the same everywhere: jumps there.
-pub(crate) fn time_link(ui: &mut egui::Ui, at: u64, intents: &mut Intents) {
-    if ui
-        .link(crate::playback::fmt_ms(at as f64))
-        .on_hover_text("jump to this moment")
-        .clicked()
-    {
-        intents.push(Intent::Seek(at as f64));
-    }
 }

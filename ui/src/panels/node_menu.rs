@@ -9,10 +9,9 @@ use kafkascope_sim::command::{Command, Target};
 use kafkascope_sim::ids::NodeId;
 use kafkascope_sim::trace::CrashKind;
 
-use super::UiState;
-use crate::app::Watch;
 use crate::cluster_state::NodeState;
 use crate::intents::{Intent, Intents};
+use crate::state::{UiState, Watch};
 
 /// The commands offered for `node` in `state`, with a button label and a hover text.
 pub fn actions(node: NodeId, state: NodeState) -> Vec<(&'static str, &'static str, Command)> {

@@ -3,10 +3,10 @@
 
 use bevy_egui::egui::{self, RichText};
 
-use super::{FileDialog, UiState};
-use crate::app::LibraryItem;
 use crate::intents::{Intent, Intents};
+use crate::library::LibraryItem;
 use crate::session::Session;
+use crate::state::{FileDialog, UiState};
 
 pub fn show(
     root: &mut egui::Ui,

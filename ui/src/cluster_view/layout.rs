@@ -1,0 +1,444 @@
+//! Where the cluster view puts each box and each link: plain geometry over a few numbers read
+//! off the session ([`Shape`]), with no painter, so the arrangement is tested here.
+
+use std::collections::BTreeMap;
+
+use bevy_egui::egui::{pos2, vec2, Pos2, Rect, Vec2};
+use kafkascope_sim::ids::{BrokerId, NodeId, OFFSETS_TOPIC};
+
+use crate::session::Session;
+
+/// The tallest a replica row gets, when a broker has few partitions.
+pub(super) const MAX_ROW_H: f32 = 36.0;
+
+/// The narrowest a producer's or consumer's box gets before the clients take another row.
+const MIN_CLIENT_W: f32 = 170.0;
+
+/// The shortest a replica row should get; the clients take fewer rows to leave the brokers this.
+const MIN_ROW_H: f32 = 16.0;
+
+/// Where each node's box goes.
+pub struct Layout {
+    pub nodes: BTreeMap<NodeId, Rect>,
+}
+
+/// What the arrangement depends on, read off the session once a frame, so that the geometry
+/// is a function of a few numbers and can be tested without a simulation.
+#[derive(Clone, Debug)]
+pub struct Shape {
+    pub brokers: Vec<BrokerId>,
+    /// The longest line the controller's box lists, in characters.
+    pub controller_chars: usize,
+    /// The partitions the controller lists (it has room for four).
+    pub partitions: usize,
+    /// The most replicas one broker hosts: the brokers are as tall as that broker needs.
+    pub most_replicas: usize,
+    /// Producers, the reader and consumers, in the order their boxes go.
+    pub clients: Vec<NodeId>,
+    /// Consumers' boxes have a third line (owned partitions), so a row with any is taller.
+    pub consumers: bool,
+}
+
+impl Shape {
+    pub fn of(session: &Session) -> Shape {
+        let s = &session.scenario;
+        // Wide enough for "orders-0: leader broker-1 · epoch 0 · ISR [1, 2, 3]".
+        let offsets = session
+            .consumers
+            .iter()
+            .any(|c| c.group.is_some())
+            .then_some((OFFSETS_TOPIC.len(), 3));
+        let controller_chars = s
+            .topics
+            .iter()
+            .map(|t| (t.name.len(), t.replication_factor as usize))
+            .chain(offsets)
+            .map(|(name, rf)| name + 4 + 36 + 3 * rf)
+            .max()
+            .unwrap_or(40);
+        // `__consumer_offsets` has at least one partition where some consumer has a group.
+        let partitions: usize = s
+            .topics
+            .iter()
+            .map(|t| t.partitions as usize)
+            .sum::<usize>()
+            + session.grown_partitions()
+            + usize::from(offsets.is_some());
+        let most_replicas = s
+            .broker_ids()
+            .into_iter()
+            .map(|b| {
+                s.topics
+                    .iter()
+                    .flat_map(|t| t.assignment.iter())
+                    .filter(|a| a.contains(&b))
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+            + session.grown_replicas_per_broker();
+        let clients = (0..session.producers.len())
+            .map(|i| NodeId::Producer(i as u16))
+            .chain(s.reader.then_some(NodeId::Reader))
+            .chain((0..session.consumers.len()).map(|i| NodeId::Consumer(i as u16)))
+            .collect();
+        Shape {
+            brokers: s.broker_ids(),
+            controller_chars,
+            partitions,
+            most_replicas,
+            clients,
+            consumers: !session.consumers.is_empty(),
+        }
+    }
+}
+
+/// Places the controller on top, brokers in a grid, producers, the reader and consumers at the bottom.
+pub fn layout(area: Rect, shape: &Shape) -> Layout {
+    let mut nodes = BTreeMap::new();
+    let line_chars = shape.controller_chars as f32;
+    let partitions = shape.partitions;
+    let ctrl_h = 34.0 + 15.0 * partitions.min(4) as f32;
+    let ctrl_w = (line_chars * 7.4 + 24.0).max(300.0).min(area.width());
+    nodes.insert(
+        NodeId::Controller,
+        Rect::from_center_size(
+            pos2(area.center().x, area.top() + ctrl_h / 2.0),
+            vec2(ctrl_w, ctrl_h),
+        ),
+    );
+    let n = shape.brokers.len().max(1);
+    let cols = if n <= 4 {
+        n
+    } else {
+        ((n as f32 * area.width() / area.height().max(1.0))
+            .sqrt()
+            .ceil() as usize)
+            .clamp(1, n)
+    };
+    let rows = n.div_ceil(cols);
+    // As tall as the busiest broker's replica rows need, no taller: empty boxes read as
+    // "something is missing".
+    let most = shape.most_replicas;
+    let client_h = if shape.consumers { 74.0 } else { 58.0 };
+    let clients = &shape.clients;
+    let (gap, row_gap) = (16.0, 10.0);
+    // Clients share a row while each box keeps room for its name and two short lines; more
+    // clients than that wrap onto further rows rather than squeeze their text illegible, as
+    // long as the brokers keep room for their replica rows at a readable height (presenter
+    // mode at 720p is short). Past that the boxes get narrower instead.
+    let link_gap = (area.height() * 0.09).clamp(28.0, 70.0);
+    let brokers_min_h =
+        rows as f32 * (34.0 + most.max(1) as f32 * MIN_ROW_H) + (rows as f32 - 1.0) * 22.0;
+    let spare = area.height() - ctrl_h - 2.0 * link_gap - brokers_min_h;
+    let max_client_rows = ((spare + row_gap) / (client_h + row_gap)).floor().max(1.0) as usize;
+    let fit = ((area.width() + gap) / (MIN_CLIENT_W + gap))
+        .floor()
+        .max(1.0) as usize;
+    let client_rows = clients.len().div_ceil(fit).clamp(1, max_client_rows);
+    let per_row = clients.len().div_ceil(client_rows).max(1);
+    let clients_h = client_rows as f32 * client_h + (client_rows - 1) as f32 * row_gap;
+    for (row, chunk) in clients.chunks(per_row).enumerate() {
+        let n = chunk.len() as f32;
+        // Every row has the first row's box width, so the boxes line up.
+        let cols = clients.len().min(per_row) as f32;
+        let w = ((area.width() - gap * (cols - 1.0)) / cols).min(250.0);
+        let total = w * n + gap * (n - 1.0);
+        let mut x = area.center().x - total / 2.0;
+        let y = area.bottom() - clients_h + row as f32 * (client_h + row_gap);
+        for &c in chunk {
+            nodes.insert(c, Rect::from_min_size(pos2(x, y), vec2(w, client_h)));
+            x += w + gap;
+        }
+    }
+    let top = area.top() + ctrl_h + link_gap;
+    let bottom = area.bottom() - clients_h - link_gap;
+    let bgap = 22.0;
+    let bw = (area.width() - bgap * (cols as f32 - 1.0)) / cols as f32;
+    let room = ((bottom - top) - bgap * (rows as f32 - 1.0)) / rows as f32;
+    let bh = room.min(34.0 + most.max(1) as f32 * MAX_ROW_H);
+    for (i, &b) in shape.brokers.iter().enumerate() {
+        let (r, c) = (i / cols, i % cols);
+        let in_row = if r == rows - 1 { n - r * cols } else { cols };
+        let offset = (cols - in_row) as f32 * (bw + bgap) / 2.0;
+        let x = area.left() + offset + c as f32 * (bw + bgap);
+        let y = top + r as f32 * (bh + bgap);
+        nodes.insert(
+            NodeId::Broker(b),
+            Rect::from_min_size(pos2(x, y), vec2(bw, bh.max(40.0))),
+        );
+    }
+    // Pull the controller and the clients toward the brokers, then centre the picture, so
+    // that a small cluster is not three islands on a big screen.
+    let brokers = nodes
+        .iter()
+        .filter(|(n, _)| matches!(n, NodeId::Broker(_)))
+        .map(|(_, r)| *r)
+        .reduce(|a, b| a.union(b));
+    if let Some(band) = brokers {
+        let g = (area.height() * 0.12).clamp(50.0, 110.0);
+        let clients_top = area.bottom() - clients_h;
+        for (n, r) in nodes.iter_mut() {
+            match n {
+                NodeId::Controller => {
+                    let dy = (band.top() - g - r.bottom()).max(0.0);
+                    *r = r.translate(vec2(0.0, dy));
+                }
+                NodeId::Producer(_) | NodeId::Reader | NodeId::Consumer(_) => {
+                    // All rows move together, so the first row is `g` under the brokers.
+                    let dy = (band.bottom() + g - clients_top).min(0.0);
+                    *r = r.translate(vec2(0.0, dy));
+                }
+                NodeId::Broker(_) => {}
+            }
+        }
+        let all = nodes.values().copied().reduce(|a, b| a.union(b));
+        if let Some(all) = all {
+            let dy = area.center().y - all.center().y;
+            for r in nodes.values_mut() {
+                *r = r.translate(vec2(0.0, dy));
+            }
+        }
+    }
+    Layout { nodes }
+}
+
+/// The node whose box contains `pos` (the topmost, when boxes overlap).
+pub fn node_at(layout: &Layout, pos: Pos2) -> Option<NodeId> {
+    layout
+        .nodes
+        .iter()
+        .rev()
+        .find(|(_, r)| r.contains(pos))
+        .map(|(n, _)| *n)
+}
+
+/// The pairs of nodes that talk to each other: the controller and every broker, brokers among
+/// themselves, every client with every broker.
+pub fn pairs(shape: &Shape) -> Vec<(NodeId, NodeId)> {
+    let brokers: Vec<NodeId> = shape.brokers.iter().copied().map(NodeId::Broker).collect();
+    let mut v = Vec::new();
+    for (i, &a) in brokers.iter().enumerate() {
+        v.push((NodeId::Controller, a));
+        for &b in &brokers[i + 1..] {
+            v.push((a, b));
+        }
+        for &c in &shape.clients {
+            v.push((c, a));
+        }
+    }
+    v
+}
+
+/// A link's path: a quadratic Bézier curve (straight when the control point is the middle).
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    pub a: Pos2,
+    pub c: Pos2,
+    pub b: Pos2,
+}
+
+impl Route {
+    pub fn at(&self, k: f32) -> Pos2 {
+        let u = 1.0 - k;
+        pos2(
+            u * u * self.a.x + 2.0 * u * k * self.c.x + k * k * self.b.x,
+            u * u * self.a.y + 2.0 * u * k * self.c.y + k * k * self.b.y,
+        )
+    }
+
+    pub fn tangent(&self, k: f32) -> Vec2 {
+        (2.0 * (1.0 - k) * (self.c - self.a) + 2.0 * k * (self.b - self.c)).normalized()
+    }
+
+    pub fn points(&self, from: f32, to: f32) -> Vec<Pos2> {
+        (0..=24)
+            .map(|i| self.at(from + (to - from) * i as f32 / 24.0))
+            .collect()
+    }
+
+    /// The same path the other way round.
+    pub fn reversed(self) -> Route {
+        Route {
+            a: self.b,
+            c: self.c,
+            b: self.a,
+        }
+    }
+}
+
+/// Where the segment between two boxes' centres leaves `r`.
+pub fn edge_point(r: Rect, toward: Pos2) -> Pos2 {
+    let c = r.center();
+    let d = toward - c;
+    if d.x == 0.0 && d.y == 0.0 {
+        return c;
+    }
+    let sx = if d.x != 0.0 {
+        (r.width() / 2.0) / d.x.abs()
+    } else {
+        f32::INFINITY
+    };
+    let sy = if d.y != 0.0 {
+        (r.height() / 2.0) / d.y.abs()
+    } else {
+        f32::INFINITY
+    };
+    c + d * sx.min(sy).min(1.0)
+}
+
+/// The path of the link between `a`'s box and `b`'s: straight, or, when another box is in the
+/// way (brokers in a row that are not neighbours), a curve below the boxes.
+pub fn route_between(nodes: &BTreeMap<NodeId, Rect>, a: NodeId, b: NodeId) -> Option<Route> {
+    let ra = *nodes.get(&a)?;
+    let rb = *nodes.get(&b)?;
+    let (pa, pb) = (edge_point(ra, rb.center()), edge_point(rb, ra.center()));
+    let blocked = nodes.iter().any(|(n, r)| {
+        *n != a && *n != b && (0..=16).any(|i| r.shrink(4.0).contains(pa.lerp(pb, i as f32 / 16.0)))
+    });
+    if !blocked {
+        return Some(Route {
+            a: pa,
+            c: pa.lerp(pb, 0.5),
+            b: pb,
+        });
+    }
+    let toward = if rb.center().x > ra.center().x {
+        1.0
+    } else {
+        -1.0
+    };
+    let sa = pos2(ra.center().x + toward * ra.width() * 0.25, ra.bottom());
+    let sb = pos2(rb.center().x - toward * rb.width() * 0.25, rb.bottom());
+    let dip = 40.0 + 0.12 * (sb.x - sa.x).abs();
+    let c = pos2((sa.x + sb.x) / 2.0, ra.bottom().max(rb.bottom()) + dip);
+    Some(Route { a: sa, c, b: sb })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cluster of `brokers` brokers with two producers and a consumer, three partitions
+    /// replicated three ways.
+    fn shape(brokers: BrokerId) -> Shape {
+        Shape {
+            brokers: (1..=brokers).collect(),
+            controller_chars: 50,
+            partitions: 3,
+            most_replicas: 3,
+            clients: vec![
+                NodeId::Producer(0),
+                NodeId::Producer(1),
+                NodeId::Consumer(0),
+            ],
+            consumers: true,
+        }
+    }
+
+    fn area() -> Rect {
+        Rect::from_min_size(pos2(10.0, 20.0), vec2(1240.0, 700.0))
+    }
+
+    #[test]
+    fn one_to_nine_brokers_fit_inside_the_area_without_overlapping() {
+        for n in 1..=9 {
+            let shape = shape(n);
+            let l = layout(area(), &shape);
+            assert_eq!(
+                l.nodes.len(),
+                1 + n as usize + shape.clients.len(),
+                "{n} brokers"
+            );
+            for (node, r) in &l.nodes {
+                assert!(
+                    area().expand(0.5).contains_rect(*r),
+                    "{n} brokers: {node:?} at {r:?} leaves {:?}",
+                    area()
+                );
+            }
+            let boxes: Vec<_> = l.nodes.iter().collect();
+            for (i, (a, ra)) in boxes.iter().enumerate() {
+                for (b, rb) in &boxes[i + 1..] {
+                    assert!(
+                        !ra.shrink(0.5).intersects(rb.shrink(0.5)),
+                        "{n} brokers: {a:?} {ra:?} overlaps {b:?} {rb:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_controller_is_above_the_brokers_and_the_clients_below() {
+        let l = layout(area(), &shape(5));
+        let brokers = l
+            .nodes
+            .iter()
+            .filter(|(n, _)| matches!(n, NodeId::Broker(_)))
+            .map(|(_, r)| *r)
+            .reduce(|a, b| a.union(b))
+            .unwrap();
+        assert!(l.nodes[&NodeId::Controller].bottom() < brokers.top());
+        for c in shape(5).clients {
+            assert!(l.nodes[&c].top() > brokers.bottom(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn every_client_and_the_controller_talk_to_every_broker_and_brokers_to_each_other() {
+        let s = shape(3);
+        let p = pairs(&s);
+        // 3 controller links, 3 between brokers, 3 clients × 3 brokers.
+        assert_eq!(p.len(), 3 + 3 + 9);
+        assert!(p
+            .iter()
+            .all(|(a, b)| matches!(a, NodeId::Broker(_)) || matches!(b, NodeId::Broker(_))));
+        assert!(p.contains(&(NodeId::Controller, NodeId::Broker(2))));
+        assert!(p.contains(&(NodeId::Broker(1), NodeId::Broker(3))));
+        assert!(p.contains(&(NodeId::Consumer(0), NodeId::Broker(3))));
+    }
+
+    #[test]
+    fn a_link_runs_from_the_edge_of_one_box_to_the_edge_of_the_other() {
+        for n in [1, 3, 4, 9] {
+            let s = shape(n);
+            let l = layout(area(), &s);
+            for (a, b) in pairs(&s) {
+                let r = route_between(&l.nodes, a, b).expect("both boxes are laid out");
+                let on_edge = |rect: Rect, p: Pos2| {
+                    rect.expand(0.5).contains(p) && !rect.shrink(0.5).contains(p)
+                };
+                assert!(
+                    on_edge(l.nodes[&a], r.a),
+                    "{n}: {a:?}→{b:?} starts at {:?}",
+                    r.a
+                );
+                assert!(
+                    on_edge(l.nodes[&b], r.b),
+                    "{n}: {a:?}→{b:?} ends at {:?}",
+                    r.b
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_link_between_brokers_with_a_box_between_them_bends_under_the_boxes() {
+        let s = shape(3);
+        let l = layout(area(), &s);
+        let (b1, b3) = (NodeId::Broker(1), NodeId::Broker(3));
+        let r = route_between(&l.nodes, b1, b3).unwrap();
+        assert!(r.c.y > l.nodes[&b1].bottom(), "{r:?}");
+        let straight = route_between(&l.nodes, b1, NodeId::Broker(2)).unwrap();
+        assert_eq!(straight.c, straight.a.lerp(straight.b, 0.5));
+    }
+
+    #[test]
+    fn the_box_under_the_pointer_is_found() {
+        let l = layout(area(), &shape(2));
+        let r = l.nodes[&NodeId::Broker(2)];
+        assert_eq!(node_at(&l, r.center()), Some(NodeId::Broker(2)));
+        assert_eq!(node_at(&l, area().left_top()), None);
+    }
+}

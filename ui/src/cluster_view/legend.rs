@@ -1,0 +1,81 @@
+//! The strip under the picture that says what the dot colours and the markers mean.
+
+use bevy_egui::egui::{pos2, Align2, Color32, Rect, Stroke};
+
+use super::View;
+use crate::theme;
+
+impl View<'_> {
+    /// One line along the bottom: what the dot colours and the markers mean.
+    pub(super) fn legend(&self, strip: Rect, two_lines: bool) {
+        let p = &self.p;
+        let font = self.font(11.5);
+        let mut y = if two_lines {
+            strip.top() + strip.height() / 4.0
+        } else {
+            strip.center().y
+        };
+        let mut x = strip.left();
+        for (kind, name) in theme::MESSAGE_KINDS {
+            self.painter.circle(
+                pos2(x + 5.0, y),
+                4.0,
+                theme::message_colour(kind),
+                Stroke::new(1.0, Color32::BLACK),
+            );
+            let r = self.painter.text(
+                pos2(x + 13.0, y),
+                Align2::LEFT_CENTER,
+                name,
+                font.clone(),
+                p.dim,
+            );
+            x = r.right() + 12.0;
+        }
+        if two_lines {
+            x = strip.left();
+            y += strip.height() / 2.0;
+        } else {
+            x += 8.0;
+        }
+        let marks: [(&str, Color32); 4] = [
+            ("HW", p.hw),
+            ("LEO", p.leo),
+            ("L1: leader in epoch 1", p.leader),
+            ("✂ cut link", p.cut),
+        ];
+        self.painter.circle_filled(pos2(x + 4.0, y), 4.0, p.in_isr);
+        let r = self.painter.text(
+            pos2(x + 12.0, y),
+            Align2::LEFT_CENTER,
+            "in ISR",
+            font.clone(),
+            p.dim,
+        );
+        x = r.right() + 10.0;
+        self.painter
+            .circle_stroke(pos2(x + 4.0, y), 4.0, Stroke::new(1.5, p.out_of_isr));
+        let r = self.painter.text(
+            pos2(x + 12.0, y),
+            Align2::LEFT_CENTER,
+            "out of ISR",
+            font.clone(),
+            p.dim,
+        );
+        x = r.right() + 16.0;
+        for (name, c) in marks {
+            self.painter.line_segment(
+                [pos2(x + 1.0, y - 6.0), pos2(x + 1.0, y + 6.0)],
+                Stroke::new(2.5, c),
+            );
+            let r = self.painter.text(
+                pos2(x + 8.0, y),
+                Align2::LEFT_CENTER,
+                name,
+                font.clone(),
+                p.dim,
+            );
+            x = r.right() + 12.0;
+        }
+    }
+}
