@@ -13,20 +13,14 @@ use std::sync::Arc;
 use kafkascope_sim::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use kafkascope_sim::protocol::MessageKind;
 use kafkascope_sim::replay::Replay;
-use kafkascope_sim::trace::{CrashKind, Event, LinkChange};
+use kafkascope_sim::trace::{Event, LinkChange};
 
 use crate::metrics::ReaderProgress;
 use crate::session::Session;
 use crate::shared_log::SharedLog;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NodeState {
-    Up,
-    Paused,
-    Down(CrashKind),
-    /// Stopped by a controlled shutdown.
-    Stopped,
-}
+/// Whether a node's process runs: the sim's replay folds it, once for every view.
+pub use kafkascope_sim::replay::NodeStatus as NodeState;
 
 /// What is wrong (or special) with a directed link.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -96,7 +90,6 @@ pub struct ConsumerAt {
 #[derive(Clone, Debug, Default)]
 pub struct ClusterAt {
     pub replay: Replay,
-    pub nodes: BTreeMap<NodeId, NodeState>,
     pub links: BTreeMap<(NodeId, NodeId), LinkState>,
     pub in_flight: BTreeMap<u64, Flight>,
     pub producers: BTreeMap<u16, ProducerCounts>,
@@ -389,7 +382,7 @@ impl ClusterAt {
         replicas
             + partitions
             + map(
-                self.nodes.len(),
+                self.replay.nodes.len(),
                 size_of::<NodeId>(),
                 size_of::<NodeState>(),
             )
@@ -550,7 +543,7 @@ impl ClusterAt {
     }
 
     pub fn node(&self, n: NodeId) -> NodeState {
-        self.nodes.get(&n).copied().unwrap_or(NodeState::Up)
+        self.replay.status(n)
     }
 
     pub fn link(&self, from: NodeId, to: NodeId) -> LinkState {
@@ -577,18 +570,6 @@ impl ClusterAt {
         self.reader.absorb(e);
         self.apply_consumer(e);
         match e {
-            Event::Crashed { node, kind } => {
-                self.nodes.insert(*node, NodeState::Down(*kind));
-            }
-            Event::ShutDown { node } => {
-                self.nodes.insert(*node, NodeState::Stopped);
-            }
-            Event::Paused { node } => {
-                self.nodes.insert(*node, NodeState::Paused);
-            }
-            Event::Restarted { node } | Event::Resumed { node } => {
-                self.nodes.insert(*node, NodeState::Up);
-            }
             Event::Link { from, to, change } => {
                 let l = self.link_mut(*from, *to);
                 match change {
@@ -659,6 +640,7 @@ impl ClusterAt {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kafkascope_sim::trace::CrashKind;
     use crate::sim_thread::Reply;
     use kafkascope_sim::command::{Command, Target, TimedCommand};
     use kafkascope_sim::host::Simulation;
@@ -692,7 +674,7 @@ mod tests {
         assert_eq!(c.applied, fresh.applied, "at {t}");
         assert_eq!(c.replay.replicas, fresh.replay.replicas, "at {t}");
         assert_eq!(c.replay.partitions, fresh.replay.partitions, "at {t}");
-        assert_eq!(c.nodes, fresh.nodes, "at {t}");
+        assert_eq!(c.replay.nodes, fresh.replay.nodes, "at {t}");
         assert_eq!(c.in_flight, fresh.in_flight, "at {t}");
         assert_eq!(c.producers, fresh.producers, "at {t}");
         assert_eq!(c.consumers, fresh.consumers, "at {t}");
