@@ -101,6 +101,21 @@ impl Membership {
     }
 }
 
+/// Partitions whose ISR is smaller than their replica set (Kafka's
+/// `UnderReplicatedPartitions`). Every dashboard here (the report, the app's plots) counts them
+/// with this.
+pub fn under_replicated(r: &Replay) -> u32 {
+    r.partitions
+        .values()
+        .filter(|m| m.isr.len() < m.replicas.len())
+        .count() as u32
+}
+
+/// Partitions with no leader (Kafka's `OfflinePartitionsCount`), internal topics included.
+pub fn offline(r: &Replay) -> u32 {
+    r.partitions.values().filter(|m| m.leader.is_none()).count() as u32
+}
+
 /// Whether a topic is one of Kafka's internal topics (`__consumer_offsets`).
 pub fn is_internal(tp: &TopicPartition) -> bool {
     tp.topic.starts_with("__")
@@ -425,18 +440,8 @@ impl Recorder {
     }
 
     fn health(&mut self) {
-        let urp = self
-            .replay
-            .partitions
-            .values()
-            .filter(|m| m.isr.len() < m.replicas.len())
-            .count() as u32;
-        let offline = self
-            .replay
-            .partitions
-            .values()
-            .filter(|m| m.leader.is_none())
-            .count() as u32;
+        let urp = under_replicated(&self.replay);
+        let offline = offline(&self.replay);
         self.max_under_replicated = self.max_under_replicated.max(urp);
         self.max_offline = self.max_offline.max(offline);
     }
@@ -517,12 +522,8 @@ impl Recorder {
             processed_per_s: per_s(self.window_processed),
             acknowledged_per_s: per_s(self.window_acked),
             latency_p99_ms: Percentiles::of(&self.window_latencies).map(|p| p.p99),
-            under_replicated: r
-                .partitions
-                .values()
-                .filter(|m| m.isr.len() < m.replicas.len())
-                .count() as u32,
-            offline: r.partitions.values().filter(|m| m.leader.is_none()).count() as u32,
+            under_replicated: under_replicated(r),
+            offline: offline(r),
             isr: r
                 .partitions
                 .iter()

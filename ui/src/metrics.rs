@@ -1,6 +1,12 @@
 //! Metrics over time, computed from the recorded trace: acknowledged records per second,
 //! under-replicated and offline partitions, and the reader's lag.
 //!
+//! What a partition's health means is the sim's ([`kafkascope_sim::metrics`]); this module
+//! only buckets it for the plots as the trace streams in. The sim's `Recorder` is not run
+//! here: it keeps every record's produce time and every group latency for the report's
+//! percentiles, which the app would hold for the whole session, and it measures consumer
+//! groups' lag, while the app's plot shows the checking reader's (the reader box's number).
+//!
 //! The series is built as the trace arrives (the session feeds it every entry), one point per
 //! fixed bucket of virtual time, so drawing it costs nothing per frame however long the run;
 //! the panel shows the points up to the displayed moment. A branch rebuilds it from the kept
@@ -9,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use kafkascope_sim::ids::{Millis, TopicPartition};
-use kafkascope_sim::metrics::is_internal;
+use kafkascope_sim::metrics::{self, is_internal};
 use kafkascope_sim::replay::Replay;
 use kafkascope_sim::trace::{Event, TraceEntry};
 
@@ -120,16 +126,10 @@ impl Metrics {
 
     fn snapshot(&self) -> Point {
         let r = &self.replay;
-        let under_replicated = r
-            .partitions
-            .values()
-            .filter(|m| m.isr.len() < m.replicas.len())
-            .count() as u32;
-        let offline = r.partitions.values().filter(|m| m.leader.is_none()).count() as u32;
         Point {
             acked_per_s: self.acked_in_bucket as f64 * 1000.0 / self.bucket_ms as f64,
-            under_replicated,
-            offline,
+            under_replicated: metrics::under_replicated(r),
+            offline: metrics::offline(r),
             lag: self.reader.lag(r),
         }
     }
