@@ -403,6 +403,18 @@ pub enum Event {
     },
 }
 
+/// Here rather than in `ids`, which names things and knows no events.
+impl NodeNames {
+    /// Learns the name of a node added while the cluster ran, from its
+    /// [`Event::NodeAdded`]: whoever folds a trace that arrives entry by entry (the UI) keeps
+    /// its names right with this.
+    pub fn observe(&mut self, e: &Event) {
+        if let Event::NodeAdded { node, name, .. } = e {
+            self.add(*node, name);
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TraceEntry {
     pub at: Millis,

@@ -10,6 +10,7 @@
 //! [`durability`] (flush, the HW checkpoint, what survives which crash) and [`group`] (the
 //! group coordinator, for the groups whose `__consumer_offsets` partition this broker leads).
 
+mod append_waiter;
 mod durability;
 mod group;
 mod produce;

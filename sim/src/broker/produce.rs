@@ -1,6 +1,6 @@
 //! The leader's produce path: `acks`, `min.insync.replicas`, and idempotent sequence checks.
 
-use crate::broker::group::PendingWrite;
+use crate::broker::append_waiter::Waiter;
 use crate::broker::producer_state::SequenceCheck;
 use crate::broker::{Broker, Role};
 use crate::config::Acks;
@@ -9,17 +9,6 @@ use crate::ids::{Millis, NodeId, TopicPartition};
 use crate::log::{ProducerStamp, Record, RecordData};
 use crate::protocol::{ErrorCode, IdempotentBatch, Message};
 use crate::trace::Event;
-
-/// Who waits for an acks=all append to reach the HW.
-#[derive(Clone, Debug)]
-pub(super) enum Waiter {
-    /// A producer's request, answered with a `ProduceResponse`.
-    Producer { from: NodeId, correlation: u64 },
-    /// The group coordinator's own write to `__consumer_offsets`: Kafka's `appendForGroup`
-    /// goes through the same `ReplicaManager.appendRecords` with acks=-1 and the same
-    /// `DelayedProduce`, so commits and group metadata become durable exactly like records.
-    Coordinator(PendingWrite),
-}
 
 /// An acks=all append waiting for the HW to pass it (Kafka's `DelayedProduce`).
 #[derive(Clone, Debug)]

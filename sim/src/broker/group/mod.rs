@@ -18,7 +18,8 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::broker::{produce::Waiter, Broker, Role};
+use crate::broker::append_waiter::{PendingWrite, Waiter};
+use crate::broker::{Broker, Role};
 use crate::config::Assignor;
 use crate::effects::Effects;
 use crate::ids::{group_partition, BrokerId, Millis, NodeId, TopicPartition, OFFSETS_TOPIC};
@@ -92,26 +93,6 @@ pub(super) struct Write {
     tp: TopicPartition,
     records: Vec<RecordData>,
     waiter: Option<PendingWrite>,
-}
-
-/// A coordinator write waiting for the HW, with what to do once it passes or fails.
-#[derive(Clone, Debug)]
-pub(in crate::broker) enum PendingWrite {
-    /// An OffsetCommit: the offsets become visible, and the client is answered, only then.
-    Offsets {
-        group: Arc<str>,
-        client: NodeId,
-        correlation: u64,
-        generation: Option<u32>,
-        member: Option<Arc<str>>,
-        offsets: Vec<OffsetAndEpoch>,
-    },
-    /// The leader's assignment for `generation` (Kafka's `storeGroup` from SyncGroup).
-    Assignment {
-        group: Arc<str>,
-        generation: u32,
-        assignment: Vec<(Arc<str>, Vec<TopicPartition>)>,
-    },
 }
 
 /// Kafka's `GroupMetadata`.
