@@ -20,7 +20,7 @@ use std::time::Duration;
 use madsim::runtime::{NodeHandle, Runtime};
 use tokio::sync::Notify;
 
-use crate::broker::{Broker, BrokerDisk};
+use crate::broker::{Broker, BrokerDisk, BrokerSetup};
 use crate::command::{Command, Target, TimedCommand};
 use crate::consumer::{Consumer, ConsumerSpec};
 use crate::controller::{Controller, ControllerDisk, TopicPolicy, TopicSpec};
@@ -310,16 +310,17 @@ impl World {
         let mut fx = Effects::default();
         let slot = self.slots.get_mut(&id).expect("node exists");
         let actor = match id {
-            NodeId::Broker(b) => Actor::Broker(Box::new(Broker::start(
-                b,
-                sc.broker_config(b).clone(),
-                sc.topic_overrides(),
-                sc.truncation,
-                sc.features,
-                std::mem::take(&mut slot.broker_disk),
-                now,
-                &mut fx,
-            ))),
+            NodeId::Broker(b) => {
+                let setup = BrokerSetup {
+                    id: b,
+                    config: sc.broker_config(b).clone(),
+                    topic_overrides: sc.topic_overrides(),
+                    truncation: sc.truncation,
+                    features: sc.features,
+                    disk: std::mem::take(&mut slot.broker_disk),
+                };
+                Actor::Broker(Box::new(Broker::start(setup, now, &mut fx)))
+            }
             NodeId::Controller => {
                 let topics: Vec<TopicSpec> = sc
                     .all_topics()

@@ -6,8 +6,8 @@ use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition, OFFSETS_TOPIC};
 use crate::log::Record;
 use crate::protocol::{
-    EpochEndOffset, EpochQuery, ErrorCode, FetchPartition, FetchedPartition, Message, OffsetSpec,
-    PartitionState, ReplicaState,
+    EpochEndOffset, EpochQuery, ErrorCode, FetchPartition, FetchRequest, FetchedPartition, Message,
+    OffsetSpec, PartitionState, ReplicaState,
 };
 use crate::trace::{Event, TruncateReason};
 
@@ -215,17 +215,20 @@ impl Broker {
     }
 
     /// Serves a fetch from a follower (`replica` set) or a consumer.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn handle_fetch(
         &mut self,
         now: Millis,
         from: NodeId,
-        replica: Option<ReplicaState>,
-        correlation: u64,
-        (max_wait_ms, min_bytes): (u64, u64),
-        partitions: Vec<FetchPartition>,
+        req: FetchRequest,
         fx: &mut Effects,
     ) {
+        let FetchRequest {
+            replica,
+            correlation,
+            max_wait_ms,
+            min_bytes,
+            partitions,
+        } = req;
         if let Some(f) = replica {
             if self.is_stale_fetch(f) {
                 // `Replica.updateFetchStateOrThrow`: a fetch from an earlier incarnation of
@@ -813,13 +816,13 @@ impl Broker {
             f.in_flight = Some((correlation, now + timeout));
             fx.send(
                 NodeId::Broker(leader),
-                Message::Fetch {
+                Message::Fetch(FetchRequest {
                     replica: Some(me),
                     correlation,
                     max_wait_ms: wait,
                     min_bytes: 1,
                     partitions,
-                },
+                }),
             );
         }
     }
