@@ -5,13 +5,14 @@
 //! [`Effects`]. The broker never reads a clock or a random source, so a test can drive it
 //! message by message.
 //!
-//! The pieces live in their own modules: [`replication`] (the leader serving fetches, the
-//! follower fetching and truncating, HW and ISR), [`produce`] (appends and idempotence) and
+//! The pieces live in their own modules: [`replication`] (the leader serving fetches, HW and
+//! ISR), [`follower`] (fetching and truncating), [`produce`] (appends and idempotence) and
 //! [`durability`] (flush, the HW checkpoint, what survives which crash) and [`group`] (the
 //! group coordinator, for the groups whose `__consumer_offsets` partition this broker leads).
 
 mod append_waiter;
 mod durability;
+mod follower;
 mod group;
 mod produce;
 pub mod producer_state;
