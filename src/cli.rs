@@ -79,31 +79,35 @@ pub enum Cmd {
     Ui(UiArgs),
     /// Run a scenario or an experiment (a grid of configurations and a nemesis) over many
     /// seeds: tables, plots, an HTML report, and shrunk counterexamples.
-    Explore {
-        /// An experiment file, a scenario file, or a shipped scenario's name.
-        file: String,
-        /// Run seeds 0..N (default: the experiment's `seeds`).
-        #[arg(long, conflicts_with = "seed_range")]
-        seeds: Option<u64>,
-        /// Run seeds A..B.
-        #[arg(long)]
-        seed_range: Option<String>,
-        /// Parallel runs (default: the machine's cores).
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Run one shard of the sweep, `i/n` (0-based), for batch systems; combine with --merge.
-        #[arg(long)]
-        shard: Option<String>,
-        /// Where to write results (default: explore-out/<file name>).
-        #[arg(long)]
-        out: Option<std::path::PathBuf>,
-        /// Combine the results in these directories (from --shard runs) instead of running.
-        #[arg(long, num_args = 1..)]
-        merge: Vec<std::path::PathBuf>,
-        /// Do not shrink failing runs into counterexamples.
-        #[arg(long)]
-        no_shrink: bool,
-    },
+    Explore(ExploreArgs),
+}
+
+/// What `kafkascope explore` sweeps and where its results go.
+#[derive(Args, Debug)]
+pub struct ExploreArgs {
+    /// An experiment file, a scenario file, or a shipped scenario's name.
+    pub file: String,
+    /// Run seeds 0..N (default: the experiment's `seeds`).
+    #[arg(long, conflicts_with = "seed_range")]
+    pub seeds: Option<u64>,
+    /// Run seeds A..B.
+    #[arg(long)]
+    pub seed_range: Option<String>,
+    /// Parallel runs (default: the machine's cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Run one shard of the sweep, `i/n` (0-based), for batch systems; combine with --merge.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Where to write results (default: explore-out/<file name>).
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+    /// Combine the results in these directories (from --shard runs) instead of running.
+    #[arg(long, num_args = 1..)]
+    pub merge: Vec<std::path::PathBuf>,
+    /// Do not shrink failing runs into counterexamples.
+    #[arg(long)]
+    pub no_shrink: bool,
 }
 
 /// How `kafkascope ui` (and `kafkascope` alone) opens the window.
@@ -209,16 +213,7 @@ pub fn main(cli: Cli) -> ExitCode {
             print!("{}", configs());
             ExitCode::SUCCESS
         }
-        Some(Cmd::Explore {
-            file,
-            seeds,
-            seed_range,
-            jobs,
-            shard,
-            out,
-            merge,
-            no_shrink,
-        }) => explore(&file, seeds, seed_range, jobs, shard, out, merge, no_shrink),
+        Some(Cmd::Explore(args)) => explore(args),
     }
 }
 
@@ -440,17 +435,18 @@ fn ui(args: UiArgs) -> ExitCode {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn explore(
-    file: &str,
-    seeds: Option<u64>,
-    seed_range: Option<String>,
-    jobs: Option<usize>,
-    shard: Option<String>,
-    out: Option<std::path::PathBuf>,
-    merge: Vec<std::path::PathBuf>,
-    no_shrink: bool,
-) -> ExitCode {
+fn explore(args: ExploreArgs) -> ExitCode {
+    let ExploreArgs {
+        file,
+        seeds,
+        seed_range,
+        jobs,
+        shard,
+        out,
+        merge,
+        no_shrink,
+    } = args;
+    let file = file.as_str();
     use crate::explore::{self, Experiment, Options};
     let fail = |e: String| {
         eprintln!("error: {e}");

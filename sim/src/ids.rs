@@ -124,15 +124,6 @@ impl NodeNames {
         }
     }
 
-    /// Learns the name of a node added while the cluster ran, from its
-    /// [`Event::NodeAdded`](crate::trace::Event::NodeAdded): whoever folds a trace that
-    /// arrives entry by entry (the UI) keeps its names right with this.
-    pub fn observe(&mut self, e: &crate::trace::Event) {
-        if let crate::trace::Event::NodeAdded { node, name, .. } = e {
-            self.add(*node, name);
-        }
-    }
-
     /// The inverse of [`NodeNames::name`].
     pub fn parse(&self, s: &str) -> Option<NodeId> {
         if s == "controller" {

@@ -82,14 +82,6 @@ impl Network {
         self.links.get(&(from, to)).copied().unwrap_or(self.default)
     }
 
-    pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
-        self.cut.contains(&(from, to))
-    }
-
-    pub fn is_held(&self, from: NodeId, to: NodeId) -> bool {
-        self.held.contains_key(&(from, to))
-    }
-
     pub fn cuts(&self) -> impl Iterator<Item = &(NodeId, NodeId)> {
         self.cut.iter()
     }

@@ -212,6 +212,62 @@ pub enum MessageKind {
     Group,
 }
 
+/// The leader answers once `min_bytes` are readable (`fetch.min.bytes`; followers ask for 1),
+/// or when `max_wait_ms` has passed, or at once on an error.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FetchRequest {
+    pub replica: Option<ReplicaState>,
+    pub correlation: u64,
+    pub max_wait_ms: u64,
+    pub min_bytes: u64,
+    pub partitions: Vec<FetchPartition>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProduceRequest {
+    pub correlation: u64,
+    pub tp: TopicPartition,
+    pub acks: Acks,
+    pub timeout_ms: u64,
+    pub records: Vec<RecordData>,
+    pub idempotent: Option<IdempotentBatch>,
+}
+
+/// `member_id: None` on a member's first join: the coordinator assigns one (Kafka first
+/// answers MEMBER_ID_REQUIRED and expects a second join; the simulator skips that round).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JoinGroupRequest {
+    pub correlation: u64,
+    pub group: Arc<str>,
+    pub member_id: Option<Arc<str>>,
+    pub session_timeout_ms: u64,
+    pub rebalance_timeout_ms: u64,
+    pub protocol: Assignor,
+    pub subscription: Subscription,
+}
+
+/// Sent to every member when the join phase ends; only the leader gets `members`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JoinGroupResponse {
+    pub correlation: u64,
+    pub error: Option<ErrorCode>,
+    pub generation: u32,
+    pub protocol: Option<Assignor>,
+    pub leader: Option<Arc<str>>,
+    pub member_id: Option<Arc<str>>,
+    pub members: Vec<JoinedMember>,
+}
+
+/// The leader sends the assignment it computed; followers send an empty one and wait.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SyncGroupRequest {
+    pub correlation: u64,
+    pub group: Arc<str>,
+    pub generation: u32,
+    pub member_id: Arc<str>,
+    pub assignments: Vec<(Arc<str>, Vec<TopicPartition>)>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Message {
     // ---- broker <-> controller ----
@@ -262,15 +318,7 @@ pub enum Message {
     },
     ControlledShutdownResponse,
     // ---- replication and consumption ----
-    /// The leader answers once `min_bytes` are readable (`fetch.min.bytes`; followers ask
-    /// for 1), or when `max_wait_ms` has passed, or at once on an error.
-    Fetch {
-        replica: Option<ReplicaState>,
-        correlation: u64,
-        max_wait_ms: u64,
-        min_bytes: u64,
-        partitions: Vec<FetchPartition>,
-    },
+    Fetch(FetchRequest),
     FetchResponse {
         correlation: u64,
         partitions: Vec<FetchedPartition>,
@@ -291,14 +339,7 @@ pub enum Message {
         correlation: u64,
         partitions: Vec<(TopicPartition, Option<BrokerId>, u32)>,
     },
-    Produce {
-        correlation: u64,
-        tp: TopicPartition,
-        acks: Acks,
-        timeout_ms: u64,
-        records: Vec<RecordData>,
-        idempotent: Option<IdempotentBatch>,
-    },
+    Produce(ProduceRequest),
     ProduceResponse {
         correlation: u64,
         tp: TopicPartition,
@@ -327,35 +368,9 @@ pub enum Message {
         error: Option<ErrorCode>,
         coordinator: Option<BrokerId>,
     },
-    /// `member_id: None` on a member's first join: the coordinator assigns one (Kafka first
-    /// answers MEMBER_ID_REQUIRED and expects a second join; the simulator skips that round).
-    JoinGroup {
-        correlation: u64,
-        group: Arc<str>,
-        member_id: Option<Arc<str>>,
-        session_timeout_ms: u64,
-        rebalance_timeout_ms: u64,
-        protocol: Assignor,
-        subscription: Subscription,
-    },
-    /// Sent to every member when the join phase ends; only the leader gets `members`.
-    JoinGroupResponse {
-        correlation: u64,
-        error: Option<ErrorCode>,
-        generation: u32,
-        protocol: Option<Assignor>,
-        leader: Option<Arc<str>>,
-        member_id: Option<Arc<str>>,
-        members: Vec<JoinedMember>,
-    },
-    /// The leader sends the assignment it computed; followers send an empty one and wait.
-    SyncGroup {
-        correlation: u64,
-        group: Arc<str>,
-        generation: u32,
-        member_id: Arc<str>,
-        assignments: Vec<(Arc<str>, Vec<TopicPartition>)>,
-    },
+    JoinGroup(JoinGroupRequest),
+    JoinGroupResponse(JoinGroupResponse),
+    SyncGroup(SyncGroupRequest),
     SyncGroupResponse {
         correlation: u64,
         error: Option<ErrorCode>,
@@ -423,19 +438,19 @@ impl Message {
                 MessageKind::Controller
             }
             ControlledShutdown { .. } | ControlledShutdownResponse => MessageKind::Controller,
-            Fetch { .. } | OffsetsForLeaderEpoch { .. } => MessageKind::Fetch,
+            Fetch(_) | OffsetsForLeaderEpoch { .. } => MessageKind::Fetch,
             FetchResponse { .. }
             | OffsetsForLeaderEpochResponse { .. }
             | ProduceResponse { .. } => MessageKind::Response,
             MetadataRequest { .. } | MetadataResponse { .. } => MessageKind::Metadata,
-            Produce { .. } => MessageKind::Produce,
+            Produce(_) => MessageKind::Produce,
             ListOffsets { .. } => MessageKind::Fetch,
             ListOffsetsResponse { .. } => MessageKind::Response,
             FindCoordinator { .. }
             | FindCoordinatorResponse { .. }
-            | JoinGroup { .. }
-            | JoinGroupResponse { .. }
-            | SyncGroup { .. }
+            | JoinGroup(_)
+            | JoinGroupResponse(_)
+            | SyncGroup(_)
             | SyncGroupResponse { .. }
             | Heartbeat { .. }
             | HeartbeatResponse { .. }
@@ -499,7 +514,7 @@ impl Message {
             },
             ControlledShutdown { .. } => "ControlledShutdown".into(),
             ControlledShutdownResponse => "ControlledShutdownResponse".into(),
-            Fetch { partitions, .. } => {
+            Fetch(FetchRequest { partitions, .. }) => {
                 let ps: Vec<String> = partitions
                     .iter()
                     .map(|p| format!("{}@{}", p.tp, p.fetch_offset))
@@ -538,7 +553,7 @@ impl Message {
             MetadataResponse { partitions, .. } => {
                 format!("MetadataResponse ({} partitions)", partitions.len())
             }
-            Produce { tp, records, .. } => {
+            Produce(ProduceRequest { tp, records, .. }) => {
                 let vs: Vec<&str> = records.iter().map(|r| &*r.value).collect();
                 format!("Produce {tp} [{}]", vs.join(" "))
             }
@@ -577,19 +592,19 @@ impl Message {
                 (None, Some(b)) => format!("FindCoordinatorResponse broker-{b}"),
                 (None, None) => "FindCoordinatorResponse none".into(),
             },
-            JoinGroup {
+            JoinGroup(JoinGroupRequest {
                 group, member_id, ..
-            } => format!(
+            }) => format!(
                 "JoinGroup {group} member={}",
                 member_id.as_deref().unwrap_or("(new)")
             ),
-            JoinGroupResponse {
+            JoinGroupResponse(self::JoinGroupResponse {
                 error,
                 generation,
                 member_id,
                 members,
                 ..
-            } => match error {
+            }) => match error {
                 Some(e) => format!("JoinGroupResponse {e}"),
                 None => format!(
                     "JoinGroupResponse generation {generation} member={}{}",
@@ -601,12 +616,12 @@ impl Message {
                     }
                 ),
             },
-            SyncGroup {
+            SyncGroup(SyncGroupRequest {
                 group,
                 generation,
                 assignments,
                 ..
-            } => {
+            }) => {
                 if assignments.is_empty() {
                     format!("SyncGroup {group} generation {generation}")
                 } else {

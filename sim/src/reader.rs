@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
-use crate::protocol::{ErrorCode, FetchPartition, Message};
+use crate::protocol::{ErrorCode, FetchPartition, FetchRequest, Message};
 use crate::trace::Event;
 
 const FETCH_MAX_WAIT_MS: u64 = 500;
@@ -196,13 +196,13 @@ impl Reader {
             self.in_flight.insert(leader, (c, now + REQUEST_TIMEOUT_MS));
             fx.send(
                 NodeId::Broker(leader),
-                Message::Fetch {
+                Message::Fetch(FetchRequest {
                     replica: None,
                     correlation: c,
                     max_wait_ms: FETCH_MAX_WAIT_MS,
                     min_bytes: 1,
                     partitions,
-                },
+                }),
             );
         }
     }
@@ -220,12 +220,12 @@ mod tests {
 
     fn sent_fetch(fx: &Effects) -> Option<(u64, u64)> {
         fx.sends.iter().find_map(|(_, m)| match m {
-            Message::Fetch {
+            Message::Fetch(FetchRequest {
                 correlation,
                 partitions,
                 replica: None,
                 ..
-            } => Some((*correlation, partitions[0].fetch_offset)),
+            }) => Some((*correlation, partitions[0].fetch_offset)),
             _ => None,
         })
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::config::Assignor;
+use crate::config::{Assignor, Value};
 use crate::ids::{BrokerId, Millis, NodeId, NodeNames, TopicPartition};
 use crate::protocol::{ErrorCode, MessageKind};
 
@@ -229,10 +229,12 @@ pub enum Event {
         isr: Vec<BrokerId>,
     },
     // ---- producers ----
-    /// A producer's settings or rate changed while it ran (an intervention).
+    /// A producer's settings or rate changed while it ran (an intervention), as the
+    /// `producer` command gave them, so a view can follow a producer's settings from the trace.
     Reconfigured {
         producer: NodeId,
-        change: String,
+        settings: Vec<(String, Value)>,
+        rate: Option<f64>,
     },
     Produced {
         producer: NodeId,
@@ -403,6 +405,18 @@ pub enum Event {
     },
 }
 
+/// Here rather than in `ids`, which names things and knows no events.
+impl NodeNames {
+    /// Learns the name of a node added while the cluster ran, from its
+    /// [`Event::NodeAdded`]: whoever folds a trace that arrives entry by entry (the UI) keeps
+    /// its names right with this.
+    pub fn observe(&mut self, e: &Event) {
+        if let Event::NodeAdded { node, name, .. } = e {
+            self.add(*node, name);
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TraceEntry {
     pub at: Millis,
@@ -527,7 +541,18 @@ impl TraceEntry {
                 "broker-{broker} recovered {tp} leo={log_end_offset} hw(checkpoint)={high_watermark}"
             ),
             IsrChangeRequested { broker, tp, isr } => write!(s, "broker-{broker} asks to set {tp} isr={isr:?}"),
-            Reconfigured { producer, change } => write!(s, "{} reconfigured: {change}", n(*producer)),
+            Reconfigured {
+                producer,
+                settings,
+                rate,
+            } => {
+                let mut change: Vec<String> =
+                    settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                if let Some(r) = rate {
+                    change.push(format!("rate={r}/s"));
+                }
+                write!(s, "{} reconfigured: {}", n(*producer), change.join(" "))
+            }
             Produced { producer, value, key, tp } => write!(
                 s,
                 "{} send {value} key={} -> {tp}",

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use kafkascope_sim::checkers::Findings;
+use kafkascope_sim::command::Command;
 use kafkascope_sim::command::TimedCommand;
-use kafkascope_sim::command::{Command, Target};
 use kafkascope_sim::config::ProducerConfig;
 use kafkascope_sim::ids::{Millis, NodeId, NodeNames};
 use kafkascope_sim::scenario::{ConsumerDef, ProducerDef, Scenario};
@@ -201,25 +201,18 @@ impl Session {
         self.producers.get(usize::from(i))
     }
 
-    /// Producer `i`'s settings and rate at `t`: its definition, then every `producer` command
-    /// (the scenario's and the interventions) up to `t`, as the running producer applied them.
+    /// Producer `i`'s settings and rate at `t`: its definition, then every change the trace
+    /// records up to `t` (a `producer` command the producer applied; skipped ones are not there).
     pub fn producer_at(&self, i: u16, t: Millis) -> Option<(ProducerConfig, f64)> {
         let def = self.producer(i)?;
         let (mut config, mut rate) = (def.config.clone(), def.workload.rate);
-        let mut changes: Vec<&TimedCommand> = self
-            .scenario
-            .faults
-            .iter()
-            .chain(&self.interventions)
-            .filter(|c| c.at <= t)
-            .collect();
-        changes.sort_by_key(|c| c.at);
-        for c in changes {
-            if let Command::Producer {
-                target: Target::Node(NodeId::Producer(p)),
+        let until = self.entries.partition_point(|e| e.at <= t);
+        for e in &self.entries[..until] {
+            if let Event::Reconfigured {
+                producer: NodeId::Producer(p),
                 settings,
                 rate: r,
-            } = &c.command
+            } = &e.event
             {
                 if *p == i {
                     for (k, v) in settings {

@@ -5,12 +5,14 @@
 //! [`Effects`]. The broker never reads a clock or a random source, so a test can drive it
 //! message by message.
 //!
-//! The pieces live in their own modules: [`replication`] (the leader serving fetches, the
-//! follower fetching and truncating, HW and ISR), [`produce`] (appends and idempotence) and
+//! The pieces live in their own modules: [`replication`] (the leader serving fetches, HW and
+//! ISR), [`follower`] (fetching and truncating), [`produce`] (appends and idempotence) and
 //! [`durability`] (flush, the HW checkpoint, what survives which crash) and [`group`] (the
 //! group coordinator, for the groups whose `__consumer_offsets` partition this broker leads).
 
+mod append_waiter;
 mod durability;
+mod follower;
 mod group;
 mod produce;
 pub mod producer_state;
@@ -162,22 +164,30 @@ pub struct Broker {
     stopped: bool,
 }
 
+/// What a broker process starts from: the cluster's settings for it, and its disk.
+pub struct BrokerSetup {
+    pub id: BrokerId,
+    pub config: BrokerConfig,
+    pub topic_overrides: BTreeMap<Arc<str>, TopicOverrides>,
+    pub truncation: TruncationMode,
+    pub features: ClusterFeatures,
+    pub disk: BrokerDisk,
+}
+
 /// Give up waiting for the controller during a controlled shutdown after this long.
 const CONTROLLED_SHUTDOWN_TIMEOUT_MS: Millis = 5_000;
 
 impl Broker {
     /// Starts a broker from what its disk holds (empty on first boot).
-    #[allow(clippy::too_many_arguments)]
-    pub fn start(
-        id: BrokerId,
-        config: BrokerConfig,
-        topic_overrides: BTreeMap<Arc<str>, TopicOverrides>,
-        truncation: TruncationMode,
-        features: ClusterFeatures,
-        disk: BrokerDisk,
-        now: Millis,
-        fx: &mut Effects,
-    ) -> Self {
+    pub fn start(setup: BrokerSetup, now: Millis, fx: &mut Effects) -> Self {
+        let BrokerSetup {
+            id,
+            config,
+            topic_overrides,
+            truncation,
+            features,
+            disk,
+        } = setup;
         let mut b = Broker {
             id,
             features,
@@ -362,21 +372,7 @@ impl Broker {
                     self.finish_shutdown(now, fx);
                 }
             }
-            Message::Fetch {
-                replica,
-                correlation,
-                max_wait_ms,
-                min_bytes,
-                partitions,
-            } => self.handle_fetch(
-                now,
-                from,
-                replica,
-                correlation,
-                (max_wait_ms, min_bytes),
-                partitions,
-                fx,
-            ),
+            Message::Fetch(req) => self.handle_fetch(now, from, req, fx),
             Message::FetchResponse {
                 correlation,
                 partitions,
@@ -403,24 +399,7 @@ impl Broker {
                     },
                 );
             }
-            Message::Produce {
-                correlation,
-                tp,
-                acks,
-                timeout_ms,
-                records,
-                idempotent,
-            } => self.handle_produce(
-                now,
-                from,
-                correlation,
-                tp,
-                acks,
-                timeout_ms,
-                records,
-                idempotent,
-                fx,
-            ),
+            Message::Produce(req) => self.handle_produce(now, from, req, fx),
             Message::Disconnected => self.peer_disconnected(now, from),
             // Messages only the controller or clients handle.
             Message::BrokerHeartbeat { .. }
@@ -431,7 +410,7 @@ impl Broker {
             | Message::ProduceResponse { .. }
             | Message::ListOffsetsResponse { .. }
             | Message::FindCoordinatorResponse { .. }
-            | Message::JoinGroupResponse { .. }
+            | Message::JoinGroupResponse(_)
             | Message::SyncGroupResponse { .. }
             | Message::HeartbeatResponse { .. }
             | Message::LeaveGroupResponse { .. }
@@ -442,8 +421,8 @@ impl Broker {
                 partitions,
             } => self.handle_list_offsets(from, correlation, partitions, fx),
             m @ (Message::FindCoordinator { .. }
-            | Message::JoinGroup { .. }
-            | Message::SyncGroup { .. }
+            | Message::JoinGroup(_)
+            | Message::SyncGroup(_)
             | Message::Heartbeat { .. }
             | Message::LeaveGroup { .. }
             | Message::OffsetCommit { .. }

@@ -1,25 +1,16 @@
 //! The leader's produce path: `acks`, `min.insync.replicas`, and idempotent sequence checks.
 
-use crate::broker::group::PendingWrite;
+use std::ops::Range;
+
+use crate::broker::append_waiter::Waiter;
 use crate::broker::producer_state::SequenceCheck;
 use crate::broker::{Broker, Role};
 use crate::config::Acks;
 use crate::effects::Effects;
 use crate::ids::{Millis, NodeId, TopicPartition};
 use crate::log::{ProducerStamp, Record, RecordData};
-use crate::protocol::{ErrorCode, IdempotentBatch, Message};
+use crate::protocol::{ErrorCode, Message, ProduceRequest};
 use crate::trace::Event;
-
-/// Who waits for an acks=all append to reach the HW.
-#[derive(Clone, Debug)]
-pub(super) enum Waiter {
-    /// A producer's request, answered with a `ProduceResponse`.
-    Producer { from: NodeId, correlation: u64 },
-    /// The group coordinator's own write to `__consumer_offsets`: Kafka's `appendForGroup`
-    /// goes through the same `ReplicaManager.appendRecords` with acks=-1 and the same
-    /// `DelayedProduce`, so commits and group metadata become durable exactly like records.
-    Coordinator(PendingWrite),
-}
 
 /// An acks=all append waiting for the HW to pass it (Kafka's `DelayedProduce`).
 #[derive(Clone, Debug)]
@@ -61,19 +52,21 @@ fn respond(
 }
 
 impl Broker {
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn handle_produce(
         &mut self,
         now: Millis,
         from: NodeId,
-        correlation: u64,
-        tp: TopicPartition,
-        acks: Acks,
-        timeout_ms: u64,
-        records: Vec<RecordData>,
-        idempotent: Option<IdempotentBatch>,
+        req: ProduceRequest,
         fx: &mut Effects,
     ) {
+        let ProduceRequest {
+            correlation,
+            tp,
+            acks,
+            timeout_ms,
+            records,
+            idempotent,
+        } = req;
         let id = self.id;
         let reply = |fx: &mut Effects, r| {
             // acks=0 requests get no response at all, not even an error.
@@ -156,8 +149,7 @@ impl Broker {
             Acks::All => self.await_high_watermark(
                 now,
                 &tp,
-                base,
-                n,
+                base..base + n,
                 timeout_ms,
                 Waiter::Producer { from, correlation },
                 fx,
@@ -205,15 +197,13 @@ impl Broker {
         base
     }
 
-    /// Holds `[base, base + n)` until the HW passes it or `timeout_ms` elapses, then tells
-    /// `waiter` (acks=all, `offsets.commit.required.acks=-1`).
-    #[allow(clippy::too_many_arguments)]
+    /// Holds the `appended` offsets until the HW passes them or `timeout_ms` elapses, then
+    /// tells `waiter` (acks=all, `offsets.commit.required.acks=-1`).
     pub(super) fn await_high_watermark(
         &mut self,
         now: Millis,
         tp: &TopicPartition,
-        base: u64,
-        n: u64,
+        appended: Range<u64>,
         timeout_ms: Millis,
         waiter: Waiter,
         fx: &mut Effects,
@@ -221,8 +211,8 @@ impl Broker {
         self.pending_produce.push(PendingProduce {
             waiter,
             tp: tp.clone(),
-            base_offset: base,
-            required_offset: base + n,
+            base_offset: appended.start,
+            required_offset: appended.end,
             deadline: now + timeout_ms,
         });
         self.complete_produce(now, tp, fx);

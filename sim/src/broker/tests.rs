@@ -3,7 +3,7 @@
 use super::*;
 use crate::config::Acks;
 use crate::log::{Record, RecordData};
-use crate::protocol::{ErrorCode, FetchPartition, IdempotentBatch};
+use crate::protocol::{ErrorCode, FetchPartition, FetchRequest, IdempotentBatch, ProduceRequest};
 use crate::trace::CrashKind;
 
 fn tp() -> TopicPartition {
@@ -40,16 +40,15 @@ fn broker_with(
     features: crate::config::ClusterFeatures,
 ) -> Broker {
     let mut fx = Effects::default();
-    let mut b = Broker::start(
+    let setup = BrokerSetup {
         id,
-        cfg,
-        BTreeMap::new(),
-        mode,
+        config: cfg,
+        topic_overrides: BTreeMap::new(),
+        truncation: mode,
         features,
-        BrokerDisk::default(),
-        0,
-        &mut fx,
-    );
+        disk: BrokerDisk::default(),
+    };
+    let mut b = Broker::start(setup, 0, &mut fx);
     // Registered: the controller's answer carries broker epoch 1.
     b.broker_epoch = Some(1);
     b
@@ -91,14 +90,14 @@ fn produce(
     b.handle_message(
         now,
         NodeId::Producer(0),
-        Message::Produce {
+        Message::Produce(ProduceRequest {
             correlation: corr,
             tp: tp(),
             acks,
             timeout_ms: 30_000,
             records,
             idempotent: idem,
-        },
+        }),
         &mut fx,
     );
     fx
@@ -109,7 +108,7 @@ fn fetch(b: &mut Broker, now: Millis, from: BrokerId, offset: u64, epoch: u32) -
     b.handle_message(
         now,
         NodeId::Broker(from),
-        Message::Fetch {
+        Message::Fetch(FetchRequest {
             replica: Some(crate::protocol::ReplicaState {
                 id: from,
                 broker_epoch: Some(1),
@@ -122,7 +121,7 @@ fn fetch(b: &mut Broker, now: Millis, from: BrokerId, offset: u64, epoch: u32) -
                 fetch_offset: offset,
                 current_leader_epoch: epoch,
             }],
-        },
+        }),
         &mut fx,
     );
     fx
@@ -410,7 +409,7 @@ fn leader_epoch_truncation_iterates_to_the_common_prefix() {
     let fx = epoch_answer(&mut b, 2, c, (1, 2));
     assert_eq!(truncations(&fx), vec![(3, 2)]);
     assert!(fx.sends.iter().any(
-        |(_, m)| matches!(m, Message::Fetch { partitions, .. } if partitions[0].fetch_offset == 2)
+        |(_, m)| matches!(m, Message::Fetch(FetchRequest { partitions, .. }) if partitions[0].fetch_offset == 2)
     ));
 }
 

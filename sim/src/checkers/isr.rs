@@ -23,6 +23,14 @@ pub(super) struct IsrInvariants {
     pub elr_disjoint: Option<Violation>,
 }
 
+/// An ISR that grew, with the ISR it grew from.
+struct IsrExpansion<'a> {
+    tp: &'a TopicPartition,
+    leader: BrokerId,
+    isr: &'a [BrokerId],
+    before: &'a [BrokerId],
+}
+
 impl IsrInvariants {
     /// Called after `replay` has applied `e`; `before` is the ISR the controller had before.
     pub fn observe(
@@ -64,7 +72,13 @@ impl IsrInvariants {
                 }
                 if *reason == ChangeReason::IsrExpand {
                     if let Some(l) = leader {
-                        self.check_joiners(i, at, tp, *l, isr, before, replay);
+                        let expansion = IsrExpansion {
+                            tp,
+                            leader: *l,
+                            isr,
+                            before,
+                        };
+                        self.check_joiners(i, at, expansion, replay);
                     }
                 }
             }
@@ -112,17 +126,13 @@ impl IsrInvariants {
     }
 
     /// WeakIsr: a replica added to the ISR holds the leader's records below the leader's HW.
-    #[allow(clippy::too_many_arguments)]
-    fn check_joiners(
-        &mut self,
-        i: usize,
-        at: Millis,
-        tp: &TopicPartition,
-        leader: BrokerId,
-        isr: &[BrokerId],
-        before: &[BrokerId],
-        replay: &Replay,
-    ) {
+    fn check_joiners(&mut self, i: usize, at: Millis, expansion: IsrExpansion, replay: &Replay) {
+        let IsrExpansion {
+            tp,
+            leader,
+            isr,
+            before,
+        } = expansion;
         let Some(l) = replay.replica(tp, leader) else {
             return;
         };

@@ -14,7 +14,7 @@ use crate::consumer::{Consumer, Partition, Pending};
 use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use crate::protocol::{
-    EpochEndOffset, EpochQuery, ErrorCode, FetchPartition, FetchedPartition, Message,
+    EpochEndOffset, EpochQuery, ErrorCode, FetchPartition, FetchRequest, FetchedPartition, Message,
     OffsetAndEpoch, OffsetSpec,
 };
 use crate::trace::{Event, PositionReason};
@@ -271,13 +271,13 @@ impl Consumer {
             let c = self.correlation();
             fx.send(
                 NodeId::Broker(leader),
-                Message::Fetch {
+                Message::Fetch(FetchRequest {
                     replica: None,
                     correlation: c,
                     max_wait_ms: cfg.fetch_max_wait_ms,
                     min_bytes: cfg.fetch_min_bytes,
                     partitions: ps,
-                },
+                }),
             );
             self.fetches.insert(leader, c);
             self.requests.insert(

@@ -13,7 +13,9 @@ use crate::config::ConsumerConfig;
 use crate::consumer::{assignor, set, Consumer, Partition, Pending};
 use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
-use crate::protocol::{ErrorCode, JoinedMember, Message, Subscription};
+use crate::protocol::{
+    ErrorCode, JoinGroupRequest, JoinGroupResponse, Message, Subscription, SyncGroupRequest,
+};
 use crate::trace::Event;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,7 +194,7 @@ impl Consumer {
         let cfg = &self.spec.config;
         fx.send(
             NodeId::Broker(coordinator),
-            Message::JoinGroup {
+            Message::JoinGroup(JoinGroupRequest {
                 correlation: c,
                 group,
                 member_id: self.membership.member_id.clone(),
@@ -200,7 +202,7 @@ impl Consumer {
                 rebalance_timeout_ms: cfg.max_poll_interval_ms,
                 protocol: cfg.assignor,
                 subscription: self.subscription(),
-            },
+            }),
         );
         // Kafka's join request timeout: the rebalance timeout plus five seconds.
         self.membership.state = State::Joining {
@@ -258,19 +260,21 @@ impl Consumer {
         };
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn on_join_response(
         &mut self,
         now: Millis,
-        correlation: u64,
-        error: Option<ErrorCode>,
-        generation: u32,
-        protocol: Option<crate::config::Assignor>,
-        leader: Option<Arc<str>>,
-        member_id: Option<Arc<str>>,
-        members: Vec<JoinedMember>,
+        response: JoinGroupResponse,
         fx: &mut Effects,
     ) {
+        let JoinGroupResponse {
+            correlation,
+            error,
+            generation,
+            protocol,
+            leader,
+            member_id,
+            members,
+        } = response;
         let State::Joining { correlation: c, .. } = self.membership.state else {
             return;
         };
@@ -305,13 +309,13 @@ impl Consumer {
                 let c = self.correlation();
                 fx.send(
                     NodeId::Broker(coordinator),
-                    Message::SyncGroup {
+                    Message::SyncGroup(SyncGroupRequest {
                         correlation: c,
                         group,
                         generation,
                         member_id: id,
                         assignments,
-                    },
+                    }),
                 );
                 self.membership.state = State::Syncing {
                     correlation: c,

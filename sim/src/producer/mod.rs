@@ -28,7 +28,7 @@ use crate::config::{Acks, ProducerConfig};
 use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use crate::log::RecordData;
-use crate::protocol::{ErrorCode, IdempotentBatch, Message};
+use crate::protocol::{ErrorCode, IdempotentBatch, Message, ProduceRequest};
 use crate::trace::Event;
 
 /// Everything a producer needs to start.
@@ -560,14 +560,14 @@ impl Producer {
                 });
                 fx.send(
                     NodeId::Broker(leader),
-                    Message::Produce {
+                    Message::Produce(ProduceRequest {
                         correlation,
                         tp: tp.clone(),
                         acks: cfg.acks,
                         timeout_ms: cfg.request_timeout_ms,
                         records: b.records.clone(),
                         idempotent,
-                    },
+                    }),
                 );
                 if cfg.acks == Acks::None {
                     let values = b.records.iter().map(|r| r.value.clone()).collect();

@@ -51,12 +51,12 @@ fn produce_requests(fx: &Effects) -> Vec<(u64, Vec<String>, Option<u32>)> {
     fx.sends
         .iter()
         .filter_map(|(_, m)| match m {
-            Message::Produce {
+            Message::Produce(ProduceRequest {
                 correlation,
                 records,
                 idempotent,
                 ..
-            } => Some((
+            }) => Some((
                 *correlation,
                 records.iter().map(|r| r.value.to_string()).collect(),
                 idempotent.map(|i| i.base_sequence),

@@ -18,12 +18,16 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::broker::{produce::Waiter, Broker, Role};
+use crate::broker::append_waiter::{PendingWrite, Waiter};
+use crate::broker::{Broker, Role};
 use crate::config::Assignor;
 use crate::effects::Effects;
 use crate::ids::{group_partition, BrokerId, Millis, NodeId, TopicPartition, OFFSETS_TOPIC};
 use crate::log::RecordData;
-use crate::protocol::{ErrorCode, JoinedMember, Message, OffsetAndEpoch, Subscription};
+use crate::protocol::{
+    ErrorCode, JoinGroupRequest, JoinGroupResponse, JoinedMember, Message, OffsetAndEpoch,
+    Subscription, SyncGroupRequest,
+};
 use crate::trace::Event;
 use records::{Stored, StoredGroup, StoredMember};
 
@@ -94,26 +98,6 @@ pub(super) struct Write {
     waiter: Option<PendingWrite>,
 }
 
-/// A coordinator write waiting for the HW, with what to do once it passes or fails.
-#[derive(Clone, Debug)]
-pub(in crate::broker) enum PendingWrite {
-    /// An OffsetCommit: the offsets become visible, and the client is answered, only then.
-    Offsets {
-        group: Arc<str>,
-        client: NodeId,
-        correlation: u64,
-        generation: Option<u32>,
-        member: Option<Arc<str>>,
-        offsets: Vec<OffsetAndEpoch>,
-    },
-    /// The leader's assignment for `generation` (Kafka's `storeGroup` from SyncGroup).
-    Assignment {
-        group: Arc<str>,
-        generation: u32,
-        assignment: Vec<(Arc<str>, Vec<TopicPartition>)>,
-    },
-}
-
 /// Kafka's `GroupMetadata`.
 #[derive(Debug)]
 struct Group {
@@ -173,7 +157,7 @@ fn join_error(
 ) {
     fx.send(
         to,
-        Message::JoinGroupResponse {
+        Message::JoinGroupResponse(JoinGroupResponse {
             correlation,
             error: Some(e),
             generation: 0,
@@ -181,7 +165,7 @@ fn join_error(
             leader: None,
             member_id: member,
             members: Vec::new(),
-        },
+        }),
     );
 }
 
@@ -311,7 +295,7 @@ impl Group {
         } else {
             Vec::new()
         };
-        Message::JoinGroupResponse {
+        Message::JoinGroupResponse(JoinGroupResponse {
             correlation,
             error: None,
             generation: self.generation,
@@ -319,7 +303,7 @@ impl Group {
             leader: self.leader.clone(),
             member_id: Some(id.clone()),
             members,
-        }
+        })
     }
 
     /// Kafka's `maybePrepareRebalance`.
@@ -489,20 +473,23 @@ impl Group {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn join(
         &mut self,
         c: &Ctx,
         client: NodeId,
-        correlation: u64,
-        member_id: Option<Arc<str>>,
-        session_timeout_ms: Millis,
-        rebalance_timeout_ms: Millis,
-        protocol: Assignor,
-        subscription: Subscription,
+        req: JoinGroupRequest,
         fx: &mut Effects,
         w: &mut Vec<Write>,
     ) {
+        let JoinGroupRequest {
+            correlation,
+            member_id,
+            session_timeout_ms,
+            rebalance_timeout_ms,
+            protocol,
+            subscription,
+            ..
+        } = req;
         let Some(id) = member_id else {
             // A new member. Kafka (since 2.2, KIP-394) first answers MEMBER_ID_REQUIRED with
             // the new id and waits for a second JoinGroup carrying it; this skips that round.
@@ -596,18 +583,21 @@ impl Group {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn sync(
         &mut self,
         c: &Ctx,
         client: NodeId,
-        correlation: u64,
-        generation: u32,
-        id: Arc<str>,
-        assignments: Vec<(Arc<str>, Vec<TopicPartition>)>,
+        req: SyncGroupRequest,
         w: &mut Vec<Write>,
         fx: &mut Effects,
     ) {
+        let SyncGroupRequest {
+            correlation,
+            generation,
+            member_id: id,
+            assignments,
+            ..
+        } = req;
         let is_leader = self.leader.as_ref() == Some(&id);
         let Some(m) = self.members.get_mut(&id) else {
             return sync_reply(fx, client, correlation, Err(ErrorCode::UnknownMemberId));
@@ -829,27 +819,20 @@ impl Broker {
                     },
                 );
             }
-            Message::JoinGroup {
-                correlation,
-                group,
-                member_id,
-                session_timeout_ms,
-                rebalance_timeout_ms,
-                protocol,
-                subscription,
-            } => {
+            Message::JoinGroup(req) => {
+                let group = req.group.clone();
                 let tp = match self.coordinating(&group) {
                     Ok(tp) => tp,
-                    Err(e) => return join_error(fx, from, correlation, member_id, e),
+                    Err(e) => return join_error(fx, from, req.correlation, req.member_id, e),
                 };
                 if !self.coordinator.groups.contains_key(&group) {
                     // Only a new member creates a group.
-                    if member_id.is_some() {
+                    if req.member_id.is_some() {
                         return join_error(
                             fx,
                             from,
-                            correlation,
-                            member_id,
+                            req.correlation,
+                            req.member_id,
                             ErrorCode::UnknownMemberId,
                         );
                     }
@@ -858,41 +841,16 @@ impl Broker {
                         .insert(group.clone(), Group::new(group.clone(), tp));
                 }
                 let g = self.coordinator.groups.get_mut(&group).expect("group");
-                g.join(
-                    &c,
-                    from,
-                    correlation,
-                    member_id,
-                    session_timeout_ms,
-                    rebalance_timeout_ms,
-                    protocol,
-                    subscription,
-                    fx,
-                    &mut w,
-                );
+                g.join(&c, from, req, fx, &mut w);
             }
-            Message::SyncGroup {
-                correlation,
-                group,
-                generation,
-                member_id,
-                assignments,
-            } => {
-                if let Err(e) = self.coordinating(&group) {
+            Message::SyncGroup(req) => {
+                let correlation = req.correlation;
+                if let Err(e) = self.coordinating(&req.group) {
                     return sync_reply(fx, from, correlation, Err(e));
                 }
-                match self.coordinator.groups.get_mut(&group) {
+                match self.coordinator.groups.get_mut(&req.group) {
                     None => sync_reply(fx, from, correlation, Err(ErrorCode::UnknownMemberId)),
-                    Some(g) => g.sync(
-                        &c,
-                        from,
-                        correlation,
-                        generation,
-                        member_id,
-                        assignments,
-                        &mut w,
-                        fx,
-                    ),
+                    Some(g) => g.sync(&c, from, req, &mut w, fx),
                 }
             }
             Message::Heartbeat {
@@ -1043,8 +1001,7 @@ impl Broker {
                 Some(waiter) => self.await_high_watermark(
                     now,
                     &write.tp,
-                    base,
-                    n,
+                    base..base + n,
                     OFFSET_COMMIT_TIMEOUT_MS,
                     Waiter::Coordinator(waiter),
                     fx,

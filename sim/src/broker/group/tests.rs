@@ -1,9 +1,9 @@
 //! The coordinator driven message by message, without a runtime.
 
 use super::*;
-use crate::broker::{BrokerDisk, TruncationMode};
+use crate::broker::{BrokerDisk, BrokerSetup, TruncationMode};
 use crate::config::BrokerConfig;
-use crate::protocol::{FetchPartition, OffsetSpec, PartitionState};
+use crate::protocol::{FetchPartition, FetchRequest, OffsetSpec, PartitionState, ProduceRequest};
 
 const SESSION_MS: Millis = 10_000;
 const REBALANCE_MS: Millis = 30_000;
@@ -35,16 +35,15 @@ fn broker_with(id: BrokerId, disk: BrokerDisk) -> Broker {
         ..Default::default()
     };
     let mut fx = Effects::default();
-    let mut b = Broker::start(
+    let setup = BrokerSetup {
         id,
-        cfg,
-        BTreeMap::new(),
-        TruncationMode::LeaderEpoch,
-        crate::config::ClusterFeatures::default(),
+        config: cfg,
+        topic_overrides: BTreeMap::new(),
+        truncation: TruncationMode::LeaderEpoch,
+        features: crate::config::ClusterFeatures::default(),
         disk,
-        0,
-        &mut fx,
-    );
+    };
+    let mut b = Broker::start(setup, 0, &mut fx);
     // Registered: the controller's answer carries broker epoch 1.
     b.broker_epoch = Some(1);
     b
@@ -104,7 +103,7 @@ fn join(b: &mut Broker, now: Millis, c: u16, member: Option<&str>) -> Effects {
         b,
         now,
         consumer(c),
-        Message::JoinGroup {
+        Message::JoinGroup(JoinGroupRequest {
             correlation: 1,
             group: "billing".into(),
             member_id: member.map(Arc::from),
@@ -115,7 +114,7 @@ fn join(b: &mut Broker, now: Millis, c: u16, member: Option<&str>) -> Effects {
                 topics: vec!["orders".into()],
                 owned: Vec::new(),
             },
-        },
+        }),
     )
 }
 
@@ -131,13 +130,13 @@ fn sync(
         b,
         now,
         consumer(c),
-        Message::SyncGroup {
+        Message::SyncGroup(SyncGroupRequest {
             correlation: 2,
             group: "billing".into(),
             generation,
             member_id: member.into(),
             assignments,
-        },
+        }),
     )
 }
 
@@ -235,14 +234,14 @@ fn joined(fx: &Effects) -> Vec<Joined> {
     fx.sends
         .iter()
         .filter_map(|(to, m)| match m {
-            Message::JoinGroupResponse {
+            Message::JoinGroupResponse(JoinGroupResponse {
                 error: None,
                 generation,
                 leader: Some(l),
                 member_id: Some(id),
                 members,
                 ..
-            } => Some((*to, *generation, l.clone(), id.clone(), members.clone())),
+            }) => Some((*to, *generation, l.clone(), id.clone(), members.clone())),
             _ => None,
         })
         .collect()
@@ -442,7 +441,7 @@ fn a_commit_is_visible_and_acknowledged_only_once_the_hw_passes_its_record() {
             b,
             now,
             NodeId::Broker(2),
-            Message::Fetch {
+            Message::Fetch(FetchRequest {
                 replica: Some(crate::protocol::ReplicaState {
                     id: 2,
                     broker_epoch: Some(1),
@@ -455,7 +454,7 @@ fn a_commit_is_visible_and_acknowledged_only_once_the_hw_passes_its_record() {
                     fetch_offset: offset,
                     current_leader_epoch: 0,
                 }],
-            },
+            }),
         )
     };
     let fx = follower_fetch(&mut b, 12, 0);
@@ -658,7 +657,7 @@ fn losing_the_offsets_partition_unloads_the_groups_and_answers_not_coordinator()
         .sends
         .iter()
         .filter_map(|(_, m)| match m {
-            Message::JoinGroupResponse { error, .. } => Some(*error),
+            Message::JoinGroupResponse(JoinGroupResponse { error, .. }) => Some(*error),
             _ => None,
         })
         .collect();
@@ -756,7 +755,7 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
             &mut b,
             2,
             NodeId::Producer(0),
-            Message::Produce {
+            Message::Produce(ProduceRequest {
                 correlation: i as u64,
                 tp: orders(0),
                 acks: crate::config::Acks::Leader,
@@ -768,7 +767,7 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
                     size: 10,
                 }],
                 idempotent: None,
-            },
+            }),
         );
     }
     // Broker 2 has fetched two of the three: HW 2, log end 3.
@@ -777,7 +776,7 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
             &mut b,
             3,
             NodeId::Broker(2),
-            Message::Fetch {
+            Message::Fetch(FetchRequest {
                 replica: Some(crate::protocol::ReplicaState {
                     id: 2,
                     broker_epoch: Some(1),
@@ -790,7 +789,7 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
                     fetch_offset: o,
                     current_leader_epoch: 0,
                 }],
-            },
+            }),
         );
     }
     let list = |b: &mut Broker, epoch, spec| {
