@@ -640,10 +640,10 @@ impl ClusterAt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kafkascope_sim::trace::CrashKind;
     use crate::sim_thread::Reply;
     use kafkascope_sim::command::{Command, Target, TimedCommand};
     use kafkascope_sim::host::Simulation;
+    use kafkascope_sim::trace::CrashKind;
     use kafkascope_sim::trace::TraceEntry;
 
     fn recorded(name: &str, text: &str, extra: &[TimedCommand]) -> (Session, Vec<TraceEntry>) {
