@@ -3,7 +3,12 @@
 use super::*;
 use crate::broker::{BrokerDisk, BrokerSetup, TruncationMode};
 use crate::config::BrokerConfig;
-use crate::protocol::{FetchPartition, FetchRequest, OffsetSpec, PartitionState, ProduceRequest};
+use crate::ids::BrokerId;
+use crate::log::RecordData;
+use crate::protocol::{
+    FetchPartition, FetchRequest, JoinGroupRequest, JoinGroupResponse, JoinedMember, OffsetSpec,
+    PartitionState, ProduceRequest, Subscription, SyncGroupRequest,
+};
 
 const SESSION_MS: Millis = 10_000;
 const REBALANCE_MS: Millis = 30_000;
