@@ -1,4 +1,3 @@
-
 use super::super::{Condition, Evidence, Verdict};
 use kafkascope_sim::checkers::{check_to, Findings};
 use kafkascope_sim::command::{Command, Target, TimedCommand};

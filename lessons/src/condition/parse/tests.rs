@@ -1,4 +1,3 @@
-
 use super::super::{Condition, ConditionError};
 use super::*;
 
