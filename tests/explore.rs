@@ -247,3 +247,21 @@ fn every_nemesis_fault_kind_yields_valid_commands_that_run() {
         assert!(run.report.events > 0, "{name}");
     }
 }
+
+#[test]
+fn a_misspelt_grid_key_gets_a_suggestion_and_any_cluster_key_is_an_axis() {
+    let load = |grid: &str| {
+        let text = format!(
+            "[experiment]\nname = \"x\"\nscenario = \"acks1-leader-crash\"\n[grid]\n{grid}\n"
+        );
+        Experiment::load("x.toml", &text, kafkascope::library::find)
+    };
+    let e = load("\"broker.min.insync.replica\" = [2]").unwrap_err();
+    assert!(
+        e.ends_with("did you mean `broker.min.insync.replicas`?"),
+        "{e}"
+    );
+    let exp = load("\"cluster.metadata\" = [\"kraft\", \"zookeeper\"]").unwrap();
+    let zk = exp.scenario_for(&exp.points()[1], 1).unwrap();
+    assert!(!zk.features.kraft() && !zk.features.eligible_leader_replicas);
+}

@@ -314,9 +314,10 @@ fn grid_edit(key: &str, v: &Value) -> Result<SettingEdit, String> {
         _ => return Err("the scopes are broker, topic, producer and cluster".into()),
     };
     if !place.keys().contains(&name) {
-        return Err(format!(
-            "unknown setting `{name}` (see `kafkascope configs`)"
-        ));
+        return Err(match kafkascope_sim::located::closest(name, place.keys()) {
+            Some(k) => format!("unknown setting `{name}`: did you mean `{scope}.{k}`?"),
+            None => format!("unknown setting `{name}` (see `kafkascope configs`)"),
+        });
     }
     SettingEdit::new(place, name, v.clone())
 }
