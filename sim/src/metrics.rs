@@ -121,6 +121,45 @@ pub fn is_internal(tp: &TopicPartition) -> bool {
     tp.topic.starts_with("__")
 }
 
+/// What the checking reader has read: how many records, and its position in each partition.
+/// The cluster view's reader box and the lag plot both read it, so they agree.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReaderProgress {
+    pub consumed: u64,
+    /// The offset after the last record read, per partition read from.
+    pub positions: BTreeMap<TopicPartition, u64>,
+}
+
+impl ReaderProgress {
+    pub fn absorb(&mut self, e: &Event) {
+        match e {
+            Event::Consumed { tp, offset, .. } => {
+                self.consumed += 1;
+                self.positions.insert(tp.clone(), offset + 1);
+            }
+            Event::ReaderReset { tp, to, .. } => {
+                self.positions.insert(tp.clone(), *to);
+            }
+            _ => {}
+        }
+    }
+
+    /// How far the reader is behind: over the partitions it reads (not `__consumer_offsets`,
+    /// Kafka's bookkeeping), each one's high watermark less the reader's position there.
+    pub fn lag(&self, replay: &Replay) -> u64 {
+        replay
+            .partitions
+            .keys()
+            .filter(|tp| !is_internal(tp))
+            .filter_map(|tp| {
+                let (_, r) = replay.authoritative(tp)?;
+                let read = self.positions.get(tp).copied().unwrap_or(0);
+                Some(r.high_watermark.saturating_sub(read))
+            })
+            .sum()
+    }
+}
+
 /// One group's lag on one partition at one moment.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PartitionLag {

@@ -5,17 +5,17 @@
 //! only buckets it for the plots as the trace streams in. The sim's `Recorder` is not run
 //! here: it keeps every record's produce time and every group latency for the report's
 //! percentiles, which the app would hold for the whole session, and it measures consumer
-//! groups' lag, while the app's plot shows the checking reader's (the reader box's number).
+//! groups' lag, while the app's plot shows the checking reader's (the reader box's number,
+//! [`ReaderProgress`], which the sim derives too).
 //!
 //! The series is built as the trace arrives (the session feeds it every entry), one point per
 //! fixed bucket of virtual time, so drawing it costs nothing per frame however long the run;
 //! the panel shows the points up to the displayed moment. A branch rebuilds it from the kept
 //! prefix. Plain data, no bevy or egui, so the computation is unit-tested.
 
-use std::collections::BTreeMap;
-
-use kafkascope_sim::ids::{Millis, TopicPartition};
-use kafkascope_sim::metrics::{self, is_internal};
+use kafkascope_sim::ids::Millis;
+use kafkascope_sim::metrics;
+pub use kafkascope_sim::metrics::ReaderProgress;
 use kafkascope_sim::replay::Replay;
 use kafkascope_sim::trace::{Event, TraceEntry};
 
@@ -42,45 +42,6 @@ pub struct Metrics {
     replay: Replay,
     reader: ReaderProgress,
     acked_in_bucket: u64,
-}
-
-/// What the checking reader has read: how many records, and its position in each partition.
-/// The cluster view's reader box and the lag plot both read it, so they agree.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ReaderProgress {
-    pub consumed: u64,
-    /// The offset after the last record read, per partition read from.
-    pub positions: BTreeMap<TopicPartition, u64>,
-}
-
-impl ReaderProgress {
-    pub fn absorb(&mut self, e: &Event) {
-        match e {
-            Event::Consumed { tp, offset, .. } => {
-                self.consumed += 1;
-                self.positions.insert(tp.clone(), offset + 1);
-            }
-            Event::ReaderReset { tp, to, .. } => {
-                self.positions.insert(tp.clone(), *to);
-            }
-            _ => {}
-        }
-    }
-
-    /// How far the reader is behind: over the partitions it reads (not `__consumer_offsets`,
-    /// Kafka's bookkeeping), each one's high watermark less the reader's position there.
-    pub fn lag(&self, replay: &Replay) -> u64 {
-        replay
-            .partitions
-            .keys()
-            .filter(|tp| !is_internal(tp))
-            .filter_map(|tp| {
-                let (_, r) = replay.authoritative(tp)?;
-                let read = self.positions.get(tp).copied().unwrap_or(0);
-                Some(r.high_watermark.saturating_sub(read))
-            })
-            .sum()
-    }
 }
 
 impl Metrics {
@@ -219,7 +180,7 @@ mod tests {
         let offsets_hw: u64 = replay
             .partitions
             .keys()
-            .filter(|tp| is_internal(tp))
+            .filter(|tp| metrics::is_internal(tp))
             .filter_map(|tp| replay.authoritative(tp))
             .map(|(_, r)| r.high_watermark)
             .sum();
