@@ -5,7 +5,9 @@
 use kafkascope::explore::experiment::Experiment;
 use kafkascope_lessons::command_line::parse_line;
 use kafkascope_lessons::SimRef;
-use kafkascope_sim::scenario::{self, Scenario};
+use kafkascope_sim::command::{Command, Target, TimedCommand};
+use kafkascope_sim::ids::NodeId;
+use kafkascope_sim::scenario::{self, edit, Scenario};
 
 const BASE: &str = "acks1-leader-crash";
 
@@ -134,4 +136,88 @@ fn a_valid_change_is_the_same_scenario_by_every_path() {
     let from_file = file_with("brokers = 3", "[broker]\nmin.insync.replicas = 2").unwrap();
     assert_eq!(from_grid.broker_configs, from_compare.broker_configs);
     assert_eq!(from_file.broker_configs, from_compare.broker_configs);
+}
+
+/// The base scenario with `faults` added to its own, typed: as an edit makes them.
+fn with_faults(faults: &[TimedCommand]) -> Result<(), String> {
+    let mut s = base();
+    s.faults.extend(faults.iter().cloned());
+    edit::apply(&s, &[]).map(|_| ())
+}
+
+#[test]
+fn growing_a_topic_to_fewer_partitions_is_refused_alike_everywhere() {
+    // Rules over the faults' timeline: `orders` has 1 partition when the fault comes.
+    let message =
+        "topic `orders` has 1 partition at 2s: `partitions` is the new total and must be more";
+    let help = "Kafka adds partitions but never removes them; write partitions = 2 or more";
+    let file = file_with(
+        "target = \"broker-1\"",
+        "\n[[faults]]\nat = \"2s\"\naction = \"add-partitions\"\ntopic = \"orders\"\npartitions = 1",
+    )
+    .map(|_| ());
+    let grow = TimedCommand {
+        at: 2_000,
+        command: Command::AddPartitions {
+            topic: "orders".into(),
+            partitions: 1,
+        },
+    };
+    let edited = with_faults(std::slice::from_ref(&grow));
+    let validated = {
+        let mut s = base();
+        s.faults.push(grow.clone());
+        scenario::validate(&s).map_err(|v| scenario::validate::describe(&v))
+    };
+    let added = edit::add_command(&base(), &grow).map(|_| ());
+    let line = typed("add-partitions orders partitions=1");
+    let results = [
+        ("file", file),
+        ("edit", edited),
+        ("validate", validated),
+        ("add_command", added),
+        ("typed command", line),
+    ];
+    all_say(message, &results);
+    all_say(help, &results);
+}
+
+#[test]
+fn naming_a_client_before_it_is_added_is_refused_alike_by_a_file_and_an_edit() {
+    let message = "producer-b does not exist yet at 6s: the `add-producer` fault";
+    let help = "move this fault to 8s or later";
+    let file = file_with(
+        "target = \"broker-1\"",
+        "\n[[faults]]\nat = \"8s\"\naction = \"add-producer\"\nname = \"b\"\ntopic = \"orders\"\nrate = 5\n\n\
+         [[faults]]\nat = \"6s\"\naction = \"producer\"\ntarget = \"producer-b\"\nrate = 10",
+    )
+    .map(|_| ());
+    let mut b = base().producers[0].clone();
+    b.name = "b".into();
+    let edited = with_faults(&[
+        TimedCommand {
+            at: 8_000,
+            command: Command::AddProducer(Box::new(b)),
+        },
+        TimedCommand {
+            at: 6_000,
+            command: Command::Producer {
+                target: Target::Node(NodeId::Producer(1)),
+                settings: Vec::new(),
+                rate: Some(10.0),
+            },
+        },
+    ]);
+    // A file points at the other fault by line, an edit by its time.
+    assert!(
+        matches!(&file, Err(e) if e.contains("`add-producer` fault on line")),
+        "{file:?}"
+    );
+    assert!(
+        matches!(&edited, Err(e) if e.contains("`add-producer` fault at 8s adds it at 8s")),
+        "{edited:?}"
+    );
+    let results = [("file", file), ("edit", edited)];
+    all_say(message, &results);
+    all_say(help, &results);
 }

@@ -107,6 +107,28 @@ pub enum Command {
 }
 
 impl Command {
+    /// Its `action` in a scenario file's `[[faults]]`, by which messages name a fault.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Command::Crash { .. } | Command::CrashWhileProcessing { .. } => "crash",
+            Command::Shutdown { .. } => "shutdown",
+            Command::Restart { .. } => "restart",
+            Command::Pause { .. } => "pause",
+            Command::Resume { .. } => "resume",
+            Command::Partition { .. } => "partition",
+            Command::Isolate { .. } => "isolate",
+            Command::Heal { .. } => "heal",
+            Command::Hold { .. } => "hold",
+            Command::Release { .. } => "release",
+            Command::Producer { .. } => "producer",
+            Command::CreateTopic { .. } => "create-topic",
+            Command::AddPartitions { .. } => "add-partitions",
+            Command::Link { .. } => "link",
+            Command::AddConsumer(_) => "add-consumer",
+            Command::AddProducer(_) => "add-producer",
+        }
+    }
+
     /// The nodes the command names (not `leader of` targets, which resolve when it runs).
     pub fn nodes(&self) -> Vec<NodeId> {
         let ts: Vec<&Target> = match self {

@@ -9,11 +9,13 @@
 //! the same message whichever way it was made.
 //!
 //! A command is checked by [`add_command`] against the scenario and the commands before it,
-//! with the rules a file's `[[faults]]` meet. Those rules are ordered in time (a topic exists
-//! from its `create-topic`, a client from its `add-*`) and their messages point at other
-//! faults by line, so for now they run in the file reader: `add_command` writes the command as
-//! the fault table the scenario writer spells and reads it back in one place, and reports only
-//! the problems of that table, without the lines of a file nobody wrote.
+//! with the rules a file's `[[faults]]` meet. The rules over the faults' timeline (a topic
+//! exists from its `create-topic`, a client from its `add-*`) are typed in
+//! [`super::validate`], so [`apply`] refuses a scenario whose faults break them too. What a
+//! single fault's table must say (a target that exists and fits the action, values in range)
+//! is still read only by the file reader: `add_command` writes the command as the fault table
+//! the scenario writer spells and reads it back in one place, and reports only the problems of
+//! that table, without the lines of a file nobody wrote.
 
 use crate::broker::TruncationMode;
 use crate::config::{self, Kind, MetadataMode, Scope, Value};

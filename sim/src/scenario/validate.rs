@@ -6,13 +6,22 @@
 //! checks a whole [`Scenario`] (what an edit calls), and the file reader calls the rule
 //! functions one table at a time, pointing each broken rule at the first of its
 //! [`Broken::keys`] that the file sets.
+//!
+//! The rules over the faults' timeline (a topic exists from its `create-topic`, a client from
+//! its `add-*` fault) are in [`timeline`]: they judge each fault against those before it, and
+//! name faults by index so that a file can point at lines and a typed edit at times.
 
 use std::fmt;
 
 use crate::config::{Acks, ClusterFeatures, MetadataMode, ProducerConfig};
-use crate::ids::BrokerId;
+use crate::ids::{BrokerId, Millis};
+use crate::located::fmt_ms;
 
 use super::Scenario;
+
+mod timeline;
+
+pub use timeline::{added_clients, admin_faults, topic_not_yet, FaultBroken, FaultRule};
 
 /// A rule a scenario breaks: what is wrong and what would fix it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +42,11 @@ pub enum Subject {
     Producer(String),
     /// The embedded producer of a stream processor (a consumer with an output).
     StreamOutput(String),
+    /// A fault, by its time and action: a typed scenario's faults have no lines.
+    Fault {
+        at: Millis,
+        action: &'static str,
+    },
 }
 
 impl fmt::Display for Subject {
@@ -43,6 +57,7 @@ impl fmt::Display for Subject {
             Subject::Topic(t) => write!(f, "topic `{t}`"),
             Subject::Producer(p) => write!(f, "producer `{p}`"),
             Subject::StreamOutput(c) => write!(f, "the output of consumer `{c}`"),
+            Subject::Fault { at, action } => write!(f, "the `{action}` fault at {}", fmt_ms(*at)),
         }
     }
 }
@@ -148,7 +163,8 @@ pub fn producer_settings(config: &ProducerConfig, timeouts_known: bool) -> Vec<B
 }
 
 /// Every rule over `scenario`'s settings, in the order a file lists them (brokers' settings
-/// are judged through the topics they hold). Every edit of a scenario calls this.
+/// are judged through the topics they hold), then over its faults in time order. Every edit
+/// of a scenario calls this.
 pub fn validate(scenario: &Scenario) -> Result<(), Vec<Violation>> {
     let mut out = Vec::new();
     if let Some(b) = cluster_features(&scenario.features) {
@@ -215,11 +231,37 @@ pub fn validate(scenario: &Scenario) -> Result<(), Vec<Violation>> {
             );
         }
     }
+    out.extend(faults(scenario));
     if out.is_empty() {
         Ok(())
     } else {
         Err(out)
     }
+}
+
+/// The timeline rules over `scenario`'s faults, each naming the faults involved by time and
+/// action.
+fn faults(scenario: &Scenario) -> Vec<Violation> {
+    let faults = &scenario.faults;
+    let topics = scenario
+        .topics
+        .iter()
+        .map(|t| (&*t.name, Some(t.partitions)));
+    let declared = (scenario.producers.len(), scenario.consumers.len());
+    let mut broken = admin_faults(topics, faults);
+    broken.extend(added_clients(declared, faults));
+    let names = scenario.names();
+    let subject = |i: usize| Subject::Fault {
+        at: faults[i].at,
+        action: faults[i].command.action(),
+    };
+    broken
+        .into_iter()
+        .map(|b| Violation {
+            subject: subject(b.fault),
+            broken: b.broken(faults, &names, |i| subject(i).to_string()),
+        })
+        .collect()
 }
 
 /// One line per violation, for the edit paths that report in text.
@@ -305,5 +347,82 @@ rate = 10
         assert_eq!(keys, ["enable.idempotence", "delivery.timeout.ms"]);
         assert_eq!(v[0].broken.help, "this producer sets acks = \"1\"");
         assert!(describe(&v).starts_with("producer `a`: enable.idempotence = true needs"));
+    }
+
+    #[test]
+    fn faults_are_judged_in_time_order_and_named_by_time() {
+        use crate::command::{Command, TimedCommand};
+        let mut s = example();
+        // Listed out of time order: the run applies the `create-topic` first.
+        let create = Command::CreateTopic {
+            name: "clicks".into(),
+            partitions: 2,
+            replication_factor: 3,
+        };
+        let grow = |partitions| Command::AddPartitions {
+            topic: "clicks".into(),
+            partitions,
+        };
+        s.faults = vec![
+            TimedCommand {
+                at: 9_000,
+                command: grow(2),
+            },
+            TimedCommand {
+                at: 4_000,
+                command: create,
+            },
+            TimedCommand {
+                at: 2_000,
+                command: grow(3),
+            },
+        ];
+        let v = validate(&s).unwrap_err();
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(
+            v[0].to_string(),
+            "the `add-partitions` fault at 2s: topic `clicks` does not exist yet at 2s \
+             (the `create-topic` fault at 4s creates it later)"
+        );
+        assert_eq!(
+            v[1].broken.message,
+            "topic `clicks` has 2 partitions at 9s: `partitions` is the new total and must be more"
+        );
+        s.faults.remove(2);
+        s.faults[0].command = grow(3);
+        assert_eq!(validate(&s), Ok(()));
+    }
+
+    #[test]
+    fn a_fault_names_an_added_client_after_it_is_added() {
+        use crate::command::{Command, Target, TimedCommand};
+        use crate::ids::NodeId;
+        let mut s = example();
+        let mut b = s.producers[0].clone();
+        b.name = "b".into();
+        let change = Command::Producer {
+            target: Target::Node(NodeId::Producer(1)),
+            settings: Vec::new(),
+            rate: Some(5.0),
+        };
+        s.faults = vec![
+            TimedCommand {
+                at: 3_000,
+                command: change,
+            },
+            TimedCommand {
+                at: 3_000,
+                command: Command::AddProducer(Box::new(b)),
+            },
+        ];
+        let v = validate(&s).unwrap_err();
+        assert_eq!(
+            describe(&v),
+            "the `producer` fault at 3s: producer-b does not exist yet at 3s: the `add-producer` \
+             fault at 3s adds it at 3s (both happen at 3s: list this fault after the \
+             `add-producer` fault)"
+        );
+        s.faults.swap(0, 1);
+        assert_eq!(validate(&s), Ok(()));
     }
 }

@@ -142,7 +142,8 @@ impl Parser<'_> {
             let action = raw(t, "action").and_then(|v| v.get_ref().as_str());
             matches!(action, Some("add-producer" | "add-consumer"))
         };
-        let mut parsed: Vec<Option<ParsedFault>> = (0..tables.len()).map(|_| None).collect();
+        let mut parsed: Vec<Option<(TimedCommand, FaultSpans)>> =
+            (0..tables.len()).map(|_| None).collect();
         for first in [true, false] {
             for (k, (t, span)) in tables.iter().enumerate() {
                 if adds(t) != first {
@@ -167,59 +168,73 @@ impl Parser<'_> {
                     .into_iter()
                     .find_map(key)
                     .unwrap_or(span.clone());
-                parsed[k] = Some(ParsedFault {
-                    command: c,
-                    table: span.start,
+                let named_at = match adds(t) {
+                    true => key("name").unwrap_or(span.clone()).start,
+                    false => topic.start,
+                };
+                let spans = FaultSpans {
                     topic,
                     partitions,
                     targets,
-                });
+                    named_at,
+                };
+                parsed[k] = Some((c, spans));
             }
         }
-        let mut out: Vec<ParsedFault> = parsed.into_iter().flatten().collect();
+        let mut out: Vec<(TimedCommand, FaultSpans)> = parsed.into_iter().flatten().collect();
         // Stable: faults at the same time keep the file's order.
-        out.sort_by_key(|f| f.command.at);
-        self.check_admin(w, &out);
-        self.check_added_targets(w, &out);
-        out.into_iter().map(|f| f.command).collect()
+        out.sort_by_key(|(c, _)| c.at);
+        let (commands, spans): (Vec<TimedCommand>, Vec<FaultSpans>) = out.into_iter().unzip();
+        self.check_timeline(w, &commands, &spans);
+        commands
     }
 
-    /// A fault that names a producer or consumer an `add-*` fault adds must come after it
-    /// (the run applies faults by time, and in file order within a millisecond).
-    pub(super) fn check_added_targets(&mut self, w: &World, faults: &[ParsedFault]) {
-        for f in faults {
-            for node in f.command.command.nodes() {
-                let Some(added) = w.admin.added(w, node) else {
-                    continue;
-                };
-                let Some(at) = added.at else { continue };
-                if at < f.command.at || (at == f.command.at && added.table < f.table) {
-                    continue;
-                }
-                let action = match node {
-                    NodeId::Producer(_) => "add-producer",
-                    _ => "add-consumer",
-                };
-                let line = self.line(added.name_at);
-                let help = if at == f.command.at {
+    /// The rules over the faults in the order the run applies them
+    /// ([`validate::admin_faults`], [`validate::added_clients`]), each problem at the fault's
+    /// own key and naming another fault by the line of its topic or client name.
+    pub(super) fn check_timeline(
+        &mut self,
+        w: &World,
+        faults: &[TimedCommand],
+        spans: &[FaultSpans],
+    ) {
+        let topics = w.topics.iter().map(|(t, n)| (t.as_str(), *n));
+        let declared = (w.declared_producers, w.declared_consumers);
+        let mut broken = validate::admin_faults(topics, faults);
+        broken.extend(validate::added_clients(declared, faults));
+        for b in broken {
+            let (fault, at) = (&faults[b.fault], &spans[b.fault]);
+            let problem = match &b.rule {
+                // No fault the reader understood creates the topic; a `create-topic` table
+                // it could not read may (and is reported).
+                FaultRule::NoTopic { topic } => match w.admin.created.get(topic) {
+                    Some(start) => {
+                        let creator =
+                            format!("the `create-topic` fault on line {}", self.line(*start));
+                        validate::topic_not_yet(topic, fault, &creator)
+                    }
+                    None => {
+                        // An added producer's own check reported it.
+                        if matches!(fault.command, Command::AddPartitions { .. }) {
+                            self.no_topic(w, topic, at.topic.clone());
+                        }
+                        continue;
+                    }
+                },
+                _ => b.broken(faults, &w.names, |i| {
+                    let action = faults[i].command.action();
                     format!(
-                        "both happen at {}: list this fault after the `{action}` fault",
-                        fmt_ms(at)
+                        "the `{action}` fault on line {}",
+                        self.line(spans[i].named_at)
                     )
-                } else {
-                    format!("move this fault to {} or later", fmt_ms(at))
-                };
-                self.error_help(
-                    f.targets.clone(),
-                    format!(
-                        "{} does not exist yet at {}: the `{action}` fault on line {line} adds it at {}",
-                        w.names.name(node),
-                        fmt_ms(f.command.at),
-                        fmt_ms(at)
-                    ),
-                    help,
-                );
-            }
+                }),
+            };
+            let span = match problem.keys[0] {
+                "topic" => &at.topic,
+                "partitions" => &at.partitions,
+                _ => &at.targets,
+            };
+            self.error_help(span.clone(), problem.message, problem.help);
         }
     }
 
@@ -596,117 +611,6 @@ impl Parser<'_> {
             return None;
         }
         Some(t)
-    }
-
-    /// Replays the `create-topic` and `add-partitions` faults in time order against the
-    /// topics: a topic is created once, grown only while it exists, and only grown.
-    pub(super) fn check_admin(&mut self, w: &World, faults: &[ParsedFault]) {
-        let mut topics: BTreeMap<&str, TopicState> = w
-            .topics
-            .iter()
-            .map(|(t, n)| {
-                let state = TopicState {
-                    partitions: *n,
-                    created: None,
-                };
-                (t.as_str(), state)
-            })
-            .collect();
-        for ParsedFault {
-            command: f,
-            topic: topic_span,
-            partitions: partitions_span,
-            ..
-        } in faults
-        {
-            match &f.command {
-                Command::AddProducer(p) if !topics.contains_key(&*p.topic) => {
-                    // The producer's own check found the topic among those created.
-                    if let Some(at) = w.admin.created.get(&*p.topic) {
-                        let line = self.line(*at);
-                        self.error_help(
-                            topic_span.clone(),
-                            format!(
-                                "topic `{}` does not exist yet at {}",
-                                p.topic,
-                                fmt_ms(f.at)
-                            ),
-                            format!("the `create-topic` fault on line {line} creates it later; add the producer after that"),
-                        );
-                    }
-                }
-                Command::CreateTopic {
-                    name, partitions, ..
-                } => {
-                    if let Some(existing) = topics.get(&**name) {
-                        let help = match existing.created {
-                            None => "it is defined in [[topics]] (Kafka answers TOPIC_ALREADY_EXISTS)".to_string(),
-                            Some((line, at)) => format!(
-                                "the `create-topic` fault on line {line} creates it at {} (Kafka answers TOPIC_ALREADY_EXISTS)",
-                                fmt_ms(at)
-                            ),
-                        };
-                        self.error_help(
-                            topic_span.clone(),
-                            format!("topic `{name}` already exists at {}", fmt_ms(f.at)),
-                            help,
-                        );
-                        continue;
-                    }
-                    let line = self.line(topic_span.start);
-                    let state = TopicState {
-                        partitions: Some(*partitions),
-                        created: Some((line, f.at)),
-                    };
-                    topics.insert(name, state);
-                }
-                Command::AddPartitions {
-                    topic,
-                    partitions: new,
-                } => {
-                    let Some(TopicState {
-                        partitions: count, ..
-                    }) = topics.get_mut(&**topic)
-                    else {
-                        match w.admin.created.get(&**topic) {
-                            Some(at) => {
-                                let line = self.line(*at);
-                                self.error_help(
-                                    topic_span.clone(),
-                                    format!(
-                                        "topic `{topic}` does not exist yet at {}",
-                                        fmt_ms(f.at)
-                                    ),
-                                    format!(
-                                        "the `create-topic` fault on line {line} creates it later"
-                                    ),
-                                );
-                            }
-                            None => self.no_topic(w, topic, topic_span.clone()),
-                        }
-                        continue;
-                    };
-                    match count {
-                        Some(current) if new <= current => {
-                            self.error_help(
-                                partitions_span.clone(),
-                                format!(
-                                    "topic `{topic}` has {} at {}: `partitions` is the new total and must be more",
-                                    plural(*current, "partition"),
-                                    fmt_ms(f.at)
-                                ),
-                                format!(
-                                    "Kafka adds partitions but never removes them; write partitions = {} or more",
-                                    *current + 1
-                                ),
-                            );
-                        }
-                        _ => *count = Some(*new),
-                    }
-                }
-                _ => {}
-            }
-        }
     }
 
     // ---- expectations ----

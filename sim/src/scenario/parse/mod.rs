@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use toml::de::{DeTable, DeValue};
 
-use super::validate::{self, MinIsrFrom};
+use super::validate::{self, FaultRule, MinIsrFrom};
 use super::{
     CheckerId, Cmp, CommitPoint, ConsumerDef, Count, Expectation, NetworkDef, Processing,
     ProducerDef, Scenario, StreamOutput, TopicDef, Transform,
@@ -183,9 +183,8 @@ struct PlannedClient {
     name: String,
     /// `None` when the fault's `at` is invalid.
     at: Option<Millis>,
-    /// Where the fault's table starts (it identifies the fault), and where its name is.
+    /// Where the fault's table starts (it identifies the fault).
     table: usize,
-    name_at: usize,
     /// Whether it names a `group` (an added consumer).
     group: bool,
 }
@@ -211,7 +210,6 @@ impl Planned {
                     name: str_of("name").unwrap_or_default().to_string(),
                     at,
                     table: item.span().start,
-                    name_at: raw(t, "name").map_or(item.span(), |v| v.span()).start,
                     group: raw(t, "group").is_some(),
                 };
                 match action {
@@ -251,19 +249,6 @@ impl Planned {
         p.consumers.sort_by_key(|c| c.at.unwrap_or(Millis::MAX));
         p
     }
-
-    /// The client an `add-*` fault adds as `node`, if `node` is added rather than declared.
-    fn added(&self, w: &World, node: NodeId) -> Option<&PlannedClient> {
-        match node {
-            NodeId::Producer(i) => self
-                .producers
-                .get(usize::from(i).checked_sub(w.declared_producers)?),
-            NodeId::Consumer(i) => self
-                .consumers
-                .get(usize::from(i).checked_sub(w.declared_consumers)?),
-            _ => None,
-        }
-    }
 }
 
 /// Where a producer or consumer comes from.
@@ -286,24 +271,16 @@ struct Clients {
     values: BTreeMap<String, (usize, String)>,
 }
 
-/// A fault as read, with where its parts are for the checks made in time order.
-struct ParsedFault {
-    command: TimedCommand,
-    /// Where its table starts.
-    table: usize,
+/// Where the parts of a fault's table are, for the problems of the rules over the faults in
+/// time order ([`validate::admin_faults`], [`validate::added_clients`]).
+struct FaultSpans {
     /// Its `topic`, `partitions`, and node (`target`, `from`, ...) values, or the table.
     topic: Range<usize>,
     partitions: Range<usize>,
     targets: Range<usize>,
-}
-
-/// A topic as the admin faults find it at some time of the run.
-struct TopicState {
-    /// `None` when the count given was invalid.
-    partitions: Option<u32>,
-    /// The line of the `create-topic` fault that made it and when it did, or `None` for a
-    /// topic of [[topics]].
-    created: Option<(usize, Millis)>,
+    /// Where another fault's problem points at it: the `name` of the client it adds, or its
+    /// `topic` (or the table).
+    named_at: usize,
 }
 
 /// A key of a table as written (no flattening), for reading ahead.
