@@ -52,7 +52,7 @@ impl NodeId {
 }
 
 /// A topic-partition, rendered the way Kafka's tools render it: `orders-0`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 pub struct TopicPartition {
     pub topic: Arc<str>,
     pub partition: u32,

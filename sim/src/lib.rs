@@ -20,6 +20,7 @@ pub mod located;
 pub mod log;
 pub mod metrics;
 pub mod network;
+pub mod payload;
 pub mod producer;
 pub mod protocol;
 pub mod reader;

@@ -7,12 +7,12 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ids::Millis;
 
 /// Producer identity and sequence of an idempotent batch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProducerStamp {
     pub producer_id: u64,
     pub producer_epoch: u16,
@@ -25,7 +25,7 @@ pub struct ProducerStamp {
 }
 
 /// What a producer sent, before a leader gives it an offset.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordData {
     pub key: Option<Arc<str>>,
     /// The record's value: a label unique in the run (`a-17`, or a scenario's `m1`), so
@@ -33,9 +33,13 @@ pub struct RecordData {
     pub value: Arc<str>,
     pub timestamp: Millis,
     pub size: u32,
+    /// The bytes a real client sent (`kafkascope serve`); `None` for simulated producers,
+    /// whose records are their labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Arc<crate::payload::Payload>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     pub offset: u64,
     pub leader_epoch: u32,
@@ -152,6 +156,7 @@ mod tests {
             offset: 0,
             leader_epoch: epoch,
             data: RecordData {
+                payload: None,
                 key: None,
                 value: v.into(),
                 timestamp: 0,

@@ -3,7 +3,7 @@
 //! Requests carry the leader epoch the sender believes in, so stale senders are refused
 //! (`FENCED_LEADER_EPOCH`, `NOT_LEADER_OR_FOLLOWER`) exactly where Kafka refuses them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use crate::config::{Acks, Assignor};
 use crate::ids::{BrokerId, TopicPartition};
 use crate::log::{Record, RecordData};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     NotLeaderOrFollower,
@@ -95,7 +95,7 @@ impl std::fmt::Display for ErrorCode {
 }
 
 /// The controller's record of a partition (KRaft's `PartitionRecord`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionState {
     pub tp: TopicPartition,
     pub replicas: Vec<BrokerId>,
@@ -109,8 +109,30 @@ pub struct PartitionState {
     pub elr: Vec<BrokerId>,
 }
 
+impl PartitionState {
+    /// What a client routes by: the partition, its leader and the leader's epoch.
+    pub fn route(&self) -> (TopicPartition, Option<BrokerId>, u32) {
+        (self.tp.clone(), self.leader, self.leader_epoch)
+    }
+
+    /// A partition led by `leader` alone, for state machines' unit tests.
+    #[cfg(test)]
+    pub(crate) fn led_by(tp: TopicPartition, leader: Option<BrokerId>, leader_epoch: u32) -> Self {
+        let replicas: Vec<BrokerId> = leader.into_iter().collect();
+        PartitionState {
+            tp,
+            isr: replicas.clone(),
+            replicas,
+            leader,
+            leader_epoch,
+            partition_epoch: 0,
+            elr: Vec::new(),
+        }
+    }
+}
+
 /// A broker as the metadata image shows it (KRaft's `BrokerRegistration`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerInfo {
     pub id: BrokerId,
     /// The epoch of its current registration: new at every start of its process.
@@ -120,21 +142,23 @@ pub struct BrokerInfo {
 }
 
 /// Who sends a follower fetch (Kafka's `ReplicaState`: replica id and broker epoch, KIP-903).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplicaState {
     pub id: BrokerId,
     /// `None` where epochs are not checked (the ZooKeeper-era model: Kafka's -1).
     pub broker_epoch: Option<u64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FetchPartition {
     pub tp: TopicPartition,
     pub fetch_offset: u64,
-    pub current_leader_epoch: u32,
+    /// The leader epoch the sender believes in (KIP-320); `None` is Kafka's -1, sent by
+    /// clients that do not track epochs: the broker then skips the check.
+    pub current_leader_epoch: Option<u32>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FetchedPartition {
     pub tp: TopicPartition,
     pub error: Option<ErrorCode>,
@@ -143,14 +167,15 @@ pub struct FetchedPartition {
     pub records: Vec<Record>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochQuery {
     pub tp: TopicPartition,
-    pub current_leader_epoch: u32,
+    /// As in [`FetchPartition`]: `None` skips the check.
+    pub current_leader_epoch: Option<u32>,
     pub leader_epoch: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochEndOffset {
     pub tp: TopicPartition,
     pub error: Option<ErrorCode>,
@@ -158,7 +183,7 @@ pub struct EpochEndOffset {
     pub end: Option<(u32, u64)>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotentBatch {
     pub producer_id: u64,
     pub producer_epoch: u16,
@@ -167,14 +192,14 @@ pub struct IdempotentBatch {
 
 /// What a member tells the group leader in JoinGroup (the consumer protocol's `Subscription`):
 /// its topics and, for cooperative rebalancing (KIP-429), the partitions it owns now.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscription {
     pub topics: Vec<Arc<str>>,
     pub owned: Vec<TopicPartition>,
 }
 
 /// One member of a generation, as the leader's JoinGroup response lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinedMember {
     pub member_id: Arc<str>,
     pub subscription: Subscription,
@@ -182,7 +207,7 @@ pub struct JoinedMember {
 
 /// A committed position: the next offset to read and the leader epoch of the record before it
 /// (KIP-320), as Kafka's `OffsetAndMetadata` holds them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OffsetAndEpoch {
     pub tp: TopicPartition,
     pub offset: u64,
@@ -190,7 +215,7 @@ pub struct OffsetAndEpoch {
 }
 
 /// `ListOffsets`' timestamp argument: the log start or the end (the HW, for consumers).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OffsetSpec {
     Earliest,
@@ -198,7 +223,7 @@ pub enum OffsetSpec {
 }
 
 /// How the UI colours a message in flight.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageKind {
     Produce,
@@ -214,7 +239,7 @@ pub enum MessageKind {
 
 /// The leader answers once `min_bytes` are readable (`fetch.min.bytes`; followers ask for 1),
 /// or when `max_wait_ms` has passed, or at once on an error.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FetchRequest {
     pub replica: Option<ReplicaState>,
     pub correlation: u64,
@@ -223,7 +248,7 @@ pub struct FetchRequest {
     pub partitions: Vec<FetchPartition>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProduceRequest {
     pub correlation: u64,
     pub tp: TopicPartition,
@@ -235,7 +260,7 @@ pub struct ProduceRequest {
 
 /// `member_id: None` on a member's first join: the coordinator assigns one (Kafka first
 /// answers MEMBER_ID_REQUIRED and expects a second join; the simulator skips that round).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JoinGroupRequest {
     pub correlation: u64,
     pub group: Arc<str>,
@@ -247,7 +272,7 @@ pub struct JoinGroupRequest {
 }
 
 /// Sent to every member when the join phase ends; only the leader gets `members`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JoinGroupResponse {
     pub correlation: u64,
     pub error: Option<ErrorCode>,
@@ -259,7 +284,7 @@ pub struct JoinGroupResponse {
 }
 
 /// The leader sends the assignment it computed; followers send an empty one and wait.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SyncGroupRequest {
     pub correlation: u64,
     pub group: Arc<str>,
@@ -268,7 +293,7 @@ pub struct SyncGroupRequest {
     pub assignments: Vec<(Arc<str>, Vec<TopicPartition>)>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Message {
     // ---- broker <-> controller ----
     /// Every start of a broker process registers a new incarnation (KRaft's
@@ -335,11 +360,23 @@ pub enum Message {
     MetadataRequest {
         correlation: u64,
     },
+    /// The broker's metadata cache: every partition as the controller last told it, and the
+    /// brokers a client may connect to (registered and not fenced).
     MetadataResponse {
         correlation: u64,
-        partitions: Vec<(TopicPartition, Option<BrokerId>, u32)>,
+        partitions: Vec<PartitionState>,
+        brokers: Vec<BrokerId>,
     },
     Produce(ProduceRequest),
+    /// A producer asks for an id (a real client's `InitProducerId` without a
+    /// `transactional.id`; simulated producers are given theirs at start).
+    InitProducerId {
+        correlation: u64,
+    },
+    InitProducerIdResponse {
+        correlation: u64,
+        result: Result<(u64, u16), ErrorCode>,
+    },
     ProduceResponse {
         correlation: u64,
         tp: TopicPartition,
@@ -348,7 +385,8 @@ pub enum Message {
     },
     ListOffsets {
         correlation: u64,
-        partitions: Vec<(TopicPartition, u32, OffsetSpec)>,
+        /// Each partition with the sender's current leader epoch (`None`: not checked).
+        partitions: Vec<(TopicPartition, Option<u32>, OffsetSpec)>,
     },
     /// Per partition: the error, or the offset (0 for earliest: no retention is modelled; the
     /// HW for latest).
@@ -443,6 +481,8 @@ impl Message {
             | OffsetsForLeaderEpochResponse { .. }
             | ProduceResponse { .. } => MessageKind::Response,
             MetadataRequest { .. } | MetadataResponse { .. } => MessageKind::Metadata,
+            InitProducerId { .. } => MessageKind::Produce,
+            InitProducerIdResponse { .. } => MessageKind::Response,
             Produce(_) => MessageKind::Produce,
             ListOffsets { .. } => MessageKind::Fetch,
             ListOffsetsResponse { .. } => MessageKind::Response,
@@ -553,6 +593,11 @@ impl Message {
             MetadataResponse { partitions, .. } => {
                 format!("MetadataResponse ({} partitions)", partitions.len())
             }
+            InitProducerId { .. } => "InitProducerId".into(),
+            InitProducerIdResponse { result, .. } => match result {
+                Ok((id, epoch)) => format!("InitProducerIdResponse id={id} epoch={epoch}"),
+                Err(e) => format!("InitProducerIdResponse {e}"),
+            },
             Produce(ProduceRequest { tp, records, .. }) => {
                 let vs: Vec<&str> = records.iter().map(|r| &*r.value).collect();
                 format!("Produce {tp} [{}]", vs.join(" "))

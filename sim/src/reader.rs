@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
-use crate::protocol::{ErrorCode, FetchPartition, FetchRequest, Message};
+use crate::protocol::{ErrorCode, FetchPartition, FetchRequest, Message, PartitionState};
 use crate::trace::Event;
 
 const FETCH_MAX_WAIT_MS: u64 = 500;
@@ -93,8 +93,10 @@ impl Reader {
             Message::MetadataResponse {
                 correlation,
                 partitions,
+                ..
             } if self.metadata_in_flight.map(|m| m.0) == Some(correlation) => {
                 self.metadata_in_flight = None;
+                let partitions = partitions.iter().map(PartitionState::route);
                 for (tp, leader, epoch) in partitions {
                     if let Some(l) = leader {
                         if self.positions.contains_key(&tp) {
@@ -184,7 +186,7 @@ impl Reader {
             by_leader.entry(leader).or_default().push(FetchPartition {
                 tp: tp.clone(),
                 fetch_offset: self.positions[tp],
-                current_leader_epoch: epoch,
+                current_leader_epoch: Some(epoch),
             });
         }
         for (leader, partitions) in by_leader {
@@ -235,6 +237,7 @@ mod tests {
             offset,
             leader_epoch: 0,
             data: RecordData {
+                payload: None,
                 key: None,
                 value: v.into(),
                 timestamp: 0,
@@ -254,13 +257,14 @@ mod tests {
             _ => None,
         });
         let mut fx = Effects::default();
-        let partitions = vec![(tp(), Some(1), 0)];
+        let partitions = vec![PartitionState::led_by(tp(), Some(1), 0)];
         r.handle_message(
             1,
             NodeId::Broker(1),
             Message::MetadataResponse {
                 correlation: metadata.unwrap(),
                 partitions,
+                brokers: vec![1],
             },
             &mut fx,
         );

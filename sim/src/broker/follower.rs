@@ -30,7 +30,7 @@ impl Broker {
             {
                 queries.entry(leader).or_default().push(EpochQuery {
                     tp: r.tp.clone(),
-                    current_leader_epoch: r.leader_epoch(),
+                    current_leader_epoch: Some(r.leader_epoch()),
                     leader_epoch: epoch,
                 });
             }
@@ -63,7 +63,7 @@ impl Broker {
                 by_leader.entry(leader).or_default().push(FetchPartition {
                     tp: r.tp.clone(),
                     fetch_offset: r.log.end_offset(),
-                    current_leader_epoch: r.leader_epoch(),
+                    current_leader_epoch: Some(r.leader_epoch()),
                 });
             }
         }

@@ -29,7 +29,7 @@ use crate::config::{BrokerConfig, ClusterFeatures, LogConfig, TopicOverrides};
 use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use crate::log::PartitionLog;
-use crate::protocol::{BrokerInfo, Message, PartitionState, ReplicaState};
+use crate::protocol::{BrokerInfo, ErrorCode, Message, PartitionState, ReplicaState};
 use crate::trace::Event;
 use producer_state::ProducerStateTable;
 use replication::{Fetcher, FollowerProgress, FollowerState, ParkedFetch, PendingIsr};
@@ -144,6 +144,8 @@ pub struct Broker {
     topic_overrides: BTreeMap<Arc<str>, TopicOverrides>,
     truncation: TruncationMode,
     incarnation: u32,
+    /// Producer ids this incarnation has handed out to real clients (`InitProducerId`).
+    producer_ids_given: u64,
     pub replicas: BTreeMap<TopicPartition, Replica>,
     /// What the controller last told us (the broker's metadata cache).
     metadata_version: u64,
@@ -194,6 +196,7 @@ impl Broker {
             broker_epoch: None,
             clean_shutdown: disk.clean_shutdown,
             incarnation: disk.incarnation + 1,
+            producer_ids_given: 0,
             replicas: BTreeMap::new(),
             metadata_version: 0,
             metadata: BTreeMap::new(),
@@ -386,20 +389,33 @@ impl Broker {
                 partitions,
             } => self.handle_epoch_response(now, correlation, partitions, fx),
             Message::MetadataRequest { correlation } => {
-                let partitions = self
-                    .metadata
+                let partitions = self.metadata.values().cloned().collect();
+                let brokers = self
+                    .brokers
                     .values()
-                    .map(|s| (s.tp.clone(), s.leader, s.leader_epoch))
+                    .filter(|b| !b.fenced)
+                    .map(|b| b.id)
                     .collect();
                 fx.send(
                     from,
                     Message::MetadataResponse {
                         correlation,
                         partitions,
+                        brokers,
                     },
                 );
             }
             Message::Produce(req) => self.handle_produce(now, from, req, fx),
+            Message::InitProducerId { correlation } => {
+                let result = self.allocate_producer_id();
+                fx.send(
+                    from,
+                    Message::InitProducerIdResponse {
+                        correlation,
+                        result,
+                    },
+                );
+            }
             Message::Disconnected => self.peer_disconnected(now, from),
             // Messages only the controller or clients handle.
             Message::BrokerHeartbeat { .. }
@@ -415,7 +431,8 @@ impl Broker {
             | Message::HeartbeatResponse { .. }
             | Message::LeaveGroupResponse { .. }
             | Message::OffsetCommitResponse { .. }
-            | Message::OffsetFetchResponse { .. } => {}
+            | Message::OffsetFetchResponse { .. }
+            | Message::InitProducerIdResponse { .. } => {}
             Message::ListOffsets {
                 correlation,
                 partitions,
@@ -429,6 +446,21 @@ impl Broker {
             | Message::OffsetFetch { .. }) => self.handle_group_request(now, from, m, fx),
         }
         self.send_fetches(now, fx);
+    }
+
+    /// A producer id no other producer has: Kafka's brokers take blocks of ids from the
+    /// controller (KIP-730's `AllocateProducerIds`); here each broker incarnation owns a block
+    /// of 10 000 in its own range, above the ids of simulated producers (1000 + index). Not yet
+    /// registered, the broker cannot get a block: Kafka answers COORDINATOR_LOAD_IN_PROGRESS
+    /// and the client retries; here the same retriable COORDINATOR_NOT_AVAILABLE.
+    fn allocate_producer_id(&mut self) -> Result<(u64, u16), ErrorCode> {
+        if self.broker_epoch.is_none() || self.producer_ids_given >= 10_000 {
+            return Err(ErrorCode::CoordinatorNotAvailable);
+        }
+        let block = 1_000_000 * u64::from(self.id) + 10_000 * u64::from(self.incarnation);
+        let id = block + self.producer_ids_given;
+        self.producer_ids_given += 1;
+        Ok((id, 0))
     }
 
     /// Registers this incarnation until the controller accepts it, then heartbeats with its

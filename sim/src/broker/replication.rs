@@ -312,11 +312,10 @@ impl Broker {
         if r.role != Role::Leader {
             return Err(ErrorCode::NotLeaderOrFollower);
         }
-        if p.current_leader_epoch < r.leader_epoch() {
-            return Err(ErrorCode::FencedLeaderEpoch);
-        }
-        if p.current_leader_epoch > r.leader_epoch() {
-            return Err(ErrorCode::UnknownLeaderEpoch);
+        match p.current_leader_epoch {
+            Some(e) if e < r.leader_epoch() => return Err(ErrorCode::FencedLeaderEpoch),
+            Some(e) if e > r.leader_epoch() => return Err(ErrorCode::UnknownLeaderEpoch),
+            _ => {}
         }
         if p.fetch_offset > r.log.end_offset() {
             return Err(ErrorCode::OffsetOutOfRange);
@@ -333,7 +332,7 @@ impl Broker {
         &self,
         from: NodeId,
         correlation: u64,
-        partitions: Vec<(TopicPartition, u32, OffsetSpec)>,
+        partitions: Vec<(TopicPartition, Option<u32>, OffsetSpec)>,
         fx: &mut Effects,
     ) {
         let partitions = partitions

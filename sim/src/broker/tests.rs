@@ -81,6 +81,7 @@ fn produce(
     let records = values
         .iter()
         .map(|v| RecordData {
+            payload: None,
             key: None,
             value: (*v).into(),
             timestamp: now,
@@ -119,7 +120,7 @@ fn fetch(b: &mut Broker, now: Millis, from: BrokerId, offset: u64, epoch: u32) -
             partitions: vec![FetchPartition {
                 tp: tp(),
                 fetch_offset: offset,
-                current_leader_epoch: epoch,
+                current_leader_epoch: Some(epoch),
             }],
         }),
         &mut fx,
@@ -326,6 +327,7 @@ fn follower_with(b: &mut Broker, records: &[(u32, &str)], hw: u64) {
             offset: 0,
             leader_epoch: *e,
             data: RecordData {
+                payload: None,
                 key: None,
                 value: (*v).into(),
                 timestamp: 0,
@@ -576,6 +578,7 @@ fn a_new_leader_has_no_latest_offset_until_its_hw_reaches_its_epoch_start() {
         offset: o,
         leader_epoch: 0,
         data: RecordData {
+            payload: None,
             key: None,
             value: v.into(),
             timestamp: 0,
@@ -593,7 +596,7 @@ fn a_new_leader_has_no_latest_offset_until_its_hw_reaches_its_epoch_start() {
         let mut fx = Effects::default();
         let msg = Message::ListOffsets {
             correlation: 1,
-            partitions: vec![(tp(), 1, spec)],
+            partitions: vec![(tp(), Some(1), spec)],
         };
         b.handle_message(11, NodeId::Consumer(0), msg, &mut fx);
         fx.sends

@@ -168,7 +168,7 @@ impl Consumer {
             );
         }
         // auto.offset.reset and validations, per leader.
-        let mut resets: BTreeMap<BrokerId, Vec<(TopicPartition, u32, OffsetSpec)>> =
+        let mut resets: BTreeMap<BrokerId, Vec<(TopicPartition, Option<u32>, OffsetSpec)>> =
             BTreeMap::new();
         let mut checks: BTreeMap<BrokerId, Vec<EpochQuery>> = BTreeMap::new();
         let mut fetches: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
@@ -198,13 +198,13 @@ impl Consumer {
                     resets
                         .entry(leader)
                         .or_default()
-                        .push((tp.clone(), epoch, spec));
+                        .push((tp.clone(), Some(epoch), spec));
                 }
                 Pending::Validate => {
                     if let Some(last) = p.last_epoch {
                         checks.entry(leader).or_default().push(EpochQuery {
                             tp: tp.clone(),
-                            current_leader_epoch: epoch,
+                            current_leader_epoch: Some(epoch),
                             leader_epoch: last,
                         });
                     }
@@ -214,7 +214,7 @@ impl Consumer {
                         fetches.entry(leader).or_default().push(FetchPartition {
                             tp: tp.clone(),
                             fetch_offset: pos,
-                            current_leader_epoch: epoch,
+                            current_leader_epoch: Some(epoch),
                         });
                     }
                 }

@@ -34,7 +34,7 @@ use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use crate::log::Record;
 use crate::producer::{KeySpec, Producer, ProducerSpec, Workload};
-use crate::protocol::{ErrorCode, Message, OffsetAndEpoch};
+use crate::protocol::{ErrorCode, Message, OffsetAndEpoch, PartitionState};
 use crate::scenario::{CommitPoint, Processing, StreamOutput};
 use crate::trace::Event;
 
@@ -339,7 +339,13 @@ impl Consumer {
             Message::MetadataResponse {
                 correlation,
                 partitions,
-            } => self.on_metadata(now, correlation, partitions, fx),
+                ..
+            } => self.on_metadata(
+                now,
+                correlation,
+                partitions.iter().map(PartitionState::route).collect(),
+                fx,
+            ),
             Message::FetchResponse {
                 correlation,
                 partitions,

@@ -71,6 +71,7 @@ mod tests {
             offset: 0,
             leader_epoch: 0,
             data: RecordData {
+                payload: None,
                 key: Some(key.into()),
                 value: "v".into(),
                 timestamp: ts,

@@ -28,7 +28,7 @@ use crate::config::{Acks, ProducerConfig};
 use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use crate::log::RecordData;
-use crate::protocol::{ErrorCode, IdempotentBatch, Message, ProduceRequest};
+use crate::protocol::{ErrorCode, IdempotentBatch, Message, PartitionState, ProduceRequest};
 use crate::trace::Event;
 
 /// Everything a producer needs to start.
@@ -243,8 +243,10 @@ impl Producer {
             Message::MetadataResponse {
                 correlation,
                 partitions,
+                ..
             } if self.metadata_in_flight.map(|m| m.0) == Some(correlation) => {
                 self.metadata_in_flight = None;
+                let partitions: Vec<_> = partitions.iter().map(PartitionState::route).collect();
                 let mut any = false;
                 // Partitions added while running (`add-partitions`) are used from the next
                 // metadata refresh on, so keyed records can move to a different partition.
@@ -387,6 +389,7 @@ impl Producer {
         });
         let size = self.spec.workload.value_bytes + key.as_ref().map_or(0, |k| k.len() as u32) + 10;
         let data = RecordData {
+            payload: None,
             key,
             value,
             timestamp: now,

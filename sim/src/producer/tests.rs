@@ -41,7 +41,12 @@ fn know_leader(p: &mut Producer) {
         NodeId::Broker(1),
         Message::MetadataResponse {
             correlation: c,
-            partitions: vec![(TopicPartition::new("t", 0), Some(1), 0)],
+            partitions: vec![crate::protocol::PartitionState::led_by(
+                TopicPartition::new("t", 0),
+                Some(1),
+                0,
+            )],
+            brokers: vec![1],
         },
         &mut fx,
     );

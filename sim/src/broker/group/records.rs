@@ -61,6 +61,7 @@ pub enum Stored {
 
 fn record(key: String, value: String, now: Millis) -> RecordData {
     RecordData {
+        payload: None,
         size: (key.len() + value.len()) as u32 + 10,
         key: Some(key.into()),
         value: value.into(),

@@ -457,7 +457,7 @@ fn a_commit_is_visible_and_acknowledged_only_once_the_hw_passes_its_record() {
                 partitions: vec![FetchPartition {
                     tp: offsets_tp(),
                     fetch_offset: offset,
-                    current_leader_epoch: 0,
+                    current_leader_epoch: Some(0),
                 }],
             }),
         )
@@ -766,6 +766,7 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
                 acks: crate::config::Acks::Leader,
                 timeout_ms: 1_000,
                 records: vec![RecordData {
+                    payload: None,
                     key: None,
                     value: (*v).into(),
                     timestamp: 2,
@@ -792,7 +793,7 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
                 partitions: vec![FetchPartition {
                     tp: orders(0),
                     fetch_offset: o,
-                    current_leader_epoch: 0,
+                    current_leader_epoch: Some(0),
                 }],
             }),
         );
@@ -804,7 +805,7 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
             consumer(0),
             Message::ListOffsets {
                 correlation: 1,
-                partitions: vec![(orders(0), epoch, spec)],
+                partitions: vec![(orders(0), Some(epoch), spec)],
             },
         );
         fx.sends
