@@ -20,6 +20,9 @@ pub struct Payload {
     pub value: Option<Bytes>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(Arc<str>, Option<Bytes>)>,
+    /// The record's timestamp as the client set it (CreateTime, ms since the Unix epoch);
+    /// the model's own `RecordData::timestamp` is the virtual time of the produce.
+    pub timestamp: i64,
 }
 
 /// Bytes that serialize as text when they are UTF-8 (what most clients send: JSON, text) and
@@ -115,11 +118,12 @@ mod tests {
             key: Some(Bytes::new(b"user-7")),
             value: Some(Bytes::new(&[0, 159, 146, 150])),
             headers: vec![("trace".into(), None)],
+            timestamp: 1_700_000_000_000,
         };
         let json = serde_json::to_string(&p).unwrap();
         assert_eq!(
             json,
-            r#"{"key":"user-7","value":{"hex":"009f9296"},"headers":[["trace",null]]}"#
+            r#"{"key":"user-7","value":{"hex":"009f9296"},"headers":[["trace",null]],"timestamp":1700000000000}"#
         );
         assert_eq!(serde_json::from_str::<Payload>(&json).unwrap(), p);
         assert!(serde_json::from_str::<Bytes>(r#"{"hex":"0g"}"#).is_err());
