@@ -115,7 +115,26 @@ fn api_versions_advertise_what_librdkafka_and_kafka_python_need() {
         // kafka-python 3.0 infers the broker version from ListOffsets v10 (4.0).
         assert!(has(ApiKey::ListOffsets, 10));
         assert!(has(ApiKey::Metadata, 12) && !has(ApiKey::Fetch, 13));
-        assert!(has(ApiKey::JoinGroup, 2) && !has(ApiKey::JoinGroup, 1));
+        // librdkafka's feature map (rdkafka_feature.c): each dependency must overlap.
+        let overlaps = |k: ApiKey, lo: i16, hi: i16| {
+            let (a, b) = ranges[&(k as i16)];
+            lo <= b && a <= hi
+        };
+        let balanced_consumer = [
+            (ApiKey::FindCoordinator, 0, 0),
+            (ApiKey::OffsetCommit, 1, 2),
+            (ApiKey::OffsetFetch, 1, 1),
+            (ApiKey::JoinGroup, 0, 0),
+            (ApiKey::SyncGroup, 0, 0),
+            (ApiKey::Heartbeat, 0, 0),
+            (ApiKey::LeaveGroup, 0, 0),
+        ];
+        assert!(balanced_consumer
+            .iter()
+            .all(|(k, lo, hi)| overlaps(*k, *lo, *hi)));
+        assert!(overlaps(ApiKey::InitProducerId, 0, 0)); // IdempotentProducer
+        assert!(overlaps(ApiKey::ListOffsets, 1, 1)); // OffsetTime
+        assert!(overlaps(ApiKey::ApiVersions, 0, 0));
         for (key, range) in versions::SUPPORTED {
             let (lo, hi) = ranges[&(*key as i16)];
             assert_eq!((lo, hi), (*range.start(), *range.end()));

@@ -13,14 +13,18 @@
 //! | OffsetCommit | 2–9 | 10 names topics by id |
 //! | OffsetFetch | 1–7 | 8 batches groups; kept to one group per request |
 //! | FindCoordinator | 0–6 | Kafka's range (v4+ batches keys: one simulation message each) |
-//! | JoinGroup | 2–9 | Kafka 4 removed 0–1 (KIP-896) |
+//! | JoinGroup | 0–9 | Kafka 4.1's range: KIP-896 kept 0–1, and librdkafka enables consumer groups only if JoinGroup 0 is in range |
 //! | Heartbeat | 0–4, LeaveGroup 0–5, SyncGroup 0–5 | Kafka's ranges |
 //! | ApiVersions | 0–4 | Kafka's range |
 //! | InitProducerId | 0–5 | 6 is KIP-939's two-phase commit |
 //! | OffsetForLeaderEpoch | 2–4 | Kafka 4's floor is 2 |
 //!
 //! kafka-python 3.0 infers the broker as 4.0 from these (ListOffsets v10) and negotiates each
-//! API separately; librdkafka 2.x needs Produce v3 and Fetch v4 for message format v2.
+//! API separately. librdkafka 2.x enables a feature when each API it depends on overlaps a
+//! fixed range (`rdkafka_feature.c`): MsgVer2 needs Produce 3 and Fetch 4; BrokerBalancedConsumer
+//! needs FindCoordinator 0, OffsetCommit 1–2, OffsetFetch 1, JoinGroup 0, SyncGroup 0,
+//! Heartbeat 0 and LeaveGroup 0; IdempotentProducer InitProducerId 0; OffsetTime ListOffsets 1.
+//! (MsgVer1 and ThrottleTime need Produce/Fetch 1–2, which Kafka 4 no longer serves either.)
 
 use std::ops::RangeInclusive;
 
@@ -42,7 +46,7 @@ pub const SUPPORTED: &[(ApiKey, RangeInclusive<i16>)] = &[
     (ApiKey::OffsetCommit, 2..=9),
     (ApiKey::OffsetFetch, 1..=7),
     (ApiKey::FindCoordinator, 0..=6),
-    (ApiKey::JoinGroup, 2..=9),
+    (ApiKey::JoinGroup, 0..=9),
     (ApiKey::Heartbeat, 0..=4),
     (ApiKey::LeaveGroup, 0..=5),
     (ApiKey::SyncGroup, 0..=5),
