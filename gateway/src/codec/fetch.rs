@@ -65,6 +65,10 @@ pub(crate) fn decode(c: &mut Connection, req: FetchRequest, version: i16) -> Dec
     }
     if version >= 7 && req.session_id != 0 {
         // We never create a fetch session, so the client names one we do not know.
+        c.refuse(format!(
+            "Fetch names session {}: the gateway creates no fetch sessions",
+            req.session_id
+        ));
         return Ok(Translated {
             messages: Vec::new(),
             state: State::Fetch(FetchPending {
@@ -269,7 +273,16 @@ pub(crate) fn decode_list_offsets(c: &mut Connection, req: ListOffsetsRequest) -
             };
             let local = match (tp(&t.name, p.partition_index), spec) {
                 (None, _) => Some(errors::UNKNOWN_TOPIC_OR_PARTITION),
-                (_, None) => Some(errors::UNSUPPORTED_FOR_MESSAGE_FORMAT),
+                (_, None) => {
+                    c.refuse(format!(
+                        "ListOffsets for {}-{} at timestamp {}: only latest (-1) and earliest \
+                         (-2, -4) are modelled (UNSUPPORTED_FOR_MESSAGE_FORMAT)",
+                        t.name.0.as_str(),
+                        p.partition_index,
+                        p.timestamp
+                    ));
+                    Some(errors::UNSUPPORTED_FOR_MESSAGE_FORMAT)
+                }
                 (Some(tp), Some(spec)) => {
                     partitions.push((tp, u32::try_from(p.current_leader_epoch).ok(), spec));
                     None

@@ -83,8 +83,20 @@ pub(crate) fn decode_find(
                     None
                 }
                 // Transactions are not modelled: no transaction coordinator.
-                1 => Some(errors::COORDINATOR_NOT_AVAILABLE),
-                _ => Some(errors::INVALID_REQUEST),
+                1 => {
+                    c.refuse(format!(
+                        "FindCoordinator for transaction {:?}: transactions are not modelled \
+                         (COORDINATOR_NOT_AVAILABLE)",
+                        key.as_str()
+                    ));
+                    Some(errors::COORDINATOR_NOT_AVAILABLE)
+                }
+                t => {
+                    c.refuse(format!(
+                        "FindCoordinator key type {t}: only consumer groups are modelled"
+                    ));
+                    Some(errors::INVALID_REQUEST)
+                }
             };
             (key, local)
         })
@@ -283,15 +295,26 @@ pub(crate) fn encode_assignment(tps: &[TopicPartition]) -> Result<Bytes, String>
 }
 
 pub(crate) fn decode_join(c: &mut Connection, req: JoinGroupRequest, version: i16) -> DecodeResult {
-    let refuse = |code| local(State::JoinGroup(Some(code)));
+    let refuse = |c: &mut Connection, code, why: String| {
+        c.refuse(format!("JoinGroup {:?}: {why}", req.group_id.0.as_str()));
+        local(State::JoinGroup(Some(code)))
+    };
     if req.group_id.0.is_empty() {
-        return refuse(errors::INVALID_GROUP_ID);
+        return refuse(c, errors::INVALID_GROUP_ID, "empty group id".into());
     }
     if req.protocol_type.as_str() != "consumer" {
-        return refuse(errors::INCONSISTENT_GROUP_PROTOCOL);
+        let why = format!(
+            "protocol type {:?}: only \"consumer\" groups are modelled",
+            req.protocol_type.as_str()
+        );
+        return refuse(c, errors::INCONSISTENT_GROUP_PROTOCOL, why);
     }
     if !SESSION_TIMEOUT_MS.contains(&req.session_timeout_ms) {
-        return refuse(errors::INVALID_SESSION_TIMEOUT);
+        let why = format!(
+            "session timeout {} ms outside Kafka's default [6000, 1800000]",
+            req.session_timeout_ms
+        );
+        return refuse(c, errors::INVALID_SESSION_TIMEOUT, why);
     }
     let Some((protocol, sub)) = req.protocols.iter().find_map(|p| {
         Some((
@@ -299,7 +322,12 @@ pub(crate) fn decode_join(c: &mut Connection, req: JoinGroupRequest, version: i1
             subscription(&p.metadata)?,
         ))
     }) else {
-        return refuse(errors::INCONSISTENT_GROUP_PROTOCOL);
+        let names: Vec<&str> = req.protocols.iter().map(|p| p.name.as_str()).collect();
+        let why = format!(
+            "no protocol among {names:?} is a modelled assignor (range, roundrobin, sticky, \
+             cooperative-sticky) with a readable subscription"
+        );
+        return refuse(c, errors::INCONSISTENT_GROUP_PROTOCOL, why);
     };
     let rebalance = if version >= 1 && req.rebalance_timeout_ms > 0 {
         req.rebalance_timeout_ms

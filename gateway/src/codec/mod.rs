@@ -125,6 +125,8 @@ pub struct Connection {
     next_correlation: u64,
     /// Records labelled so far (`c{index}-{n}`, n from 1).
     records: u64,
+    /// Why the last request was (partly) refused here.
+    note: Option<String>,
 }
 
 /// What [`Connection::decode`] made of a request.
@@ -189,6 +191,7 @@ impl Connection {
             client_id: None,
             next_correlation: 1,
             records: 0,
+            note: None,
         }
     }
 
@@ -199,6 +202,25 @@ impl Connection {
     /// The client id of the last request header (None before any).
     pub fn client_id(&self) -> Option<&str> {
         self.client_id.as_deref()
+    }
+
+    /// Why the last decoded request was answered, wholly or in part, with an error here
+    /// (something the simulation does not model), for the server's log; `None` when nothing
+    /// was refused. Kafka's responses rarely have room for the reason.
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+
+    /// Records why a request (or part of it) is refused here.
+    pub(crate) fn refuse(&mut self, why: impl Into<String>) {
+        let why = why.into();
+        match &mut self.note {
+            Some(n) => {
+                n.push_str("; ");
+                n.push_str(&why);
+            }
+            None => self.note = Some(why),
+        }
     }
 
     /// The next simulation correlation.
@@ -217,6 +239,7 @@ impl Connection {
     /// `frame` is one request without its 4-byte length prefix. `now` is the virtual
     /// millisecond the request is applied at.
     pub fn decode(&mut self, frame: &[u8], now: Millis, listeners: &Listeners) -> Decoded {
+        self.note = None;
         if frame.len() < 8 {
             return Decoded::Close(format!("malformed request header: {} bytes", frame.len()));
         }

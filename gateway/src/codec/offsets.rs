@@ -136,6 +136,13 @@ pub(crate) fn decode_offset_fetch(c: &mut Connection, req: OffsetFetchRequest) -
             requested,
         }));
     }
+    if requested.is_none() {
+        c.refuse(format!(
+            "OffsetFetch of every partition of group {:?}: the simulation can only be asked \
+             for named partitions, so none are returned",
+            req.group_id.0.as_str()
+        ));
+    }
     let partitions = requested
         .iter()
         .flatten()

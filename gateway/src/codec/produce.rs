@@ -89,6 +89,9 @@ pub(crate) fn decode(
         }
         topics.push((t.name, parts));
     }
+    if !refused.is_empty() {
+        c.refuse(format!("Produce refused here: {}", refused.join(", ")));
+    }
     if acks == Some(Acks::None) && !refused.is_empty() {
         // Kafka answers nothing with acks=0, so it closes the connection to tell the client.
         return Err(format!(
@@ -244,8 +247,18 @@ pub(crate) fn decode_init(c: &mut Connection, req: InitProducerIdRequest) -> Dec
     let local = match req.transactional_id {
         None => None,
         // Kafka: an empty transactional id is an invalid request.
-        Some(t) if t.0.is_empty() => Some(errors::INVALID_REQUEST),
-        Some(_) => Some(errors::TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
+        Some(t) if t.0.is_empty() => {
+            c.refuse("InitProducerId with an empty transactional.id (INVALID_REQUEST)");
+            Some(errors::INVALID_REQUEST)
+        }
+        Some(t) => {
+            c.refuse(format!(
+                "InitProducerId for transactional.id {:?}: transactions are not modelled \
+                 (TRANSACTIONAL_ID_AUTHORIZATION_FAILED)",
+                t.0.as_str()
+            ));
+            Some(errors::TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+        }
     };
     let messages = match local {
         Some(_) => Vec::new(),

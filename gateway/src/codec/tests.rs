@@ -275,6 +275,7 @@ fn metadata_lists_brokers_topics_and_partitions_at_every_version() {
             msgs[..],
             [Message::MetadataRequest { correlation: 1 }]
         ));
+        assert_eq!(c.note(), None);
         let f = c.encode(&pending, &[cluster()], &l).unwrap();
         let (corr, ResponseKind::Metadata(r)) = response(ApiKey::Metadata, v, &f) else {
             panic!()
@@ -404,8 +405,13 @@ fn fuzzed_frames_never_panic() {
     let corpus = corpus();
     let mut c = Connection::new(9);
     let mut seen = [0usize; 3];
-    for i in 0..30_000 {
-        let frame: Vec<u8> = match i % 3 {
+    for i in 0..40_000 {
+        let frame: Vec<u8> = match i % 4 {
+            3 => {
+                // Anything at all.
+                let n = rng.gen_range(0..64);
+                (0..n).map(|_| rng.gen::<u8>()).collect()
+            }
             0 => {
                 // Random bytes after a real API key and a version near its range.
                 let (key, range) =

@@ -323,6 +323,8 @@ fn produce_refusals_are_answered_here_and_joined() {
         })
         .collect();
     assert_eq!(codes, [(0, 76), (1, 19), (0, 48), (1, 2)]);
+    let note = c.note().unwrap();
+    assert!(note.contains("orders-0") && note.contains("audit-1") && !note.contains("orders-1"));
     assert!(r.responses[0].partition_responses[0]
         .error_message
         .is_some());
@@ -583,6 +585,7 @@ fn init_producer_id_without_and_with_a_transactional_id() {
         panic!()
     };
     assert_eq!((r.error_code, r.producer_id.0), (53, -1));
+    assert!(c.note().unwrap().contains("transactions are not modelled"));
 }
 
 #[test]
