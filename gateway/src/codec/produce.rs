@@ -120,12 +120,13 @@ fn batch(
         return Err((errors::CORRUPT_MESSAGE, "null records"));
     };
     // The headers first (their CRC checked), before anything is allocated by record count.
-    let infos = guarded(|| {
-        RecordBatchDecoder::decode_batch_info(&mut raw.clone()).map_err(|e| e.to_string())
-    })
-    .map_err(|_| (errors::CORRUPT_MESSAGE, "corrupt record batch"))?;
+    let mut rest = raw.clone();
+    let infos =
+        guarded(|| RecordBatchDecoder::decode_batch_info(&mut rest).map_err(|e| e.to_string()))
+            .map_err(|_| (errors::CORRUPT_MESSAGE, "corrupt record batch"))?;
     let info = match infos.as_slice() {
-        [info] => info,
+        // Anything after the batch (a legacy message set stops the scan) is refused too.
+        [info] if rest.is_empty() => info,
         [] => return Err((errors::INVALID_RECORD, "no v2 record batch")),
         _ => return Err((errors::INVALID_RECORD, "more than one record batch")),
     };

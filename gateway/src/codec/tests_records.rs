@@ -294,6 +294,7 @@ fn produce_refusals_are_answered_here_and_joined() {
             ("orders", 1, Some(ok.clone())),
             ("audit", 0, Some(batch(&txn))),
             ("audit", 1, Some(Bytes::from_static(b"garbage"))),
+            ("audit", 2, Some([ok.clone(), ok.clone()].concat().into())),
         ],
     );
     let (msgs, pending) = simulate(c.decode(&request(ApiKey::Produce, 9, 3, &req), 0, &l));
@@ -322,7 +323,7 @@ fn produce_refusals_are_answered_here_and_joined() {
                 .map(|p| (p.index, p.error_code))
         })
         .collect();
-    assert_eq!(codes, [(0, 76), (1, 19), (0, 48), (1, 2)]);
+    assert_eq!(codes, [(0, 76), (1, 19), (0, 48), (1, 2), (2, 87)]);
     let note = c.note().unwrap();
     assert!(note.contains("orders-0") && note.contains("audit-1") && !note.contains("orders-1"));
     assert!(r.responses[0].partition_responses[0]
