@@ -1,10 +1,10 @@
-//! A real client against the codec: kafka-python produces three records over TCP and reads
-//! them back, through `Connection::decode`/`encode` and a stand-in for the simulation (one
-//! broker, one partition, an in-memory log).
+//! Real clients against the codec over TCP: kafka-python 3.0 and kcat (librdkafka) produce
+//! records and read them back, through `Connection::decode`/`encode` and a stand-in for the
+//! simulation (one broker, one partition, an in-memory log, a group of one).
 //!
-//! Ignored by default: it needs python3 and kafka-python 3.0 on `KAFKA_PYTHON_PATH` (a
-//! directory holding the unpacked wheel). Run it with
-//! `KAFKA_PYTHON_PATH=/tmp/kp3 cargo test -p kafkascope-gateway --test kafka_python_smoke -- --ignored`.
+//! Ignored by default: they need the clients. Run them with
+//! `KAFKA_PYTHON_PATH=/tmp/kp3 cargo test -p kafkascope-gateway --test clients_smoke -- --ignored`
+//! (`KAFKA_PYTHON_PATH`: a directory holding the unpacked kafka-python wheel; kcat on PATH).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -225,8 +225,8 @@ fn kafka_python_consumes_as_a_group_through_the_codec() {
     run("group");
 }
 
-fn run(mode: &str) {
-    let path = std::env::var("KAFKA_PYTHON_PATH").expect("KAFKA_PYTHON_PATH");
+/// Starts a gateway on a loopback port, with an empty log; returns the port.
+fn start() -> u16 {
     let server = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = server.local_addr().unwrap().port();
     let listeners = Listeners {
@@ -241,6 +241,12 @@ fn run(mode: &str) {
             std::thread::spawn(move || serve(s.unwrap(), i as u16, l, log));
         }
     });
+    port
+}
+
+fn run(mode: &str) {
+    let path = std::env::var("KAFKA_PYTHON_PATH").expect("KAFKA_PYTHON_PATH");
+    let port = start();
     let out = Command::new("python3")
         .args(["-c", SCRIPT, &format!("127.0.0.1:{port}"), mode])
         .env("PYTHONPATH", path)
@@ -261,4 +267,86 @@ fn run(mode: &str) {
             r"2 b'k2' b'\x00value-2' [('h', b'2')] 1700000000002",
         ]
     );
+}
+
+/// Runs kcat with a time limit; returns its standard output.
+fn kcat(args: &[&str], stdin: &str) -> String {
+    use std::process::Stdio;
+    let mut child = Command::new("timeout")
+        .arg("30")
+        .arg("kcat")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "kcat {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+#[ignore]
+fn kcat_lists_produces_and_consumes_through_the_codec() {
+    let port = start();
+    let b = format!("127.0.0.1:{port}");
+    let listing = kcat(&["-L", "-b", &b], "");
+    assert!(
+        listing.contains("topic \"orders\" with 1 partitions"),
+        "{listing}"
+    );
+    kcat(
+        &[
+            "-P", "-b", &b, "-t", "orders", "-p", "0", "-K", ":", "-H", "h=1",
+        ],
+        "k1:v1\nk2:v2\n",
+    );
+    let fmt = "%o %k=%s %h\n";
+    let read = kcat(
+        &[
+            "-C",
+            "-b",
+            &b,
+            "-t",
+            "orders",
+            "-p",
+            "0",
+            "-o",
+            "beginning",
+            "-e",
+            "-f",
+            fmt,
+        ],
+        "",
+    );
+    assert_eq!(read, "0 k1=v1 h=1\n1 k2=v2 h=1\n");
+    // A balanced consumer: librdkafka's feature check, JoinGroup, SyncGroup, commits.
+    let group = kcat(
+        &[
+            "-b",
+            &b,
+            "-G",
+            "g1",
+            "-o",
+            "beginning",
+            "-c",
+            "2",
+            "-f",
+            fmt,
+            "orders",
+        ],
+        "",
+    );
+    assert_eq!(group, "0 k1=v1 h=1\n1 k2=v2 h=1\n");
 }
