@@ -69,8 +69,11 @@
 //!   INCONSISTENT_GROUP_PROTOCOL. Session timeouts outside Kafka's defaults [6000, 1800000] get
 //!   INVALID_SESSION_TIMEOUT. Static membership (group_instance_id) is ignored, and the
 //!   simulation assigns a new member's id at once (Kafka first answers MEMBER_ID_REQUIRED).
-//!   Subscription user data, generation and rack are not passed on; the leader gets each
-//!   member's subscription re-encoded (version 0, or 1 when it owns partitions).
+//!   JoinGroup v0 has no rebalance timeout: the session timeout stands in. Subscription user
+//!   data, generation and rack are not passed on (so the legacy "sticky" assignor of a real
+//!   leader starts from scratch at every rebalance, and cooperative-sticky cannot break ties by
+//!   generation); the leader gets each member's subscription re-encoded (version 0, or 1 when
+//!   it owns partitions).
 //! - SyncGroup assignments are re-encoded at version 0 without user data.
 //! - OffsetCommit drops committed metadata (OffsetFetch returns ""), and the simulation's one
 //!   error is repeated for every partition. OffsetFetch with a null topic list ("all") cannot be
@@ -285,7 +288,8 @@ impl Connection {
             state,
         };
         if messages.is_empty() {
-            // Everything was answered here (or a produce with acks=0 had nothing to send).
+            // Everything was answered here. (A produce with acks=0 and no partitions gives
+            // Simulate with no messages: nothing to send, nothing to answer.)
             return match self.try_encode(&pending, &[], listeners) {
                 Ok(Some(frame)) => Decoded::Reply(frame),
                 Ok(None) => Decoded::Simulate { messages, pending },
