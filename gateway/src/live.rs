@@ -157,8 +157,8 @@ pub fn serve(opts: ServeOptions) -> Result<Outcome, String> {
                             stream,
                             peer,
                         } => {
-                            let down =
-                                sim.world().status(NodeId::Broker(broker)) == Some(NodeStatus::Down);
+                            let down = sim.world().status(NodeId::Broker(broker))
+                                == Some(NodeStatus::Down);
                             if down {
                                 // A dead process has no listening socket: connection refused.
                                 let _ = stream.shutdown(Shutdown::Both);
@@ -178,7 +178,9 @@ pub fn serve(opts: ServeOptions) -> Result<Outcome, String> {
                             );
                         }
                         NetEvent::Frame { conn, bytes } => {
-                            let Some(c) = conns.get_mut(&conn) else { continue };
+                            let Some(c) = conns.get_mut(&conn) else {
+                                continue;
+                            };
                             let first = c.client.is_none();
                             if first {
                                 clients += 1;
@@ -187,12 +189,18 @@ pub fn serve(opts: ServeOptions) -> Result<Outcome, String> {
                             let (index, codec) = c.client.as_mut().expect("set above");
                             let index = *index;
                             let decoded = codec.decode(&bytes, now, &listeners);
+                            if let Some(note) = codec.note() {
+                                eprintln!("client-{index}: answered here: {note}");
+                            }
                             if first {
-                                let client_id: Arc<str> =
-                                    codec.client_id().unwrap_or("").into();
+                                let client_id: Arc<str> = codec.client_id().unwrap_or("").into();
                                 eprintln!(
                                     "client-{index} ({}) connected to broker-{} from {}",
-                                    if client_id.is_empty() { "no client.id" } else { &client_id },
+                                    if client_id.is_empty() {
+                                        "no client.id"
+                                    } else {
+                                        &client_id
+                                    },
                                     c.broker,
                                     c.peer
                                 );
@@ -232,7 +240,12 @@ pub fn serve(opts: ServeOptions) -> Result<Outcome, String> {
                                 }
                             }
                             if !c.flush() {
-                                closed_by_client(&mut sim, &mut conns, conn, "the client stopped reading");
+                                closed_by_client(
+                                    &mut sim,
+                                    &mut conns,
+                                    conn,
+                                    "the client stopped reading",
+                                );
                             }
                         }
                         NetEvent::Closed { conn, reason } => {
@@ -392,18 +405,32 @@ fn deliver(
                 request,
                 responses,
             } => {
-                let Some(k) = by_client(conns, *client) else { continue };
+                let Some(k) = by_client(conns, *client) else {
+                    continue;
+                };
                 let c = conns.get_mut(&k).expect("found");
-                let Some((_, codec)) = &c.client else { continue };
+                let Some((_, codec)) = &c.client else {
+                    continue;
+                };
+                let mut broken = None;
                 for o in c.out.iter_mut() {
                     if let Out::Waiting(r, pending) = o {
                         if r == request {
-                            *o = Out::Ready(codec.encode(pending, responses, listeners));
+                            match codec.try_encode(pending, responses, listeners) {
+                                Ok(b) => *o = Out::Ready(b),
+                                Err(e) => broken = Some(e),
+                            }
                             break;
                         }
                     }
                 }
-                if !c.flush() {
+                if let Some(e) = broken {
+                    eprintln!(
+                        "{}: cannot encode the answer: {e}",
+                        w.trace.names.name(*client)
+                    );
+                    gone.push(k);
+                } else if !c.flush() {
                     gone.push(k);
                 }
             }
@@ -413,7 +440,11 @@ fn deliver(
             } => {
                 if let Some(k) = by_client(conns, *client) {
                     if let Some(c) = conns.remove(&k) {
-                        eprintln!("{}: connection reset by broker-{}", w.trace.names.name(*client), c.broker);
+                        eprintln!(
+                            "{}: connection reset by broker-{}",
+                            w.trace.names.name(*client),
+                            c.broker
+                        );
                         c.close();
                     }
                 }

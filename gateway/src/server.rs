@@ -108,7 +108,9 @@ fn read_frame(stream: &mut impl Read) -> Result<Option<Vec<u8>>, String> {
     }
     let size = i32::from_be_bytes(size);
     let Ok(size) = usize::try_from(size) else {
-        return Err(format!("frame size {size} is negative: not a Kafka client?"));
+        return Err(format!(
+            "frame size {size} is negative: not a Kafka client?"
+        ));
     };
     if size > MAX_FRAME {
         return Err(format!(
