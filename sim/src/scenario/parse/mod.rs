@@ -36,6 +36,8 @@ mod faults;
 mod network;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_clients;
 mod topics;
 
 /// Parses a scenario file. `file` is only used to name the file in problems.
