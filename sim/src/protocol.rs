@@ -452,7 +452,9 @@ pub enum Message {
     OffsetFetch {
         correlation: u64,
         group: Arc<str>,
-        partitions: Vec<TopicPartition>,
+        /// `None` asks for every partition the group has an offset for (Kafka's null topic
+        /// list, which admin tools send).
+        partitions: Option<Vec<TopicPartition>>,
     },
     /// The committed positions of the requested partitions that have one.
     OffsetFetchResponse {

@@ -76,8 +76,7 @@
 //!   it owns partitions).
 //! - SyncGroup assignments are re-encoded at version 0 without user data.
 //! - OffsetCommit drops committed metadata (OffsetFetch returns ""), and the simulation's one
-//!   error is repeated for every partition. OffsetFetch with a null topic list ("all") cannot be
-//!   expressed to the simulation and answers no offsets.
+//!   error is repeated for every partition.
 //! - InitProducerId with a transactional_id gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED (fatal
 //!   for clients: transactions are not modelled); an epoch bump (KIP-360) gets a new id.
 

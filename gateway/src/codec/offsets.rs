@@ -120,7 +120,7 @@ pub(crate) fn encode_commit(
 #[derive(Clone, Debug)]
 pub(crate) struct OffsetFetchPending {
     local: Option<i16>,
-    /// `None`: every partition (which the simulation cannot be asked for).
+    /// `None`: every partition with a committed offset.
     requested: Option<Vec<(TopicName, Vec<i32>)>>,
 }
 
@@ -136,21 +136,16 @@ pub(crate) fn decode_offset_fetch(c: &mut Connection, req: OffsetFetchRequest) -
             requested,
         }));
     }
-    if requested.is_none() {
-        c.refuse(format!(
-            "OffsetFetch of every partition of group {:?}: the simulation can only be asked \
-             for named partitions, so none are returned",
-            req.group_id.0.as_str()
-        ));
-    }
-    let partitions = requested
-        .iter()
-        .flatten()
-        .flat_map(|(t, ps)| {
-            ps.iter()
-                .filter_map(|p| Some(TopicPartition::new(t.0.as_str(), u32::try_from(*p).ok()?)))
-        })
-        .collect();
+    // `None` (Kafka's null list) asks for every partition with a committed offset.
+    let partitions = requested.as_ref().map(|r| {
+        r.iter()
+            .flat_map(|(t, ps)| {
+                ps.iter().filter_map(|p| {
+                    Some(TopicPartition::new(t.0.as_str(), u32::try_from(*p).ok()?))
+                })
+            })
+            .collect()
+    });
     Ok(Translated {
         messages: vec![Message::OffsetFetch {
             correlation: c.correlation(),

@@ -152,7 +152,7 @@ impl Consumer {
                 Message::OffsetFetch {
                     correlation: c,
                     group,
-                    partitions: want.clone(),
+                    partitions: Some(want.clone()),
                 },
             );
             for tp in &want {

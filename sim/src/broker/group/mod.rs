@@ -236,6 +236,13 @@ impl Broker {
                     Err(e) => (Some(e), Vec::new()),
                     Ok(_) => {
                         let committed = self.coordinator.groups.get(&group).map(|g| &g.offsets);
+                        let partitions = match partitions {
+                            Some(ps) => ps,
+                            None => committed
+                                .into_iter()
+                                .flat_map(|c| c.keys().cloned())
+                                .collect(),
+                        };
                         let offsets = partitions
                             .into_iter()
                             .filter_map(|tp| {

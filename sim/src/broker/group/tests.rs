@@ -216,7 +216,7 @@ fn fetch_offsets(b: &mut Broker, now: Millis) -> Vec<OffsetAndEpoch> {
         Message::OffsetFetch {
             correlation: 5,
             group: "billing".into(),
-            partitions: vec![orders(0), orders(1)],
+            partitions: Some(vec![orders(0), orders(1)]),
         },
     );
     fx.sends
