@@ -930,29 +930,43 @@ fn kcat_lists_the_cluster_and_confluent_kafka_delivers() {
         "expected 3 partition lines under {TOPIC}; got {section:?}"
     );
     let brokers: BTreeSet<u32> = (1..=BROKERS as u32).collect();
-    for (p, line) in section.iter().enumerate() {
-        let rest = line
-            .trim()
-            .strip_prefix(&format!("partition {p}, leader "))
-            .unwrap_or_else(|| {
-                panic!("expected `partition {p}, leader N, replicas: .., isrs: ..`; got `{line}`")
-            });
-        let (leader, rest) = rest.split_once(", replicas: ").expect("replicas");
-        let (replicas, isrs) = rest.split_once(", isrs: ").expect("isrs");
-        let leader: u32 = leader
-            .parse()
-            .unwrap_or_else(|_| panic!("expected a leader id in `{line}`"));
+    let mut seen = BTreeSet::new();
+    for line in &section {
+        let parse = || {
+            let rest = line.trim().strip_prefix("partition ")?;
+            let (p, rest) = rest.split_once(", leader ")?;
+            let (leader, rest) = rest.split_once(", replicas: ")?;
+            let (replicas, isrs) = rest.split_once(", isrs: ")?;
+            Some((
+                p.parse::<u32>().ok()?,
+                leader.parse::<u32>().ok()?,
+                replicas,
+                isrs,
+            ))
+        };
+        let (p, leader, replicas, isrs) = parse().unwrap_or_else(|| {
+            panic!("expected `partition P, leader L, replicas: .., isrs: ..`; got `{line}`")
+        });
+        seen.insert(p);
         let (replicas, isrs) = (numbers(replicas), numbers(isrs));
         assert_eq!(
             replicas, brokers,
             "expected partition {p} on all three brokers (RF 3); `{line}`"
         );
-        assert!(isrs.len() >= 2 && isrs.is_subset(&replicas), "expected partition {p}'s ISR within its replicas, at least min.insync.replicas=2 of them; `{line}`");
+        assert!(
+            isrs.len() >= 2 && isrs.is_subset(&replicas),
+            "expected partition {p}'s ISR within its replicas, at least min.insync.replicas=2 of them; `{line}`"
+        );
         assert!(
             isrs.contains(&leader),
             "expected partition {p}'s leader in its ISR; `{line}`"
         );
     }
+    assert_eq!(
+        seen,
+        (0..3).collect(),
+        "expected partitions 0, 1 and 2 of {TOPIC}; got {section:?}"
+    );
 
     if !has_module(&python, "confluent_kafka") {
         assert!(

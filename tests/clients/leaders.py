@@ -22,7 +22,7 @@ def main():
     deadline = time.monotonic() + args.timeout
     while True:
         [topic] = admin.describe_topics([args.topic])
-        leaders = {str(pt["partition"]): pt["leader"] for pt in topic["partitions"]}
+        leaders = {str(pt["partition_index"]): pt["leader_id"] for pt in topic["partitions"]}
         if leaders and all(l >= 0 for l in leaders.values()):
             break
         if time.monotonic() > deadline:
