@@ -411,7 +411,8 @@ impl Serve {
         );
         let trace_hash = out
             .iter()
-            .find_map(|l| l.strip_prefix("trace hash: "))
+            // `trace hash: <hex>`, alone or after `stopped at <time>: `.
+            .find_map(|l| l.split_once("trace hash: ").map(|(_, h)| h))
             .unwrap_or_else(|| {
                 panic!("expected a `trace hash: ` line from serve on quit; it printed none")
             })
