@@ -42,6 +42,34 @@ pub enum Cmd {
         #[arg(long, requires = "spacetime")]
         window: Option<String>,
     },
+    /// Run a scenario live and let real Kafka clients connect: broker N listens on port
+    /// PORT + N - 1. Type faults at the prompt (`crash leader of user-events-0`, `heal`,
+    /// `quit`); `--record` saves the session as a scenario that `kafkascope run` replays.
+    Serve {
+        /// A scenario file, or a shipped scenario's name.
+        #[arg(default_value = "real-clients")]
+        scenario: String,
+        /// The address to listen on. Loopback unless you say otherwise: the simulated cluster
+        /// has no authentication.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: String,
+        /// broker-1's port; broker-N listens on PORT + N - 1.
+        #[arg(long, default_value_t = 9092)]
+        port: u16,
+        /// Virtual seconds per wall second (0.1 is slow motion).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// When it stops, write the session (the scenario plus every connection, request and
+        /// typed fault, at the virtual millisecond it applied) to this scenario file.
+        #[arg(long, value_name = "FILE.toml")]
+        record: Option<std::path::PathBuf>,
+        /// Seed for every random choice (overrides the file's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Stop by itself at this virtual time (`90s`), as `quit` would.
+        #[arg(long = "for", value_name = "DURATION")]
+        until: Option<String>,
+    },
     /// Check scenario files without running them.
     Validate {
         #[arg(required = true)]
@@ -185,6 +213,15 @@ pub fn main(cli: Cli) -> ExitCode {
             window,
         }) => run(&scenario, seed, json, trace, spacetime.map(|p| (p, window))),
         Some(Cmd::Validate { files }) => validate(&files),
+        Some(Cmd::Serve {
+            scenario,
+            bind,
+            port,
+            speed,
+            record,
+            seed,
+            until,
+        }) => serve(&scenario, bind, port, speed, record, seed, until),
         Some(Cmd::Learn {
             lesson,
             dir,
@@ -657,6 +694,73 @@ fn render_error(e: ScenarioError) -> String {
         format!("{:?}", miette::Report::new(e))
     } else {
         e.to_string()
+    }
+}
+
+fn serve(
+    arg: &str,
+    bind: String,
+    port: u16,
+    speed: f64,
+    record: Option<std::path::PathBuf>,
+    seed: Option<u64>,
+    until: Option<String>,
+) -> ExitCode {
+    let (file, sc) = match load(arg) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(_) => library::find(&file).unwrap_or_default().to_string(),
+    };
+    let until = match until.map(|u| scenario::parse_duration(&u)) {
+        None => None,
+        Some(Ok(ms)) => Some(ms),
+        Some(Err(help)) => {
+            eprintln!(
+                "error: --for needs a duration such as 90s or 2m{}",
+                help.map(|h| format!(": {h}")).unwrap_or_default()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    // Ctrl-C (or SIGTERM) ends the session at the next millisecond; the recording is written.
+    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+    let seed = seed.unwrap_or(sc.seed);
+    let opts = kafkascope_gateway::ServeOptions {
+        name: sc.name.clone(),
+        scenario: sc,
+        text,
+        seed,
+        bind,
+        port,
+        speed,
+        record,
+        until,
+        stop,
+    };
+    match kafkascope_gateway::serve(opts) {
+        Ok(o) => {
+            println!(
+                "stopped at {}: trace hash: {:016x}",
+                kafkascope_sim::trace::fmt_time(o.end),
+                o.trace_hash
+            );
+            if let Some(p) = o.recorded {
+                println!("recorded: kafkascope run {}", p.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

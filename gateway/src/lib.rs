@@ -7,3 +7,7 @@
 //! session replays without it.
 
 pub mod codec;
+pub mod live;
+pub mod server;
+
+pub use live::{serve, Outcome, ServeOptions};

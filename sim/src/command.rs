@@ -104,6 +104,25 @@ pub enum Command {
     /// `NodeId::Producer(n)` with `n` the next index. Its workload starts at the command's
     /// time; named records (`sends`) keep their absolute times.
     AddProducer(Box<ProducerDef>),
+    /// A real client opened a connection to `broker` (`kafkascope serve`): a new node,
+    /// `NodeId::Client(client)`, numbered from 1 in the order connections open.
+    ClientConnect {
+        client: u16,
+        broker: crate::ids::BrokerId,
+        /// The `client.id` of its requests' headers.
+        client_id: std::sync::Arc<str>,
+    },
+    /// The client's request number `request` on that connection, as the simulation's
+    /// messages (the gateway's translation of the wire request).
+    ClientRequest {
+        client: u16,
+        request: u64,
+        messages: Vec<crate::protocol::Message>,
+    },
+    /// The client closed its connection (or vanished).
+    ClientClose {
+        client: u16,
+    },
 }
 
 impl Command {
@@ -126,6 +145,9 @@ impl Command {
             Command::Link { .. } => "link",
             Command::AddConsumer(_) => "add-consumer",
             Command::AddProducer(_) => "add-producer",
+            Command::ClientConnect { .. } => "client-connect",
+            Command::ClientRequest { .. } => "client-request",
+            Command::ClientClose { .. } => "client-close",
         }
     }
 
@@ -151,7 +173,10 @@ impl Command {
             Command::CreateTopic { .. }
             | Command::AddPartitions { .. }
             | Command::AddConsumer(_)
-            | Command::AddProducer(_) => Vec::new(),
+            | Command::AddProducer(_)
+            | Command::ClientConnect { .. }
+            | Command::ClientRequest { .. }
+            | Command::ClientClose { .. } => Vec::new(),
         };
         ts.into_iter()
             .filter_map(|t| match t {

@@ -40,6 +40,9 @@ pub enum NodeId {
     Reader,
     /// Index into the scenario's consumer list (a group member, or a stream processor).
     Consumer(u16),
+    /// A real Kafka client's connection to one broker (`kafkascope serve`), numbered from 1 in
+    /// the order they connected.
+    Client(u16),
 }
 
 impl NodeId {
@@ -99,6 +102,7 @@ impl NodeNames {
                 None => format!("producer-{i}"),
             },
             NodeId::Reader => "reader".to_string(),
+            NodeId::Client(i) => format!("client-{i}"),
             NodeId::Consumer(i) => match self.consumers.get(i as usize) {
                 Some(n) => format!("consumer-{n}"),
                 None => format!("consumer-{i}"),
@@ -134,6 +138,9 @@ impl NodeNames {
         }
         if let Some(b) = s.strip_prefix("broker-") {
             return b.parse().ok().map(NodeId::Broker);
+        }
+        if let Some(c) = s.strip_prefix("client-") {
+            return c.parse().ok().filter(|i| *i > 0).map(NodeId::Client);
         }
         if let Some(p) = s.strip_prefix("producer-") {
             return self

@@ -10,6 +10,7 @@ pub mod broker;
 pub mod checkers;
 pub mod command;
 pub mod config;
+pub mod connection;
 pub mod consumer;
 pub mod controller;
 pub mod effects;

@@ -117,6 +117,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ),
     ("classroom", include_str!("../../scenarios/classroom.toml")),
     (
+        "real-clients",
+        include_str!("../../scenarios/real-clients.toml"),
+    ),
+    (
         "nemesis-base",
         include_str!("../../scenarios/nemesis-base.toml"),
     ),

@@ -466,6 +466,57 @@ pub enum Message {
 }
 
 impl Message {
+    /// The correlation id that pairs a request with its response (`None` for the messages
+    /// between brokers and the controller, which are matched otherwise).
+    pub fn correlation(&self) -> Option<u64> {
+        use Message::*;
+        match self {
+            Fetch(FetchRequest { correlation, .. })
+            | FetchResponse { correlation, .. }
+            | OffsetsForLeaderEpoch { correlation, .. }
+            | OffsetsForLeaderEpochResponse { correlation, .. }
+            | MetadataRequest { correlation }
+            | MetadataResponse { correlation, .. }
+            | Produce(ProduceRequest { correlation, .. })
+            | InitProducerId { correlation }
+            | InitProducerIdResponse { correlation, .. }
+            | ProduceResponse { correlation, .. }
+            | ListOffsets { correlation, .. }
+            | ListOffsetsResponse { correlation, .. }
+            | FindCoordinator { correlation, .. }
+            | FindCoordinatorResponse { correlation, .. }
+            | JoinGroup(JoinGroupRequest { correlation, .. })
+            | JoinGroupResponse(self::JoinGroupResponse { correlation, .. })
+            | SyncGroup(SyncGroupRequest { correlation, .. })
+            | SyncGroupResponse { correlation, .. }
+            | Heartbeat { correlation, .. }
+            | HeartbeatResponse { correlation, .. }
+            | LeaveGroup { correlation, .. }
+            | LeaveGroupResponse { correlation, .. }
+            | OffsetCommit { correlation, .. }
+            | OffsetCommitResponse { correlation, .. }
+            | OffsetFetch { correlation, .. }
+            | OffsetFetchResponse { correlation, .. } => Some(*correlation),
+            BrokerRegistration { .. }
+            | BrokerRegistrationResponse { .. }
+            | BrokerHeartbeat { .. }
+            | MetadataUpdate { .. }
+            | AlterPartition { .. }
+            | AlterPartitionResponse { .. }
+            | ControlledShutdown { .. }
+            | ControlledShutdownResponse
+            | Disconnected => None,
+        }
+    }
+
+    /// Whether the receiver answers: every request does, except a produce with `acks=0`.
+    pub fn expects_response(&self) -> bool {
+        match self {
+            Message::Produce(p) => p.acks != Acks::None,
+            m => m.correlation().is_some(),
+        }
+    }
+
     pub fn kind(&self) -> MessageKind {
         use Message::*;
         match self {

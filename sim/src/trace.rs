@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::config::{Assignor, Value};
 use crate::ids::{BrokerId, Millis, NodeId, NodeNames, TopicPartition};
-use crate::protocol::{ErrorCode, MessageKind};
+use crate::protocol::{ErrorCode, Message, MessageKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -403,6 +403,29 @@ pub enum Event {
         consumer: NodeId,
         error: String,
     },
+    // ---- real clients (`kafkascope serve`) ----
+    /// Every message a real client's request became is answered (`responses` in the request's
+    /// order; empty for a produce with acks=0): the gateway sends the client its response.
+    ClientAnswered {
+        client: NodeId,
+        request: u64,
+        responses: Vec<Message>,
+    },
+    /// A real client's connection ended.
+    ClientClosed {
+        client: NodeId,
+        by: ClosedBy,
+    },
+}
+
+/// Who ended a real client's connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClosedBy {
+    /// The client closed it (or vanished).
+    Client,
+    /// The broker's process died: its operating system reset the connection.
+    Broker,
 }
 
 /// Here rather than in `ids`, which names things and knows no events.
@@ -674,6 +697,18 @@ impl TraceEntry {
                 write!(s, "{} left {group} ({member}): {reason}", n(*consumer))
             }
             ConsumerFailed { consumer, error } => write!(s, "{} stopped: {error}", n(*consumer)),
+            ClientAnswered { client, request, responses } => {
+                let rs: Vec<String> = responses.iter().map(Message::summary).collect();
+                write!(s, "{} request {request} answered: {}", n(*client), if rs.is_empty() {
+                    "no response (acks=0)".to_string()
+                } else {
+                    rs.join("; ")
+                })
+            }
+            ClientClosed { client, by } => write!(s, "{} connection closed by {}", n(*client), match by {
+                ClosedBy::Client => "the client",
+                ClosedBy::Broker => "the broker (reset)",
+            }),
         };
         s
     }

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use crate::command::{Command, Target};
 use crate::controller::TopicPolicy;
 use crate::effects::Effects;
-use crate::ids::{NodeId, OFFSETS_TOPIC};
+use crate::ids::{BrokerId, NodeId, OFFSETS_TOPIC};
 use crate::network::LinkParams;
 use crate::producer::Workload;
 use crate::scenario::{ConsumerDef, ProducerDef};
-use crate::trace::{CrashKind, Event};
+use crate::trace::{ClosedBy, CrashKind, Event};
 
-use super::world::{apply, Actor, NodeStatus, OffsetsTopic, Slot, World};
+use super::world::{apply, Actor, ClientDef, NodeStatus, OffsetsTopic, Slot, World};
 
 /// What the driver must do in madsim after the world changed.
 pub(super) enum NodeOp {
@@ -76,6 +76,42 @@ impl World {
         });
         self.start_actor(id);
         ops.push(NodeOp::Create(id));
+    }
+
+    /// A real client's connection to `broker`, at the current time. A connection to a broker
+    /// that an `isolate` cut off is cut too: a client cannot reach it either.
+    fn connect_client(
+        &mut self,
+        client: u16,
+        broker: BrokerId,
+        client_id: &str,
+        ops: &mut Vec<NodeOp>,
+    ) -> Result<(), String> {
+        let next = self.clients.len() + 1;
+        if usize::from(client) != next {
+            return Err(format!("the next connection is client-{next}"));
+        }
+        if !self.slots.contains_key(&NodeId::Broker(broker)) {
+            return Err(format!("there is no broker-{broker}"));
+        }
+        self.clients.push(ClientDef {
+            broker,
+            client_id: client_id.into(),
+        });
+        let id = NodeId::Client(client);
+        self.add_node(
+            id,
+            &client.to_string(),
+            format!("{client_id}, connected to broker-{broker}"),
+            ops,
+        );
+        if self.isolated.contains(&NodeId::Broker(broker)) {
+            let mut ev = Vec::new();
+            self.net.cut(self.now, id, NodeId::Broker(broker), &mut ev);
+            self.net.cut(self.now, NodeId::Broker(broker), id, &mut ev);
+            self.push_all(ev);
+        }
+        Ok(())
     }
 
     fn add_producer(&mut self, def: &ProducerDef, ops: &mut Vec<NodeOp>) -> Result<(), String> {
@@ -319,6 +355,7 @@ pub(super) fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
         Command::Isolate { target } => match w.resolve(target) {
             Err(e) => skip(w, e),
             Ok(id) => {
+                w.isolated.insert(id);
                 let others: Vec<NodeId> = w.slots.keys().copied().filter(|n| *n != id).collect();
                 let mut ev = Vec::new();
                 for o in others {
@@ -329,6 +366,16 @@ pub(super) fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
             }
         },
         Command::Heal { between } => {
+            match between {
+                None => w.isolated.clear(),
+                Some((a, b)) => {
+                    for t in a.iter().chain(b) {
+                        if let Ok(id) = w.resolve(t) {
+                            w.isolated.remove(&id);
+                        }
+                    }
+                }
+            }
             let mut ev = Vec::new();
             match between {
                 None => w.net.heal_all(&mut ev),
@@ -444,6 +491,60 @@ pub(super) fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
         Command::AddConsumer(def) => {
             if let Err(e) = w.add_consumer(def, ops) {
                 skip(w, e)
+            }
+        }
+        Command::ClientConnect {
+            client,
+            broker,
+            client_id,
+        } => {
+            if let Err(e) = w.connect_client(*client, *broker, client_id, ops) {
+                skip(w, e)
+            }
+        }
+        Command::ClientRequest {
+            client,
+            request,
+            messages,
+        } => {
+            let id = NodeId::Client(*client);
+            let now = w.now;
+            // Kafka creates `__consumer_offsets` on the first FindCoordinator for a group.
+            let find = messages
+                .iter()
+                .any(|m| matches!(m, crate::protocol::Message::FindCoordinator { .. }));
+            if find && w.offsets_topic == OffsetsTopic::Absent {
+                w.offsets_topic = OffsetsTopic::Wanted { reported: false };
+            }
+            let mut fx = Effects::default();
+            let World {
+                slots, net, trace, ..
+            } = w;
+            match slots.get_mut(&id) {
+                Some(Slot {
+                    actor: Some(Actor::Client(c)),
+                    status: NodeStatus::Running,
+                    ..
+                }) => {
+                    c.request(now, *request, messages.clone(), &mut fx);
+                    apply(now, id, &mut fx, net, trace);
+                }
+                _ => skip(w, format!("client-{client} is not connected")),
+            }
+        }
+        Command::ClientClose { client } => {
+            let id = NodeId::Client(*client);
+            match w.slots.get(&id).map(|s| s.status) {
+                Some(NodeStatus::Running) => {
+                    w.push(Event::ClientClosed {
+                        client: id,
+                        by: ClosedBy::Client,
+                    });
+                    w.stop_actor(id, CrashKind::Process);
+                    ops.push(NodeOp::Kill(id));
+                }
+                // Closed by the broker already (a reset), or never opened.
+                _ => {}
             }
         }
     }
@@ -598,5 +699,19 @@ pub fn describe(c: &Command, names: &crate::ids::NodeNames) -> String {
         ),
         Command::AddProducer(p) => format!("add producer-{} {}", p.name, describe_producer(p)),
         Command::AddConsumer(c) => format!("add consumer-{} {}", c.name, describe_consumer(c)),
+        Command::ClientConnect {
+            client,
+            broker,
+            client_id,
+        } => format!("client-{client} ({client_id}) connects to broker-{broker}"),
+        Command::ClientRequest {
+            client,
+            request,
+            messages,
+        } => {
+            let ms: Vec<String> = messages.iter().map(|m| m.summary()).collect();
+            format!("client-{client} request {request}: {}", ms.join("; "))
+        }
+        Command::ClientClose { client } => format!("client-{client} closes its connection"),
     }
 }

@@ -77,6 +77,8 @@ impl Simulation {
             producers: scenario.producers.clone(),
             consumers: scenario.consumers.clone(),
             offsets_topic,
+            clients: Vec::new(),
+            isolated: Default::default(),
             waiting: Vec::new(),
             trace,
         }));

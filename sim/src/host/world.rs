@@ -12,7 +12,8 @@ use crate::command::Command;
 use crate::consumer::{Consumer, ConsumerSpec};
 use crate::controller::{Controller, ControllerDisk, TopicPolicy, TopicSpec};
 use crate::effects::Effects;
-use crate::ids::{Millis, NodeId, TopicPartition};
+use crate::connection::Connection;
+use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use crate::network::{Network, Reachability};
 use crate::producer::{Producer, ProducerSpec};
 use crate::protocol::Message;
@@ -27,6 +28,7 @@ pub enum Actor {
     Producer(Box<Producer>),
     Reader(Box<Reader>),
     Consumer(Box<Consumer>),
+    Client(Box<Connection>),
 }
 
 impl Actor {
@@ -37,6 +39,7 @@ impl Actor {
             Actor::Producer(a) => a.next_deadline(),
             Actor::Reader(a) => a.next_deadline(),
             Actor::Consumer(a) => a.next_deadline(),
+            Actor::Client(a) => a.next_deadline(),
         }
     }
 
@@ -47,6 +50,7 @@ impl Actor {
             Actor::Producer(a) => a.handle_timeout(now, fx),
             Actor::Reader(a) => a.handle_timeout(now, fx),
             Actor::Consumer(a) => a.handle_timeout(now, fx),
+            Actor::Client(a) => a.handle_timeout(now, fx),
         }
     }
 
@@ -57,6 +61,7 @@ impl Actor {
             Actor::Producer(a) => a.handle_message(now, from, msg, fx),
             Actor::Reader(a) => a.handle_message(now, from, msg, fx),
             Actor::Consumer(a) => a.handle_message(now, from, msg, fx),
+            Actor::Client(a) => a.handle_message(now, from, msg, fx),
         }
     }
 }
@@ -89,6 +94,13 @@ impl Slot {
     }
 }
 
+/// A real client's connection (`Command::ClientConnect`).
+#[derive(Clone, Debug)]
+pub(super) struct ClientDef {
+    pub(super) broker: BrokerId,
+    pub(super) client_id: Arc<str>,
+}
+
 /// Whether `__consumer_offsets` exists, or must be created for a consumer added with a group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum OffsetsTopic {
@@ -113,6 +125,12 @@ pub struct World {
     pub(super) producers: Vec<ProducerDef>,
     pub(super) consumers: Vec<ConsumerDef>,
     pub(super) offsets_topic: OffsetsTopic,
+    /// Real clients' connections by node index - 1 (`kafkascope serve`), in the order they
+    /// opened.
+    pub(super) clients: Vec<ClientDef>,
+    /// Nodes an `isolate` cut off and no `heal` reconnected: a client connecting to one is cut
+    /// off too.
+    pub(super) isolated: std::collections::BTreeSet<NodeId>,
     /// `crash … when = "mid-batch"` commands waiting for their consumer to be mid-batch.
     pub(super) waiting: Vec<(Command, NodeId)>,
     pub trace: Trace,
@@ -205,6 +223,12 @@ impl World {
     /// The consumer `NodeId::Consumer(i)`, declared or added while running.
     pub fn consumer(&self, i: u16) -> Option<&ConsumerDef> {
         self.consumers.get(usize::from(i))
+    }
+
+    /// A real client's connection `NodeId::Client(i)`: its broker and its `client.id`.
+    pub fn client(&self, i: u16) -> Option<(BrokerId, &str)> {
+        let c = self.clients.get(usize::from(i).checked_sub(1)?)?;
+        Some((c.broker, &c.client_id))
     }
 
     pub fn network(&self) -> &Network {
@@ -394,6 +418,10 @@ impl World {
                     bootstrap: sc.broker_ids(),
                 };
                 Actor::Consumer(Box::new(Consumer::new(spec, self.seed, now)))
+            }
+            NodeId::Client(i) => {
+                let broker = self.clients[usize::from(i) - 1].broker;
+                Actor::Client(Box::new(Connection::new(id, broker)))
             }
         };
         slot.actor = Some(actor);

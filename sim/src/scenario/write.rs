@@ -316,6 +316,33 @@ pub fn to_toml(s: &Scenario) -> String {
                     replication_factor.to_string(),
                 );
             }
+            Command::ClientConnect {
+                client,
+                broker,
+                client_id,
+            } => {
+                line(&mut o, "action", q("client-connect"));
+                line(&mut o, "client", client.to_string());
+                line(&mut o, "broker", broker.to_string());
+                line(&mut o, "client-id", q(client_id));
+            }
+            Command::ClientRequest {
+                client,
+                request,
+                messages,
+            } => {
+                line(&mut o, "action", q("client-request"));
+                line(&mut o, "client", client.to_string());
+                line(&mut o, "request", request.to_string());
+                // The simulation's own messages, as JSON: what the gateway made of the wire
+                // request, so the file replays without the gateway.
+                let json = serde_json::to_string(messages).expect("messages serialize");
+                line(&mut o, "messages", q(&json));
+            }
+            Command::ClientClose { client } => {
+                line(&mut o, "action", q("client-close"));
+                line(&mut o, "client", client.to_string());
+            }
             Command::AddPartitions { topic, partitions } => {
                 line(&mut o, "action", q("add-partitions"));
                 line(&mut o, "topic", q(topic));

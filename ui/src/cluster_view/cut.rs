@@ -17,6 +17,8 @@ pub fn linked(session: &Session, a: NodeId, b: NodeId) -> bool {
         NodeId::Producer(i) => session.producer(i).is_some(),
         NodeId::Reader => s.reader,
         NodeId::Consumer(i) => session.consumer(i).is_some(),
+        // Real clients (`kafkascope serve`) are not drawn in the app yet.
+        NodeId::Client(_) => false,
     };
     let broker = |n: NodeId| matches!(n, NodeId::Broker(_));
     a != b && known(a) && known(b) && (broker(a) || broker(b))

@@ -184,7 +184,7 @@ pub fn layout(area: Rect, shape: &Shape) -> Layout {
                     let dy = (band.top() - g - r.bottom()).max(0.0);
                     *r = r.translate(vec2(0.0, dy));
                 }
-                NodeId::Producer(_) | NodeId::Reader | NodeId::Consumer(_) => {
+                NodeId::Producer(_) | NodeId::Reader | NodeId::Consumer(_) | NodeId::Client(_) => {
                     // All rows move together, so the first row is `g` under the brokers.
                     let dy = (band.bottom() + g - clients_top).min(0.0);
                     *r = r.translate(vec2(0.0, dy));

@@ -548,6 +548,63 @@ impl Parser<'_> {
                     replication_factor: rf?,
                 })
             }
+            "client-connect" => {
+                let client = s.require(self, "client", &what, "1");
+                let broker = s.require(self, "broker", &what, "1");
+                let client_id = s.require(self, "client-id", &what, "\"kafka-python-3.0.0\"");
+                let client = client.and_then(|e| self.client_index(&e));
+                let broker = broker.and_then(|e| {
+                    let b = self.int(&e.name, e.value, 1, i64::from(u32::MAX))? as u32;
+                    match w.brokers {
+                        Some(n) if b > n => {
+                            self.error_help(
+                                e.value.span(),
+                                format!("there is no broker-{b}"),
+                                format!("the cluster has {}", plural(n, "broker")),
+                            );
+                            None
+                        }
+                        _ => Some(b),
+                    }
+                });
+                let client_id = client_id.and_then(|e| self.string(&e.name, e.value));
+                Some(Command::ClientConnect {
+                    client: client?,
+                    broker: broker?,
+                    client_id: client_id?.into(),
+                })
+            }
+            "client-request" => {
+                let client = s.require(self, "client", &what, "1");
+                let request = s.require(self, "request", &what, "1");
+                let messages = s.require(self, "messages", &what, "'[{\"MetadataRequest\":{\"correlation\":1}}]'");
+                let client = client.and_then(|e| self.client_index(&e));
+                let request = request.and_then(|e| self.int(&e.name, e.value, 0, i64::MAX));
+                let messages = messages.and_then(|e| {
+                    let text = self.string(&e.name, e.value)?;
+                    match serde_json::from_str::<Vec<crate::protocol::Message>>(text) {
+                        Ok(m) => Some(m),
+                        Err(err) => {
+                            self.error_help(
+                                e.value.span(),
+                                format!("`messages` is not a list of the simulation's messages: {err}"),
+                                "it is written by `kafkascope serve --record`; record the session again",
+                            );
+                            None
+                        }
+                    }
+                });
+                Some(Command::ClientRequest {
+                    client: client?,
+                    request: request? as u64,
+                    messages: messages?,
+                })
+            }
+            "client-close" => {
+                let client = s.require(self, "client", &what, "1");
+                let client = client.and_then(|e| self.client_index(&e));
+                Some(Command::ClientClose { client: client? })
+            }
             "add-partitions" => {
                 let topic = s.require(self, "topic", &what, "\"orders\"");
                 let partitions = s.require(self, "partitions", &what, "6");
@@ -560,6 +617,12 @@ impl Parser<'_> {
             }
             _ => None,
         }
+    }
+
+    /// A real client's connection number (`client-3` is 3).
+    pub(super) fn client_index(&mut self, e: &Entry<'_, '_>) -> Option<u16> {
+        self.int(&e.name, e.value, 1, i64::from(u16::MAX - 1))
+            .map(|i| i as u16)
     }
 
     /// A partition count, within Kafka's range for `partitions`.

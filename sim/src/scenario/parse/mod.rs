@@ -108,6 +108,10 @@ const ACTIONS: &[(&str, &[&str])] = &[
         &["topic", "partitions", "replication.factor"],
     ),
     ("add-partitions", &["topic", "partitions"]),
+    // A real client's session, as `kafkascope serve --record` writes it.
+    ("client-connect", &["client", "broker", "client-id"]),
+    ("client-request", &["client", "request", "messages"]),
+    ("client-close", &["client"]),
     // And any Kafka producer or consumer setting.
     (
         "add-producer",
