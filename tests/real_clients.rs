@@ -1093,3 +1093,51 @@ fn a_recorded_session_replays_to_the_same_trace_hash() {
     );
     drop(stopped.dir);
 }
+
+/// Without any client (and without Python): serve accepts typed faults, refuses a bad one
+/// with `error:` and changes nothing, and the recording of the session replays to the hash
+/// serve printed.
+#[test]
+fn typed_faults_are_recorded_and_replay_to_the_same_trace_hash() {
+    let mut serve = Serve::start();
+    serve.command(&format!("crash leader of {TOPIC}-0"));
+    serve.command("isolate broker-3");
+    serve.command("heal");
+    serve.proc.send("crash broker-9");
+    let refused = serve
+        .proc
+        .wait_for("an `error:` for `crash broker-9`", STEP, |l| {
+            l.starts_with("error:") || l.ends_with(": crash broker-9")
+        });
+    assert!(
+        refused.starts_with("error:"),
+        "expected serve to refuse `crash broker-9` (there are 3 brokers) with `error:`; it said `{refused}`"
+    );
+    serve.command("pause broker-2");
+    serve.command("resume broker-2");
+    let stopped = serve.stop();
+    let text = std::fs::read_to_string(&stopped.recorded).unwrap_or_else(|e| {
+        panic!(
+            "expected the recording at {}; {e}",
+            stopped.recorded.display()
+        )
+    });
+    // (The last typed command may fall at the very millisecond serve stops, and out of it.)
+    for fault in ["isolate", "heal", "pause"] {
+        assert!(
+            text.contains(&format!("\"{fault}\"")),
+            "expected the recording to hold the typed `{fault}`; it is:\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("broker-9"),
+        "expected the refused `crash broker-9` left out of the recording; it is:\n{text}"
+    );
+    let replayed = replay_hash(&stopped.recorded);
+    assert_eq!(
+        replayed,
+        stopped.trace_hash,
+        "expected `kafkascope run {} --json` to give serve's trace hash; it gave another",
+        stopped.recorded.display()
+    );
+}
