@@ -53,7 +53,7 @@ pub enum Cmd {
         /// has no authentication.
         #[arg(long, default_value = "127.0.0.1")]
         bind: String,
-        /// broker-1's port; broker-N listens on PORT + N - 1.
+        /// broker-1's port; broker-N listens on PORT + N - 1 (0: each broker on a free port).
         #[arg(long, default_value_t = 9092)]
         port: u16,
         /// Virtual seconds per wall second (0.1 is slow motion).

@@ -30,7 +30,8 @@ pub enum NetEvent {
     Eof,
 }
 
-/// Binds every broker's port; an error names the one that is taken.
+/// Binds every broker's port (broker-N on `base_port + N - 1`, or each on a free port when
+/// `base_port` is 0); an error names the one that is taken.
 pub fn bind(
     host: &str,
     base_port: u16,
@@ -39,7 +40,10 @@ pub fn bind(
     brokers
         .iter()
         .map(|&b| {
-            let port = u32::from(base_port) + b - 1;
+            let port = match base_port {
+                0 => 0,
+                p => u32::from(p) + b - 1,
+            };
             let port = u16::try_from(port)
                 .map_err(|_| format!("broker-{b} would need port {port}, above 65535"))?;
             TcpListener::bind((host, port))
@@ -108,7 +112,9 @@ fn read_frame(stream: &mut impl Read) -> Result<Option<Vec<u8>>, String> {
     }
     let size = i32::from_be_bytes(size);
     let Ok(size) = usize::try_from(size) else {
-        return Err(format!("frame size {size} is negative: not a Kafka client?"));
+        return Err(format!(
+            "frame size {size} is negative: not a Kafka client?"
+        ));
     };
     if size > MAX_FRAME {
         return Err(format!(

@@ -192,9 +192,23 @@ mod tests {
     fn a_split_request_is_answered_once_every_part_is_and_the_next_waits_for_it() {
         let mut c = Connection::new(NodeId::Client(1), 2);
         let mut fx = Effects::default();
-        c.request(0, 1, vec![produce(1, 0, Acks::All), produce(2, 1, Acks::All)], &mut fx);
-        c.request(0, 2, vec![Message::MetadataRequest { correlation: 3 }], &mut fx);
-        assert_eq!(fx.sends.len(), 2, "the second request waits behind the first");
+        c.request(
+            0,
+            1,
+            vec![produce(1, 0, Acks::All), produce(2, 1, Acks::All)],
+            &mut fx,
+        );
+        c.request(
+            0,
+            2,
+            vec![Message::MetadataRequest { correlation: 3 }],
+            &mut fx,
+        );
+        assert_eq!(
+            fx.sends.len(),
+            2,
+            "the second request waits behind the first"
+        );
         fx.sends.clear();
         c.handle_message(5, NodeId::Broker(2), answer(2, 1), &mut fx);
         assert!(answered(&fx).is_empty());
@@ -205,7 +219,11 @@ mod tests {
         assert_eq!(answered(&fx), vec![(1, 2)]);
         match &fx.events[0] {
             Event::ClientAnswered { responses, .. } => {
-                assert_eq!(responses[0].correlation(), Some(1), "in the request's order");
+                assert_eq!(
+                    responses[0].correlation(),
+                    Some(1),
+                    "in the request's order"
+                );
             }
             e => panic!("{e:?}"),
         }
@@ -230,6 +248,10 @@ mod tests {
         )));
         let sent = fx.sends.len();
         c.request(3, 3, vec![produce(3, 0, Acks::All)], &mut fx);
-        assert_eq!(fx.sends.len(), sent, "nothing is sent on a closed connection");
+        assert_eq!(
+            fx.sends.len(),
+            sent,
+            "nothing is sent on a closed connection"
+        );
     }
 }

@@ -534,17 +534,14 @@ pub(super) fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
         }
         Command::ClientClose { client } => {
             let id = NodeId::Client(*client);
-            match w.slots.get(&id).map(|s| s.status) {
-                Some(NodeStatus::Running) => {
-                    w.push(Event::ClientClosed {
-                        client: id,
-                        by: ClosedBy::Client,
-                    });
-                    w.stop_actor(id, CrashKind::Process);
-                    ops.push(NodeOp::Kill(id));
-                }
-                // Closed by the broker already (a reset), or never opened.
-                _ => {}
+            // Nothing to do when the broker closed it already (a reset), or it never opened.
+            if w.slots.get(&id).map(|s| s.status) == Some(NodeStatus::Running) {
+                w.push(Event::ClientClosed {
+                    client: id,
+                    by: ClosedBy::Client,
+                });
+                w.stop_actor(id, CrashKind::Process);
+                ops.push(NodeOp::Kill(id));
             }
         }
     }

@@ -9,10 +9,10 @@ use tokio::sync::Notify;
 
 use crate::broker::{Broker, BrokerDisk, BrokerSetup};
 use crate::command::Command;
+use crate::connection::Connection;
 use crate::consumer::{Consumer, ConsumerSpec};
 use crate::controller::{Controller, ControllerDisk, TopicPolicy, TopicSpec};
 use crate::effects::Effects;
-use crate::connection::Connection;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use crate::network::{Network, Reachability};
 use crate::producer::{Producer, ProducerSpec};

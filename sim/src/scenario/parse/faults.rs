@@ -577,7 +577,12 @@ impl Parser<'_> {
             "client-request" => {
                 let client = s.require(self, "client", &what, "1");
                 let request = s.require(self, "request", &what, "1");
-                let messages = s.require(self, "messages", &what, "'[{\"MetadataRequest\":{\"correlation\":1}}]'");
+                let messages = s.require(
+                    self,
+                    "messages",
+                    &what,
+                    "'[{\"MetadataRequest\":{\"correlation\":1}}]'",
+                );
                 let client = client.and_then(|e| self.client_index(&e));
                 let request = request.and_then(|e| self.int(&e.name, e.value, 0, i64::MAX));
                 let messages = messages.and_then(|e| {
