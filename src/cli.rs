@@ -184,6 +184,17 @@ pub struct UiArgs {
     /// With --lesson: open it on this step (1-based).
     #[arg(long, requires = "lesson", value_name = "N")]
     pub step: Option<usize>,
+    /// Serve the scenario (`real-clients` when none is given) live to real Kafka clients
+    /// (kafka-python, librdkafka, kcat, Java) on loopback, as `kafkascope serve` does, and
+    /// show it as it happens; faults from the app apply now.
+    #[arg(long, conflicts_with_all = ["compare", "compare_set", "lesson"])]
+    pub serve: bool,
+    /// With --serve: broker-1's port (broker-N's is PORT + N - 1; 0 picks free ports).
+    #[arg(long, requires = "serve", value_name = "PORT")]
+    pub port: Option<u16>,
+    /// With --serve: virtual seconds per wall second (default 1).
+    #[arg(long, requires = "serve", value_name = "X")]
+    pub speed: Option<f64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -424,7 +435,18 @@ fn ui(args: UiArgs) -> ExitCode {
         tab,
         lesson,
         step: lesson_step,
+        serve,
+        port,
+        speed,
     } = args;
+    if let Some(x) = speed.filter(|x| !(*x > 0.0 && x.is_finite())) {
+        eprintln!("kafkascope: --speed must be above 0, found {x}");
+        return ExitCode::from(2);
+    }
+    let scenario = match (serve, scenario) {
+        (true, None) => Some("real-clients".to_string()),
+        (_, s) => s,
+    };
     // Parsed here too, so a bad file gets the CLI's located diagnostics.
     let text_of = |arg: Option<String>| -> Result<Option<(String, String)>, String> {
         let Some(arg) = arg else { return Ok(None) };
@@ -456,6 +478,13 @@ fn ui(args: UiArgs) -> ExitCode {
         screenshot: screenshot.map(|path| kafkascope_ui::ScreenshotPlan { path, frames: 8 }),
         lesson,
         lesson_step,
+        serve: serve.then(|| {
+            let d = kafkascope_ui::Serve::default();
+            kafkascope_ui::Serve {
+                port: port.unwrap_or(d.port),
+                speed: speed.unwrap_or(d.speed),
+            }
+        }),
         ..Default::default()
     };
     match kafkascope_ui::run(options) {

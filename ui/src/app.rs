@@ -25,12 +25,20 @@ impl Plugin for CorePlugin {
         let mut library = self.options.library.clone();
         library.push(sandbox());
         let mut intents = Intents::default();
-        if let Some((source, text)) = &self.options.open {
-            intents.push(Intent::Open {
+        match (&self.options.open, self.options.serve) {
+            (Some((source, text)), Some(serve)) => intents.push(Intent::Serve {
                 source: source.clone(),
                 text: text.clone(),
                 seed: self.options.seed,
-            });
+                port: serve.port,
+                speed: serve.speed,
+            }),
+            (Some((source, text)), None) => intents.push(Intent::Open {
+                source: source.clone(),
+                text: text.clone(),
+                seed: self.options.seed,
+            }),
+            (None, _) => {}
         }
         match &self.options.compare {
             Some((source, text)) => intents.push(Intent::Compare {
@@ -83,11 +91,30 @@ impl Plugin for CorePlugin {
 }
 
 /// Takes in whatever the simulation thread has sent since the last frame.
-fn pump_replies(sim: Res<Sim>, mut watch: ResMut<Watch>) {
+fn pump_replies(sim: Res<Sim>, mut watch: ResMut<Watch>, mut status: ResMut<Status>) {
     let replies = sim.0.drain();
-    if let Some(s) = &mut watch.session {
-        for r in replies {
-            s.absorb(r);
+    let Watch {
+        session,
+        checkpoints,
+        ..
+    } = &mut *watch;
+    for r in replies {
+        if let crate::sim_thread::Reply::Saved(result) = &r {
+            match result {
+                Ok(path) => status.set(format!(
+                    "saved the live session as {path}: `kafkascope run {path}` replays it \
+                     without the clients"
+                )),
+                Err(e) => status.set(e.clone()),
+            }
+            continue;
+        }
+        if let Some(s) = session {
+            // A live session that ended goes on as an ordinary one: its recording re-simulated.
+            if let Some(next) = s.absorb(r) {
+                checkpoints.truncate(s.entries.len());
+                sim.0.send(next);
+            }
         }
     }
 }

@@ -97,6 +97,8 @@ pub struct ClusterAt {
     pub reader: ReaderProgress,
     /// The clients added while running (`NodeAdded`) by the displayed moment.
     pub added: BTreeSet<NodeId>,
+    /// The real clients (`NodeId::Client`) whose connection has closed by the displayed moment.
+    pub closed: BTreeSet<NodeId>,
     /// Consumers by index (`NodeId::Consumer(i)`), from their events.
     pub consumers: BTreeMap<u16, ConsumerAt>,
     /// Groups whose coordinator has started a rebalance that is not yet stable.
@@ -631,6 +633,9 @@ impl ClusterAt {
             } => self.producers.entry(*p).or_default().failed += values.len() as u64,
             Event::NodeAdded { node, .. } => {
                 self.added.insert(*node);
+            }
+            Event::ClientClosed { client, .. } => {
+                self.closed.insert(*client);
             }
             _ => {}
         }

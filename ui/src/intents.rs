@@ -13,6 +13,7 @@ use crate::compare::Compare;
 use crate::lesson::{Learning, LessonIntent};
 use crate::playback::Playback;
 use crate::session::Session;
+use crate::sim_thread::Request;
 use crate::state::{Sim, Status, Watch};
 
 // A few intents a frame at most: a large command inline costs nothing worth a box.
@@ -25,6 +26,21 @@ pub enum Intent {
         text: String,
         seed: Option<u64>,
     },
+    /// Open a scenario as a live session (`kafkascope ui --serve`): real clients connect to
+    /// broker-1 on `port` (broker-N on `port + N - 1`; 0 for free ports), virtual time runs at
+    /// `speed` × the wall clock.
+    Serve {
+        source: String,
+        text: String,
+        seed: Option<u64>,
+        port: u16,
+        speed: f64,
+    },
+    /// The play head back on the newest moment of the live session, following it.
+    BackToLive,
+    /// End the live session (its clients are disconnected) and go on as an ordinary session of
+    /// its recording, where interventions branch ("Branch from here: stops serving").
+    StopServing,
     /// Read a scenario file and open it.
     OpenFile(PathBuf),
     /// Write the session (scenario, seed, interventions) as a scenario file.
@@ -125,6 +141,49 @@ fn apply(
                 Err(e) => status.set(e.to_string()),
             }
         }
+        Intent::Serve {
+            source,
+            text,
+            seed,
+            port,
+            speed,
+        } => match kafkascope_sim::scenario::parse(&source, &text) {
+            Ok(scenario) => {
+                learning.close(pb);
+                let seed = seed.unwrap_or(scenario.seed);
+                let mut session = Session::new(source, scenario, seed);
+                sim.0.send(session.start_live(text, port, speed));
+                watch.open(session);
+                compare.close();
+                *pb = Playback {
+                    speed: pb.speed,
+                    playing: true,
+                    follow: true,
+                    ..Default::default()
+                };
+                status.set("");
+            }
+            Err(e) => status.set(e.to_string()),
+        },
+        Intent::BackToLive => {
+            if let Some(s) = &watch.session {
+                pb.back_to_live(s);
+            }
+        }
+        Intent::StopServing => {
+            if let Some(s) = &mut watch.session {
+                if let Some(l) = s.live.as_mut().filter(|l| !l.stopping) {
+                    l.stopping = true;
+                    pb.leave_live();
+                    pb.playing = false;
+                    sim.0.send(Request::LiveStop);
+                    status.set(
+                        "stopped serving: the clients were disconnected; interventions now \
+                         branch from the displayed moment",
+                    );
+                }
+            }
+        }
         Intent::OpenFile(path) => match std::fs::read_to_string(&path) {
             Ok(text) => apply(
                 Intent::Open {
@@ -143,6 +202,11 @@ fn apply(
         },
         Intent::Save(path) => {
             let Some(s) = &watch.session else { return };
+            if s.serving() {
+                // The live session writes its recording; the reply sets the status.
+                sim.0.send(Request::LiveSave(path));
+                return;
+            }
             let text = kafkascope_sim::scenario::to_toml(&s.as_scenario());
             match std::fs::write(&path, text) {
                 Ok(()) => status.set(format!(
@@ -156,6 +220,9 @@ fn apply(
             }
         }
         Intent::Home => {
+            if watch.session.as_ref().is_some_and(|s| s.live.is_some()) {
+                sim.0.send(Request::LiveStop);
+            }
             learning.close(pb);
             watch.close();
             compare.close();
@@ -168,11 +235,13 @@ fn apply(
                 }
                 pb.playing = !pb.playing;
                 pb.stop_at = None;
+                pb.leave_live();
             }
         }
         Intent::Seek(t) => {
             if let Some(s) = &watch.session {
                 pb.stop_at = None;
+                pb.leave_live();
                 pb.seek(t, s);
             }
         }
@@ -180,6 +249,7 @@ fn apply(
             if let Some(s) = &watch.session {
                 pb.playing = false;
                 pb.stop_at = None;
+                pb.leave_live();
                 let t = pb.shown(s) as f64 + d as f64;
                 pb.seek(t, s);
             }
@@ -188,6 +258,7 @@ fn apply(
             if let Some(s) = &watch.session {
                 pb.playing = false;
                 pb.stop_at = None;
+                pb.leave_live();
                 let now = pb.shown(s);
                 let target = if forward {
                     s.entries.get(s.entries_through(now)).map(|e| e.at)
@@ -242,6 +313,18 @@ fn apply(
             let Some(s) = &watch.session else { return };
             let at: Millis = (pb.shown(s) + 1).min(s.end());
             crate::lesson::intervene(learning, TimedCommand { at, command }, watch, sim);
+        }
+        Intent::Intervene(command) if watch.session.as_ref().is_some_and(Session::serving) => {
+            // Live: the fault happens now, in the session the clients are connected to.
+            let now = watch.session.as_ref().map_or(0, |s| s.simulated_to);
+            status.set(format!(
+                "applied now, at {} in the live session",
+                crate::playback::fmt_ms(now as f64)
+            ));
+            sim.0.send(Request::LiveApply(command));
+        }
+        Intent::Intervene(_) if watch.session.as_ref().is_some_and(|s| s.live.is_some()) => {
+            status.set("the live session is stopping: intervene once its recording is loaded");
         }
         Intent::Intervene(command) => {
             let Watch {

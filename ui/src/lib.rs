@@ -88,6 +88,25 @@ pub struct UiOptions {
     /// Where progress is kept (`progress.json`); the data directory when `None`
     /// (`$KAFKASCOPE_DATA_DIR`, else the platform's).
     pub data_dir: Option<PathBuf>,
+    /// Serve `open`'s scenario live to real Kafka clients (`kafkascope ui --serve`).
+    pub serve: Option<Serve>,
+}
+
+/// How `kafkascope ui --serve` serves: broker-1's port (broker-N's is `port + N - 1`; 0 gives
+/// every broker a free port) and virtual seconds per wall second.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Serve {
+    pub port: u16,
+    pub speed: f64,
+}
+
+impl Default for Serve {
+    fn default() -> Self {
+        Serve {
+            port: 9092,
+            speed: 1.0,
+        }
+    }
 }
 
 /// Save a PNG of the window after the scenario has been simulated up to the displayed time

@@ -22,6 +22,9 @@ pub struct Playback {
     /// Where playing stops by itself (a lesson playing on to a step's `until`); cleared when it
     /// gets there or the user moves the time.
     pub stop_at: Option<f64>,
+    /// In a live session, the play head follows the newest moment; scrubbing back clears it
+    /// ("Back to live" sets it again).
+    pub follow: bool,
 }
 
 impl Default for Playback {
@@ -31,6 +34,7 @@ impl Default for Playback {
             playing: false,
             speed: DEFAULT_SPEED,
             stop_at: None,
+            follow: false,
         }
     }
 }
@@ -54,6 +58,10 @@ impl Playback {
     /// Advances by `wall_secs` of wall time when playing; waits for the simulation when it
     /// is behind, and stops at the end.
     pub fn advance(&mut self, wall_secs: f64, session: &Session) {
+        if self.following(session) {
+            self.time_ms = Self::available(session);
+            return;
+        }
         if !self.playing {
             return;
         }
@@ -72,6 +80,27 @@ impl Playback {
             self.time_ms = session.end() as f64;
             self.playing = false;
         }
+    }
+
+    /// Whether the play head is on the newest moment of a live session, moving with it.
+    pub fn following(&self, session: &Session) -> bool {
+        self.follow && session.serving()
+    }
+
+    /// Back to the newest moment of a live session, following it.
+    pub fn back_to_live(&mut self, session: &Session) {
+        if session.serving() {
+            self.follow = true;
+            self.playing = true;
+            self.stop_at = None;
+            self.time_ms = Self::available(session);
+        }
+    }
+
+    /// Leaves the newest moment (a seek, a step, a pause): the live session goes on, the view
+    /// shows the past.
+    pub fn leave_live(&mut self) {
+        self.follow = false;
     }
 
     pub fn seek(&mut self, t: f64, session: &Session) {
@@ -100,4 +129,84 @@ pub fn fmt_speed(s: f64) -> String {
 pub fn fmt_ms(t: f64) -> String {
     let ms = t.max(0.0).floor() as u64;
     format!("{}.{:03} s", ms / 1000, ms % 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim_thread::Reply;
+
+    fn live_session() -> Session {
+        let text = include_str!("../../scenarios/real-clients.toml");
+        let scenario = kafkascope_sim::scenario::parse("real-clients", text).unwrap();
+        let mut s = Session::new("real-clients", scenario, 1);
+        let _ = s.start_live(text.into(), 0, 1.0);
+        s
+    }
+
+    fn reach(s: &mut Session, t: Millis) {
+        s.absorb(Reply::Entries {
+            generation: s.generation,
+            entries: Vec::new(),
+            simulated_to: t,
+        });
+    }
+
+    #[test]
+    fn in_a_live_session_the_play_head_follows_the_newest_moment_until_it_is_moved() {
+        let mut s = live_session();
+        let mut pb = Playback {
+            follow: true,
+            playing: true,
+            ..Default::default()
+        };
+        reach(&mut s, 1_000);
+        pb.advance(0.016, &s);
+        assert_eq!(pb.time_ms, 999.0);
+        assert_eq!(s.end(), 1_000, "the timeline ends where the session is");
+        reach(&mut s, 5_000);
+        pb.advance(0.016, &s);
+        assert_eq!(pb.time_ms, 4_999.0);
+
+        // Scrubbing back: the view stays in the past while the session goes on.
+        pb.leave_live();
+        pb.seek(2_000.0, &s);
+        pb.playing = false;
+        reach(&mut s, 9_000);
+        pb.advance(0.016, &s);
+        assert_eq!(pb.shown(&s), 2_000);
+        assert!(!pb.following(&s));
+
+        // Back to live.
+        pb.back_to_live(&s);
+        assert!(pb.following(&s));
+        assert_eq!(pb.time_ms, 8_999.0);
+        reach(&mut s, 9_500);
+        pb.advance(0.016, &s);
+        assert_eq!(pb.time_ms, 9_499.0);
+    }
+
+    #[test]
+    fn an_ordinary_session_is_never_followed() {
+        let text = include_str!("../../scenarios/real-clients.toml");
+        let scenario = kafkascope_sim::scenario::parse("real-clients", text).unwrap();
+        let mut s = Session::new("real-clients", scenario, 1);
+        reach(&mut s, 5_000);
+        let mut pb = Playback {
+            follow: true,
+            ..Default::default()
+        };
+        pb.advance(0.016, &s);
+        assert!(!pb.following(&s));
+        assert_eq!(pb.time_ms, 0.0);
+        pb.back_to_live(&s);
+        assert!(!pb.following(&s));
+        assert_eq!(pb.time_ms, 0.0);
+        // A live session that is stopping is no longer followed either.
+        let mut s = live_session();
+        reach(&mut s, 5_000);
+        s.live.as_mut().unwrap().stopping = true;
+        pb.follow = true;
+        assert!(!pb.following(&s));
+    }
 }

@@ -45,7 +45,18 @@ fn shoot(
         return;
     }
     shot.waited += 1;
-    let ready = watch.session.as_ref().is_none_or(|s| s.complete())
+    // A live session never completes: it is ready 3 s after a real client has connected.
+    let live_ready = |s: &crate::session::Session| {
+        s.serving()
+            && s.real_clients
+                .values()
+                .next()
+                .is_some_and(|c| s.simulated_to > c.at + 3_000)
+    };
+    let ready = watch
+        .session
+        .as_ref()
+        .is_none_or(|s| s.complete() || live_ready(s))
         && compare.session().is_none_or(|s| s.complete());
     if !ready && shot.waited < MAX_WAIT_FRAMES {
         return;

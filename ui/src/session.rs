@@ -11,12 +11,49 @@ use kafkascope_sim::checkers::Findings;
 use kafkascope_sim::command::Command;
 use kafkascope_sim::command::TimedCommand;
 use kafkascope_sim::config::ProducerConfig;
-use kafkascope_sim::ids::{Millis, NodeId, NodeNames};
+use kafkascope_sim::ids::{BrokerId, Millis, NodeId, NodeNames};
 use kafkascope_sim::scenario::{ConsumerDef, ProducerDef, Scenario};
 use kafkascope_sim::trace::{ChangeReason, Event, LinkChange, TraceEntry};
 
 use crate::metrics::Metrics;
-use crate::sim_thread::{Reply, Request};
+use crate::sim_thread::{LiveStart, Reply, Request};
+
+/// A live session's state (`kafkascope ui --serve`): real clients connect while it serves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveInfo {
+    /// The clients' `bootstrap.servers`, once the ports are bound.
+    pub bootstrap: Option<String>,
+    /// Why it could not start.
+    pub error: Option<String>,
+    /// Asked to stop ("Branch from here"): waiting for the recording.
+    pub stopping: bool,
+}
+
+/// A real client's connection (`NodeId::Client(i)`), from its `NodeAdded`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RealClient {
+    /// Its `client.id` (or what the connection said about itself).
+    pub client_id: String,
+    /// The broker it is connected to.
+    pub broker: Option<BrokerId>,
+    /// When it connected.
+    pub at: Millis,
+}
+
+impl RealClient {
+    /// From a `NodeAdded`'s description: `kafka-python-3.0.0, connected to broker-2`.
+    pub fn parse(description: &str, at: Millis) -> RealClient {
+        let (id, broker) = match description.rsplit_once(", connected to broker-") {
+            Some((id, b)) => (id, b.trim().parse().ok()),
+            None => (description, None),
+        };
+        RealClient {
+            client_id: id.to_string(),
+            broker,
+            at,
+        }
+    }
+}
 
 /// Where a record came from, for colouring its cells.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,6 +118,11 @@ pub struct Session {
     pub metrics: Metrics,
     /// Whether the run has few enough records that every acknowledgement is worth a log line.
     detailed: bool,
+    /// Serving real clients (`kafkascope ui --serve`): the trace grows with the wall clock and
+    /// interventions apply now instead of branching.
+    pub live: Option<LiveInfo>,
+    /// The real clients' connections by index (`NodeId::Client(i)`), as the trace adds them.
+    pub real_clients: BTreeMap<u16, RealClient>,
 }
 
 /// Runs with at most this many records a second narrate every acknowledgement.
@@ -113,6 +155,8 @@ impl Session {
             origins: HashMap::new(),
             metrics: Metrics::new(scenario_duration),
             detailed,
+            live: None,
+            real_clients: BTreeMap::new(),
         };
         session.refresh_clients();
         session
@@ -230,9 +274,38 @@ impl Session {
         self.consumers.get(usize::from(i))
     }
 
-    /// The end of the run: the scenario's duration.
+    /// The end of the run: the scenario's duration; while live, the time reached so far.
     pub fn end(&self) -> Millis {
-        self.scenario.duration
+        if self.live.is_some() {
+            self.simulated_to
+        } else {
+            self.scenario.duration
+        }
+    }
+
+    /// Serving real clients now (not yet asked to stop).
+    pub fn serving(&self) -> bool {
+        self.live.as_ref().is_some_and(|l| !l.stopping)
+    }
+
+    /// The session as a live one: the request that starts serving on `port` at `speed`.
+    pub fn start_live(&mut self, text: String, port: u16, speed: f64) -> Request {
+        self.live = Some(LiveInfo {
+            bootstrap: None,
+            error: None,
+            stopping: false,
+        });
+        Request::Live {
+            generation: self.generation,
+            start: Box::new(LiveStart {
+                scenario: self.scenario.clone(),
+                text,
+                name: self.source.clone(),
+                seed: self.seed,
+                port,
+                speed,
+            }),
+        }
     }
 
     pub fn complete(&self) -> bool {
@@ -251,9 +324,28 @@ impl Session {
         }
     }
 
-    /// Takes in a reply from the simulation thread; stale generations are ignored.
-    pub fn absorb(&mut self, reply: Reply) {
+    /// Takes in a reply from the simulation thread; stale generations are ignored. Returns the
+    /// request to send next: when a live session has ended, the run that replays its recording
+    /// (an ordinary session from then on).
+    pub fn absorb(&mut self, reply: Reply) -> Option<Request> {
         match reply {
+            Reply::LiveStarted {
+                generation,
+                bootstrap,
+            } if generation == self.generation => {
+                if let Some(l) = &mut self.live {
+                    l.bootstrap = Some(bootstrap);
+                }
+            }
+            Reply::LiveFailed { generation, error } if generation == self.generation => {
+                if let Some(l) = &mut self.live {
+                    l.error = Some(error);
+                }
+            }
+            Reply::LiveEnded {
+                generation,
+                recording,
+            } if generation == self.generation => return Some(self.end_live(*recording)),
             Reply::Entries {
                 generation,
                 entries,
@@ -280,6 +372,19 @@ impl Session {
             }
             _ => {}
         }
+        None
+    }
+
+    /// The live session has ended with `recording` (its scenario, every command applied, and
+    /// the time reached): the session goes on as an ordinary one of that scenario, with room
+    /// to run on after it (the scenario's duration, or 30 s more), and the returned request
+    /// re-simulates it (the trace so far is the same, so only what follows travels).
+    pub fn end_live(&mut self, mut recording: Scenario) -> Request {
+        let reached = recording.duration;
+        recording.duration = self.scenario.duration.max(reached + 30_000);
+        self.scenario = recording;
+        self.live = None;
+        self.branch_to(Vec::new(), reached)
     }
 
     /// Records an intervention at `command.at` and discards the future after it: later
@@ -303,6 +408,7 @@ impl Session {
         self.interventions = commands;
         let keep = self.entries.partition_point(|e| e.at < at);
         self.entries.truncate(keep);
+        self.real_clients.retain(|_, c| c.at < at);
         self.narrated.retain(|(i, _)| *i < keep);
         self.marks.retain(|m| m.at < at);
         self.simulated_to = self.simulated_to.min(at);
@@ -336,6 +442,15 @@ impl Session {
     fn index(&mut self, e: &TraceEntry) {
         let i = self.entries.len();
         self.names.observe(&e.event);
+        if let Event::NodeAdded {
+            node: NodeId::Client(c),
+            description,
+            ..
+        } = &e.event
+        {
+            self.real_clients
+                .insert(*c, RealClient::parse(description, e.at));
+        }
         self.metrics.absorb(e.at, &e.event);
         if narrated(&e.event, self.detailed) {
             self.narrated.push((i, e.line(&self.names)));
@@ -422,4 +537,108 @@ fn mark(e: &Event, names: &NodeNames) -> Option<(MarkKind, String)> {
         ),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafkascope_sim::trace::ClosedBy;
+
+    fn live() -> Session {
+        let text = include_str!("../../scenarios/real-clients.toml");
+        let scenario = kafkascope_sim::scenario::parse("real-clients", text).unwrap();
+        let mut s = Session::new("real-clients", scenario, 1);
+        let _ = s.start_live(text.into(), 0, 1.0);
+        s
+    }
+
+    fn entry(at: Millis, event: Event) -> TraceEntry {
+        TraceEntry { at, event }
+    }
+
+    #[test]
+    fn a_real_clients_connection_is_read_off_its_node_added() {
+        assert_eq!(
+            RealClient::parse("kafka-python-3.0.0, connected to broker-2", 40),
+            RealClient {
+                client_id: "kafka-python-3.0.0".into(),
+                broker: Some(2),
+                at: 40,
+            }
+        );
+        let mut s = live();
+        s.absorb(Reply::Entries {
+            generation: s.generation,
+            entries: vec![
+                entry(
+                    12,
+                    Event::NodeAdded {
+                        node: NodeId::Client(1),
+                        name: "1".into(),
+                        description: "rdkafka, connected to broker-3".into(),
+                    },
+                ),
+                entry(
+                    30,
+                    Event::ClientClosed {
+                        client: NodeId::Client(1),
+                        by: ClosedBy::Client,
+                    },
+                ),
+            ],
+            simulated_to: 50,
+        });
+        assert_eq!(s.real_clients[&1].client_id, "rdkafka");
+        assert_eq!(s.real_clients[&1].broker, Some(3));
+        assert!(s.serving());
+        assert_eq!(s.end(), 50);
+    }
+
+    #[test]
+    fn a_live_session_that_ends_goes_on_as_its_recording() {
+        let mut s = live();
+        s.absorb(Reply::Entries {
+            generation: s.generation,
+            entries: vec![entry(
+                12,
+                Event::NodeAdded {
+                    node: NodeId::Client(1),
+                    name: "1".into(),
+                    description: "x, connected to broker-1".into(),
+                },
+            )],
+            simulated_to: 4_000,
+        });
+        let mut recording = s.scenario.clone();
+        recording.duration = 4_000;
+        recording.faults.push(TimedCommand {
+            at: 12,
+            command: Command::ClientConnect {
+                client: 1,
+                broker: 1,
+                client_id: "x".into(),
+            },
+        });
+        let request = s
+            .absorb(Reply::LiveEnded {
+                generation: s.generation,
+                recording: Box::new(recording),
+            })
+            .expect("the recording is re-simulated");
+        assert!(s.live.is_none());
+        assert_eq!(s.scenario.duration, 60_000, "room to run on");
+        assert_eq!(s.scenario.faults.len(), 1);
+        assert_eq!(s.entries.len(), 1, "the past is kept");
+        let Request::Run {
+            skip,
+            until,
+            generation,
+            ..
+        } = request
+        else {
+            panic!("a run");
+        };
+        assert_eq!((skip, until, generation), (1, 60_000, s.generation));
+        assert!(s.real_clients.contains_key(&1));
+    }
 }

@@ -19,7 +19,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("+  -", "speed ×2 / ÷2 (1/1000× to 1000×)"),
     (
         "Home  End",
-        "rewind to the start / go to the latest simulated moment",
+        "rewind to the start / go to the latest simulated moment (live: back to live)",
     ),
     (
         "1 … 9,  0",
@@ -165,6 +165,7 @@ fn handle(
         Key::Plus | Key::Equals => intents.push(Intent::SetSpeed(pb.speed * 2.0)),
         Key::Minus => intents.push(Intent::SetSpeed(pb.speed / 2.0)),
         Key::Home => intents.push(Intent::Seek(0.0)),
+        Key::End if session.serving() => intents.push(Intent::BackToLive),
         Key::End => intents.push(Intent::Seek(Playback::available(session))),
         Key::A => intents.push(Intent::Intervene(Command::Heal { between: None })),
         Key::Num0 => state.selected = Some(NodeId::Controller),

@@ -96,7 +96,30 @@ fn transport(ui: &mut egui::Ui, session: &Session, pb: &Playback, intents: &mut 
             intents.push(Intent::SetSpeed(speed));
         }
         r.on_hover_text("virtual time per wall time; + and - double and halve it");
-        if !session.complete() {
+        if session.serving() {
+            ui.separator();
+            if pb.following(session) {
+                ui.label(RichText::new("LIVE").strong().size(16.0))
+                    .on_hover_text("the play head follows the live session");
+            } else if ui
+                .button(RichText::new("⏭ Back to live").strong().size(16.0))
+                .on_hover_text("the live session went on while you looked at the past (End)")
+                .clicked()
+            {
+                intents.push(Intent::BackToLive);
+            }
+            if ui
+                .button("Branch from here: stops serving")
+                .on_hover_text(
+                    "ends the live session (the clients are disconnected); it goes on as an \
+                     ordinary session of its recording, where interventions re-simulate the \
+                     future from the displayed moment",
+                )
+                .clicked()
+            {
+                intents.push(Intent::StopServing);
+            }
+        } else if !session.complete() {
             ui.separator();
             ui.spinner();
             ui.label(format!("simulated {}", fmt_ms(session.simulated_to as f64)));

@@ -873,3 +873,189 @@ fn closing_a_consumer_leaves_its_group_and_the_others_take_over() {
     let owned: usize = (1..3).map(|i| w.cluster.consumer(i).owned.len()).sum();
     assert_eq!(owned, 6, "the two members left own every partition");
 }
+
+/// Runs frames until `f` finds what it looks for in the session (wall time passes: a live
+/// session runs on the wall clock).
+fn wait_for<T>(
+    app: &mut App,
+    what: &str,
+    f: impl Fn(&kafkascope_ui::session::Session) -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        app.update();
+        let w = app.world().resource::<Watch>();
+        if let Some(t) = w.session.as_ref().and_then(&f) {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "waited in vain for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// An ApiVersions v0 request as a client's first frame (request header v1).
+fn api_versions_v0(client_id: &str) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&18i16.to_be_bytes());
+    body.extend_from_slice(&0i16.to_be_bytes());
+    body.extend_from_slice(&7i32.to_be_bytes());
+    body.extend_from_slice(&(client_id.len() as i16).to_be_bytes());
+    body.extend_from_slice(client_id.as_bytes());
+    let mut frame = (body.len() as i32).to_be_bytes().to_vec();
+    frame.extend(body);
+    frame
+}
+
+#[test]
+fn a_live_session_serves_real_clients_takes_faults_now_and_branches_from_its_recording() {
+    use kafkascope_sim::trace::Event;
+    use kafkascope_ui::intents::Intent;
+    use kafkascope_ui::playback::Playback;
+    use std::io::{Read, Write};
+    let text = include_str!("../../scenarios/real-clients.toml");
+    let mut app = core_app(UiOptions {
+        open: Some(("real-clients".into(), text.into())),
+        serve: Some(kafkascope_ui::Serve {
+            port: 0,
+            speed: 1.0,
+        }),
+        ..Default::default()
+    });
+    app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(
+        100,
+    )));
+    let bootstrap = wait_for(&mut app, "the ports", |s| {
+        s.live.as_ref()?.bootstrap.clone()
+    });
+    assert_eq!(bootstrap.split(',').count(), 3, "{bootstrap}");
+    let port: u16 = bootstrap
+        .split(',')
+        .next()
+        .and_then(|a| a.rsplit(':').next())
+        .and_then(|p| p.parse().ok())
+        .expect("host:port");
+
+    // The play head follows the newest moment.
+    wait_for(&mut app, "time to pass", |s| {
+        (s.simulated_to > 300).then_some(())
+    });
+    let following = |app: &App| {
+        let w = app.world().resource::<Watch>();
+        let pb = app.world().resource::<Playback>();
+        let s = w.session.as_ref().unwrap();
+        (pb.following(s), pb.time_ms == Playback::available(s))
+    };
+    assert_eq!(following(&app), (true, true));
+
+    // A real client connects to broker-1 and is answered.
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    conn.write_all(&api_versions_v0("ui-test")).unwrap();
+    let mut size = [0u8; 4];
+    conn.read_exact(&mut size).unwrap();
+    assert!(i32::from_be_bytes(size) > 4, "an ApiVersions response");
+    let client = wait_for(&mut app, "client-1", |s| s.real_clients.get(&1).cloned());
+    assert_eq!(client.client_id, "ui-test");
+    assert_eq!(client.broker, Some(1));
+
+    // Pausing and scrubbing back shows the past while the session goes on.
+    push(&mut app, Intent::TogglePlay);
+    seek(&mut app, 10.0);
+    assert!(!following(&app).0);
+    let then = app
+        .world()
+        .resource::<Watch>()
+        .session
+        .as_ref()
+        .unwrap()
+        .simulated_to;
+    wait_for(&mut app, "the live session to go on", |s| {
+        (s.simulated_to > then + 200).then_some(())
+    });
+    assert_eq!(shown(&app), 10);
+
+    // A fault applies now, not at the displayed moment.
+    push(
+        &mut app,
+        Intent::Intervene(Command::Crash {
+            target: Target::Node(NodeId::Broker(2)),
+            kind: CrashKind::Process,
+        }),
+    );
+    let crashed = wait_for(&mut app, "broker-2 to crash", |s| {
+        s.entries
+            .iter()
+            .find(|e| {
+                matches!(
+                    e.event,
+                    Event::Crashed {
+                        node: NodeId::Broker(2),
+                        ..
+                    }
+                )
+            })
+            .map(|e| e.at)
+    });
+    assert!(
+        crashed >= then,
+        "crashed at {crashed}, live time was {then}"
+    );
+    let s = app.world().resource::<Watch>();
+    assert!(
+        s.session.as_ref().unwrap().interventions.is_empty(),
+        "no branch"
+    );
+
+    // The client goes away.
+    drop(conn);
+    wait_for(&mut app, "the connection to close", |s| {
+        s.entries
+            .iter()
+            .any(|e| matches!(e.event, Event::ClientClosed { .. }))
+            .then_some(())
+    });
+
+    // Save writes the recording.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.toml");
+    push(&mut app, Intent::Save(path.clone()));
+    wait_for(&mut app, "the save", |_| path.exists().then_some(()));
+    let saved = parse("live", &std::fs::read_to_string(&path).unwrap()).unwrap();
+    let has = |f: fn(&Command) -> bool| saved.faults.iter().any(|c| f(&c.command));
+    assert!(has(|c| matches!(c, Command::ClientConnect { .. })));
+    assert!(has(|c| matches!(c, Command::Crash { .. })));
+
+    // Back to live.
+    push(&mut app, Intent::BackToLive);
+    app.update();
+    assert_eq!(following(&app), (true, true));
+
+    // Branching ends the live session: an ordinary session of its recording, whose trace is
+    // the one the live session recorded.
+    let live_entries = app
+        .world()
+        .resource::<Watch>()
+        .session
+        .as_ref()
+        .unwrap()
+        .entries
+        .clone();
+    push(&mut app, Intent::StopServing);
+    finish(&mut app);
+    let w = app.world().resource::<Watch>();
+    let s = w.session.as_ref().unwrap();
+    assert!(s.live.is_none());
+    assert!(s.interventions.is_empty());
+    assert_eq!(s.trace_hash, Some(hash_of(&s.scenario, s.seed, &[])));
+    let n = live_entries.len().min(s.entries.len()) / 2;
+    assert_eq!(
+        s.entries[..n],
+        live_entries[..n],
+        "the recording replays the same past"
+    );
+    assert!(
+        s.real_clients.contains_key(&1),
+        "the client is still in the picture"
+    );
+}

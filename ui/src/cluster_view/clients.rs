@@ -14,8 +14,88 @@ impl View<'_> {
     /// When `node` is a client added while running that has not joined yet at the displayed
     /// moment: the time it joins.
     pub(super) fn joins_later(&self, node: NodeId) -> Option<Millis> {
-        let at = *self.session.added_at.get(&node)?;
+        let at = match node {
+            NodeId::Client(i) => self.session.real_clients.get(&i)?.at,
+            _ => *self.session.added_at.get(&node)?,
+        };
         (!self.cluster.added.contains(&node)).then_some(at)
+    }
+
+    /// A real client's connection (`kafkascope ui --serve`): `client-i`, its client id and
+    /// broker; greyed once the connection has closed.
+    pub(super) fn real_client(&self, i: u16, rect: Rect) {
+        let node = NodeId::Client(i);
+        let Some(c) = self.session.real_clients.get(&i) else {
+            return;
+        };
+        let title = format!("client-{i}");
+        if let Some(at) = self.joins_later(node) {
+            let p = &self.p;
+            self.painter
+                .rect_stroke(rect, 6.0, Stroke::new(1.0, p.dim), egui::StrokeKind::Inside);
+            self.text_in(
+                rect.left_top() + vec2(8.0, 5.0),
+                &format!(
+                    "{title} (connects at {})",
+                    crate::playback::fmt_ms(at as f64)
+                ),
+                self.font(13.0),
+                p.dim,
+                rect.width() - 16.0,
+            );
+            return;
+        }
+        let closed = self.cluster.closed.contains(&node);
+        let body = if closed {
+            // Greyed, with a "closed" badge (a connection is not a process that shut down).
+            let p = &self.p;
+            self.painter.rect_filled(rect, 6.0, p.node_down);
+            self.painter
+                .rect_stroke(rect, 6.0, Stroke::new(1.2, p.dim), egui::StrokeKind::Inside);
+            self.text_in(
+                rect.left_top() + vec2(8.0, 5.0),
+                &title,
+                self.font(14.0),
+                p.dim,
+                rect.width() - 70.0,
+            );
+            self.painter.text(
+                rect.right_top() + vec2(-8.0, 5.0),
+                Align2::RIGHT_TOP,
+                "closed",
+                self.font(13.0),
+                p.dim,
+            );
+            Rect::from_min_max(
+                rect.left_top() + vec2(6.0, 24.0),
+                rect.right_bottom() - vec2(6.0, 4.0),
+            )
+        } else {
+            self.node_box(rect, &title, self.cluster.node(node), false)
+        };
+        let w = body.width();
+        let id = if c.client_id.is_empty() {
+            "no client.id"
+        } else {
+            &c.client_id
+        };
+        let colour = if closed { self.p.dim } else { self.p.text };
+        self.text_in(body.left_top(), id, self.mono(11.5), colour, w);
+        let broker = c
+            .broker
+            .map_or_else(|| "a broker".to_string(), |b| format!("broker-{b}"));
+        let line = if closed {
+            format!("was connected to {broker}")
+        } else {
+            format!("real client · connected to {broker}")
+        };
+        self.fitted(
+            body.left_top() + vec2(0.0, 15.0),
+            &[line, broker],
+            self.font(11.5),
+            self.p.dim,
+            w,
+        );
     }
 
     /// The place of a client that an `add-producer`/`add-consumer` command starts later: a

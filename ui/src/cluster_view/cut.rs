@@ -17,11 +17,17 @@ pub fn linked(session: &Session, a: NodeId, b: NodeId) -> bool {
         NodeId::Producer(i) => session.producer(i).is_some(),
         NodeId::Reader => s.reader,
         NodeId::Consumer(i) => session.consumer(i).is_some(),
-        // Real clients (`kafkascope serve`) are not drawn in the app yet.
-        NodeId::Client(_) => false,
+        NodeId::Client(i) => session.real_clients.contains_key(&i),
     };
     let broker = |n: NodeId| matches!(n, NodeId::Broker(_));
-    a != b && known(a) && known(b) && (broker(a) || broker(b))
+    // A real client's connection is to one broker.
+    let own = |c: NodeId, other: NodeId| match (c, other) {
+        (NodeId::Client(i), NodeId::Broker(b)) => {
+            session.real_clients.get(&i).and_then(|c| c.broker) == Some(b)
+        }
+        _ => true,
+    };
+    a != b && known(a) && known(b) && (broker(a) || broker(b)) && own(a, b) && own(b, a)
 }
 
 /// The command a drag from `from` to `to` makes: the link cut both ways, or with `one_way`

@@ -33,8 +33,11 @@ pub struct Shape {
     pub partitions: usize,
     /// The most replicas one broker hosts: the brokers are as tall as that broker needs.
     pub most_replicas: usize,
-    /// Producers, the reader and consumers, in the order their boxes go.
+    /// Producers, the reader, consumers and real clients' connections, in the order their
+    /// boxes go.
     pub clients: Vec<NodeId>,
+    /// Each real client's connection's broker (`NodeId::Client`): its only link.
+    pub client_brokers: BTreeMap<NodeId, BrokerId>,
     /// Consumers' boxes have a third line (owned partitions), so a row with any is taller.
     pub consumers: bool,
 }
@@ -81,6 +84,12 @@ impl Shape {
             .map(|i| NodeId::Producer(i as u16))
             .chain(s.reader.then_some(NodeId::Reader))
             .chain((0..session.consumers.len()).map(|i| NodeId::Consumer(i as u16)))
+            .chain(session.real_clients.keys().map(|&i| NodeId::Client(i)))
+            .collect();
+        let client_brokers = session
+            .real_clients
+            .iter()
+            .filter_map(|(&i, c)| Some((NodeId::Client(i), c.broker?)))
             .collect();
         Shape {
             brokers: s.broker_ids(),
@@ -88,6 +97,7 @@ impl Shape {
             partitions,
             most_replicas,
             clients,
+            client_brokers,
             consumers: !session.consumers.is_empty(),
         }
     }
@@ -214,7 +224,8 @@ pub fn node_at(layout: &Layout, pos: Pos2) -> Option<NodeId> {
 }
 
 /// The pairs of nodes that talk to each other: the controller and every broker, brokers among
-/// themselves, every client with every broker.
+/// themselves, every simulated client with every broker, a real client's connection with its
+/// broker.
 pub fn pairs(shape: &Shape) -> Vec<(NodeId, NodeId)> {
     let brokers: Vec<NodeId> = shape.brokers.iter().copied().map(NodeId::Broker).collect();
     let mut v = Vec::new();
@@ -224,7 +235,10 @@ pub fn pairs(shape: &Shape) -> Vec<(NodeId, NodeId)> {
             v.push((a, b));
         }
         for &c in &shape.clients {
-            v.push((c, a));
+            let theirs = shape.client_brokers.get(&c).map(|&b| NodeId::Broker(b));
+            if theirs.is_none_or(|b| b == a) {
+                v.push((c, a));
+            }
         }
     }
     v
@@ -332,6 +346,7 @@ mod tests {
                 NodeId::Producer(1),
                 NodeId::Consumer(0),
             ],
+            client_brokers: BTreeMap::new(),
             consumers: true,
         }
     }
@@ -432,6 +447,28 @@ mod tests {
         assert!(r.c.y > l.nodes[&b1].bottom(), "{r:?}");
         let straight = route_between(&l.nodes, b1, NodeId::Broker(2)).unwrap();
         assert_eq!(straight.c, straight.a.lerp(straight.b, 0.5));
+    }
+
+    #[test]
+    fn real_clients_sit_in_the_clients_row_and_link_only_to_their_broker() {
+        let mut s = shape(3);
+        s.clients.push(NodeId::Client(1));
+        s.clients.push(NodeId::Client(2));
+        s.client_brokers.insert(NodeId::Client(1), 2);
+        s.client_brokers.insert(NodeId::Client(2), 3);
+        let l = layout(area(), &s);
+        let producer = l.nodes[&NodeId::Producer(0)];
+        for c in [NodeId::Client(1), NodeId::Client(2)] {
+            let r = l.nodes[&c];
+            assert_eq!(r.top(), producer.top(), "{c:?} is in the clients' row");
+            assert!(area().expand(0.5).contains_rect(r), "{c:?} at {r:?}");
+        }
+        let p = pairs(&s);
+        assert!(p.contains(&(NodeId::Client(1), NodeId::Broker(2))));
+        assert!(!p.contains(&(NodeId::Client(1), NodeId::Broker(1))));
+        assert!(p.contains(&(NodeId::Client(2), NodeId::Broker(3))));
+        // 3 controller links, 3 between brokers, 3 simulated clients × 3 brokers, 2 connections.
+        assert_eq!(p.len(), 3 + 3 + 9 + 2);
     }
 
     #[test]

@@ -106,9 +106,12 @@ impl View<'_> {
             let mid = route.at(0.5);
             let client = matches!(
                 a,
-                NodeId::Producer(_) | NodeId::Reader | NodeId::Consumer(_)
+                NodeId::Producer(_) | NodeId::Reader | NodeId::Consumer(_) | NodeId::Client(_)
             );
-            let base = if client {
+            let base = if self.cluster.closed.contains(&a) {
+                // A real client's connection that has closed.
+                p.link.gamma_multiply(0.2)
+            } else if client {
                 p.link.gamma_multiply(0.6)
             } else {
                 p.link

@@ -272,8 +272,7 @@ fn draw(
             NodeId::Producer(i) => view.producer(i, rect),
             NodeId::Reader => view.reader(rect),
             NodeId::Consumer(i) => view.consumer(i, rect, hovered || selected),
-            // The layout has no real clients (`kafkascope serve`) yet.
-            NodeId::Client(_) => {}
+            NodeId::Client(i) => view.real_client(i, rect),
         }
         if highlight.nodes.contains(&node) {
             view.glow(rect);

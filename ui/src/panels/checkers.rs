@@ -25,6 +25,14 @@ pub fn show(
     let shown = pb.shown(session);
     ui.heading("Checkers");
     let Some(findings) = &session.findings else {
+        if session.live.is_some() {
+            ui.label(format!(
+                "live at {}: the checkers run over the whole trace once it ends \
+                 (Branch from here, or Save and `kafkascope run`)",
+                crate::playback::fmt_ms(session.simulated_to as f64)
+            ));
+            return;
+        }
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label(format!(

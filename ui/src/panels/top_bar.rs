@@ -99,6 +99,7 @@ pub fn show(
                 ui.separator();
                 // The title takes what is left, cut short rather than under the buttons.
                 ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                    live_badge(ui, session, state.presenter);
                     if !session.interventions.is_empty() {
                         ui.label(
                             RichText::new(format!(
@@ -121,6 +122,38 @@ pub fn show(
         }
         ui.add_space(2.0);
     });
+}
+
+/// The live session's indicator, large enough to read off a projector:
+/// `LIVE · bootstrap.servers=127.0.0.1:9092,…`.
+fn live_badge(ui: &mut egui::Ui, session: &Session, presenter: bool) {
+    let Some(text) = live_text(session) else {
+        return;
+    };
+    let p = crate::theme::palette(presenter);
+    let colour = if session.serving() { p.cut } else { p.dim };
+    ui.label(
+        RichText::new(text)
+            .strong()
+            .size(if presenter { 20.0 } else { 16.0 })
+            .color(colour),
+    )
+    .on_hover_text(
+        "real Kafka clients connect here (kafka-python, librdkafka, kcat, Java); \
+         faults apply now",
+    );
+    ui.separator();
+}
+
+/// What the live indicator says, `None` for an ordinary session.
+pub fn live_text(session: &Session) -> Option<String> {
+    let live = session.live.as_ref()?;
+    Some(match (&live.error, &live.bootstrap, live.stopping) {
+        (Some(e), _, _) => format!("LIVE failed: {e}"),
+        (None, _, true) => "stopping the live session…".into(),
+        (None, Some(b), false) => format!("LIVE · bootstrap.servers={b}"),
+        (None, None, false) => "LIVE · binding the ports…".into(),
+    })
 }
 
 /// `acks1-leader-crash` from a name or a path.
