@@ -450,13 +450,26 @@ impl World {
         let mut events = fx.events;
         self.net.set_reachability(id, reach, &mut events);
         if kind == CrashKind::Process {
-            // The operating system resets the dead process's connections.
-            let peers: Vec<NodeId> = self
-                .slots
-                .iter()
-                .filter(|(p, s)| **p != id && s.status != NodeStatus::Down)
-                .map(|(p, _)| *p)
-                .collect();
+            // The operating system resets the dead process's connections; a real client's
+            // connection node is one connection, to its broker.
+            let peers: Vec<NodeId> = match id {
+                NodeId::Client(i) => self
+                    .client(i)
+                    .map(|(b, _)| NodeId::Broker(b))
+                    .filter(|b| {
+                        self.slots
+                            .get(b)
+                            .is_some_and(|s| s.status != NodeStatus::Down)
+                    })
+                    .into_iter()
+                    .collect(),
+                _ => self
+                    .slots
+                    .iter()
+                    .filter(|(p, s)| **p != id && s.status != NodeStatus::Down)
+                    .map(|(p, _)| *p)
+                    .collect(),
+            };
             for p in peers {
                 self.net
                     .send(self.now, id, p, Message::Disconnected, &mut events);
