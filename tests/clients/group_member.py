@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One member of a kafka-python consumer group, steered by tests/real_clients.rs.
 
-Prints `assigned [p, ...]` after every rebalance (the partitions it now owns), `record {json}`
+Prints `assigned [p, ...]` whenever its assignment changes (the partitions it now owns), `record {json}`
 for every record it reads, and `closed` once it has left the group. Reads commands on stdin:
 `stop` closes the consumer (it commits and leaves the group, so the others rebalance at once).
 """
@@ -14,7 +14,6 @@ import threading
 import time
 
 from kafka import KafkaConsumer
-from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 
 def main():
@@ -36,14 +35,12 @@ def main():
         value_deserializer=lambda v: json.loads(v),
     )
 
-    class Listener(ConsumerRebalanceListener):
-        def on_partitions_revoked(self, revoked):
-            print("revoked " + json.dumps(sorted(tp.partition for tp in revoked)), flush=True)
-
-        def on_partitions_assigned(self, assigned):
-            print("assigned " + json.dumps(sorted(tp.partition for tp in assigned)), flush=True)
-
-    consumer.subscribe([args.topic], listener=Listener())
+    # The assignment is read after each poll rather than from a ConsumerRebalanceListener:
+    # kafka-python 3.0.0 marks every partition "pending revocation" before calling a listener's
+    # on_partitions_revoked in an eager rebalance, and keeps that state for the partitions it is
+    # given back, which then are never fetched again (a client bug; without a listener the flag
+    # is never set).
+    consumer.subscribe([args.topic])
 
     commands = queue.Queue()
 
@@ -53,6 +50,7 @@ def main():
         commands.put("stop")  # stdin closed: the test is gone
 
     threading.Thread(target=read_stdin, daemon=True).start()
+    assigned = None
     start = time.monotonic()
     while time.monotonic() - start < args.timeout:
         try:
@@ -60,7 +58,12 @@ def main():
                 break
         except queue.Empty:
             pass
-        for tp, records in consumer.poll(timeout_ms=200).items():
+        polled = consumer.poll(timeout_ms=200)
+        now = sorted(tp.partition for tp in consumer.assignment())
+        if now != assigned:
+            assigned = now
+            print("assigned " + json.dumps(now), flush=True)
+        for tp, records in polled.items():
             for r in records:
                 print("record " + json.dumps({"partition": r.partition, "offset": r.offset,
                                               "event_id": r.value.get("event_id")}), flush=True)

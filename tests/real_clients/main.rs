@@ -208,15 +208,7 @@ fn until(
 
 /// (b) Two kafka-python consumers in one group share the three partitions; when one closes,
 /// the other is given all three and reads what is produced afterwards.
-///
-/// Known failure, so ignored until it is understood: the rebalance happens and the remaining
-/// member is assigned all three partitions, but when a fetch to a partition it keeps is in
-/// flight during the rebalance, kafka-python 3.0.0 never fetches that partition again (the
-/// trace shows its connection to that leader idle after the fetch's answer; the partitions it
-/// newly gets are read). Whether the gateway's answer or kafka-python's preserved partition
-/// state is at fault is open (issue 14's note). Run it with `--include-ignored`.
 #[test]
-#[ignore = "known failure: a kept partition stalls after an eager rebalance (issue 14)"]
 fn a_consumer_group_rebalances_when_a_member_leaves() {
     let Some(python) = python() else { return };
     let serve = Serve::start();
