@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real Kafka clients that tests/real_clients.rs drives against `kafkascope serve`:
+# Installs the real Kafka clients that tests/real_clients/ drives against `kafkascope serve`:
 # a Python virtual environment at target/clients-venv with pinned kafka-python and
 # confluent-kafka, and Debian's kcat (when we are root and have apt-get).
 #
