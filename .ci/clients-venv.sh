@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real Kafka clients that tests/real_clients/ drives against `kafkascope serve`:
 # a Python virtual environment at target/clients-venv with pinned kafka-python and
-# confluent-kafka, and Debian's kcat (when we are root and have apt-get).
+# confluent-kafka, and Debian's kcat (when we are root and have apt-get). The same venv holds
+# selenium, with which tests/web drives headless chromium against the web page.
 #
 # Idempotent: a second run with the same pins only checks. Fails loudly when something cannot
 # be installed; the tests must not quietly skip in CI.
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 venv="${KAFKASCOPE_CLIENTS_VENV:-$PWD/target/clients-venv}"
 python="${PYTHON:-python3}"
 # confluent-kafka comes as a manylinux wheel (librdkafka inside); never build it from source.
-pins="kafka-python==3.0.0 confluent-kafka==2.12.0"
+pins="kafka-python==3.0.0 confluent-kafka==2.12.0 selenium==4.50.0"
 
 say() { echo "clients-venv: $*" >&2; }
 
@@ -25,7 +26,7 @@ fi
 
 stamp="$venv/.kafkascope-pins"
 if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$pins" ] \
-  && "$venv/bin/python" -c 'import kafka, confluent_kafka' 2>/dev/null; then
+  && "$venv/bin/python" -c 'import kafka, confluent_kafka, selenium' 2>/dev/null; then
   say "up to date: $venv ($pins)"
 else
   say "creating $venv with $pins"
@@ -35,7 +36,7 @@ else
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     --only-binary confluent-kafka $pins >&2
   "$venv/bin/python" - <<'PY' >&2
-import kafka, confluent_kafka
+import kafka, confluent_kafka, selenium
 assert kafka.__version__ == "3.0.0", kafka.__version__
 print("clients-venv: kafka-python", kafka.__version__, "confluent-kafka", confluent_kafka.__version__,
       "librdkafka", confluent_kafka.libversion()[0] if isinstance(confluent_kafka.libversion(), tuple) else confluent_kafka.libversion())

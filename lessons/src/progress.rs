@@ -4,6 +4,10 @@
 //! writes a new file beside the old one, flushes it to disk, and renames it over the old one:
 //! a reader sees the old progress or the new, never half a file. A file that cannot be read
 //! (edited by hand, from a future version) is moved aside, not overwritten.
+//!
+//! In the browser (wasm32) there are no files: the same JSON is kept in the page's
+//! `localStorage` under the path as its key (`kafkascope/progress.json`), which a reload finds
+//! again (`progress/local_storage.rs`; one `setItem` is as atomic as the rename).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -45,8 +49,33 @@ pub struct LessonProgress {
     pub finished: bool,
 }
 
+// Where the bytes go: files on the desktop, the page's localStorage in the browser.
+#[cfg(not(target_arch = "wasm32"))]
+mod storage {
+    use std::path::{Path, PathBuf};
+
+    pub use super::write_atomic as write;
+    pub use std::fs::{read_to_string, rename};
+
+    /// Where an unreadable file is moved.
+    pub fn aside(path: &Path) -> PathBuf {
+        path.with_extension(format!("json.unreadable-{}", std::process::id()))
+    }
+}
+#[cfg(target_arch = "wasm32")]
+#[path = "progress/local_storage.rs"]
+mod storage;
+
+/// The data directory: `$KAFKASCOPE_DATA_DIR`, else the platform's (`~/.local/share/kafkascope`
+/// on Linux). In the browser, the prefix of the page's localStorage keys.
+#[cfg(target_arch = "wasm32")]
+pub fn data_dir() -> Option<PathBuf> {
+    Some(PathBuf::from("kafkascope"))
+}
+
 /// The data directory: `$KAFKASCOPE_DATA_DIR`, else the platform's (`~/.local/share/kafkascope`
 /// on Linux).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn data_dir() -> Option<PathBuf> {
     match std::env::var_os(DATA_DIR_ENV) {
         Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
@@ -86,7 +115,7 @@ impl Store {
     /// The saved progress; none yet is empty progress. When the file cannot be read it is
     /// renamed aside and the message says where.
     pub fn load(&self) -> (Progress, Option<String>) {
-        let text = match std::fs::read_to_string(&self.path) {
+        let text = match storage::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return (Progress::default(), None)
@@ -104,10 +133,8 @@ impl Store {
         match serde_json::from_str::<Progress>(&text) {
             Ok(p) => (p, None),
             Err(e) => {
-                let aside = self
-                    .path
-                    .with_extension(format!("json.unreadable-{}", std::process::id()));
-                let moved = std::fs::rename(&self.path, &aside).is_ok();
+                let aside = storage::aside(&self.path);
+                let moved = storage::rename(&self.path, &aside).is_ok();
                 let note = if moved {
                     format!(
                         "{} could not be read ({e}); it was moved to {} and progress starts afresh",
@@ -124,7 +151,7 @@ impl Store {
 
     pub fn save(&self, p: &Progress) -> std::io::Result<()> {
         let json = serde_json::to_string_pretty(p).map_err(std::io::Error::other)?;
-        write_atomic(&self.path, json.as_bytes())
+        storage::write(&self.path, json.as_bytes())
     }
 
     /// Records one lesson's progress (reading the file first, so two windows on different

@@ -154,6 +154,11 @@ pub fn build_app(options: UiOptions) -> App {
                 primary_window: Some(Window {
                     title: "Kafkascope".into(),
                     resolution: (w, h).into(),
+                    // In the browser: the page's canvas, sized by the page.
+                    #[cfg(target_arch = "wasm32")]
+                    canvas: Some("#kafkascope".into()),
+                    #[cfg(target_arch = "wasm32")]
+                    fit_canvas_to_parent: true,
                     ..default()
                 }),
                 ..default()
@@ -185,10 +190,28 @@ pub fn build_app(options: UiOptions) -> App {
         state
     })
     .init_resource::<FrameCost>()
-    .add_systems(EguiPrimaryContextPass, crate::panels::draw);
+    .add_systems(
+        EguiPrimaryContextPass,
+        (crate::panels::draw, crate::page_status::update).chain(),
+    );
+    #[cfg(not(target_arch = "wasm32"))]
     if let Some(plan) = options.screenshot.clone() {
         app.add_plugins(crate::screenshot::ScreenshotPlugin { plan });
     }
+    #[cfg(target_arch = "wasm32")]
+    add_web(&mut app);
     app.add_plugins(CorePlugin { options });
     app
+}
+
+/// The browser's stand-ins for files: uploads picked up, free-play work autosaved and offered
+/// back after a reload.
+#[cfg(target_arch = "wasm32")]
+fn add_web(app: &mut App) {
+    use crate::web::{autosave, files};
+    if let Some(saved) = autosave::load() {
+        app.world_mut().resource_mut::<UiState>().resume = Some(saved);
+    }
+    app.add_systems(Update, files::pick_up.before(apply_intents))
+        .add_systems(Update, autosave::autosave.after(apply_intents));
 }

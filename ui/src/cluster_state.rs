@@ -306,18 +306,8 @@ impl Checkpoint {
             since: c.applied,
             low: BTreeMap::new(),
         };
-        drop_later((old, dropped));
+        crate::background::drop_later((old, dropped));
     }
-}
-
-/// Drops `garbage` on another thread: releasing millions of record references (each one a
-/// reference count in a different cache line) is what made a rewind across a long session
-/// slow, and nothing waits for it. Where a thread cannot be started, it is dropped here.
-fn drop_later<T: Send + 'static>(garbage: T) {
-    // On failure the closure, and `garbage` with it, is dropped by `spawn`.
-    let _ = std::thread::Builder::new()
-        .name("kafkascope-drop".into())
-        .spawn(move || drop(garbage));
 }
 
 impl ClusterAt {
@@ -329,7 +319,7 @@ impl ClusterAt {
         if t < self.at || self.applied > session.entries.len() {
             match checkpoints.best(end) {
                 Some(c) => c.restore_into(self),
-                None => drop_later(std::mem::take(self)),
+                None => crate::background::drop_later(std::mem::take(self)),
             }
         } else if let Some(c) = checkpoints
             .best(end)

@@ -46,10 +46,28 @@ pub fn show(
                 ui.add_space(10.0);
                 ui.horizontal(|ui| {
                     ui.add_space(12.0);
-                    if ui
-                        .button(RichText::new("Open a scenario file…").size(15.0))
-                        .clicked()
-                    {
+                    if let Some((name, text)) = &state.resume {
+                        let r = ui
+                            .button(
+                                RichText::new(format!("Continue where you left off: {name}"))
+                                    .size(15.0)
+                                    .strong(),
+                            )
+                            .on_hover_text(
+                                "your last scenario and interventions, saved in this browser",
+                            );
+                        crate::page_status::record(ui, "continue", r.rect);
+                        if r.clicked() {
+                            intents.push(Intent::Open {
+                                source: name.clone(),
+                                text: text.clone(),
+                                seed: None,
+                            });
+                        }
+                    }
+                    let r = ui.button(RichText::new("Open a scenario file…").size(15.0));
+                    crate::page_status::record(ui, "open", r.rect);
+                    if r.clicked() {
                         state.file_dialog = Some(FileDialog::Open("scenario.toml".into()));
                     }
                     ui.toggle_value(&mut state.presenter, "Presenter mode (P)");
@@ -126,6 +144,7 @@ fn card(ui: &mut egui::Ui, item: &LibraryItem, width: f32, presenter: bool, inte
         egui::Id::new(("card", &item.entry.name)),
         egui::Sense::click(),
     );
+    crate::page_status::record(ui, format!("scenario:{}", item.entry.name), r.rect);
     if r.hovered() {
         ui.painter().rect_stroke(
             r.rect,
@@ -246,6 +265,7 @@ fn lessons(ui: &mut egui::Ui, learning: &Learning, presenter: bool, intents: &mu
                         egui::Sense::click(),
                     )
                     .on_hover_text(&lesson.summary);
+                crate::page_status::record(ui, format!("lesson:{}", lesson.id), r.rect);
                 if r.hovered() {
                     ui.painter().rect_stroke(
                         r.rect,

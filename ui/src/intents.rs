@@ -16,6 +16,12 @@ use crate::session::Session;
 use crate::sim_thread::Request;
 use crate::state::{Sim, Status, Watch};
 
+#[cfg(target_arch = "wasm32")]
+use crate::web::files::download as write_scenario;
+/// Where Save writes: the file on the desktop; in the browser, a download of that name.
+#[cfg(not(target_arch = "wasm32"))]
+use std::fs::write as write_scenario;
+
 // A few intents a frame at most: a large command inline costs nothing worth a box.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
@@ -208,7 +214,7 @@ fn apply(
                 return;
             }
             let text = kafkascope_sim::scenario::to_toml(&s.as_scenario());
-            match std::fs::write(&path, text) {
+            match write_scenario(&path, text) {
                 Ok(()) => status.set(format!(
                     "saved {} (seed {}, {} interventions): `kafkascope run {}` replays it",
                     path.display(),

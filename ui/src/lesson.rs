@@ -15,7 +15,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use bevy::prelude::*;
 use kafkascope_lessons::command_line::Input;
@@ -24,6 +23,7 @@ use kafkascope_lessons::{Course, Lesson, Player, SimRef};
 use kafkascope_sim::command::TimedCommand;
 use kafkascope_sim::ids::Millis;
 
+use crate::background::Background;
 use crate::compare::Compare;
 use crate::playback::{Playback, MAX_SPEED, MIN_SPEED};
 use crate::session::Session;
@@ -98,7 +98,7 @@ pub struct Checking {
     pub step: usize,
     /// The commands it checks: a result for other commands (the learner went on) is dropped.
     commands: Vec<TimedCommand>,
-    handle: JoinHandle<Option<Checked>>,
+    handle: Background<Option<Checked>>,
 }
 
 /// The lesson being played.
@@ -326,16 +326,14 @@ pub fn apply(
                     states: run.player.states.clone(),
                 };
                 let at = run.player.current().end();
-                let handle = std::thread::Builder::new()
-                    .name("kafkascope-check".into())
-                    .spawn(move || {
-                        p.check_task().map(|(v, _)| Checked {
-                            done: v.holds,
-                            explanation: v.explanation,
-                            at,
-                        })
+                let handle = Background::spawn("kafkascope-check", move || {
+                    p.check_task().map(|(v, _)| Checked {
+                        done: v.holds,
+                        explanation: v.explanation,
+                        at,
                     })
-                    .map_err(|e| format!("cannot start the check: {e}"))?;
+                })
+                .map_err(|e| format!("cannot start the check: {e}"))?;
                 run.checking = Some(Checking {
                     step,
                     commands: run.player.state().commands.clone(),
@@ -426,7 +424,7 @@ pub fn pump_lesson(mut learning: ResMut<Learning>, mut pb: ResMut<Playback>, wat
     let Some(checking) = run.checking.take() else {
         return;
     };
-    let result = checking.handle.join().ok().flatten();
+    let result = checking.handle.join().flatten();
     let current =
         run.player.step == checking.step && run.player.state().commands == checking.commands;
     let Some(checked) = result.filter(|_| current) else {

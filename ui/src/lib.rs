@@ -9,11 +9,17 @@
 //! The simulation runs on its own thread ([`sim_thread`]); the app holds the recorded trace
 //! ([`session`]) and shows the cluster at the displayed moment ([`cluster_state`]).
 //!
+//! The same app runs in a browser (wasm32, `web/app`): there the simulation steps on the main
+//! thread between frames, lesson checks run inline ([`background`]), Save and Open become a
+//! download and an upload, free-play work is autosaved to the page's localStorage (`web`), and
+//! live serving to real Kafka clients (the default `serve` feature) is left to the desktop.
+//!
 //! **Architecture Invariant:** the UI changes a simulation only through
 //! `kafkascope_sim::command::TimedCommand`, the type scenario files' `[[faults]]` produce, so a
 //! session saves as a scenario file that replays exactly.
 
 pub mod app;
+pub mod background;
 pub mod change;
 pub mod cluster_state;
 mod cluster_view;
@@ -24,8 +30,10 @@ pub mod lesson;
 pub mod library;
 pub mod markdown;
 pub mod metrics;
+pub mod page_status;
 mod panels;
 pub mod playback;
+#[cfg(not(target_arch = "wasm32"))]
 mod screenshot;
 pub mod session;
 pub mod shared_log;
@@ -34,6 +42,8 @@ pub mod sim_thread;
 pub mod state;
 mod theme;
 mod timeline;
+#[cfg(target_arch = "wasm32")]
+mod web;
 
 use std::path::PathBuf;
 
@@ -149,6 +159,20 @@ pub fn run(options: UiOptions) -> Result<(), UiError> {
     if !has_display() {
         return Err(UiError::NoDisplay);
     }
+    run_app(options)
+}
+
+/// [`run`] in the browser: the app runs on after this returns (bevy hands its loop to the
+/// page's animation frames), and a panic aborts: the page shows it (see `web/app`).
+#[cfg(target_arch = "wasm32")]
+fn run_app(options: UiOptions) -> Result<(), UiError> {
+    build_app(options).run();
+    Ok(())
+}
+
+/// [`run`] on the desktop: winit and wgpu failures become errors.
+#[cfg(not(target_arch = "wasm32"))]
+fn run_app(options: UiOptions) -> Result<(), UiError> {
     // winit and wgpu report some failures (an X server that refuses us, no GPU adapter at all)
     // by panicking; the caller asked for an error it can print.
     // The default hook would print the panic with a backtrace before the caller prints the
@@ -230,9 +254,14 @@ fn check_lesson(mut options: UiOptions) -> Result<UiOptions, UiError> {
     Ok(options)
 }
 
-/// Whether a window system is reachable (checked before winit, which panics without one).
+/// Whether a window system is reachable (checked before winit, which panics without one). A
+/// browser page always has its canvas.
 fn has_display() -> bool {
-    if cfg!(any(target_os = "windows", target_os = "macos")) {
+    if cfg!(any(
+        target_os = "windows",
+        target_os = "macos",
+        target_arch = "wasm32"
+    )) {
         return true;
     }
     let set = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());

@@ -109,23 +109,23 @@ fn nav(ui: &mut egui::Ui, run: &LessonRun, p: &Palette, intents: &mut Intents) {
     let player = &run.player;
     ui.horizontal(|ui| {
         let first = player.step == 0 && !run.finished;
-        if ui
+        let r = ui
             .add_enabled(
                 !first,
                 egui::Button::new(RichText::new("◀ Back").size(15.0)),
             )
-            .on_hover_text("the previous step (Alt+←)")
-            .clicked()
-        {
+            .on_hover_text("the previous step (Alt+←)");
+        crate::page_status::record(ui, "back", r.rect);
+        if r.clicked() {
             send(intents, LessonIntent::Back);
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if run.finished {
-                if ui
+                let r = ui
                     .button(RichText::new("Lessons ⏏").size(15.0))
-                    .on_hover_text("back to the home screen (Esc)")
-                    .clicked()
-                {
+                    .on_hover_text("back to the home screen (Esc)");
+                crate::page_status::record(ui, "lessons", r.rect);
+                if r.clicked() {
                     intents.push(Intent::Home);
                 }
                 return;
@@ -147,11 +147,9 @@ fn nav(ui: &mut egui::Ui, run: &LessonRun, p: &Palette, intents: &mut Intents) {
                 } else {
                     p.selected.gamma_multiply(0.45)
                 });
-            if ui
-                .add_enabled(!waiting, button)
-                .on_hover_text(hover)
-                .clicked()
-            {
+            let r = ui.add_enabled(!waiting, button).on_hover_text(hover);
+            crate::page_status::record(ui, "next", r.rect);
+            if r.clicked() {
                 send(intents, LessonIntent::Next);
             }
             ui.label(
@@ -388,6 +386,7 @@ fn prediction(
                         egui::Sense::click(),
                     )
                     .on_hover_cursor(egui::CursorIcon::PointingHand);
+                crate::page_status::record(ui, format!("choice:{}", i + 1), r.rect);
                 if r.clicked() {
                     state.lesson_choice = Some((key.clone(), i));
                 }
@@ -398,13 +397,11 @@ fn prediction(
             None => {
                 ui.add_space(4.0);
                 let lock = egui::Button::new(RichText::new("🔒 Lock in").size(15.0).strong());
-                if ui
-                    .add_enabled(chosen.is_some(), lock)
-                    .on_hover_text(
-                        "your answer is final: then the simulation shows what happens (Enter)",
-                    )
-                    .clicked()
-                {
+                let r = ui.add_enabled(chosen.is_some(), lock).on_hover_text(
+                    "your answer is final: then the simulation shows what happens (Enter)",
+                );
+                crate::page_status::record(ui, "lock", r.rect);
+                if r.clicked() {
                     if let Some(c) = chosen {
                         send(intents, LessonIntent::Answer(c));
                     }
@@ -496,7 +493,7 @@ fn task(
         ui.add_space(6.0);
         ui.horizontal_wrapped(|ui| {
             let checking = run.checking.is_some();
-            if ui
+            let r = ui
                 .add_enabled(
                     !checking,
                     egui::Button::new(RichText::new("✔ Check").size(15.0).strong()),
@@ -504,9 +501,9 @@ fn task(
                 .on_hover_text(format!(
                     "run the simulation with your commands to {} and check the goal (Enter)",
                     fmt_time(step.end())
-                ))
-                .clicked()
-            {
+                ));
+            crate::page_status::record(ui, "check", r.rect);
+            if r.clicked() {
                 send(intents, LessonIntent::Check);
             }
             let hints_left = s.hints < t.hints.len();
@@ -586,8 +583,11 @@ fn task(
                 .font(egui::TextStyle::Monospace)
                 .desired_width(ui.available_width() - 50.0);
             let r = ui.add(edit);
+            crate::page_status::record_response(ui, "command", &r);
             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if (ui.button("Do").clicked() || enter) && !state.lesson_command.trim().is_empty() {
+            let done = ui.button("Do");
+            crate::page_status::record(ui, "do", done.rect);
+            if (done.clicked() || enter) && !state.lesson_command.trim().is_empty() {
                 send(
                     intents,
                     LessonIntent::Type(std::mem::take(&mut state.lesson_command)),

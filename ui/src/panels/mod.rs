@@ -9,6 +9,9 @@ mod checkers;
 pub mod compare_change;
 mod config;
 mod event_log;
+// Save and Open: a path field on the desktop; a download and the browser's file picker in the
+// browser.
+#[cfg_attr(target_arch = "wasm32", path = "files_web.rs")]
 mod files;
 mod help;
 mod interventions;
@@ -75,8 +78,10 @@ pub fn draw(
     mut intents: ResMut<Intents>,
     mut cost: ResMut<FrameCost>,
 ) -> Result {
-    let started = std::time::Instant::now();
+    // `std::time::Instant` panics in the browser; bevy's works everywhere.
+    let started = bevy::platform::time::Instant::now();
     let ctx = contexts.ctx_mut()?.clone();
+    crate::page_status::begin_frame();
     lay_out(&ctx, shown.shown(), &mut state, &mut intents);
     cost.record(started.elapsed().as_secs_f64() * 1000.0);
     Ok(())

@@ -86,6 +86,9 @@ pub struct UiState {
     /// its place), leaving it brings the side panel back as it was.
     pub(crate) lesson_seen: Option<String>,
     pub(crate) side_panel_before: bool,
+    /// Free-play work saved by an earlier visit, `(name, scenario TOML)`, which the home
+    /// screen offers back (the browser build's autosave; always `None` on the desktop).
+    pub resume: Option<(String, String)>,
 }
 
 impl UiState {
@@ -108,6 +111,7 @@ impl UiState {
             change_dialog: None,
             node_boxes: Default::default(),
             lesson_choice: None,
+            resume: None,
             lesson_command: String::new(),
             lesson_seen: None,
             side_panel_before: true,
