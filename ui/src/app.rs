@@ -208,10 +208,10 @@ pub fn build_app(options: UiOptions) -> App {
 /// back after a reload.
 #[cfg(target_arch = "wasm32")]
 fn add_web(app: &mut App) {
-    use crate::web::{autosave, files};
+    use crate::web::autosave;
     if let Some(saved) = autosave::load() {
         app.world_mut().resource_mut::<UiState>().resume = Some(saved);
     }
-    app.add_systems(Update, files::pick_up.before(apply_intents))
+    app.add_systems(Update, crate::intents::pick_up.before(apply_intents))
         .add_systems(Update, autosave::autosave.after(apply_intents));
 }

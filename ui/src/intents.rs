@@ -348,3 +348,18 @@ fn apply(
         }
     }
 }
+
+/// Opens the file the learner uploaded, as Open opens a path on the desktop (a file that does
+/// not parse gets the same message in the status line).
+#[cfg(target_arch = "wasm32")]
+pub fn pick_up(mut intents: ResMut<Intents>, mut status: ResMut<Status>) {
+    match crate::web::files::take_picked() {
+        Some((source, Ok(text))) => intents.push(Intent::Open {
+            source,
+            text,
+            seed: None,
+        }),
+        Some((_, Err(e))) => status.set(e),
+        None => {}
+    }
+}

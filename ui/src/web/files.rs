@@ -109,20 +109,3 @@ fn read(file: web_sys::File) {
 pub fn take_picked() -> Option<(String, Result<String, String>)> {
     PICKED.take()
 }
-
-/// Opens the file the learner uploaded, as Open opens a path on the desktop (a file that does
-/// not parse gets the same message in the status line).
-pub fn pick_up(
-    mut intents: bevy::prelude::ResMut<crate::intents::Intents>,
-    mut status: bevy::prelude::ResMut<crate::state::Status>,
-) {
-    match take_picked() {
-        Some((source, Ok(text))) => intents.push(crate::intents::Intent::Open {
-            source,
-            text,
-            seed: None,
-        }),
-        Some((_, Err(e))) => status.set(e),
-        None => {}
-    }
-}
