@@ -190,9 +190,13 @@ pub fn build_app(options: UiOptions) -> App {
         state
     })
     .init_resource::<FrameCost>()
-    .add_systems(
+    .add_systems(EguiPrimaryContextPass, crate::panels::draw);
+    // The page's status for the browser test's hook (`web/app`): built each frame only where
+    // something reads it.
+    #[cfg(target_arch = "wasm32")]
+    app.add_systems(
         EguiPrimaryContextPass,
-        (crate::panels::draw, crate::page_status::update).chain(),
+        crate::page_status::update.after(crate::panels::draw),
     );
     #[cfg(not(target_arch = "wasm32"))]
     if let Some(plan) = options.screenshot.clone() {
