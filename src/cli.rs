@@ -653,7 +653,11 @@ pub fn configs() -> String {
     for (scope, title) in [
         (Scope::Broker, "Broker settings: [broker] or [brokers.N]"),
         (Scope::Topic, "Topic settings: in [[topics]]"),
-        (Scope::Producer, "Producer settings: in [[producers]]"),
+        (
+            Scope::Producer,
+            "Producer settings: in [[producers]] (and a stream processor's [consumers.output])",
+        ),
+        (Scope::Consumer, "Consumer settings: in [[consumers]]"),
     ] {
         s.push_str(title);
         s.push('\n');
@@ -662,6 +666,19 @@ pub fn configs() -> String {
         }
         s.push('\n');
     }
+    s.push_str(
+        "Kafka settings the simulator does not model (a scenario that sets one is refused)\n",
+    );
+    for (name, scope, why) in config::UNMODELLED {
+        let scope = match scope {
+            Scope::Broker => "broker",
+            Scope::Topic => "topic",
+            Scope::Producer => "producer",
+            Scope::Consumer => "consumer",
+        };
+        s.push_str(&format!("  {name:<46} {scope:<24} {why}\n"));
+    }
+    s.push('\n');
     s.push_str("Expectations: [expect]\n");
     for c in Count::ALL {
         s.push_str(&format!("  {:<24} count: {}\n", c.name(), c.doc()));

@@ -41,10 +41,10 @@ fn each_lesson<T: Send>(lessons: &[Lesson], f: impl Fn(&Lesson) -> T + Sync) -> 
 }
 
 #[test]
-fn the_course_has_the_twelve_lessons_of_the_curriculum() {
+fn the_course_has_the_thirteen_lessons_of_the_curriculum() {
     let c = course();
     let ids: Vec<&str> = c.lessons.iter().map(|l| l.id.as_str()).collect();
-    assert_eq!(ids.len(), 12, "{ids:?}");
+    assert_eq!(ids.len(), 13, "{ids:?}");
     for (i, l) in c.lessons.iter().enumerate() {
         assert_eq!(l.number as usize, i + 1, "{}", l.file);
         let (predictions, tasks, claims) = l.counts();

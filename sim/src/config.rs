@@ -24,9 +24,14 @@ pub enum Scope {
 /// The type and allowed values of a key.
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     Bool,
     Choice(&'static [&'static str]),
+    /// Free text (a `transactional.id`).
+    Text,
 }
 
 /// A configuration value as written in a scenario.
@@ -84,6 +89,18 @@ pub const KEYS: &[Key] = &[
         doc: "Partitions of __consumer_offsets; a group's coordinator leads partition hash(group.id) % this. Kafka's default is 50; the simulator's is 1 so the view stays readable." },
     Key { name: "offsets.topic.replication.factor", scope: Scope::Broker, kind: int(1, 100), default: "3",
         doc: "Replicas of each __consumer_offsets partition (capped at the number of brokers): how many broker failures committed offsets survive." },
+    Key { name: "transaction.state.log.num.partitions", scope: Scope::Broker, kind: int(1, 1000), default: "1",
+        doc: "Partitions of __transaction_state; a transactional.id's coordinator leads partition hash(transactional.id) % this. Kafka's default is 50; the simulator's is 1 so the view stays readable." },
+    Key { name: "transaction.state.log.replication.factor", scope: Scope::Broker, kind: int(1, 100), default: "3",
+        doc: "Replicas of each __transaction_state partition (capped at the number of brokers): whether a coordinator's crash loses transaction state." },
+    Key { name: "transaction.state.log.min.isr", scope: Scope::Broker, kind: int(1, 100), default: "2",
+        doc: "min.insync.replicas of __transaction_state: the coordinator's writes (and so InitProducerId and EndTxn) fail below it." },
+    Key { name: "transaction.max.timeout.ms", scope: Scope::Broker, kind: int(1, MAX), default: "900000",
+        doc: "The largest transaction.timeout.ms a producer may ask for (InitProducerId answers INVALID_TRANSACTION_TIMEOUT above it)." },
+    Key { name: "transaction.abort.timed.out.transaction.cleanup.interval.ms", scope: Scope::Broker, kind: int(1, MAX), default: "10000",
+        doc: "How often the transaction coordinator looks for transactions open longer than their transaction.timeout.ms, and aborts them (fencing the producer)." },
+    Key { name: "transaction.partition.verification.enable", scope: Scope::Broker, kind: Kind::Bool, default: "true",
+        doc: "KIP-890 part 1 (Kafka 3.6+): before the first transactional write to a partition, its leader asks the coordinator whether the producer's transaction is ongoing there, so a late write cannot start a transaction no marker will end. false shows Kafka before 3.6 (hanging transactions)." },
     // ---- topic ----
     Key { name: "replication.factor", scope: Scope::Topic, kind: int(1, 100), default: "3",
         doc: "Replicas per partition (at most the number of brokers)." },
@@ -118,6 +135,12 @@ pub const KEYS: &[Key] = &[
         doc: "Unacknowledged requests allowed per broker connection (at most 5 with idempotence)." },
     Key { name: "metadata.max.age.ms", scope: Scope::Producer, kind: int(1, MAX), default: "300000",
         doc: "Refresh metadata at least this often even without errors." },
+    Key { name: "transactional.id", scope: Scope::Producer, kind: Kind::Text, default: "null",
+        doc: "Makes the producer transactional: initTransactions() gets a producer id and a new epoch for this id from its transaction coordinator, fencing any older producer with the same id (a zombie); records then commit or abort together. Needs enable.idempotence." },
+    Key { name: "transaction.timeout.ms", scope: Scope::Producer, kind: int(1, MAX), default: "60000",
+        doc: "The coordinator aborts a transaction open longer than this (and fences the producer: its next request gets PRODUCER_FENCED)." },
+    Key { name: "sim.transaction.interval.ms", scope: Scope::Producer, kind: int(1, MAX), default: "100",
+        doc: "Simulator (the application): a transactional producer commits its open transaction this often, then begins the next. Kafka Streams commits every commit.interval.ms, 100 under exactly_once_v2." },
     // ---- consumer ----
     Key { name: "auto.offset.reset", scope: Scope::Consumer, kind: Kind::Choice(&["earliest", "latest", "none"]), default: "latest",
         doc: "Where to start when the group has no committed offset, or the position is out of range: the log start, the log end, or an error." },
@@ -145,6 +168,8 @@ pub const KEYS: &[Key] = &[
         doc: "Wait before retrying a failed request or looking up the coordinator again." },
     Key { name: "metadata.max.age.ms", scope: Scope::Consumer, kind: int(1, MAX), default: "300000",
         doc: "Refresh metadata at least this often: how soon the consumer notices new partitions (and the group rebalances)." },
+    Key { name: "isolation.level", scope: Scope::Consumer, kind: Kind::Choice(&["read_uncommitted", "read_committed"]), default: "read_uncommitted",
+        doc: "read_committed: fetch only up to the last stable offset (LSO: no open transaction below it) and skip aborted transactions' records; read_uncommitted: up to the high watermark, aborted records included." },
     Key { name: "sim.leader.epoch.validation", scope: Scope::Consumer, kind: Kind::Bool, default: "true",
         doc: "Simulator: after a leader change, check the position against the new leader's log with the last consumed record's epoch (KIP-320, Kafka clients since 2.3). false behaves like older clients, which can silently skip records after an unclean truncation." },
 ];
@@ -163,6 +188,8 @@ pub const CLUSTER_KEYS: &[ClusterKey] = &[
         doc: "kraft: Kafka 4.x. Every broker start registers a new incarnation with a new broker epoch, fenced until it has caught up; fetches and AlterPartition carry broker epochs (KIP-903); the HW stops while the ISR is below min.insync.replicas (strict min ISR). zookeeper: the controller of the KIP-101 era: a restart within broker.session.timeout.ms keeps its registration and ISR place, no broker epochs, the HW moves whatever the ISR size, no ELR." },
     ClusterKey { name: "eligible.leader.replicas.version", kind: Kind::Int { min: 0, max: 1 }, default: "1",
         doc: "KIP-966 (a cluster feature, set with kafka-features; 1 on new 4.1 clusters): replicas leaving an ISR below min.insync.replicas join the Eligible Leader Replicas, the ISR may empty, and elections go ISR, ELR, last known leader, then unclean. 0: the last ISR member stays in the ISR. KRaft only." },
+    ClusterKey { name: "transaction.version", kind: Kind::Int { min: 0, max: 2 }, default: "2",
+        doc: "A cluster feature (kafka-features; 2 on new 4.x clusters): 2 is KIP-890 part 2: the producer's epoch is bumped at every commit or abort, so a late write or marker from a finished transaction is fenced, and a partition joins a transaction on its first write (no AddPartitionsToTxn from the client). 0 and 1: the client adds partitions with AddPartitionsToTxn and keeps one epoch across transactions." },
     ClusterKey { name: "truncation", kind: Kind::Choice(&["leader-epoch", "high-watermark"]), default: "leader-epoch",
         doc: "How a new follower finds what to truncate: by asking the leader where its latest leader epoch ends (KIP-101, KIP-279), or to its own high watermark (Kafka before 0.11)." },
 ];
@@ -203,6 +230,8 @@ impl Kind {
             (Kind::Bool, _) => Err("expected true or false".into()),
             (Kind::Choice(c), Value::Str(s)) if c.contains(&s.as_str()) => Ok(()),
             (Kind::Choice(c), Value::Int(i)) if c.contains(&i.to_string().as_str()) => Ok(()),
+            (Kind::Text, Value::Str(s)) if !s.trim().is_empty() => Ok(()),
+            (Kind::Text, _) => Err("expected a non-empty string".into()),
             (Kind::Choice(c), _) => Err(format!(
                 "expected one of {}",
                 c.iter()
@@ -218,6 +247,7 @@ impl Kind {
             Kind::Int { min, max } => format!("integer {min}..={}", fmt_int(*max)),
             Kind::Bool => "true | false".into(),
             Kind::Choice(c) => c.join(" | "),
+            Kind::Text => "string".into(),
         }
     }
 }
@@ -263,6 +293,8 @@ pub struct ClusterFeatures {
     pub metadata: MetadataMode,
     /// `eligible.leader.replicas.version` (KIP-966): 1 on new Kafka 4.1 clusters.
     pub eligible_leader_replicas: bool,
+    /// `transaction.version`: 2 on new Kafka 4.x clusters (KIP-890 part 2).
+    pub transaction_version: u8,
 }
 
 impl Default for ClusterFeatures {
@@ -270,6 +302,7 @@ impl Default for ClusterFeatures {
         ClusterFeatures {
             metadata: MetadataMode::Kraft,
             eligible_leader_replicas: true,
+            transaction_version: 2,
         }
     }
 }
@@ -277,6 +310,11 @@ impl Default for ClusterFeatures {
 impl ClusterFeatures {
     pub fn kraft(&self) -> bool {
         self.metadata == MetadataMode::Kraft
+    }
+
+    /// KIP-890 part 2: an epoch bump at every transaction's end, partitions added implicitly.
+    pub fn transactions_v2(&self) -> bool {
+        self.transaction_version >= 2
     }
 }
 
@@ -298,6 +336,12 @@ pub struct BrokerConfig {
     pub group_initial_rebalance_delay_ms: Millis,
     pub offsets_topic_num_partitions: u32,
     pub offsets_topic_replication_factor: u32,
+    pub transaction_state_log_num_partitions: u32,
+    pub transaction_state_log_replication_factor: u32,
+    pub transaction_state_log_min_isr: u32,
+    pub transaction_max_timeout_ms: Millis,
+    pub transaction_abort_interval_ms: Millis,
+    pub transaction_partition_verification: bool,
 }
 
 impl Default for BrokerConfig {
@@ -318,6 +362,12 @@ impl Default for BrokerConfig {
             group_initial_rebalance_delay_ms: 3_000,
             offsets_topic_num_partitions: 1,
             offsets_topic_replication_factor: 3,
+            transaction_state_log_num_partitions: 1,
+            transaction_state_log_replication_factor: 3,
+            transaction_state_log_min_isr: 2,
+            transaction_max_timeout_ms: 900_000,
+            transaction_abort_interval_ms: 10_000,
+            transaction_partition_verification: true,
         }
     }
 }
@@ -344,6 +394,22 @@ impl BrokerConfig {
             "offsets.topic.num.partitions" => self.offsets_topic_num_partitions = as_u64(v) as u32,
             "offsets.topic.replication.factor" => {
                 self.offsets_topic_replication_factor = as_u64(v) as u32
+            }
+            "transaction.state.log.num.partitions" => {
+                self.transaction_state_log_num_partitions = as_u64(v) as u32
+            }
+            "transaction.state.log.replication.factor" => {
+                self.transaction_state_log_replication_factor = as_u64(v) as u32
+            }
+            "transaction.state.log.min.isr" => {
+                self.transaction_state_log_min_isr = as_u64(v) as u32
+            }
+            "transaction.max.timeout.ms" => self.transaction_max_timeout_ms = as_u64(v),
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms" => {
+                self.transaction_abort_interval_ms = as_u64(v)
+            }
+            "transaction.partition.verification.enable" => {
+                self.transaction_partition_verification = as_bool(v)
             }
             _ => {}
         }
@@ -399,6 +465,30 @@ impl BrokerConfig {
             (
                 "offsets.topic.replication.factor",
                 i(self.offsets_topic_replication_factor as u64),
+            ),
+            (
+                "transaction.state.log.num.partitions",
+                i(self.transaction_state_log_num_partitions as u64),
+            ),
+            (
+                "transaction.state.log.replication.factor",
+                i(self.transaction_state_log_replication_factor as u64),
+            ),
+            (
+                "transaction.state.log.min.isr",
+                i(self.transaction_state_log_min_isr as u64),
+            ),
+            (
+                "transaction.max.timeout.ms",
+                i(self.transaction_max_timeout_ms),
+            ),
+            (
+                "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+                i(self.transaction_abort_interval_ms),
+            ),
+            (
+                "transaction.partition.verification.enable",
+                Value::Bool(self.transaction_partition_verification),
             ),
         ]
     }
@@ -508,6 +598,11 @@ pub struct ProducerConfig {
     pub batch_size: u64,
     pub max_in_flight: u32,
     pub metadata_max_age_ms: Millis,
+    /// `transactional.id`: `None` (Kafka's null) for a producer outside transactions.
+    pub transactional_id: Option<std::sync::Arc<str>>,
+    pub transaction_timeout_ms: Millis,
+    /// The application's commit interval (`sim.transaction.interval.ms`).
+    pub transaction_interval_ms: Millis,
 }
 
 impl Default for ProducerConfig {
@@ -523,6 +618,9 @@ impl Default for ProducerConfig {
             batch_size: 16_384,
             max_in_flight: 5,
             metadata_max_age_ms: 300_000,
+            transactional_id: None,
+            transaction_timeout_ms: 60_000,
+            transaction_interval_ms: 100,
         }
     }
 }
@@ -548,6 +646,13 @@ impl ProducerConfig {
             "batch.size" => self.batch_size = as_u64(v),
             "max.in.flight.requests.per.connection" => self.max_in_flight = as_u64(v) as u32,
             "metadata.max.age.ms" => self.metadata_max_age_ms = as_u64(v),
+            "transactional.id" => {
+                if let Value::Str(s) = v {
+                    self.transactional_id = Some(s.as_str().into());
+                }
+            }
+            "transaction.timeout.ms" => self.transaction_timeout_ms = as_u64(v),
+            "sim.transaction.interval.ms" => self.transaction_interval_ms = as_u64(v),
             _ => {}
         }
     }
@@ -573,6 +678,16 @@ impl ProducerConfig {
             ),
             ("metadata.max.age.ms", i(self.metadata_max_age_ms)),
         ]);
+        if let Some(id) = &self.transactional_id {
+            e.extend([
+                ("transactional.id", Value::Str(id.to_string())),
+                ("transaction.timeout.ms", i(self.transaction_timeout_ms)),
+                (
+                    "sim.transaction.interval.ms",
+                    i(self.transaction_interval_ms),
+                ),
+            ]);
+        }
         e
     }
 
@@ -580,6 +695,15 @@ impl ProducerConfig {
     /// silently off when a conflicting setting is explicit, an error when both are explicit.
     pub fn idempotence(&self) -> Result<bool, String> {
         let conflicts = self.acks != Acks::All || self.retries == 0 || self.max_in_flight > 5;
+        if self.transactional_id.is_some() {
+            // `ProducerConfig`: "Cannot set a transactional.id without also enabling
+            // idempotence", and a transactional producer needs the idempotent settings.
+            return match self.enable_idempotence {
+                Some(false) => Err("transactional.id needs enable.idempotence = true (Kafka: \"Cannot set a transactional.id without also enabling idempotence\")".into()),
+                _ if conflicts => Err("transactional.id needs acks = \"all\", retries > 0 and max.in.flight.requests.per.connection <= 5 (the settings of idempotence)".into()),
+                _ => Ok(true),
+            };
+        }
         match self.enable_idempotence {
             Some(true) if conflicts => Err(
                 "enable.idempotence = true needs acks = \"all\", retries > 0 and max.in.flight.requests.per.connection <= 5"
@@ -672,6 +796,27 @@ pub struct ConsumerConfig {
     pub retry_backoff_ms: Millis,
     pub metadata_max_age_ms: Millis,
     pub leader_epoch_validation: bool,
+    pub isolation_level: IsolationLevel,
+}
+
+/// `isolation.level`: what a consumer may read of transactional data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IsolationLevel {
+    /// Everything below the high watermark, aborted transactions' records included.
+    #[default]
+    ReadUncommitted,
+    /// Only below the last stable offset, without aborted transactions' records.
+    ReadCommitted,
+}
+
+impl IsolationLevel {
+    pub fn name(self) -> &'static str {
+        match self {
+            IsolationLevel::ReadUncommitted => "read_uncommitted",
+            IsolationLevel::ReadCommitted => "read_committed",
+        }
+    }
 }
 
 impl Default for ConsumerConfig {
@@ -691,6 +836,7 @@ impl Default for ConsumerConfig {
             retry_backoff_ms: 100,
             metadata_max_age_ms: 300_000,
             leader_epoch_validation: true,
+            isolation_level: IsolationLevel::ReadUncommitted,
         }
     }
 }
@@ -723,6 +869,12 @@ impl ConsumerConfig {
             "retry.backoff.ms" => self.retry_backoff_ms = as_u64(v),
             "metadata.max.age.ms" => self.metadata_max_age_ms = as_u64(v),
             "sim.leader.epoch.validation" => self.leader_epoch_validation = as_bool(v),
+            "isolation.level" => {
+                self.isolation_level = match v {
+                    Value::Str(s) if s == "read_committed" => IsolationLevel::ReadCommitted,
+                    _ => IsolationLevel::ReadUncommitted,
+                }
+            }
             _ => {}
         }
     }
@@ -754,8 +906,70 @@ impl ConsumerConfig {
                 "sim.leader.epoch.validation",
                 Value::Bool(self.leader_epoch_validation),
             ),
+            (
+                "isolation.level",
+                Value::Str(self.isolation_level.name().to_string()),
+            ),
         ]
     }
+}
+
+/// Kafka keys the simulator knows but does not model, with why: a scenario that sets one is
+/// told so (rather than "unknown setting"), with the reason as the help. None of them is in
+/// [`KEYS`].
+pub const UNMODELLED: &[(&str, Scope, &str)] = &[
+    (
+        "transactional.id.expiration.ms",
+        Scope::Broker,
+        "transactional ids never expire here",
+    ),
+    (
+        "transaction.remove.expired.transaction.cleanup.interval.ms",
+        Scope::Broker,
+        "transactional ids never expire here, so there is nothing to remove",
+    ),
+    (
+        "producer.id.expiration.ms",
+        Scope::Broker,
+        "idle producer ids never expire here (the broker keeps every producer's state)",
+    ),
+    (
+        "producer.id.expiration.check.interval.ms",
+        Scope::Broker,
+        "idle producer ids never expire here (the broker keeps every producer's state)",
+    ),
+    (
+        "transaction.state.log.segment.bytes",
+        Scope::Broker,
+        "logs here have no segments: __transaction_state is never rolled or compacted",
+    ),
+    (
+        "transaction.state.log.load.buffer.size",
+        Scope::Broker,
+        "a new transaction coordinator reads __transaction_state in one go here",
+    ),
+    (
+        "transaction.two.phase.commit.enable",
+        Scope::Broker,
+        "KIP-939's two-phase commit with an external transaction manager is not modelled",
+    ),
+    (
+        "transaction.two.phase.commit.enable",
+        Scope::Producer,
+        "KIP-939's two-phase commit with an external transaction manager is not modelled",
+    ),
+];
+
+/// Why the simulator does not model `name`, a Kafka key of `scope` (or, failing that, of
+/// another scope, which is returned with it).
+pub fn unmodelled(scope: Scope, name: &str) -> Option<(Scope, &'static str)> {
+    let find = |same: bool| {
+        UNMODELLED
+            .iter()
+            .find(|(n, s, _)| *n == name && (*s == scope) == same)
+            .map(|(_, s, why)| (*s, *why))
+    };
+    find(true).or_else(|| find(false))
 }
 
 #[cfg(test)]
@@ -814,5 +1028,47 @@ mod tests {
             k.kind.check(&Value::Int(0)).unwrap_err(),
             "must be between 1 and 100"
         );
+    }
+
+    #[test]
+    fn unmodelled_keys_are_not_keys_and_say_why() {
+        for (i, (name, scope, why)) in UNMODELLED.iter().enumerate() {
+            assert!(
+                KEYS.iter().all(|k| k.name != *name),
+                "{name} is modelled: it is in KEYS"
+            );
+            assert!(
+                CLUSTER_KEYS.iter().all(|k| k.name != *name),
+                "{name} is a cluster key"
+            );
+            assert!(!why.is_empty() && !why.ends_with('.'), "{name}: {why:?}");
+            assert!(
+                UNMODELLED[i + 1..]
+                    .iter()
+                    .all(|(n, s, _)| !(n == name && s == scope)),
+                "{name} twice"
+            );
+        }
+        assert_eq!(
+            unmodelled(Scope::Broker, "transactional.id.expiration.ms"),
+            Some((Scope::Broker, "transactional ids never expire here"))
+        );
+        // Set in the wrong table, it is still known, with its own scope.
+        assert_eq!(
+            unmodelled(Scope::Consumer, "producer.id.expiration.ms").map(|(s, _)| s),
+            Some(Scope::Broker)
+        );
+        assert_eq!(
+            unmodelled(Scope::Producer, "transaction.two.phase.commit.enable").map(|(s, _)| s),
+            Some(Scope::Producer)
+        );
+        // Modelled transactional keys are not refused.
+        for (scope, name) in [
+            (Scope::Broker, "transaction.partition.verification.enable"),
+            (Scope::Consumer, "isolation.level"),
+            (Scope::Producer, "transactional.id"),
+        ] {
+            assert!(key(scope, name).is_some() && unmodelled(scope, name).is_none());
+        }
     }
 }

@@ -164,6 +164,7 @@ mod tests {
             timeout_ms: 30_000,
             records: Vec::new(),
             idempotent: None,
+            transactional_id: None,
         })
     }
 

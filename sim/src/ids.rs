@@ -26,6 +26,20 @@ pub fn group_partition(group: &str, partitions: u32) -> u32 {
     abs % partitions.max(1)
 }
 
+/// The internal topic that holds the transaction coordinators' state.
+pub const TXN_STATE_TOPIC: &str = "__transaction_state";
+
+/// Whether a topic is one of Kafka's internal topics (written by coordinators, not producers).
+pub fn is_internal_topic(topic: &str) -> bool {
+    topic == OFFSETS_TOPIC || topic == TXN_STATE_TOPIC
+}
+
+/// Which `__transaction_state` partition holds a `transactional.id`: Kafka's
+/// `partitionFor(transactionalId)`, the same hash as a group's.
+pub fn txn_partition(transactional_id: &str, partitions: u32) -> u32 {
+    group_partition(transactional_id, partitions)
+}
+
 /// A broker id, as in Kafka's `node.id` (1-based in scenarios).
 pub type BrokerId = u32;
 

@@ -115,6 +115,46 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "ml-feature-pipeline",
         include_str!("../../scenarios/ml-feature-pipeline.toml"),
     ),
+    (
+        "txn-read-uncommitted",
+        include_str!("../../scenarios/txn-read-uncommitted.toml"),
+    ),
+    (
+        "txn-read-committed",
+        include_str!("../../scenarios/txn-read-committed.toml"),
+    ),
+    (
+        "txn-zombie-unfenced",
+        include_str!("../../scenarios/txn-zombie-unfenced.toml"),
+    ),
+    (
+        "txn-zombie-fenced",
+        include_str!("../../scenarios/txn-zombie-fenced.toml"),
+    ),
+    (
+        "txn-coordinator-unreplicated",
+        include_str!("../../scenarios/txn-coordinator-unreplicated.toml"),
+    ),
+    (
+        "txn-coordinator-crash",
+        include_str!("../../scenarios/txn-coordinator-crash.toml"),
+    ),
+    (
+        "txn-hanging-kafka-3-5",
+        include_str!("../../scenarios/txn-hanging-kafka-3-5.toml"),
+    ),
+    (
+        "txn-hanging-kafka-4-1",
+        include_str!("../../scenarios/txn-hanging-kafka-4-1.toml"),
+    ),
+    (
+        "eos-crash-at-least-once",
+        include_str!("../../scenarios/eos-crash-at-least-once.toml"),
+    ),
+    (
+        "eos-crash-exactly-once",
+        include_str!("../../scenarios/eos-crash-exactly-once.toml"),
+    ),
     ("classroom", include_str!("../../scenarios/classroom.toml")),
     (
         "real-clients",

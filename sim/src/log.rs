@@ -22,6 +22,39 @@ pub struct ProducerStamp {
     /// batch as a duplicate.
     pub batch_first: u32,
     pub batch_last: u32,
+    /// Written inside a transaction: invisible to `read_committed` consumers until a COMMIT
+    /// marker for this producer follows it, and for good if an ABORT marker does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub transactional: bool,
+}
+
+/// A control record's type: the transaction markers the coordinator writes (Kafka's
+/// `ControlRecordType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlType {
+    Commit,
+    Abort,
+}
+
+impl ControlType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ControlType::Commit => "COMMIT",
+            ControlType::Abort => "ABORT",
+        }
+    }
+}
+
+/// The label a marker carries in the trace and the views: `[COMMIT 1000.3]` (producer id and
+/// epoch). Record labels written by producers never start with `[`.
+pub fn marker_label(kind: ControlType, producer_id: u64, producer_epoch: u16) -> Arc<str> {
+    format!("[{} {producer_id}.{producer_epoch}]", kind.name()).into()
+}
+
+/// Whether a label in the trace is a transaction marker's (see [`marker_label`]).
+pub fn is_marker_label(label: &str) -> bool {
+    label.starts_with("[COMMIT ") || label.starts_with("[ABORT ")
 }
 
 /// What a producer sent, before a leader gives it an offset.
@@ -46,6 +79,9 @@ pub struct Record {
     pub data: RecordData,
     /// Set when the producer is idempotent.
     pub producer: Option<ProducerStamp>,
+    /// A transaction marker (a control record: consumers never return it to the application).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<ControlType>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -163,6 +199,7 @@ mod tests {
                 size: 10,
             },
             producer: None,
+            control: None,
         }
     }
 

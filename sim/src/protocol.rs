@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use std::sync::Arc;
 
-use crate::config::{Acks, Assignor};
+use crate::config::{Acks, Assignor, IsolationLevel};
 use crate::ids::{BrokerId, TopicPartition};
 use crate::log::{Record, RecordData};
 
@@ -49,6 +49,25 @@ pub enum ErrorCode {
     RebalanceInProgress,
     /// Client-side: the connection broke or the request got no answer in time.
     NetworkException,
+    // ---- transactions ----
+    /// A transactional write or marker with an epoch older than the partition (or
+    /// coordinator) has seen for this producer id.
+    InvalidProducerEpoch,
+    /// A newer producer with the same `transactional.id` has initialised (or the coordinator
+    /// aborted this producer's timed-out transaction and bumped its epoch): fatal.
+    ProducerFenced,
+    /// The coordinator is still completing the previous transaction: retry.
+    ConcurrentTransactions,
+    /// The request does not fit the transaction's state (a commit of a transaction that was
+    /// aborted, a write to a partition not in the transaction).
+    InvalidTxnState,
+    /// The producer id is not the one the coordinator has for this `transactional.id`.
+    InvalidProducerIdMapping,
+    /// `transaction.timeout.ms` above the broker's `transaction.max.timeout.ms`.
+    InvalidTransactionTimeout,
+    /// OffsetFetch with `require_stable` (a read_committed consumer, KIP-447) while a
+    /// transaction has offsets for the partition pending: retry once it ends.
+    UnstableOffsetCommit,
 }
 
 impl ErrorCode {
@@ -76,6 +95,13 @@ impl ErrorCode {
             ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
             ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
             ErrorCode::NetworkException => "NETWORK_EXCEPTION",
+            ErrorCode::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
+            ErrorCode::ProducerFenced => "PRODUCER_FENCED",
+            ErrorCode::ConcurrentTransactions => "CONCURRENT_TRANSACTIONS",
+            ErrorCode::InvalidTxnState => "INVALID_TXN_STATE",
+            ErrorCode::InvalidProducerIdMapping => "INVALID_PRODUCER_ID_MAPPING",
+            ErrorCode::InvalidTransactionTimeout => "INVALID_TRANSACTION_TIMEOUT",
+            ErrorCode::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
         }
     }
 
@@ -83,7 +109,13 @@ impl ErrorCode {
     pub fn is_retriable(self) -> bool {
         !matches!(
             self,
-            ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidUpdateVersion
+            ErrorCode::OutOfOrderSequenceNumber
+                | ErrorCode::InvalidUpdateVersion
+                | ErrorCode::InvalidProducerEpoch
+                | ErrorCode::ProducerFenced
+                | ErrorCode::InvalidTxnState
+                | ErrorCode::InvalidProducerIdMapping
+                | ErrorCode::InvalidTransactionTimeout
         )
     }
 }
@@ -165,6 +197,71 @@ pub struct FetchedPartition {
     pub high_watermark: u64,
     pub log_end_offset: u64,
     pub records: Vec<Record>,
+    /// The last stable offset (KIP-98): no open transaction starts below it. A
+    /// `read_committed` fetch gets records only below it.
+    #[serde(default)]
+    pub last_stable_offset: u64,
+    /// For a `read_committed` fetch: the aborted transactions that overlap the records
+    /// returned (Kafka's `AbortedTransaction`: producer id and first offset), so the consumer
+    /// can skip their records.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aborted: Vec<AbortedTxn>,
+}
+
+/// One aborted transaction in a fetch response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbortedTxn {
+    pub producer_id: u64,
+    pub first_offset: u64,
+}
+
+/// A transaction's state at its coordinator (Kafka's `TransactionState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxnState {
+    /// A producer id is assigned; no transaction has started.
+    Empty,
+    Ongoing,
+    /// The decision is durable; markers are being written.
+    PrepareCommit,
+    PrepareAbort,
+    /// Every partition has its marker.
+    CompleteCommit,
+    CompleteAbort,
+}
+
+impl TxnState {
+    pub fn name(self) -> &'static str {
+        match self {
+            TxnState::Empty => "Empty",
+            TxnState::Ongoing => "Ongoing",
+            TxnState::PrepareCommit => "PrepareCommit",
+            TxnState::PrepareAbort => "PrepareAbort",
+            TxnState::CompleteCommit => "CompleteCommit",
+            TxnState::CompleteAbort => "CompleteAbort",
+        }
+    }
+}
+
+/// What FindCoordinator looks for (Kafka's `CoordinatorType`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoordinatorType {
+    /// A group's coordinator: the leader of its `__consumer_offsets` partition.
+    #[default]
+    Group,
+    /// A `transactional.id`'s coordinator: the leader of its `__transaction_state` partition.
+    Transaction,
+}
+
+/// The transaction markers the coordinator asks one partition leader to write (Kafka's
+/// `WritableTxnMarker`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TxnMarker {
+    pub producer_id: u64,
+    pub producer_epoch: u16,
+    pub commit: bool,
+    pub partitions: Vec<TopicPartition>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -235,6 +332,8 @@ pub enum MessageKind {
     /// Consumer-group coordination: FindCoordinator, JoinGroup, SyncGroup, Heartbeat,
     /// LeaveGroup, OffsetCommit, OffsetFetch.
     Group,
+    /// Transactions: AddPartitionsToTxn, EndTxn, WriteTxnMarkers and their answers.
+    Transaction,
 }
 
 /// The leader answers once `min_bytes` are readable (`fetch.min.bytes`; followers ask for 1),
@@ -246,6 +345,10 @@ pub struct FetchRequest {
     pub max_wait_ms: u64,
     pub min_bytes: u64,
     pub partitions: Vec<FetchPartition>,
+    /// `isolation.level`: followers and `read_uncommitted` consumers read to the HW,
+    /// `read_committed` consumers to the last stable offset.
+    #[serde(default)]
+    pub isolation: IsolationLevel,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -256,6 +359,9 @@ pub struct ProduceRequest {
     pub timeout_ms: u64,
     pub records: Vec<RecordData>,
     pub idempotent: Option<IdempotentBatch>,
+    /// The producer's `transactional.id`: its records belong to its ongoing transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactional_id: Option<Arc<str>>,
 }
 
 /// `member_id: None` on a member's first join: the coordinator assigns one (Kafka first
@@ -368,10 +474,16 @@ pub enum Message {
         brokers: Vec<BrokerId>,
     },
     Produce(ProduceRequest),
-    /// A producer asks for an id (a real client's `InitProducerId` without a
-    /// `transactional.id`; simulated producers are given theirs at start).
+    /// A producer asks for an id: without a `transactional.id` any broker hands one out (simulated
+    /// idempotent producers are given theirs at start); with one, the id's transaction
+    /// coordinator answers with the id kept for it and a bumped epoch, which fences older
+    /// producers with the same `transactional.id` and aborts their open transaction.
     InitProducerId {
         correlation: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transactional_id: Option<Arc<str>>,
+        #[serde(default)]
+        transaction_timeout_ms: u64,
     },
     InitProducerIdResponse {
         correlation: u64,
@@ -399,7 +511,10 @@ pub enum Message {
     /// partition `group_partition(group)`.
     FindCoordinator {
         correlation: u64,
+        /// The key: a group id, or a `transactional.id` when `key_type` says so.
         group: Arc<str>,
+        #[serde(default)]
+        key_type: CoordinatorType,
     },
     FindCoordinatorResponse {
         correlation: u64,
@@ -455,12 +570,90 @@ pub enum Message {
         /// `None` asks for every partition the group has an offset for (Kafka's null topic
         /// list, which admin tools send).
         partitions: Option<Vec<TopicPartition>>,
+        /// KIP-447: a read_committed consumer asks only for offsets no open transaction is
+        /// about to change (UNSTABLE_OFFSET_COMMIT otherwise).
+        #[serde(default)]
+        require_stable: bool,
     },
     /// The committed positions of the requested partitions that have one.
     OffsetFetchResponse {
         correlation: u64,
         error: Option<ErrorCode>,
         offsets: Vec<OffsetAndEpoch>,
+    },
+    // ---- transactions ----
+    /// Adds partitions to the producer's transaction. From a client (transaction.version < 2,
+    /// before its first write to each partition); from a partition leader, for the producer,
+    /// when a transactional write arrives for a partition not yet in an ongoing transaction:
+    /// `verify_only` asks only whether it is (KIP-890 part 1), otherwise the coordinator adds
+    /// it (KIP-890 part 2's implicit add).
+    AddPartitionsToTxn {
+        correlation: u64,
+        transactional_id: Arc<str>,
+        producer_id: u64,
+        producer_epoch: u16,
+        partitions: Vec<TopicPartition>,
+        verify_only: bool,
+    },
+    AddPartitionsToTxnResponse {
+        correlation: u64,
+        error: Option<ErrorCode>,
+    },
+    /// `sendOffsetsToTransaction`, first step: the group's `__consumer_offsets` partition joins
+    /// the transaction.
+    AddOffsetsToTxn {
+        correlation: u64,
+        transactional_id: Arc<str>,
+        producer_id: u64,
+        producer_epoch: u16,
+        group: Arc<str>,
+    },
+    AddOffsetsToTxnResponse {
+        correlation: u64,
+        error: Option<ErrorCode>,
+    },
+    /// `sendOffsetsToTransaction`, second step, to the group's coordinator: the offsets are
+    /// written with the producer's id and become the group's committed offsets only when the
+    /// transaction's COMMIT marker reaches that partition. The member's generation lets the
+    /// coordinator fence a zombie that the group has moved on from (KIP-447).
+    TxnOffsetCommit {
+        correlation: u64,
+        transactional_id: Arc<str>,
+        group: Arc<str>,
+        producer_id: u64,
+        producer_epoch: u16,
+        generation: Option<u32>,
+        member_id: Option<Arc<str>>,
+        offsets: Vec<OffsetAndEpoch>,
+    },
+    TxnOffsetCommitResponse {
+        correlation: u64,
+        error: Option<ErrorCode>,
+    },
+    /// `commitTransaction`/`abortTransaction`.
+    EndTxn {
+        correlation: u64,
+        transactional_id: Arc<str>,
+        producer_id: u64,
+        producer_epoch: u16,
+        commit: bool,
+    },
+    /// Answered once the coordinator's PrepareCommit/PrepareAbort is durable; with
+    /// transaction.version 2, with the producer's new epoch.
+    EndTxnResponse {
+        correlation: u64,
+        error: Option<ErrorCode>,
+        producer_epoch: Option<u16>,
+    },
+    /// The coordinator to a partition leader: append these markers.
+    WriteTxnMarkers {
+        correlation: u64,
+        markers: Vec<TxnMarker>,
+    },
+    /// Per partition: written (below the HW), or the error.
+    WriteTxnMarkersResponse {
+        correlation: u64,
+        results: Vec<(u64, TopicPartition, Option<ErrorCode>)>,
     },
     // ---- transport ----
     /// The peer's process is gone: its operating system reset the connection.
@@ -480,7 +673,7 @@ impl Message {
             | MetadataRequest { correlation }
             | MetadataResponse { correlation, .. }
             | Produce(ProduceRequest { correlation, .. })
-            | InitProducerId { correlation }
+            | InitProducerId { correlation, .. }
             | InitProducerIdResponse { correlation, .. }
             | ProduceResponse { correlation, .. }
             | ListOffsets { correlation, .. }
@@ -498,7 +691,17 @@ impl Message {
             | OffsetCommit { correlation, .. }
             | OffsetCommitResponse { correlation, .. }
             | OffsetFetch { correlation, .. }
-            | OffsetFetchResponse { correlation, .. } => Some(*correlation),
+            | OffsetFetchResponse { correlation, .. }
+            | AddPartitionsToTxn { correlation, .. }
+            | AddOffsetsToTxn { correlation, .. }
+            | AddOffsetsToTxnResponse { correlation, .. }
+            | TxnOffsetCommit { correlation, .. }
+            | TxnOffsetCommitResponse { correlation, .. }
+            | AddPartitionsToTxnResponse { correlation, .. }
+            | EndTxn { correlation, .. }
+            | EndTxnResponse { correlation, .. }
+            | WriteTxnMarkers { correlation, .. }
+            | WriteTxnMarkersResponse { correlation, .. } => Some(*correlation),
             BrokerRegistration { .. }
             | BrokerRegistrationResponse { .. }
             | BrokerHeartbeat { .. }
@@ -553,6 +756,16 @@ impl Message {
             | OffsetCommitResponse { .. }
             | OffsetFetch { .. }
             | OffsetFetchResponse { .. } => MessageKind::Group,
+            AddPartitionsToTxn { .. }
+            | AddPartitionsToTxnResponse { .. }
+            | AddOffsetsToTxn { .. }
+            | AddOffsetsToTxnResponse { .. }
+            | TxnOffsetCommit { .. }
+            | TxnOffsetCommitResponse { .. }
+            | EndTxn { .. }
+            | EndTxnResponse { .. }
+            | WriteTxnMarkers { .. }
+            | WriteTxnMarkersResponse { .. } => MessageKind::Transaction,
             Disconnected => MessageKind::Response,
         }
     }
@@ -646,7 +859,12 @@ impl Message {
             MetadataResponse { partitions, .. } => {
                 format!("MetadataResponse ({} partitions)", partitions.len())
             }
-            InitProducerId { .. } => "InitProducerId".into(),
+            InitProducerId {
+                transactional_id, ..
+            } => match transactional_id {
+                Some(t) => format!("InitProducerId {t}"),
+                None => "InitProducerId".into(),
+            },
             InitProducerIdResponse { result, .. } => match result {
                 Ok((id, epoch)) => format!("InitProducerIdResponse id={id} epoch={epoch}"),
                 Err(e) => format!("InitProducerIdResponse {e}"),
@@ -682,7 +900,12 @@ impl Message {
                     .collect();
                 format!("ListOffsetsResponse {}", ps.join(" "))
             }
-            FindCoordinator { group, .. } => format!("FindCoordinator {group}"),
+            FindCoordinator {
+                group, key_type, ..
+            } => match key_type {
+                CoordinatorType::Group => format!("FindCoordinator {group}"),
+                CoordinatorType::Transaction => format!("FindCoordinator transaction {group}"),
+            },
             FindCoordinatorResponse {
                 error, coordinator, ..
             } => match (error, coordinator) {
@@ -768,6 +991,95 @@ impl Message {
                     format!("OffsetFetchResponse {}", os.join(" "))
                 }
             },
+            AddPartitionsToTxn {
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                partitions,
+                verify_only,
+                ..
+            } => format!(
+                "AddPartitionsToTxn {transactional_id} {producer_id}.{producer_epoch} {}{}",
+                tps(partitions),
+                if *verify_only { " (verify)" } else { "" }
+            ),
+            AddPartitionsToTxnResponse { error, .. } => {
+                format!("AddPartitionsToTxnResponse {}", err(error))
+            }
+            AddOffsetsToTxn {
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                group,
+                ..
+            } => format!(
+                "AddOffsetsToTxn {transactional_id} {producer_id}.{producer_epoch} group {group}"
+            ),
+            AddOffsetsToTxnResponse { error, .. } => {
+                format!("AddOffsetsToTxnResponse {}", err(error))
+            }
+            TxnOffsetCommit {
+                group,
+                producer_id,
+                producer_epoch,
+                generation,
+                offsets,
+                ..
+            } => {
+                let os: Vec<String> = offsets
+                    .iter()
+                    .map(|o| format!("{}={}", o.tp, o.offset))
+                    .collect();
+                format!(
+                    "TxnOffsetCommit {group} {producer_id}.{producer_epoch} generation {} {}",
+                    generation.map(|g| g.to_string()).unwrap_or("-1".into()),
+                    os.join(" ")
+                )
+            }
+            TxnOffsetCommitResponse { error, .. } => {
+                format!("TxnOffsetCommitResponse {}", err(error))
+            }
+            EndTxn {
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                commit,
+                ..
+            } => format!(
+                "EndTxn {transactional_id} {producer_id}.{producer_epoch} {}",
+                if *commit { "commit" } else { "abort" }
+            ),
+            EndTxnResponse {
+                error,
+                producer_epoch,
+                ..
+            } => match (error, producer_epoch) {
+                (Some(e), _) => format!("EndTxnResponse {e}"),
+                (None, Some(ep)) => format!("EndTxnResponse NONE (next epoch {ep})"),
+                (None, None) => "EndTxnResponse NONE".into(),
+            },
+            WriteTxnMarkers { markers, .. } => {
+                let ms: Vec<String> = markers
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "{} {}.{} {}",
+                            if m.commit { "COMMIT" } else { "ABORT" },
+                            m.producer_id,
+                            m.producer_epoch,
+                            tps(&m.partitions)
+                        )
+                    })
+                    .collect();
+                format!("WriteTxnMarkers {}", ms.join(" "))
+            }
+            WriteTxnMarkersResponse { results, .. } => {
+                let rs: Vec<String> = results
+                    .iter()
+                    .map(|(_, tp, e)| format!("{tp} {}", err(e)))
+                    .collect();
+                format!("WriteTxnMarkersResponse {}", rs.join(" "))
+            }
             Disconnected => "connection reset".into(),
         }
     }

@@ -123,7 +123,10 @@ impl Reader {
                     match p.error {
                         None => {
                             for r in p.records {
-                                if r.offset == *pos {
+                                if r.offset == *pos && r.control.is_some() {
+                                    // A transaction marker: no record to read.
+                                    *pos += 1;
+                                } else if r.offset == *pos {
                                     fx.event(Event::Consumed {
                                         tp: p.tp.clone(),
                                         offset: r.offset,
@@ -204,6 +207,7 @@ impl Reader {
                     max_wait_ms: FETCH_MAX_WAIT_MS,
                     min_bytes: 1,
                     partitions,
+                    isolation: crate::config::IsolationLevel::ReadUncommitted,
                 }),
             );
         }
@@ -244,6 +248,7 @@ mod tests {
                 size: 10,
             },
             producer: None,
+            control: None,
         }
     }
 
@@ -277,6 +282,8 @@ mod tests {
             high_watermark: 2,
             log_end_offset: 3,
             records: vec![record(0, "a"), record(1, "b")],
+            aborted: Vec::new(),
+            last_stable_offset: 0,
         };
         r.handle_message(
             2,
@@ -306,6 +313,8 @@ mod tests {
             high_watermark: 0,
             log_end_offset: 1,
             records: vec![],
+            aborted: Vec::new(),
+            last_stable_offset: 0,
         };
         r.handle_message(
             3,

@@ -10,6 +10,7 @@ use crate::checkers::{self, Findings, LostRecord};
 use crate::host::Simulation;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use crate::metrics::{lag_moments, LagMoment, Metrics};
+use crate::protocol::TxnState;
 use crate::replay::ReplayRole;
 use crate::scenario::{CheckerId, Count, Expectation, Scenario};
 use crate::trace::{fmt_time, ChangeReason, Event, PositionReason, Trace};
@@ -23,6 +24,22 @@ pub const CONSUMER_CHECKERS: [CheckerId; 6] = [
     CheckerId::NoDoubleAssignment,
     CheckerId::NoReadAboveHw,
 ];
+
+/// The checkers about transactions; a run whose coordinators never changed a transaction's
+/// state does not list them.
+pub const TRANSACTION_CHECKERS: [CheckerId; 3] = [
+    CheckerId::NoAbortedReads,
+    CheckerId::NoZombieWrites,
+    CheckerId::NoHangingTransactions,
+];
+
+/// Whether some transaction coordinator changed a transaction's state in `trace`.
+pub fn has_transactions(trace: &Trace) -> bool {
+    trace
+        .entries
+        .iter()
+        .any(|e| matches!(e.event, Event::TxnStateChanged { .. }))
+}
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ReplicaReport {
@@ -226,6 +243,8 @@ pub fn narrated(e: &Event, detailed: bool) -> bool {
         | Event::LeftGroup { .. }
         | Event::ConsumerFailed { .. }
         | Event::PartitionsRevoked { lost: true, .. } => true,
+        Event::TxnInitialized { .. } | Event::ProducerFenced { .. } => true,
+        Event::TxnStateChanged { state, .. } => *state == TxnState::PrepareAbort,
         Event::PositionSet { reason, .. } => matches!(
             reason,
             PositionReason::LogTruncation | PositionReason::OffsetOutOfRange
@@ -479,13 +498,31 @@ pub fn outcome(run: &Run) -> String {
             c("truncations_detected"),
             c("output")
         );
+    }
+    let transactions = has_transactions(&run.trace);
+    if transactions {
+        let _ = writeln!(
+            out,
+            "  transactions committed {}, aborted {}, aborted reads {}, hanging {}, zombie writes {}",
+            c("transactions_committed"),
+            c("transactions_aborted"),
+            c("aborted_reads"),
+            c("hanging_transactions"),
+            c("zombie_writes")
+        );
+    }
+    if consumers {
         out.push_str(&groups_outcome(&r.metrics));
+    }
+    if transactions {
+        out.push_str(&transactions_outcome(&run.trace));
     }
     let _ = writeln!(out, "\nCheckers");
     let shown = r
         .checkers
         .iter()
-        .filter(|v| consumers || !CONSUMER_CHECKERS.iter().any(|c| c.name() == v.checker));
+        .filter(|v| consumers || !CONSUMER_CHECKERS.iter().any(|c| c.name() == v.checker))
+        .filter(|v| transactions || !TRANSACTION_CHECKERS.iter().any(|c| c.name() == v.checker));
     for v in shown {
         match &v.violation {
             None => {
@@ -579,6 +616,87 @@ fn groups_outcome(m: &Metrics) -> String {
                 fmt_time(p.max_time_lag_ms)
             );
         }
+    }
+    out
+}
+
+/// Per transactional id: transactions committed and aborted, its coordinator, a transaction
+/// left open at the end, and the producer instances fenced.
+fn transactions_outcome(trace: &Trace) -> String {
+    #[derive(Default)]
+    struct Txn {
+        committed: u64,
+        aborted: u64,
+        coordinator: Option<BrokerId>,
+        last: Option<(u64, u16, TxnState)>,
+        fenced: Vec<String>,
+    }
+    let mut ids: BTreeMap<&str, Txn> = BTreeMap::new();
+    for e in &trace.entries {
+        match &e.event {
+            Event::TxnStateChanged {
+                broker,
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                state,
+                ..
+            } => {
+                let t = ids.entry(transactional_id).or_default();
+                t.coordinator = Some(*broker);
+                // A state seen again (a new coordinator loading it) counts once.
+                let now = Some((*producer_id, *producer_epoch, *state));
+                if t.last != now {
+                    match state {
+                        TxnState::CompleteCommit => t.committed += 1,
+                        TxnState::CompleteAbort => t.aborted += 1,
+                        _ => {}
+                    }
+                }
+                t.last = now;
+            }
+            Event::ProducerFenced {
+                producer,
+                transactional_id,
+                error,
+            } => ids
+                .entry(transactional_id)
+                .or_default()
+                .fenced
+                .push(format!(
+                    "{} fenced at {} ({})",
+                    trace.names.name(*producer),
+                    fmt_time(e.at),
+                    error.name()
+                )),
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "\nTransactions");
+    for (id, t) in &ids {
+        let coordinator = t
+            .coordinator
+            .map(|b| format!(" (coordinator broker-{b})"))
+            .unwrap_or_default();
+        let open = match t.last {
+            Some((
+                _,
+                _,
+                s @ (TxnState::Ongoing | TxnState::PrepareCommit | TxnState::PrepareAbort),
+            )) => {
+                format!(", one {} at the end", s.name())
+            }
+            _ => String::new(),
+        };
+        let mut line = format!(
+            "  {id}: {} committed, {} aborted{open}{coordinator}",
+            t.committed, t.aborted
+        );
+        for f in &t.fenced {
+            let _ = write!(line, "; {f}");
+        }
+        let _ = writeln!(out, "{line}");
     }
     out
 }
@@ -709,5 +827,30 @@ mod tests {
         assert!(text.contains("✓ log_matching"));
         assert!(!text.contains("no_double_assignment"), "{text}");
         assert!(!text.contains("rebalances"), "{text}");
+        assert!(!text.contains("no_aborted_reads"), "{text}");
+        assert!(!text.contains("Transactions"), "{text}");
+    }
+
+    #[test]
+    fn runs_with_transactions_tell_them() {
+        let mut t = transactional_log();
+        t.trace.names.producers.push("q".into());
+        t.at(4_100).e(Event::ProducerFenced {
+            producer: NodeId::Producer(1),
+            transactional_id: "tx".into(),
+            error: crate::protocol::ErrorCode::ProducerFenced,
+        });
+        let run = analyse(&scenario(), 3, t.trace);
+        let text = outcome(&run);
+        assert!(
+            text.contains("  transactions committed 1, aborted 1, aborted reads 0, hanging 0, zombie writes 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nTransactions\n  tx: 1 committed, 1 aborted (coordinator broker-1); producer-q fenced at 4.100s (PRODUCER_FENCED)\n"),
+            "{text}"
+        );
+        assert!(text.contains("✓ no_hanging_transactions"), "{text}");
+        assert_eq!(run.report.counts["transactions_aborted"], 1);
     }
 }

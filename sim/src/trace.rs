@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::config::{Assignor, Value};
 use crate::ids::{BrokerId, Millis, NodeId, NodeNames, TopicPartition};
-use crate::protocol::{ErrorCode, Message, MessageKind};
+use crate::protocol::{ErrorCode, Message, MessageKind, TxnState};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -403,6 +403,64 @@ pub enum Event {
         consumer: NodeId,
         error: String,
     },
+    // ---- transactions ----
+    /// A transaction coordinator (the leader of the `transactional.id`'s `__transaction_state`
+    /// partition) changed a transaction's state; the change is durable (its record is below
+    /// that partition's HW). `producer_epoch` is the epoch the state is recorded with (with
+    /// transaction.version 2 a commit or abort is prepared with the next epoch).
+    TxnStateChanged {
+        broker: BrokerId,
+        transactional_id: Arc<str>,
+        producer_id: u64,
+        producer_epoch: u16,
+        state: TxnState,
+        partitions: Vec<TopicPartition>,
+        reason: String,
+    },
+    /// A partition leader appended the first record of a producer's transaction on this
+    /// partition: from `offset` on, `read_committed` consumers wait for its marker (the last
+    /// stable offset stays at or below `offset` until then).
+    TxnStarted {
+        broker: BrokerId,
+        tp: TopicPartition,
+        offset: u64,
+        producer_id: u64,
+        producer_epoch: u16,
+    },
+    /// A partition leader wrote a transaction marker at `offset`: the producer's records of
+    /// the transaction on this partition (`records`: offset and value) are now committed or
+    /// aborted.
+    TxnMarkerWritten {
+        broker: BrokerId,
+        tp: TopicPartition,
+        offset: u64,
+        producer_id: u64,
+        producer_epoch: u16,
+        commit: bool,
+        records: Vec<(u64, Arc<str>)>,
+    },
+    /// A transactional producer's `initTransactions()` returned: its producer id and epoch.
+    TxnInitialized {
+        producer: NodeId,
+        transactional_id: Arc<str>,
+        producer_id: u64,
+        producer_epoch: u16,
+    },
+    /// `commitTransaction()`/`abortTransaction()` returned: the producer's records of this
+    /// transaction (`values`) are committed or aborted.
+    TxnEnded {
+        producer: NodeId,
+        transactional_id: Arc<str>,
+        commit: bool,
+        values: Vec<Arc<str>>,
+    },
+    /// A transactional producer got a fatal error (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH):
+    /// the application must close it; nothing it sends any more is written.
+    ProducerFenced {
+        producer: NodeId,
+        transactional_id: Arc<str>,
+        error: ErrorCode,
+    },
     // ---- real clients (`kafkascope serve`) ----
     /// Every message a real client's request became is answered (`responses` in the request's
     /// order; empty for a produce with acks=0): the gateway sends the client its response.
@@ -697,6 +755,42 @@ impl TraceEntry {
                 write!(s, "{} left {group} ({member}): {reason}", n(*consumer))
             }
             ConsumerFailed { consumer, error } => write!(s, "{} stopped: {error}", n(*consumer)),
+            TxnStateChanged { broker, transactional_id, producer_id, producer_epoch, state, partitions, reason } => write!(
+                s,
+                "broker-{broker} transaction {transactional_id} ({producer_id}.{producer_epoch}) {} {}: {reason}",
+                state.name(),
+                tps(partitions)
+            ),
+            TxnStarted { broker, tp, offset, producer_id, producer_epoch } => write!(
+                s,
+                "broker-{broker} {tp}@{offset} transaction of {producer_id}.{producer_epoch} open"
+            ),
+            TxnMarkerWritten { broker, tp, offset, producer_id, producer_epoch, commit, records } => {
+                let rs: Vec<String> = records.iter().map(|(o, v)| format!("{v}@{o}")).collect();
+                write!(
+                    s,
+                    "broker-{broker} {tp}@{offset} {} marker for {producer_id}.{producer_epoch} [{}]",
+                    if *commit { "COMMIT" } else { "ABORT" },
+                    rs.join(" ")
+                )
+            }
+            TxnInitialized { producer, transactional_id, producer_id, producer_epoch } => write!(
+                s,
+                "{} initialized transactions as {transactional_id} (producer id {producer_id}, epoch {producer_epoch})",
+                n(*producer)
+            ),
+            TxnEnded { producer, transactional_id, commit, values } => write!(
+                s,
+                "{} {} transaction of {transactional_id} [{}]",
+                n(*producer),
+                if *commit { "committed" } else { "aborted" },
+                vals(values)
+            ),
+            ProducerFenced { producer, transactional_id, error } => write!(
+                s,
+                "{} ({transactional_id}) fenced: {error}; it must be closed",
+                n(*producer)
+            ),
             ClientAnswered { client, request, responses } => {
                 let rs: Vec<String> = responses.iter().map(Message::summary).collect();
                 write!(s, "{} request {request} answered: {}", n(*client), if rs.is_empty() {

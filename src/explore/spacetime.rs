@@ -176,6 +176,7 @@ pub fn svg(trace: &Trace, from: Millis, to: Millis, mark: Option<usize>, title: 
             MessageKind::Controller => "#9467bd",
             MessageKind::Metadata => "#8c564b",
             MessageKind::Group => "#d4a017",
+            MessageKind::Transaction => "#17becf",
             MessageKind::Heartbeat => "#cccccc",
         };
         let (x0, x1) = (col[a], col[b]);

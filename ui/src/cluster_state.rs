@@ -18,6 +18,7 @@ use kafkascope_sim::trace::{Event, LinkChange};
 use crate::metrics::ReaderProgress;
 use crate::session::Session;
 use crate::shared_log::SharedLog;
+use crate::transactions::Transactions;
 
 /// Whether a node's process runs: the sim's replay folds it, once for every view.
 pub use kafkascope_sim::replay::NodeStatus as NodeState;
@@ -105,6 +106,9 @@ pub struct ClusterAt {
     pub rebalancing: BTreeSet<Arc<str>>,
     /// Each group's committed offsets as its coordinator stored them (`OffsetsCommitted`).
     pub group_offsets: BTreeMap<Arc<str>, BTreeMap<TopicPartition, u64>>,
+    /// Transactions: open ones and markers per partition (the LSO), each `transactional.id`'s
+    /// coordinator state.
+    pub txns: Transactions,
     /// How many of the session's entries are folded in.
     pub applied: usize,
     /// Entries at or before this millisecond are folded in.
@@ -389,6 +393,7 @@ impl ClusterAt {
                 size_of::<u16>(),
                 size_of::<ProducerCounts>(),
             )
+            + self.txns.heap_bytes()
     }
 
     /// Consumer `i` at the displayed moment (default: not yet joined).
@@ -561,6 +566,19 @@ impl ClusterAt {
         self.replay.apply(e);
         self.reader.absorb(e);
         self.apply_consumer(e);
+        self.txns.apply(e);
+        if let Event::TxnMarkerWritten { tp, .. } = e {
+            // Closed transactions below every replica's HW no longer hold an LSO back.
+            let lowest = self
+                .replay
+                .replicas
+                .range((tp.clone(), 0)..=(tp.clone(), BrokerId::MAX))
+                .map(|(_, r)| r.high_watermark)
+                .min();
+            if let Some(hw) = lowest {
+                self.txns.forget_stable(tp, hw);
+            }
+        }
         match e {
             Event::Link { from, to, change } => {
                 let l = self.link_mut(*from, *to);
@@ -673,6 +691,7 @@ mod tests {
         assert_eq!(c.in_flight, fresh.in_flight, "at {t}");
         assert_eq!(c.producers, fresh.producers, "at {t}");
         assert_eq!(c.consumers, fresh.consumers, "at {t}");
+        assert_eq!(c.txns, fresh.txns, "at {t}");
     }
 
     #[test]
@@ -719,6 +738,108 @@ mod tests {
             c.seek(&session, t, &mut checkpoints);
             assert_same_as_fresh(&c, &session, t);
         }
+    }
+
+    /// A transactional producer that crashes mid-transaction and restarts: its open
+    /// transaction is aborted when it initializes again.
+    const TRANSACTIONAL: &str = r#"
+[scenario]
+name = "txn"
+seed = 1
+duration = "8s"
+
+[cluster]
+brokers = 3
+
+[[topics]]
+name = "payments"
+partitions = 2
+replication.factor = 3
+
+[[producers]]
+name = "pay"
+topic = "payments"
+rate = 20
+keys = 4
+start = "1s"
+stop = "7s"
+transactional.id = "pay-1"
+sim.transaction.interval.ms = 500
+
+[network]
+latency = "1ms..3ms"
+
+[[faults]]
+at = "4200ms"
+action = "crash"
+target = "producer-pay"
+
+[[faults]]
+at = "5s"
+action = "restart"
+target = "producer-pay"
+"#;
+
+    #[test]
+    fn a_transactional_run_folds_markers_aborted_records_and_the_lso() {
+        let (mut session, entries) = recorded("txn", TRANSACTIONAL, &[]);
+        absorb(&mut session, entries);
+        let mut checkpoints = Checkpoints::every(500);
+        let mut c = ClusterAt::default();
+        let mut held_back = false;
+        for t in (1_000..8_000).step_by(37) {
+            c.seek(&session, t, &mut checkpoints);
+            for ((tp, _), r) in &c.replay.replicas {
+                if let Some(lso) = c.txns.lso(tp, r.high_watermark) {
+                    assert!(lso <= r.high_watermark, "{tp} at {t}");
+                    held_back |= lso < r.high_watermark;
+                }
+            }
+        }
+        assert!(
+            held_back,
+            "an open transaction never held an LSO below the HW"
+        );
+        c.seek(&session, session.end(), &mut checkpoints);
+        assert_same_as_fresh(&c, &session, session.end());
+        let payments: Vec<_> = c
+            .replay
+            .replicas
+            .iter()
+            .filter(|((tp, _), _)| &*tp.topic == "payments")
+            .collect();
+        // Markers are cells of every replica's log, and the crash left an aborted transaction.
+        let markers = |commit: bool| {
+            payments
+                .iter()
+                .flat_map(|(_, r)| r.log.iter())
+                .filter_map(|v| crate::transactions::Marker::parse(v))
+                .filter(|m| m.commit == commit)
+                .count()
+        };
+        assert!(markers(true) > 0 && markers(false) > 0);
+        let aborted = payments.iter().any(|((tp, _), r)| {
+            let p = c.txns.partition(tp).unwrap();
+            r.log
+                .iter()
+                .enumerate()
+                .any(|(o, v)| p.is_aborted(o as u64, v, r.log.len() as u64))
+        });
+        assert!(aborted, "no record of the aborted transaction is marked");
+        // Every transaction ended: the LSO is the HW again.
+        for ((tp, _), r) in &payments {
+            assert_eq!(c.txns.lso(tp, r.high_watermark), Some(r.high_watermark));
+        }
+        let pay = &c.txns.ids["pay-1"];
+        assert!(pay.coordinator.is_some() && pay.producer_id.is_some());
+        assert_eq!(pay.producer, Some(NodeId::Producer(0)));
+        // `__transaction_state` is there, but has no LSO of its own.
+        assert!(c
+            .replay
+            .partitions
+            .keys()
+            .any(|tp| &*tp.topic == "__transaction_state"));
+        assert!(c.txns.partitions.keys().all(|tp| &*tp.topic == "payments"));
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub mod sim_thread;
 pub mod state;
 mod theme;
 mod timeline;
+pub mod transactions;
 #[cfg(target_arch = "wasm32")]
 mod web;
 

@@ -492,6 +492,20 @@ impl Session {
 pub fn narrated(e: &Event, detailed: bool) -> bool {
     kafkascope_sim::report::narrated(e, detailed)
         || (detailed && matches!(e, Event::Produced { .. }))
+        || narrated_transaction(e, detailed)
+}
+
+/// Transactions in the log: the producer's and its coordinator's steps always, each
+/// partition's first record and marker in small runs.
+fn narrated_transaction(e: &Event, detailed: bool) -> bool {
+    match e {
+        Event::TxnInitialized { .. }
+        | Event::TxnEnded { .. }
+        | Event::ProducerFenced { .. }
+        | Event::TxnStateChanged { .. } => true,
+        Event::TxnStarted { .. } | Event::TxnMarkerWritten { .. } => detailed,
+        _ => false,
+    }
 }
 
 fn mark(e: &Event, names: &NodeNames) -> Option<(MarkKind, String)> {
@@ -502,6 +516,14 @@ fn mark(e: &Event, names: &NodeNames) -> Option<(MarkKind, String)> {
         Event::Paused { node } => (MarkKind::Fault, format!("{} paused", n(node))),
         Event::Restarted { node } => (MarkKind::Recovery, format!("{} restarted", n(node))),
         Event::Resumed { node } => (MarkKind::Recovery, format!("{} resumed", n(node))),
+        Event::ProducerFenced {
+            producer,
+            transactional_id,
+            ..
+        } => (
+            MarkKind::Fault,
+            format!("{} fenced ({transactional_id})", n(producer)),
+        ),
         Event::Link {
             from,
             to,

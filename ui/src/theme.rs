@@ -91,10 +91,11 @@ pub fn message_colour(kind: MessageKind) -> Color32 {
         MessageKind::Controller => Color32::from_rgb(255, 160, 50),
         MessageKind::Metadata => Color32::from_rgb(180, 130, 255),
         MessageKind::Group => Color32::from_rgb(255, 225, 80),
+        MessageKind::Transaction => Color32::from_rgb(60, 220, 230),
     }
 }
 
-pub const MESSAGE_KINDS: [(MessageKind, &str); 7] = [
+pub const MESSAGE_KINDS: [(MessageKind, &str); 8] = [
     (MessageKind::Produce, "produce"),
     (MessageKind::Fetch, "fetch"),
     (MessageKind::Response, "response"),
@@ -102,6 +103,7 @@ pub const MESSAGE_KINDS: [(MessageKind, &str); 7] = [
     (MessageKind::Controller, "controller"),
     (MessageKind::Metadata, "metadata"),
     (MessageKind::Group, "group"),
+    (MessageKind::Transaction, "transaction"),
 ];
 
 /// A distinct hue per index (golden-angle spacing keeps neighbours apart).

@@ -441,14 +441,40 @@ fn an_added_consumer_has_its_place_and_then_joins() {
     );
     let after = shoot("scale-out-group-20s", &["scale-out-group", "--at", "20000"]);
     assert!(distinct_colours(&before) > 20, "the cluster view is blank");
-    // The form's command line box (the theme's darkest fill) in the side panel's middle;
-    // without the form the event log is there, on the lighter panel background.
-    let command_box = count(&before, [18, 20, 24], 2, (0.68, 0.62, 0.98, 0.76));
+    // The form's command line box (the theme's darkest fill) in the side panel's lower half,
+    // under the checkers (however many there are); without the form the event log is there,
+    // on the lighter panel background.
+    let command_box = count(&before, [18, 20, 24], 2, (0.68, 0.62, 0.98, 0.89));
     assert!(command_box > 10_000, "no add-consumer form: {command_box}");
     let (b, a) = (processing(&before), processing(&after));
     assert!(b > 30, "no processing consumers before the join: {b}");
     assert!(
         a * 4 > b * 5,
         "three members processing should show about half again as much green as two: {b} -> {a}"
+    );
+}
+
+/// A transactional producer that crashes mid-transaction (`fixtures/transactions.toml`), at
+/// 5.3 s: its next transaction is open, so the LSO (in the transactions' cyan) stands beside
+/// the HW in the brokers' rows, and the Transactions section under the checkers shows the
+/// coordinator's state (`Ongoing`, in the same cyan).
+#[test]
+fn transactions_show_the_lso_and_the_coordinator() {
+    if !can_render() {
+        return;
+    }
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/transactions.toml");
+    let img = shoot(
+        "transactions-5300ms",
+        &[fixture.to_str().unwrap(), "--at", "5300"],
+    );
+    assert!(distinct_colours(&img) > 20, "the cluster view is blank");
+    let cyan = [60, 220, 230];
+    let brokers = count(&img, cyan, 10, (0.0, 0.34, 0.67, 0.52));
+    assert!(brokers > 100, "no LSO in the brokers' rows: {brokers}");
+    let panel = count(&img, cyan, 40, (0.68, 0.5, 1.0, 0.8));
+    assert!(
+        panel > 20,
+        "no Transactions section with an Ongoing transaction: {panel}"
     );
 }

@@ -32,6 +32,13 @@ pub(crate) fn code(e: ErrorCode) -> i16 {
         ErrorCode::UnknownMemberId => R::UnknownMemberId,
         ErrorCode::RebalanceInProgress => R::RebalanceInProgress,
         ErrorCode::NetworkException => R::NetworkException,
+        ErrorCode::InvalidProducerEpoch => R::InvalidProducerEpoch,
+        ErrorCode::ProducerFenced => R::ProducerFenced,
+        ErrorCode::ConcurrentTransactions => R::ConcurrentTransactions,
+        ErrorCode::InvalidTxnState => R::InvalidTxnState,
+        ErrorCode::InvalidProducerIdMapping => R::InvalidProducerIdMapping,
+        ErrorCode::InvalidTransactionTimeout => R::InvalidTransactionTimeout,
+        ErrorCode::UnstableOffsetCommit => R::UnstableOffsetCommit,
     }
     .code()
 }

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::indexmap::IndexMap;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
@@ -13,14 +15,15 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
 };
 use kafka_protocol::messages::{
     ApiKey, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
-    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, TopicName,
+    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, ProducerId, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
     Compression, Record as KRecord, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
+use kafkascope_sim::config::IsolationLevel;
 use kafkascope_sim::ids::TopicPartition;
-use kafkascope_sim::log::Record;
+use kafkascope_sim::log::{ControlType, Record};
 use kafkascope_sim::protocol::{
     EpochQuery, FetchPartition, FetchRequest as SimFetch, FetchedPartition, Message, OffsetSpec,
 };
@@ -107,6 +110,11 @@ pub(crate) fn decode(c: &mut Connection, req: FetchRequest, version: i16) -> Dec
             max_wait_ms: u64::try_from(req.max_wait_ms).unwrap_or(0),
             min_bytes: u64::try_from(req.min_bytes).unwrap_or(0),
             partitions,
+            isolation: if req.isolation_level == 1 {
+                IsolationLevel::ReadCommitted
+            } else {
+                IsolationLevel::ReadUncommitted
+            },
         }));
     }
     let sim = !messages.is_empty();
@@ -146,7 +154,19 @@ pub(crate) fn encode(out: Out, p: &FetchPending, responses: &[Message]) -> Resul
                 (None, Some(f)) => d
                     .with_error_code(errors::opt(f.error))
                     .with_high_watermark(i64_of(f.high_watermark))
-                    .with_last_stable_offset(i64_of(f.high_watermark))
+                    .with_last_stable_offset(i64_of(f.last_stable_offset))
+                    .with_aborted_transactions(Some(
+                        f.aborted
+                            .iter()
+                            .map(|a| {
+                                AbortedTransaction::default()
+                                    .with_producer_id(ProducerId(
+                                        i64::try_from(a.producer_id).unwrap_or(-1),
+                                    ))
+                                    .with_first_offset(i64_of(a.first_offset))
+                            })
+                            .collect(),
+                    ))
                     .with_log_start_offset(0)
                     .with_records(Some(encode_records(&f.records)?)),
             };
@@ -165,12 +185,16 @@ pub(crate) fn encode(out: Out, p: &FetchPending, responses: &[Message]) -> Resul
     out.frame(ApiKey::Fetch, &r)
 }
 
-/// Which records share a v2 batch: the same leader epoch and the same producer batch.
-fn batch_key(r: &Record) -> (u32, Option<(u64, u16, u32, u32)>) {
+/// Which records share a v2 batch: the same leader epoch and the same producer batch (a
+/// transaction marker is a control batch of its own).
+type BatchKey = (u32, Option<(u64, u16, u32, u32)>, bool);
+
+fn batch_key(r: &Record) -> BatchKey {
     (
         r.leader_epoch,
         r.producer
             .map(|s| (s.producer_id, s.producer_epoch, s.batch_first, s.batch_last)),
+        r.control.is_some(),
     )
 }
 
@@ -224,16 +248,26 @@ fn wire_record(r: &Record, k: usize) -> KRecord {
                 .collect::<IndexMap<_, _>>(),
             p.timestamp,
         ),
-        None => (
-            r.data.key.as_ref().map(|k| b(k.as_bytes())),
-            Some(b(r.data.value.as_bytes())),
-            IndexMap::new(),
-            i64_of(r.data.timestamp),
-        ),
+        None => match r.control {
+            // Kafka's control record: key (version 0, type 0 = ABORT, 1 = COMMIT), value
+            // (version 0, coordinator epoch 0).
+            Some(kind) => (
+                Some(b(&[0, 0, 0, u8::from(kind == ControlType::Commit)])),
+                Some(b(&[0, 0, 0, 0, 0, 0])),
+                IndexMap::new(),
+                i64_of(r.data.timestamp),
+            ),
+            None => (
+                r.data.key.as_ref().map(|k| b(k.as_bytes())),
+                Some(b(r.data.value.as_bytes())),
+                IndexMap::new(),
+                i64_of(r.data.timestamp),
+            ),
+        },
     };
     KRecord {
-        transactional: false,
-        control: false,
+        transactional: r.producer.is_some_and(|s| s.transactional),
+        control: r.control.is_some(),
         delete_horizon: false,
         partition_leader_epoch: i32::try_from(r.leader_epoch).unwrap_or(i32::MAX),
         producer_id: r
@@ -242,9 +276,9 @@ fn wire_record(r: &Record, k: usize) -> KRecord {
         producer_epoch: r.producer.map_or(-1, |s| s.producer_epoch as i16),
         timestamp_type: TimestampType::Creation,
         offset: i64_of(r.offset),
-        sequence: match r.producer {
-            Some(s) => s.sequence as i32,
-            None => k as i32 - 1,
+        sequence: match (r.producer, r.control) {
+            (Some(s), None) => s.sequence as i32,
+            _ => k as i32 - 1,
         },
         timestamp,
         key,

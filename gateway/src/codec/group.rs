@@ -77,6 +77,7 @@ pub(crate) fn decode_find(
             let local = match req.key_type {
                 0 => {
                     messages.push(Message::FindCoordinator {
+                        key_type: kafkascope_sim::protocol::CoordinatorType::Group,
                         correlation: c.correlation(),
                         group: arc(&key),
                     });

@@ -151,6 +151,7 @@ pub(crate) fn decode_offset_fetch(c: &mut Connection, req: OffsetFetchRequest) -
             correlation: c.correlation(),
             group: arc(&req.group_id.0),
             partitions,
+            require_stable: req.require_stable,
         }],
         state: State::OffsetFetch(OffsetFetchPending {
             local: None,

@@ -76,6 +76,7 @@ pub(crate) fn decode(
                             timeout_ms,
                             records,
                             idempotent,
+                            transactional_id: None,
                         }));
                         Slot::Sim
                     }
@@ -265,6 +266,8 @@ pub(crate) fn decode_init(c: &mut Connection, req: InitProducerIdRequest) -> Dec
         Some(_) => Vec::new(),
         None => vec![Message::InitProducerId {
             correlation: c.correlation(),
+            transactional_id: None,
+            transaction_timeout_ms: 0,
         }],
     };
     Ok(Translated {

@@ -172,7 +172,10 @@ fn find_coordinator_single_and_batched() {
             .iter()
             .enumerate()
             .map(|(i, m)| {
-                let Message::FindCoordinator { correlation, group } = m else {
+                let Message::FindCoordinator {
+                    correlation, group, ..
+                } = m
+                else {
                     panic!()
                 };
                 assert_eq!(&**group, ["g1", "g2"][i]);

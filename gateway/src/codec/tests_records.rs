@@ -116,7 +116,9 @@ fn stored(data: &[RecordData], base: u64, idem: Option<(u64, u16, u32)>) -> Vec<
                 sequence: seq + i as u32,
                 batch_first: seq,
                 batch_last: seq + n - 1,
+                transactional: false,
             }),
+            control: None,
         })
         .collect()
 }
@@ -229,6 +231,8 @@ fn produce_then_fetch_returns_the_exact_bytes() {
                 high_watermark: 13,
                 log_end_offset: 13,
                 records: log,
+                aborted: Vec::new(),
+                last_stable_offset: 13,
             }],
         };
         let f = c.encode(&pending, &[answer], &l).unwrap();
@@ -404,6 +408,8 @@ fn followers_and_fetch_sessions_are_refused() {
             high_watermark: 0,
             log_end_offset: 0,
             records: Vec::new(),
+            aborted: Vec::new(),
+            last_stable_offset: 0,
         }],
     };
     let f = c.encode(&pending, &[answer], &l).unwrap();
@@ -564,7 +570,11 @@ fn init_producer_id_without_and_with_a_transactional_id() {
     );
     assert!(matches!(
         msgs[..],
-        [Message::InitProducerId { correlation: 1 }]
+        [Message::InitProducerId {
+            correlation: 1,
+            transactional_id: None,
+            ..
+        }]
     ));
     let answer = Message::InitProducerIdResponse {
         correlation: 1,

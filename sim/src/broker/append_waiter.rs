@@ -15,6 +15,15 @@ pub(super) enum Waiter {
     /// goes through the same `ReplicaManager.appendRecords` with acks=-1 and the same
     /// `DelayedProduce`, so commits and group metadata become durable exactly like records.
     Coordinator(PendingWrite),
+    /// The transaction coordinator's write of a transaction's next state.
+    Txn(Box<super::txn::TxnWrite>),
+    /// A transaction marker the coordinator asked for (`WriteTxnMarkers`, acks=-1).
+    Marker {
+        coordinator: NodeId,
+        correlation: u64,
+        producer_id: u64,
+        commit: bool,
+    },
 }
 
 /// A coordinator write waiting for the HW, with what to do once it passes or fails.
@@ -29,10 +38,22 @@ pub(super) enum PendingWrite {
         member: Option<Arc<str>>,
         offsets: Vec<OffsetAndEpoch>,
     },
+    /// A TxnOffsetCommit: the offsets stay pending until the transaction's marker.
+    TxnOffsets(TxnOffsetsWrite),
     /// The leader's assignment for `generation` (Kafka's `storeGroup` from SyncGroup).
     Assignment {
         group: Arc<str>,
         generation: u32,
         assignment: Vec<(Arc<str>, Vec<TopicPartition>)>,
     },
+}
+
+/// A TxnOffsetCommit's write to `__consumer_offsets`.
+#[derive(Clone, Debug)]
+pub(super) struct TxnOffsetsWrite {
+    pub group: Arc<str>,
+    pub client: NodeId,
+    pub correlation: u64,
+    pub producer_id: u64,
+    pub offsets: Vec<OffsetAndEpoch>,
 }

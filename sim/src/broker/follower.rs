@@ -85,6 +85,7 @@ impl Broker {
                     max_wait_ms: wait,
                     min_bytes: 1,
                     partitions,
+                    isolation: crate::config::IsolationLevel::ReadUncommitted,
                 }),
             );
         }
@@ -128,8 +129,10 @@ impl Broker {
                             let epoch = p.records.last().map(|x| x.leader_epoch).unwrap_or(0);
                             let values = p.records.iter().map(|x| x.data.value.clone()).collect();
                             for rec in &p.records {
-                                if let Some(s) = rec.producer.filter(|s| s.sequence == s.batch_last)
-                                {
+                                r.producers.observe(rec);
+                                let last_of_batch =
+                                    rec.producer.filter(|s| s.sequence == s.batch_last);
+                                if let Some(s) = last_of_batch.filter(|_| rec.control.is_none()) {
                                     let base = rec.offset - (s.batch_last - s.batch_first) as u64;
                                     r.producers.record(
                                         s.producer_id,

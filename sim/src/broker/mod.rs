@@ -17,6 +17,7 @@ mod group;
 mod produce;
 pub mod producer_state;
 mod replication;
+mod txn;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -160,6 +161,11 @@ pub struct Broker {
     parked: Vec<ParkedFetch>,
     pending_produce: Vec<produce::PendingProduce>,
     coordinator: group::GroupCoordinator,
+    /// The transaction coordinator, for the transactional ids whose `__transaction_state`
+    /// partition this broker leads.
+    txn: txn::TxnCoordinator,
+    /// Transactional writes held until their coordinator answers (KIP-890 verification).
+    verifying: BTreeMap<u64, txn::partition::Verifying>,
     next_correlation: u64,
     next_isr_request: u64,
     shutdown: Option<Millis>,
@@ -209,6 +215,8 @@ impl Broker {
             parked: Vec::new(),
             pending_produce: Vec::new(),
             coordinator: group::GroupCoordinator::default(),
+            txn: txn::TxnCoordinator::default(),
+            verifying: BTreeMap::new(),
             next_correlation: 1,
             next_isr_request: 0,
             shutdown: None,
@@ -294,6 +302,12 @@ impl Broker {
         if let Some(t) = self.coordinator_deadline() {
             d = d.min(t);
         }
+        if let Some(t) = self.txn_deadline() {
+            d = d.min(t);
+        }
+        for v in self.verifying.values() {
+            d = d.min(v.deadline);
+        }
         for r in self.replicas.values() {
             if let Some(t) = r.pending_isr.as_ref().and_then(|p| p.resend_at) {
                 d = d.min(t);
@@ -338,6 +352,8 @@ impl Broker {
         self.expire_parked_fetches(now, fx);
         self.expire_produce(now, fx);
         self.coordinator_timeouts(now, fx);
+        self.txn_timeouts(now, fx);
+        self.expire_verifications(now, fx);
         self.flush_due(now, fx);
         self.follower_timeouts(now, fx);
         self.send_fetches(now, fx);
@@ -406,7 +422,23 @@ impl Broker {
                 );
             }
             Message::Produce(req) => self.handle_produce(now, from, req, fx),
-            Message::InitProducerId { correlation } => {
+            Message::InitProducerId {
+                correlation,
+                transactional_id: Some(id),
+                transaction_timeout_ms,
+            } => self.handle_init_transactions(
+                now,
+                from,
+                correlation,
+                id,
+                transaction_timeout_ms,
+                fx,
+            ),
+            Message::InitProducerId {
+                correlation,
+                transactional_id: None,
+                ..
+            } => {
                 let result = self.allocate_producer_id();
                 fx.send(
                     from,
@@ -416,6 +448,90 @@ impl Broker {
                     },
                 );
             }
+            Message::AddPartitionsToTxn {
+                correlation,
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                partitions,
+                verify_only,
+            } => self.handle_add_partitions_to_txn(
+                now,
+                from,
+                correlation,
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                partitions,
+                verify_only,
+                fx,
+            ),
+            Message::AddOffsetsToTxn {
+                correlation,
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                group,
+            } => self.handle_add_offsets_to_txn(
+                now,
+                from,
+                correlation,
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                group,
+                fx,
+            ),
+            Message::TxnOffsetCommit {
+                correlation,
+                transactional_id: _,
+                group,
+                producer_id,
+                producer_epoch,
+                generation,
+                member_id,
+                offsets,
+            } => self.handle_txn_offset_commit(
+                now,
+                from,
+                group::txn_offsets::TxnOffsets {
+                    correlation,
+                    group,
+                    producer_id,
+                    producer_epoch,
+                    generation,
+                    member_id,
+                    offsets,
+                },
+                fx,
+            ),
+            Message::AddPartitionsToTxnResponse { correlation, error } => {
+                self.handle_verification(now, correlation, error, fx)
+            }
+            Message::EndTxn {
+                correlation,
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                commit,
+            } => self.handle_end_txn(
+                now,
+                from,
+                correlation,
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                commit,
+                fx,
+            ),
+            Message::WriteTxnMarkers {
+                correlation,
+                markers,
+            } => self.handle_write_txn_markers(now, from, correlation, markers, fx),
+            Message::WriteTxnMarkersResponse {
+                correlation,
+                results,
+            } => self.handle_markers_response(now, correlation, results, fx),
             Message::Disconnected => self.peer_disconnected(now, from),
             // Messages only the controller or clients handle.
             Message::BrokerHeartbeat { .. }
@@ -432,7 +548,10 @@ impl Broker {
             | Message::LeaveGroupResponse { .. }
             | Message::OffsetCommitResponse { .. }
             | Message::OffsetFetchResponse { .. }
-            | Message::InitProducerIdResponse { .. } => {}
+            | Message::InitProducerIdResponse { .. }
+            | Message::EndTxnResponse { .. }
+            | Message::AddOffsetsToTxnResponse { .. }
+            | Message::TxnOffsetCommitResponse { .. } => {}
             Message::ListOffsets {
                 correlation,
                 partitions,

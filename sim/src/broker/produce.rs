@@ -3,12 +3,13 @@
 use std::ops::Range;
 
 use crate::broker::append_waiter::Waiter;
-use crate::broker::producer_state::SequenceCheck;
+use crate::broker::producer_state::{SequenceCheck, TxnChange};
+use crate::broker::txn::partition::TxnCheck;
 use crate::broker::{Broker, Role};
 use crate::config::Acks;
 use crate::effects::Effects;
 use crate::ids::{Millis, NodeId, TopicPartition};
-use crate::log::{ProducerStamp, Record, RecordData};
+use crate::log::{ControlType, ProducerStamp, Record, RecordData};
 use crate::protocol::{ErrorCode, Message, ProduceRequest};
 use crate::trace::Event;
 
@@ -59,6 +60,42 @@ impl Broker {
         req: ProduceRequest,
         fx: &mut Effects,
     ) {
+        self.produce(now, from, req, false, fx);
+    }
+
+    /// Answers a produce request (nothing for acks=0).
+    pub(super) fn answer_produce(
+        &self,
+        from: NodeId,
+        req: &ProduceRequest,
+        r: Result<u64, ErrorCode>,
+        fx: &mut Effects,
+    ) {
+        if req.acks != Acks::None {
+            respond(fx, from, req.correlation, &req.tp, r)
+        }
+    }
+
+    /// The produce path; `verified`: the coordinator has confirmed this transactional write.
+    pub(super) fn produce(
+        &mut self,
+        now: Millis,
+        from: NodeId,
+        req: ProduceRequest,
+        verified: bool,
+        fx: &mut Effects,
+    ) {
+        let leads = self
+            .replicas
+            .get(&req.tp)
+            .is_some_and(|r| r.role == Role::Leader);
+        if leads && self.shutdown.is_none() {
+            match self.check_transactional_write(&req, verified) {
+                TxnCheck::Go => {}
+                TxnCheck::Refuse(e) => return self.answer_produce(from, &req, Err(e), fx),
+                TxnCheck::Verify => return self.verify_transactional_write(now, from, req, fx),
+            }
+        }
         let ProduceRequest {
             correlation,
             tp,
@@ -66,6 +103,7 @@ impl Broker {
             timeout_ms,
             records,
             idempotent,
+            transactional_id,
         } = req;
         let id = self.id;
         let reply = |fx: &mut Effects, r| {
@@ -125,6 +163,7 @@ impl Broker {
                             sequence: b.base_sequence + i as u32,
                             batch_first: b.base_sequence,
                             batch_last: b.base_sequence + n as u32 - 1,
+                            transactional: transactional_id.is_some(),
                         });
                         (data, stamp)
                     })
@@ -167,20 +206,48 @@ impl Broker {
         data: Vec<(RecordData, Option<ProducerStamp>)>,
         fx: &mut Effects,
     ) -> u64 {
+        let data = data.into_iter().map(|(d, p)| (d, p, None)).collect();
+        self.append_records_as_leader(now, tp, data, fx)
+    }
+
+    /// [`Broker::append_as_leader`] for records that may be control records (markers).
+    pub(super) fn append_records_as_leader(
+        &mut self,
+        now: Millis,
+        tp: &TopicPartition,
+        data: Vec<(RecordData, Option<ProducerStamp>, Option<ControlType>)>,
+        fx: &mut Effects,
+    ) -> u64 {
         let id = self.id;
         let r = self.replicas.get_mut(tp).expect("leader replica");
         let epoch = r.leader_epoch();
-        let values = data.iter().map(|(d, _)| d.value.clone()).collect();
+        let values = data.iter().map(|(d, _, _)| d.value.clone()).collect();
         let recs: Vec<Record> = data
             .into_iter()
-            .map(|(data, producer)| Record {
+            .map(|(data, producer, control)| Record {
                 offset: 0,
                 leader_epoch: epoch,
                 data,
                 producer,
+                control,
             })
             .collect();
         let base = r.log.append(recs);
+        for rec in &r.log.records()[base as usize..] {
+            if let Some(TxnChange::Opened {
+                producer_id,
+                producer_epoch,
+            }) = r.producers.observe(rec)
+            {
+                fx.event(Event::TxnStarted {
+                    broker: id,
+                    tp: tp.clone(),
+                    offset: rec.offset,
+                    producer_id,
+                    producer_epoch,
+                });
+            }
+        }
         fx.event(Event::Appended {
             broker: id,
             tp: tp.clone(),
@@ -230,6 +297,24 @@ impl Broker {
         match p.waiter {
             Waiter::Producer { from, correlation } => respond(fx, from, correlation, &p.tp, result),
             Waiter::Coordinator(w) => self.coordinator_write_done(now, w, result, fx),
+            Waiter::Txn(w) => self.txn_write_done(now, *w, result, fx),
+            Waiter::Marker {
+                coordinator,
+                correlation,
+                producer_id,
+                commit,
+            } => {
+                if result.is_ok() && &*p.tp.topic == crate::ids::OFFSETS_TOPIC {
+                    self.txn_offsets_completed(&p.tp, producer_id, commit, fx);
+                }
+                fx.send(
+                    coordinator,
+                    Message::WriteTxnMarkersResponse {
+                        correlation,
+                        results: vec![(producer_id, p.tp.clone(), result.err())],
+                    },
+                )
+            }
         }
     }
 

@@ -2,8 +2,9 @@
 //! replication state both sides keep. The follower's side is in [`super::follower`].
 
 use crate::broker::{Broker, Replica, Role, TruncationMode};
+use crate::config::IsolationLevel;
 use crate::effects::Effects;
-use crate::ids::{BrokerId, Millis, NodeId, TopicPartition, OFFSETS_TOPIC};
+use crate::ids::{BrokerId, Millis, NodeId, TopicPartition, OFFSETS_TOPIC, TXN_STATE_TOPIC};
 use crate::log::Record;
 use crate::protocol::{
     ErrorCode, FetchPartition, FetchRequest, FetchedPartition, Message, OffsetSpec, PartitionState,
@@ -114,10 +115,32 @@ pub(super) enum Wake {
 pub(super) struct ParkedFetch {
     from: NodeId,
     replica: Option<ReplicaState>,
+    isolation: FetchIsolation,
     correlation: u64,
     min_bytes: u64,
     partitions: Vec<FetchPartition>,
     pub deadline: Millis,
+}
+
+/// How far a fetch may read (Kafka's `FetchIsolation`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FetchIsolation {
+    /// A follower: to the log end.
+    LogEnd,
+    /// A `read_uncommitted` consumer: to the high watermark.
+    HighWatermark,
+    /// A `read_committed` consumer: to the last stable offset.
+    TxnCommitted,
+}
+
+impl FetchIsolation {
+    fn of(replica: bool, level: IsolationLevel) -> Self {
+        match (replica, level) {
+            (true, _) => FetchIsolation::LogEnd,
+            (false, IsolationLevel::ReadUncommitted) => FetchIsolation::HighWatermark,
+            (false, IsolationLevel::ReadCommitted) => FetchIsolation::TxnCommitted,
+        }
+    }
 }
 
 impl Broker {
@@ -152,6 +175,9 @@ impl Broker {
         self.maybe_advance_hw(now, tp, fx);
         if &*tp.topic == OFFSETS_TOPIC {
             self.coordinator_load(now, tp, fx);
+        }
+        if &*tp.topic == TXN_STATE_TOPIC {
+            self.txn_load(now, tp, fx);
         }
     }
 
@@ -210,6 +236,9 @@ impl Broker {
         if &*tp.topic == OFFSETS_TOPIC {
             self.coordinator_unload(tp, fx);
         }
+        if &*tp.topic == TXN_STATE_TOPIC {
+            self.txn_unload(tp);
+        }
         self.fail_pending_produce(now, tp, ErrorCode::NotLeaderOrFollower, fx);
         self.wake_parked(tp, Wake::RoleChanged, fx);
     }
@@ -228,7 +257,9 @@ impl Broker {
             max_wait_ms,
             min_bytes,
             partitions,
+            isolation,
         } = req;
+        let isolation = FetchIsolation::of(replica.is_some(), isolation);
         if let Some(f) = replica {
             if self.is_stale_fetch(f) {
                 // `Replica.updateFetchStateOrThrow`: a fetch from an earlier incarnation of
@@ -241,6 +272,8 @@ impl Broker {
                         high_watermark: 0,
                         log_end_offset: 0,
                         records: Vec::new(),
+                        last_stable_offset: 0,
+                        aborted: Vec::new(),
                     })
                     .collect();
                 fx.send(
@@ -256,10 +289,8 @@ impl Broker {
                 self.update_follower(now, f, p, fx);
             }
         }
-        let resp: Vec<FetchedPartition> = partitions
-            .iter()
-            .map(|p| self.read(p, replica.is_some()))
-            .collect();
+        let resp: Vec<FetchedPartition> =
+            partitions.iter().map(|p| self.read(p, isolation)).collect();
         let has_data =
             resp.iter().any(|p| p.error.is_some()) || readable_bytes(&resp) >= min_bytes.max(1);
         if has_data || max_wait_ms == 0 {
@@ -274,6 +305,7 @@ impl Broker {
             self.parked.push(ParkedFetch {
                 from,
                 replica,
+                isolation,
                 correlation,
                 min_bytes,
                 partitions,
@@ -371,7 +403,7 @@ impl Broker {
         );
     }
 
-    fn read(&self, p: &FetchPartition, is_replica: bool) -> FetchedPartition {
+    fn read(&self, p: &FetchPartition, isolation: FetchIsolation) -> FetchedPartition {
         match self.check_leader(p) {
             Err(e) => FetchedPartition {
                 tp: p.tp.clone(),
@@ -385,13 +417,17 @@ impl Broker {
                     .map(|r| r.log.end_offset())
                     .unwrap_or(0),
                 records: Vec::new(),
+                last_stable_offset: 0,
+                aborted: Vec::new(),
             },
             Ok(r) => {
-                // Consumers see only committed records: those below the high watermark.
-                let upto = if is_replica {
-                    r.log.end_offset()
-                } else {
-                    r.high_watermark
+                // Consumers see only committed records: those below the high watermark, and
+                // with read_committed only those below the last stable offset.
+                let lso = r.producers.last_stable_offset(r.high_watermark);
+                let upto = match isolation {
+                    FetchIsolation::LogEnd => r.log.end_offset(),
+                    FetchIsolation::HighWatermark => r.high_watermark,
+                    FetchIsolation::TxnCommitted => lso,
                 };
                 let mut records: Vec<Record> = Vec::new();
                 let mut bytes = 0u64;
@@ -405,12 +441,20 @@ impl Broker {
                     records.push(rec.clone());
                     o += 1;
                 }
+                let aborted = match isolation {
+                    FetchIsolation::TxnCommitted if !records.is_empty() => {
+                        r.producers.aborted_in(p.fetch_offset, o)
+                    }
+                    _ => Vec::new(),
+                };
                 FetchedPartition {
                     tp: p.tp.clone(),
                     error: None,
                     high_watermark: r.high_watermark,
                     log_end_offset: r.log.end_offset(),
                     records,
+                    last_stable_offset: lso,
+                    aborted,
                 }
             }
         }
@@ -542,6 +586,7 @@ impl Broker {
         let r = self.replicas.get_mut(tp).expect("checked");
         if hw > r.high_watermark {
             r.high_watermark = hw;
+            r.producers.prune(hw);
             fx.event(Event::HighWatermark {
                 broker: id,
                 tp: tp.clone(),
@@ -706,7 +751,7 @@ impl Broker {
                     let resp: Vec<FetchedPartition> = p
                         .partitions
                         .iter()
-                        .map(|fp| self.read(fp, p.replica.is_some()))
+                        .map(|fp| self.read(fp, p.isolation))
                         .collect();
                     resp.iter().any(|r| r.error.is_some()) || readable_bytes(&resp) >= p.min_bytes
                 }
@@ -723,7 +768,7 @@ impl Broker {
         let partitions = p
             .partitions
             .iter()
-            .map(|fp| self.read(fp, p.replica.is_some()))
+            .map(|fp| self.read(fp, p.isolation))
             .collect();
         fx.send(
             p.from,

@@ -30,6 +30,7 @@ fn zookeeper_era() -> crate::config::ClusterFeatures {
     crate::config::ClusterFeatures {
         metadata: crate::config::MetadataMode::Zookeeper,
         eligible_leader_replicas: false,
+        transaction_version: 2,
     }
 }
 
@@ -98,6 +99,7 @@ fn produce(
             timeout_ms: 30_000,
             records,
             idempotent: idem,
+            transactional_id: None,
         }),
         &mut fx,
     );
@@ -122,6 +124,7 @@ fn fetch(b: &mut Broker, now: Millis, from: BrokerId, offset: u64, epoch: u32) -
                 fetch_offset: offset,
                 current_leader_epoch: Some(epoch),
             }],
+            isolation: crate::config::IsolationLevel::ReadUncommitted,
         }),
         &mut fx,
     );
@@ -334,6 +337,7 @@ fn follower_with(b: &mut Broker, records: &[(u32, &str)], hw: u64) {
                 size: 10,
             },
             producer: None,
+            control: None,
         })
         .collect();
     r.log.append(recs);
@@ -585,6 +589,7 @@ fn a_new_leader_has_no_latest_offset_until_its_hw_reaches_its_epoch_start() {
             size: 10,
         },
         producer: None,
+        control: None,
     };
     b.replicas
         .get_mut(&tp())

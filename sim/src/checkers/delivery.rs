@@ -1,11 +1,16 @@
 //! What producers were promised versus what the final logs hold: acknowledged records lost,
 //! records written twice, and a producer's records out of order within a partition.
+//!
+//! Transaction markers and the records of aborted transactions are in the logs but were never
+//! written for good: they are neither duplicates nor out of order (an aborted record sent
+//! again in a later transaction is in the log twice, once aborted).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::transactions::Outcomes;
 use super::{note, Verdict, Violation};
 use crate::ids::{Millis, NodeId, TopicPartition};
 use crate::metrics::is_internal;
@@ -137,6 +142,7 @@ impl Delivery {
         self,
         trace: &Trace,
         replay: &Replay,
+        outcomes: &Outcomes,
     ) -> (Vec<Verdict>, Vec<LostRecord>, BTreeMap<Count, u64>) {
         let mut lost = Vec::new();
         let mut lost_v: Option<Violation> = None;
@@ -200,15 +206,22 @@ impl Delivery {
             };
             let mut seen: BTreeSet<&Arc<str>> = BTreeSet::new();
             let mut max_sent: BTreeMap<NodeId, (u64, &Arc<str>)> = BTreeMap::new();
+            // Copies of each value passed over (aborted) so far: they took appends too.
+            let mut passed: BTreeMap<&Arc<str>, usize> = BTreeMap::new();
             for (o, v) in r.log.iter().enumerate() {
                 let where_ = |v: &Arc<str>, nth: usize| {
                     self.appended_at
                         .get(&(tp.clone(), v.clone()))
                         .and_then(|ix| ix.get(nth).or(ix.last()).copied())
                 };
+                if outcomes.excluded(tp, o as u64, v) {
+                    *passed.entry(v).or_default() += 1;
+                    continue;
+                }
+                let before = passed.get(v).copied().unwrap_or(0);
                 if !seen.insert(v) {
                     duplicated += 1;
-                    if let Some(ix) = where_(v, 1) {
+                    if let Some(ix) = where_(v, 1 + before) {
                         let at = trace.entries[ix].at;
                         if dup_v.as_ref().is_none_or(|d| ix < d.index) {
                             dup_v = Some(Violation {
@@ -226,7 +239,7 @@ impl Delivery {
                 match max_sent.get(&p) {
                     Some(&(m, later)) if n < m => {
                         reordered += 1;
-                        if let Some(ix) = where_(v, 0) {
+                        if let Some(ix) = where_(v, before) {
                             let at = trace.entries[ix].at;
                             if reo_v.as_ref().is_none_or(|d| ix < d.index) {
                                 reo_v = Some(Violation {

@@ -15,10 +15,15 @@
 //! `no_reprocessing`. With cooperative rebalancing a member keeps its partitions from one
 //! generation into the next, so ownership is carried across generations as long as the member
 //! stays in the group.
+//!
+//! **Transactions**: consumers never return markers, and `read_committed` consumers skip the
+//! records of aborted transactions, so offsets holding either are not skipped records, and a
+//! poll may start past the previous one's end when every offset in between holds one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use super::transactions::Outcomes;
 use super::{note, Verdict, Violation};
 use crate::ids::{Millis, NodeId, NodeNames, TopicPartition};
 use crate::metrics::{is_internal, GroupKey, Membership};
@@ -44,6 +49,21 @@ struct Owner {
 /// A record and the trace index of its first leader append at some offset.
 type FirstAppend = (Arc<str>, usize);
 
+/// A poll that did not start where it should have. Going back is a violation at once; a gap
+/// is one unless every offset in between holds a marker or an aborted record (known by the
+/// end of the trace).
+struct Gap {
+    index: usize,
+    at: Millis,
+    consumer: NodeId,
+    tp: TopicPartition,
+    /// Where the poll should have started.
+    from: u64,
+    /// Where it started.
+    to: u64,
+    from_position: bool,
+}
+
 /// Where the next poll of a partition must start, and why.
 struct NextPoll {
     offset: u64,
@@ -62,6 +82,7 @@ pub(super) struct Groups {
     // monotonic_polls
     next_poll: BTreeMap<(NodeId, TopicPartition), NextPoll>,
     nonmonotonic: Option<Violation>,
+    gaps: Vec<Gap>,
 
     // no_commit_regression
     committed: BTreeMap<(Arc<str>, TopicPartition), (u64, Millis)>,
@@ -99,6 +120,7 @@ impl Groups {
             read_above_hw: None,
             next_poll: BTreeMap::new(),
             nonmonotonic: None,
+            gaps: Vec::new(),
             committed: BTreeMap::new(),
             regression: None,
             generations: BTreeMap::new(),
@@ -354,23 +376,22 @@ impl Groups {
         let key = (c, tp.clone());
         if let Some(next) = self.next_poll.get(&key) {
             if next.offset != offset {
-                let (e, why) = (
-                    next.offset,
-                    if next.from_position {
-                        "its position was"
-                    } else {
-                        "its previous poll ended at"
-                    },
-                );
-                let what = if offset > e {
-                    format!("skipping {}", range(e, offset))
-                } else {
-                    format!("going back {} records", e - offset)
+                let gap = Gap {
+                    index: i,
+                    at,
+                    consumer: c,
+                    tp: tp.clone(),
+                    from: next.offset,
+                    to: offset,
+                    from_position: next.from_position,
                 };
-                let who = self.n(c);
-                note(&mut self.nonmonotonic, i, at, || {
-                    format!("{who} polled {tp}@{offset} but {why} {e}: {what}")
-                });
+                if offset > next.offset {
+                    // Decided at the end, when every marker and abort is known.
+                    self.gaps.push(gap);
+                } else if self.nonmonotonic.is_none() {
+                    let message = self.nonmonotonic_message(&gap);
+                    note(&mut self.nonmonotonic, i, at, || message);
+                }
             }
         }
         self.next_poll.insert(
@@ -380,6 +401,22 @@ impl Groups {
                 from_position: false,
             },
         );
+    }
+
+    fn nonmonotonic_message(&self, g: &Gap) -> String {
+        let (e, offset, tp) = (g.from, g.to, &g.tp);
+        let why = if g.from_position {
+            "its position was"
+        } else {
+            "its previous poll ended at"
+        };
+        let what = if offset > e {
+            format!("skipping {}", range(e, offset))
+        } else {
+            format!("going back {} records", e - offset)
+        };
+        let who = self.n(g.consumer);
+        format!("{who} polled {tp}@{offset} but {why} {e}: {what}")
     }
 
     /// No partition of `group` has two owners among its live members.
@@ -414,7 +451,26 @@ impl Groups {
         }
     }
 
-    pub fn finish(self, trace: &Trace, replay: &Replay) -> (Vec<Verdict>, BTreeMap<Count, u64>) {
+    pub fn finish(
+        mut self,
+        trace: &Trace,
+        replay: &Replay,
+        outcomes: &Outcomes,
+    ) -> (Vec<Verdict>, BTreeMap<Count, u64>) {
+        // Gaps are in trace order; the first one not over markers and aborted records counts.
+        let gaps = std::mem::take(&mut self.gaps);
+        if let Some(g) = gaps
+            .iter()
+            .find(|g| !(g.from..g.to).all(|o| outcomes.passable(&g.tp, o)))
+        {
+            if self.nonmonotonic.as_ref().is_none_or(|x| g.index < x.index) {
+                self.nonmonotonic = Some(Violation {
+                    index: g.index,
+                    at: g.at,
+                    message: self.nonmonotonic_message(g),
+                });
+            }
+        }
         // Skips: records of the committed final log, between where each group started and the
         // last offset it processed, that no member processed.
         let mut skipped = 0u64;
@@ -438,6 +494,9 @@ impl Groups {
                     break;
                 }
                 let v = &r.log[o as usize];
+                if outcomes.excluded(tp, o, v) {
+                    continue;
+                }
                 if !self
                     .processed
                     .contains_key(&(gk.clone(), tp.clone(), o, v.clone()))
@@ -715,6 +774,59 @@ mod tests {
         ok.position(0, &tp(), 3).polled(0, &tp(), 4, &["m4"]);
         let x = broken(&ok, CheckerId::MonotonicPolls).expect("not at the position");
         assert!(x.message.contains("its position was 3"), "{}", x.message);
+    }
+
+    #[test]
+    fn markers_and_aborted_records_are_neither_gaps_nor_skips_nor_duplicates() {
+        // A read_committed consumer returns t0 t1 at 3, then m6.
+        let mut t = transactional_log();
+        t.polled(0, &tp(), 3, &["t0", "t1"])
+            .polled(0, &tp(), 6, &["m6"])
+            .processed(0, &tp(), 3, "t0")
+            .processed(0, &tp(), 4, "t1")
+            .processed(0, &tp(), 6, "m6");
+        let f = check(&t.trace);
+        for c in [
+            CheckerId::MonotonicPolls,
+            CheckerId::NoSkippedRecords,
+            CheckerId::NoDuplicates,
+            CheckerId::NoReordering,
+            CheckerId::NoAbortedReads,
+        ] {
+            assert!(f.verdict(c).holds(), "{c:?}: {:?}", f.verdict(c).violation);
+        }
+        assert_eq!(f.count(Count::Skipped), 0);
+        assert_eq!(f.count(Count::Duplicated), 0);
+        assert_eq!(f.count(Count::Reordered), 0);
+
+        // A committed record is still no marker: jumping over t1 is a gap and a skip.
+        let mut gap = transactional_log();
+        gap.polled(0, &tp(), 3, &["t0"])
+            .processed(0, &tp(), 3, "t0")
+            .polled(0, &tp(), 6, &["m6"]);
+        let at = gap.index();
+        gap.processed(0, &tp(), 6, "m6");
+        let f = check(&gap.trace);
+        let x = f.verdict(CheckerId::MonotonicPolls).violation.clone();
+        let x = x.expect("t1 jumped over");
+        assert_eq!(x.index, at);
+        assert!(
+            x.message
+                .ends_with("its previous poll ended at 4: skipping offsets 4..5"),
+            "{}",
+            x.message
+        );
+        let x = f.verdict(CheckerId::NoSkippedRecords).violation.clone();
+        assert!(x.expect("t1 skipped").message.contains("orders-0@4 t1"));
+        assert_eq!(f.count(Count::Skipped), 1);
+
+        // A record written again outside the transactions is a duplicate, shown at its append.
+        t.write(&tp(), 7, &["t1"]);
+        let appended = t.index() - 1;
+        let x = broken(&t, CheckerId::NoDuplicates).expect("t1 committed twice");
+        assert_eq!(x.index, appended);
+        assert_eq!(x.message, "t1 is in orders-0 twice (again at offset 7)");
+        assert_eq!(check(&t.trace).count(Count::Duplicated), 1);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! can jump to the moment it went wrong. The invariants are those of Kafka's TLA+ model
 //! (`KafkaReplication.tla`: StrongIsr, LeaderInIsr, LogMatching) and of Jepsen's Kafka checker
 //! (lost writes, duplicates, reordering; and for consumers, per group: skips, reprocessing,
-//! non-monotonic polls, commit regressions, double assignment, reads above the HW).
+//! non-monotonic polls, commit regressions, double assignment, reads above the HW; and for
+//! transactions, aborted reads, zombie writes and hanging transactions).
 
 mod delivery;
 mod groups;
@@ -13,6 +14,7 @@ mod isr;
 mod log_matching;
 #[cfg(test)]
 pub(crate) mod test_util;
+mod transactions;
 
 use std::collections::BTreeMap;
 
@@ -95,6 +97,8 @@ pub fn check_to(trace: &Trace, end: Millis) -> Findings {
     let mut matching = log_matching::LogMatching::default();
     let mut isr_invariants = isr::IsrInvariants::default();
     let mut groups = groups::Groups::new(trace.names.clone());
+    let mut outcomes = transactions::Outcomes::default();
+    let mut txns = transactions::Transactions::new(trace.names.clone());
     let mut recorder = Recorder::new(trace.names.clone(), SAMPLE_INTERVAL_MS);
     let mut strong_isr: Option<Violation> = None;
     let mut leader_in_isr: Option<Violation> = None;
@@ -113,6 +117,8 @@ pub fn check_to(trace: &Trace, end: Millis) -> Findings {
             _ => Vec::new(),
         };
         replay.apply(e);
+        outcomes.observe(e);
+        txns.observe(i, entry.at, e);
         isr_invariants.observe(i, entry.at, e, &replay, &isr_before);
         delivery.observe(i, entry.at, e, &replay);
         matching.observe(i, entry.at, e, &replay);
@@ -177,12 +183,15 @@ pub fn check_to(trace: &Trace, end: Millis) -> Findings {
             _ => {}
         }
     }
-    let (delivery_verdicts, lost, delivery_counts) = delivery.finish(trace, &replay);
+    let (delivery_verdicts, lost, delivery_counts) = delivery.finish(trace, &replay, &outcomes);
     counts.extend(delivery_counts);
     let mut verdicts = delivery_verdicts;
-    let (group_verdicts, group_counts) = groups.finish(trace, &replay);
+    let (group_verdicts, group_counts) = groups.finish(trace, &replay, &outcomes);
     verdicts.extend(group_verdicts);
     counts.extend(group_counts);
+    let (txn_verdicts, txn_counts) = txns.finish();
+    verdicts.extend(txn_verdicts);
+    counts.extend(txn_counts);
     let metrics = recorder.finish(end);
     counts.insert(Count::MaxLag, metrics.max_lag_position);
     let end_index = trace.entries.len().saturating_sub(1);

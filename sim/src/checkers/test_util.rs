@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use crate::config::Assignor;
 use crate::ids::{Millis, NodeId, NodeNames, TopicPartition};
+use crate::log::{marker_label, ControlType};
+use crate::protocol::TxnState;
 use crate::trace::{ChangeReason, Event, PositionReason, Trace, TraceEntry};
 
 pub const GROUP: &str = "billing";
@@ -199,4 +201,90 @@ impl T {
             offsets: vec![(tp.clone(), offset)],
         })
     }
+
+    // ---- transactions (producer id 7, transactional id `tx`) ----
+
+    /// The coordinator (broker 1) records producer 7's transaction as `state` over `parts`.
+    pub fn txn_state(&mut self, epoch: u16, state: TxnState, parts: &[TopicPartition]) -> &mut T {
+        self.e(Event::TxnStateChanged {
+            broker: 1,
+            transactional_id: v("tx"),
+            producer_id: 7,
+            producer_epoch: epoch,
+            state,
+            partitions: parts.to_vec(),
+            reason: "test".into(),
+        })
+    }
+
+    /// Broker 1 appends the first record of producer 7's transaction on `tp` at `offset`.
+    pub fn txn_started(&mut self, tp: &TopicPartition, offset: u64, epoch: u16) -> &mut T {
+        self.e(Event::TxnStarted {
+            broker: 1,
+            tp: tp.clone(),
+            offset,
+            producer_id: 7,
+            producer_epoch: epoch,
+        })
+    }
+
+    /// Broker 1 appends producer 7's marker at `offset`, closing `records` (offset, value);
+    /// its HW moves past the marker.
+    pub fn marker(
+        &mut self,
+        tp: &TopicPartition,
+        offset: u64,
+        epoch: u16,
+        commit: bool,
+        records: &[(u64, &str)],
+    ) -> &mut T {
+        let kind = if commit {
+            ControlType::Commit
+        } else {
+            ControlType::Abort
+        };
+        self.e(Event::Appended {
+            broker: 1,
+            tp: tp.clone(),
+            base_offset: offset,
+            leader_epoch: 0,
+            values: vec![marker_label(kind, 7, epoch)],
+            leader: true,
+        })
+        .e(Event::TxnMarkerWritten {
+            broker: 1,
+            tp: tp.clone(),
+            offset,
+            producer_id: 7,
+            producer_epoch: epoch,
+            commit,
+            records: records.iter().map(|(o, x)| (*o, v(x))).collect(),
+        })
+        .hw(tp, offset + 1)
+    }
+}
+
+/// orders-0: t0 t1 aborted (0, 1), their ABORT marker (2), t0 t1 sent again and committed
+/// (3, 4), their COMMIT marker (5), then m6 (6); one group with member m-a.
+pub fn transactional_log() -> T {
+    let mut t = T::new();
+    t.partition(&tp(), &[1])
+        .txn_state(1, TxnState::Ongoing, &[tp()])
+        .txn_started(&tp(), 0, 1)
+        .write(&tp(), 0, &["t0", "t1"])
+        .txn_state(2, TxnState::PrepareAbort, &[tp()])
+        .marker(&tp(), 2, 2, false, &[(0, "t0"), (1, "t1")])
+        .txn_state(2, TxnState::CompleteAbort, &[tp()])
+        .txn_state(2, TxnState::Ongoing, &[tp()])
+        .txn_started(&tp(), 3, 2)
+        .write(&tp(), 3, &["t0", "t1"])
+        .txn_state(3, TxnState::PrepareCommit, &[tp()])
+        .marker(&tp(), 5, 3, true, &[(3, "t0"), (4, "t1")])
+        .txn_state(3, TxnState::CompleteCommit, &[tp()])
+        .write(&tp(), 6, &["m6"])
+        .generation(1, &["m-a"])
+        .joined(0, 1, "m-a")
+        .assigned(0, 1, &[tp()], &[tp()])
+        .position(0, &tp(), 0);
+    t
 }

@@ -6,16 +6,17 @@
 //! asks the new leader where the epoch of its last consumed record ends, and if that is below
 //! its position the log was truncated under it, so it moves back to where the logs agree.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::config::OffsetReset;
+use crate::config::{IsolationLevel, OffsetReset};
 use crate::consumer::{Consumer, Partition, Pending};
 use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
+use crate::log::{ControlType, Record};
 use crate::protocol::{
-    EpochEndOffset, EpochQuery, ErrorCode, FetchPartition, FetchRequest, FetchedPartition, Message,
-    OffsetAndEpoch, OffsetSpec,
+    AbortedTxn, EpochEndOffset, EpochQuery, ErrorCode, FetchPartition, FetchRequest,
+    FetchedPartition, Message, OffsetAndEpoch, OffsetSpec,
 };
 use crate::trace::{Event, PositionReason};
 
@@ -143,9 +144,12 @@ impl Consumer {
             .filter(|(_, p)| p.pending == Pending::Committed && !p.asked)
             .map(|(tp, _)| tp.clone())
             .collect();
-        if let (false, Some(coordinator), Some(group)) =
-            (want.is_empty(), self.membership.coordinator(), self.group())
-        {
+        if let (false, Some(coordinator), Some(group), true) = (
+            want.is_empty(),
+            self.membership.coordinator(),
+            self.group(),
+            now >= self.stable_retry_at,
+        ) {
             let c = self.correlation();
             fx.send(
                 NodeId::Broker(coordinator),
@@ -153,6 +157,9 @@ impl Consumer {
                     correlation: c,
                     group,
                     partitions: Some(want.clone()),
+                    // KIP-447: a read_committed consumer waits for offsets that an open
+                    // transaction is about to commit.
+                    require_stable: cfg.isolation_level == IsolationLevel::ReadCommitted,
                 },
             );
             for tp in &want {
@@ -277,6 +284,7 @@ impl Consumer {
                     max_wait_ms: cfg.fetch_max_wait_ms,
                     min_bytes: cfg.fetch_min_bytes,
                     partitions: ps,
+                    isolation: cfg.isolation_level,
                 }),
             );
             self.fetches.insert(leader, c);
@@ -332,10 +340,11 @@ impl Consumer {
                 None => {
                     p.seen_epoch = self.leaders.get(&f.tp).map(|l| l.1);
                     let mut next = p.position.unwrap_or(0) + p.buffer.len() as u64;
-                    for r in f.records {
+                    let skips = skipped_records(&f.records, &f.aborted);
+                    for (r, skip) in f.records.into_iter().zip(skips) {
                         if r.offset == next {
                             next += 1;
-                            p.buffer.push_back(r);
+                            p.buffer.push_back((r, skip));
                         }
                     }
                 }
@@ -470,6 +479,11 @@ impl Consumer {
             return;
         };
         self.unask(&asked);
+        if error == Some(ErrorCode::UnstableOffsetCommit) {
+            // A transaction is still committing offsets for these partitions: ask again.
+            self.stable_retry_at = now + self.spec.config.retry_backoff_ms;
+            return;
+        }
         if error.is_some() {
             self.membership.coordinator_lost(now, &self.spec.config);
             return;
@@ -569,4 +583,35 @@ impl Consumer {
             self.request_failed(now, c, ErrorCode::NetworkException, fx);
         }
     }
+}
+
+/// Which fetched records `poll()` never returns (Kafka's `CompletedFetch`): control records
+/// (transaction markers), and the records of the aborted transactions a `read_committed`
+/// fetch lists, from each one's first offset until its producer's ABORT marker.
+fn skipped_records(records: &[Record], aborted: &[AbortedTxn]) -> Vec<bool> {
+    let mut aborted: Vec<AbortedTxn> = aborted.to_vec();
+    aborted.sort_by_key(|a| a.first_offset);
+    let mut next = 0;
+    let mut skipping: BTreeSet<u64> = BTreeSet::new();
+    records
+        .iter()
+        .map(|r| {
+            while next < aborted.len() && aborted[next].first_offset <= r.offset {
+                skipping.insert(aborted[next].producer_id);
+                next += 1;
+            }
+            let pid = r.producer.map(|p| p.producer_id);
+            match (r.control, pid) {
+                (Some(ControlType::Abort), Some(pid)) => {
+                    skipping.remove(&pid);
+                    true
+                }
+                (Some(_), _) => true,
+                (None, Some(pid)) => {
+                    r.producer.is_some_and(|p| p.transactional) && skipping.contains(&pid)
+                }
+                (None, None) => false,
+            }
+        })
+        .collect()
 }

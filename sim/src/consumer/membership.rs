@@ -228,6 +228,7 @@ impl Consumer {
             Message::FindCoordinator {
                 correlation: c,
                 group,
+                key_type: crate::protocol::CoordinatorType::Group,
             },
         );
         self.membership.coordinator = Coordinator::Looking {

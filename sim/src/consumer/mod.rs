@@ -20,6 +20,7 @@
 //! [`stream`] (a stream processor's stateful transform).
 
 pub mod assignor;
+mod exactly_once;
 mod fetching;
 mod membership;
 mod stream;
@@ -29,13 +30,13 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use crate::config::ConsumerConfig;
+use crate::config::{ConsumerConfig, IsolationLevel, ProducerConfig};
 use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use crate::log::Record;
 use crate::producer::{KeySpec, Producer, ProducerSpec, Workload};
 use crate::protocol::{ErrorCode, Message, OffsetAndEpoch, PartitionState};
-use crate::scenario::{CommitPoint, Processing, StreamOutput};
+use crate::scenario::{CommitPoint, Processing, ProcessingGuarantee, StreamOutput};
 use crate::trace::Event;
 
 /// Everything a consumer needs to start.
@@ -53,6 +54,8 @@ pub struct ConsumerSpec {
     /// Partitions of the output topic at start (more are learnt from metadata).
     pub output_partitions: u32,
     pub bootstrap: Vec<BrokerId>,
+    /// The cluster's `transaction.version` is 2 (for an exactly_once_v2 output producer).
+    pub transactions_v2: bool,
 }
 
 /// Where the application is in its loop.
@@ -71,6 +74,9 @@ enum App {
     },
     /// `commitSync()` after processing (`commit = "after"`).
     CommittingAfter,
+    /// `processing.guarantee = exactly_once_v2`: the poll's outputs and its positions are
+    /// committing in one transaction (`asked`: the producer has been told to commit).
+    CommittingTransaction { asked: bool },
     /// `close()` returned, or the application failed.
     Stopped,
 }
@@ -98,8 +104,10 @@ struct Partition {
     /// the metadata means the leader changed, and the position must be validated (KIP-320).
     seen_epoch: Option<u32>,
     pending: Pending,
-    /// Fetched and not yet returned by `poll()`.
-    buffer: VecDeque<Record>,
+    /// Fetched and not yet returned by `poll()`, each with whether `poll()` skips it (a
+    /// transaction marker, or with read_committed a record of an aborted transaction): the
+    /// position moves past it, the application never sees it.
+    buffer: VecDeque<(Record, bool)>,
     /// A request for this partition is outstanding (so it is not asked for twice).
     asked: bool,
 }
@@ -155,6 +163,8 @@ pub struct Consumer {
     last_poll: Millis,
     /// The last `commitSync()` failed (CommitFailedException): the application moves on.
     last_commit_failed: bool,
+    /// After UNSTABLE_OFFSET_COMMIT, the next OffsetFetch waits until then.
+    stable_retry_at: Millis,
     next_correlation: u64,
     // ---- a stream processor ----
     stream: Option<stream::StreamState>,
@@ -162,18 +172,42 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    pub fn new(spec: ConsumerSpec, seed: u64, now: Millis) -> Self {
+    pub fn new(mut spec: ConsumerSpec, seed: u64, now: Millis) -> Self {
         let node = NodeId::Consumer(spec.index);
+        let eos = spec
+            .output
+            .as_ref()
+            .is_some_and(|o| o.guarantee == ProcessingGuarantee::ExactlyOnceV2);
+        if eos {
+            // Kafka Streams under exactly_once_v2: read_committed input, no auto-commit (the
+            // offsets go into the transactions).
+            spec.config.isolation_level = IsolationLevel::ReadCommitted;
+            spec.config.enable_auto_commit = false;
+        }
         let (stream, output) = match &spec.output {
             Some(o) => {
+                let mut config = o.config.clone();
+                if eos {
+                    // One transactional producer per task (EOS v2: per stream thread), with a
+                    // transactional.id that a restarted instance reuses, so that it fences its
+                    // predecessor; Streams' default transaction.timeout.ms is 10 s.
+                    let app = spec.group.as_deref().unwrap_or("app");
+                    config.transactional_id = Some(format!("{app}-{}", spec.name).into());
+                    if config.transaction_timeout_ms
+                        == ProducerConfig::default().transaction_timeout_ms
+                    {
+                        config.transaction_timeout_ms = 10_000;
+                    }
+                }
                 let pspec = ProducerSpec {
                     name: spec.name.clone(),
                     topic: o.topic.clone(),
                     partitions: spec.output_partitions.max(1),
-                    config: o.config.clone(),
-                    idempotent: o.idempotent,
+                    idempotent: o.idempotent || eos,
+                    config,
                     workload: Workload::new(0.0, 0, 0, KeySpec::None, 40, Vec::new()),
                     bootstrap: spec.bootstrap.clone(),
+                    transactions_v2: spec.transactions_v2,
                 };
                 (
                     Some(stream::StreamState::new(o.transform.clone())),
@@ -207,6 +241,7 @@ impl Consumer {
             next_auto_commit: 0,
             last_poll: now,
             last_commit_failed: false,
+            stable_retry_at: 0,
             next_correlation: 0,
             stream,
             output,
@@ -286,6 +321,14 @@ impl Consumer {
                 at(s.retry_at);
             }
         }
+        if self.stable_retry_at > 0
+            && self
+                .partitions
+                .values()
+                .any(|p| p.pending == Pending::Committed)
+        {
+            at(self.stable_retry_at);
+        }
         if self.app == App::Polling
             && self.spec.config.enable_auto_commit
             && self.spec.group.is_some()
@@ -322,6 +365,16 @@ impl Consumer {
     }
 
     pub fn handle_message(&mut self, now: Millis, from: NodeId, msg: Message, fx: &mut Effects) {
+        // The output producer's own requests (its correlation ids start at 2^40).
+        if let (Some(p), Some(c)) = (self.output.as_mut(), msg.correlation()) {
+            if c >= 1 << 40 && !matches!(msg, Message::ProduceResponse { .. }) {
+                p.handle_message(now, from, msg, fx);
+                if self.app != App::Stopped {
+                    self.run(now, fx);
+                }
+                return;
+            }
+        }
         if let Some(p) = self.output.as_mut() {
             if matches!(
                 msg,
@@ -471,6 +524,10 @@ impl Consumer {
                     };
                     return;
                 }
+                if self.exactly_once() {
+                    self.app = App::CommittingTransaction { asked: false };
+                    return;
+                }
                 self.app = match self.spec.processing.commit {
                     CommitPoint::After => {
                         self.commit_sync(now, fx);
@@ -482,6 +539,9 @@ impl Consumer {
                     }
                     CommitPoint::Before | CommitPoint::None => App::Polling,
                 };
+            }
+            App::CommittingTransaction { asked } => {
+                self.app = self.step_transaction(now, asked, fx);
             }
             App::CommittingAfter => {
                 self.app = if self.sync_commit.is_some() {
@@ -542,21 +602,33 @@ impl Consumer {
             if p.pending != Pending::None || p.buffer.is_empty() {
                 continue;
             }
-            let mut values = Vec::new();
-            let first = p.buffer.front().map(|r| r.offset).unwrap_or(0);
+            // One Polled event per run of consecutive offsets returned.
+            let mut runs: Vec<(u64, Vec<Arc<str>>)> = Vec::new();
             while out.len() < max {
-                let Some(r) = p.buffer.pop_front() else { break };
+                let Some((r, skip)) = p.buffer.pop_front() else {
+                    break;
+                };
                 p.position = Some(r.offset + 1);
                 p.last_epoch = Some(r.leader_epoch);
-                values.push(r.data.value.clone());
+                if skip {
+                    continue;
+                }
+                match runs.last_mut() {
+                    Some((first, vs)) if *first + vs.len() as u64 == r.offset => {
+                        vs.push(r.data.value.clone())
+                    }
+                    _ => runs.push((r.offset, vec![r.data.value.clone()])),
+                }
                 out.push((tp.clone(), r));
             }
-            fx.event(Event::Polled {
-                consumer: self.node,
-                tp: tp.clone(),
-                offset: first,
-                values,
-            });
+            for (offset, values) in runs {
+                fx.event(Event::Polled {
+                    consumer: self.node,
+                    tp: tp.clone(),
+                    offset,
+                    values,
+                });
+            }
         }
         self.poll_cursor = (self.poll_cursor + 1) % n;
         out

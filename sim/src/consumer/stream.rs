@@ -27,9 +27,16 @@ impl StreamState {
         }
     }
 
+    /// Forgets the state (a task re-initialised after its transaction aborted: Kafka Streams
+    /// would restore it from its changelog, which the simulator does not model).
+    pub fn reset(&mut self) {
+        self.windows.clear();
+    }
+
     /// Feeds one record; returns the output records (key, value) it completes.
     pub fn process(&mut self, r: &Record) -> Option<(Option<Arc<str>>, Arc<str>)> {
         match self.transform {
+            Transform::Enrich => Some((r.data.key.clone(), format!("f({})", r.data.value).into())),
             Transform::WindowedCount {
                 window_ms,
                 threshold,
@@ -78,6 +85,7 @@ mod tests {
                 size: 10,
             },
             producer: None,
+            control: None,
         }
     }
 

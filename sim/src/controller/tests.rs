@@ -258,6 +258,7 @@ fn in_zookeeper_mode_a_quick_restart_keeps_its_registration() {
     let features = ClusterFeatures {
         metadata: MetadataMode::Zookeeper,
         eligible_leader_replicas: false,
+        transaction_version: 2,
     };
     let mut c = controller_with(false, 1, features);
     assert!(register(&mut c, 2, 2, false, 1_000).is_ok());

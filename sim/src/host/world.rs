@@ -79,6 +79,8 @@ pub(super) struct Slot {
     pub(super) status: NodeStatus,
     pub(super) broker_disk: BrokerDisk,
     pub(super) controller_disk: ControllerDisk,
+    /// What a stopped producer's application had done, so that a restart goes on from there.
+    pub(super) producer_progress: Option<crate::producer::Progress>,
     pub(super) notify: Arc<Notify>,
 }
 
@@ -89,6 +91,7 @@ impl Slot {
             status: NodeStatus::Down,
             broker_disk: BrokerDisk::default(),
             controller_disk: ControllerDisk::default(),
+            producer_progress: None,
             notify: Arc::new(Notify::new()),
         }
     }
@@ -384,8 +387,14 @@ impl World {
                     idempotent: p.idempotent,
                     workload: p.workload.clone(),
                     bootstrap: sc.broker_ids(),
+                    transactions_v2: sc.features.transactions_v2(),
                 };
-                Actor::Producer(Box::new(Producer::new(i, spec, self.seed)))
+                match slot.producer_progress.take() {
+                    Some(progress) => {
+                        Actor::Producer(Box::new(Producer::restarted(i, progress, self.seed, now)))
+                    }
+                    None => Actor::Producer(Box::new(Producer::new(i, spec, self.seed))),
+                }
             }
             NodeId::Reader => {
                 let tps = sc
@@ -416,6 +425,7 @@ impl World {
                     output: c.output.clone(),
                     output_partitions,
                     bootstrap: sc.broker_ids(),
+                    transactions_v2: sc.features.transactions_v2(),
                 };
                 Actor::Consumer(Box::new(Consumer::new(spec, self.seed, now)))
             }
@@ -440,6 +450,7 @@ impl World {
         match slot.actor.take() {
             Some(Actor::Broker(b)) => slot.broker_disk = b.crash(kind, &mut fx),
             Some(Actor::Controller(c)) => slot.controller_disk = c.crash(),
+            Some(Actor::Producer(p)) => slot.producer_progress = Some(p.progress()),
             _ => {}
         }
         slot.status = NodeStatus::Down;

@@ -14,6 +14,7 @@
 //! partition when its batch is sent (KIP-480), not by KIP-794's byte count.
 
 pub mod partitioner;
+mod transaction;
 mod workload;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+pub use transaction::TxnOffsets;
 pub use workload::{KeySpec, ScheduledSend, Workload};
 
 use crate::config::{Acks, ProducerConfig};
@@ -30,6 +32,17 @@ use crate::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use crate::log::RecordData;
 use crate::protocol::{ErrorCode, IdempotentBatch, Message, PartitionState, ProduceRequest};
 use crate::trace::Event;
+
+/// What a producer's application had done when its process stopped: its settings as they were
+/// then, and how far its workload had got. A restarted producer is a new client (a new
+/// producer id, sequences from 0) whose application goes on from there.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    spec: ProducerSpec,
+    generated: u64,
+    next_scheduled: usize,
+    incarnation: u64,
+}
 
 /// Everything a producer needs to start.
 #[derive(Clone, Debug)]
@@ -41,6 +54,8 @@ pub struct ProducerSpec {
     pub idempotent: bool,
     pub workload: Workload,
     pub bootstrap: Vec<BrokerId>,
+    /// The cluster's `transaction.version` is 2 (KIP-890 part 2).
+    pub transactions_v2: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -79,6 +94,10 @@ pub struct Producer {
     generated: u64,
     next_scheduled: usize,
     next_correlation: u64,
+    /// Set for a producer with a `transactional.id`.
+    txn: Option<transaction::TransactionManager>,
+    /// How many times its process restarted.
+    incarnation: u64,
 }
 
 impl Producer {
@@ -103,7 +122,21 @@ impl Producer {
 
     fn on_node(node: NodeId, index: u64, producer_id: u64, spec: ProducerSpec, seed: u64) -> Self {
         let cursor = index as usize % spec.bootstrap.len().max(1);
+        let txn = spec.config.transactional_id.clone().map(|id| {
+            // initTransactions() when the application starts.
+            let t =
+                transaction::TransactionManager::new(id, spec.transactions_v2, spec.workload.start);
+            // A stream processor's producer (hosted on its consumer's node) commits when the
+            // processor says so.
+            if matches!(node, NodeId::Consumer(_)) {
+                t.driven_by_app()
+            } else {
+                t
+            }
+        });
         Producer {
+            txn,
+            incarnation: 0,
             node,
             rng: ChaCha8Rng::seed_from_u64(
                 seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(index + 1)),
@@ -122,6 +155,38 @@ impl Producer {
             next_scheduled: 0,
             next_correlation: 0,
             spec,
+        }
+    }
+
+    /// A producer whose process stopped and started again: a new producer id (as a new
+    /// `InitProducerId` would give), the workload going on at its rate from `now` (what was due
+    /// while it was down was never sent).
+    pub fn restarted(index: u16, progress: Progress, seed: u64, now: Millis) -> Self {
+        let incarnation = progress.incarnation + 1;
+        let producer_id = 1000 + index as u64 + 100_000 * incarnation;
+        let mut p = Self::on_node(
+            NodeId::Producer(index),
+            index as u64,
+            producer_id,
+            progress.spec,
+            seed,
+        );
+        p.incarnation = incarnation;
+        p.restart_transactions(now);
+        p.generated = progress.generated;
+        p.next_scheduled = progress.next_scheduled;
+        let rate = p.spec.workload.rate;
+        p.spec.workload.restart_rate(rate, now, p.generated);
+        p
+    }
+
+    /// What a restart goes on from.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            spec: self.spec.clone(),
+            generated: self.generated,
+            next_scheduled: self.next_scheduled,
+            incarnation: self.incarnation,
         }
     }
 
@@ -164,6 +229,9 @@ impl Producer {
         if let Some(s) = self.spec.workload.sends.get(self.next_scheduled) {
             d = d.min(s.at);
         }
+        if let Some(t) = self.txn.as_ref().and_then(|t| t.deadline()) {
+            d = d.min(t);
+        }
         match self.metadata_in_flight {
             Some((_, t)) => d = d.min(t),
             None => d = d.min(self.metadata_refresh_at),
@@ -199,6 +267,9 @@ impl Producer {
         let Some(&(leader, _)) = self.leaders.get(&p) else {
             return true;
         };
+        if self.txn.as_ref().is_some_and(|t| !t.may_send(p)) {
+            return true;
+        }
         let to_leader = self
             .in_flight
             .values()
@@ -294,6 +365,20 @@ impl Producer {
                                 values,
                             });
                         }
+                        Some(ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced)
+                            if self.txn.is_some() =>
+                        {
+                            let e = error.expect("matched");
+                            let values = f.batch.records.iter().map(|r| r.value.clone()).collect();
+                            fx.event(Event::SendFailed {
+                                producer: self.node,
+                                tp,
+                                error: e,
+                                retry: false,
+                                values,
+                            });
+                            self.fence(e, fx);
+                        }
                         Some(e) => {
                             if matches!(
                                 e,
@@ -311,6 +396,7 @@ impl Producer {
             }
             Message::Disconnected => {
                 if let NodeId::Broker(b) = from {
+                    self.transaction_disconnected(now, b);
                     let lost: Vec<u64> = self
                         .in_flight
                         .iter()
@@ -329,7 +415,9 @@ impl Producer {
                     self.request_metadata_soon(now);
                 }
             }
-            _ => {}
+            m => {
+                self.transaction_message(now, &m, fx);
+            }
         }
         self.poll(now, fx);
     }
@@ -375,6 +463,26 @@ impl Producer {
         partition: Option<u32>,
         fx: &mut Effects,
     ) {
+        if let Some(t) = self.txn.as_mut() {
+            if t.is_fenced() {
+                // send() on a closed producer: the application has stopped.
+                return;
+            }
+            if !t.accepting() {
+                t.held.push(transaction::Held {
+                    value,
+                    key,
+                    partition,
+                });
+                return;
+            }
+            let record = transaction::Held {
+                value: value.clone(),
+                key: key.clone(),
+                partition,
+            };
+            t.sent(now, self.spec.config.transaction_interval_ms, record);
+        }
         let n = self.spec.partitions;
         let p = match (partition, &key) {
             (Some(p), _) => p,
@@ -428,6 +536,9 @@ impl Producer {
                 .is_some_and(|b| b.created.saturating_add(limit) <= now)
             {
                 let b = q.pop_front().expect("checked");
+                if let Some(t) = self.txn.as_mut() {
+                    t.record_failed();
+                }
                 let values = b.records.iter().map(|r| r.value.clone()).collect();
                 fx.event(Event::Expired {
                     producer: node,
@@ -468,7 +579,18 @@ impl Producer {
             retry,
             values,
         });
-        if oos && !earlier_pending {
+        if let (Some(t), false) = (self.txn.as_mut(), retry) {
+            // A record of the transaction is lost: commitTransaction() would fail, so abort.
+            t.record_failed();
+        }
+        if oos && !earlier_pending && self.txn.is_some() {
+            // A transactional producer's epoch belongs to its coordinator: the transaction
+            // aborts, and the records are sent again in the next one.
+            if let Some(t) = self.txn.as_mut() {
+                t.record_failed();
+            }
+            return;
+        } else if oos && !earlier_pending {
             self.producer_epoch += 1;
             self.next_sequence.clear();
             for q in self.queues.values_mut() {
@@ -498,6 +620,7 @@ impl Producer {
 
     /// Sends what can be sent: metadata first, then ready batches within the in-flight limit.
     fn poll(&mut self, now: Millis, fx: &mut Effects) {
+        self.drive_transaction(now, fx);
         let cfg = self.spec.config.clone();
         if self.metadata_in_flight.is_none()
             && now >= self.metadata_refresh_at
@@ -570,6 +693,7 @@ impl Producer {
                         timeout_ms: cfg.request_timeout_ms,
                         records: b.records.clone(),
                         idempotent,
+                        transactional_id: self.txn.as_ref().map(|t| t.id.clone()),
                     }),
                 );
                 if cfg.acks == Acks::None {

@@ -21,6 +21,7 @@ fn spec(config: ProducerConfig, idempotent: bool, sends: &[(Millis, &str)]) -> P
         idempotent,
         workload: Workload::new(0.0, 0, 10_000, KeySpec::None, 10, sends),
         bootstrap: vec![1],
+        transactions_v2: true,
     }
 }
 

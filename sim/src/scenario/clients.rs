@@ -97,6 +97,30 @@ pub struct StreamOutput {
     pub config: ProducerConfig,
     /// `enable.idempotence` after Kafka's defaulting rule.
     pub idempotent: bool,
+    /// Kafka Streams' `processing.guarantee`.
+    pub guarantee: ProcessingGuarantee,
+}
+
+/// Kafka Streams' `processing.guarantee`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessingGuarantee {
+    /// Outputs are produced, then the input offsets committed: a crash between the two
+    /// processes the same input again and produces its outputs twice.
+    #[default]
+    AtLeastOnce,
+    /// Each poll's outputs and its input offsets commit in one transaction (KIP-447): a
+    /// crash aborts both, and read_committed readers never see the aborted outputs.
+    ExactlyOnceV2,
+}
+
+impl ProcessingGuarantee {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProcessingGuarantee::AtLeastOnce => "at_least_once",
+            ProcessingGuarantee::ExactlyOnceV2 => "exactly_once_v2",
+        }
+    }
 }
 
 /// The stateful computation of a stream processor.
@@ -106,4 +130,7 @@ pub enum Transform {
     /// "requests per user per second"); when a later record closes a window, score the count
     /// with a threshold model and produce `key@window count=N score=high|normal`.
     WindowedCount { window_ms: Millis, threshold: u64 },
+    /// Stateless: each input record becomes one output record `f(value)` with the same key
+    /// (an enrichment or a per-event model score), so every input's output can be followed.
+    Enrich,
 }

@@ -142,7 +142,7 @@ impl SettingEdit {
                 "false" => Value::Bool(false),
                 _ => return Err(format!("{name}: expected true or false, not `{text}`")),
             },
-            Kind::Choice(_) => Value::Str(text.to_string()),
+            Kind::Choice(_) | Kind::Text => Value::Str(text.to_string()),
         };
         SettingEdit::new(place, name, value)
     }
@@ -232,6 +232,10 @@ fn set_cluster(s: &mut Scenario, key: &str, v: &Value) {
         }
         ("eligible.leader.replicas.version", Value::Int(n)) => {
             s.features.eligible_leader_replicas = *n == 1
+        }
+        ("transaction.version", Value::Int(n)) => {
+            // Checked against the key's range (0..=2) before it is set.
+            s.features.transaction_version = u8::try_from(*n).unwrap_or(2)
         }
         _ => {}
     }

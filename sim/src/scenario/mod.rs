@@ -141,7 +141,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use clients::{CommitPoint, ConsumerDef, Processing, ProducerDef, StreamOutput, Transform};
+pub use clients::{
+    CommitPoint, ConsumerDef, Processing, ProcessingGuarantee, ProducerDef, StreamOutput, Transform,
+};
 pub use parse::{parse, parse_duration, Problem, ScenarioError};
 pub use validate::{validate, Violation};
 pub use write::to_toml;
@@ -213,10 +215,15 @@ pub enum Count {
     MaxLag,
     TruncationsDetected,
     Output,
+    TransactionsCommitted,
+    TransactionsAborted,
+    AbortedReads,
+    HangingTransactions,
+    ZombieWrites,
 }
 
 impl Count {
-    pub const ALL: [Count; 17] = [
+    pub const ALL: [Count; 22] = [
         Count::Produced,
         Count::Acknowledged,
         Count::Failed,
@@ -234,6 +241,11 @@ impl Count {
         Count::MaxLag,
         Count::TruncationsDetected,
         Count::Output,
+        Count::TransactionsCommitted,
+        Count::TransactionsAborted,
+        Count::AbortedReads,
+        Count::HangingTransactions,
+        Count::ZombieWrites,
     ];
 
     pub fn name(self) -> &'static str {
@@ -255,6 +267,11 @@ impl Count {
             Count::MaxLag => "max_lag",
             Count::TruncationsDetected => "truncations_detected",
             Count::Output => "output",
+            Count::TransactionsCommitted => "transactions_committed",
+            Count::TransactionsAborted => "transactions_aborted",
+            Count::AbortedReads => "aborted_reads",
+            Count::HangingTransactions => "hanging_transactions",
+            Count::ZombieWrites => "zombie_writes",
         }
     }
 
@@ -289,6 +306,21 @@ impl Count {
                 "log truncations consumers detected under their position (KIP-320)"
             }
             Count::Output => "records stream processors produced to their output topics",
+            Count::TransactionsCommitted => {
+                "transactions their coordinator completed as committed (CompleteCommit)"
+            }
+            Count::TransactionsAborted => {
+                "transactions their coordinator completed as aborted (CompleteAbort)"
+            }
+            Count::AbortedReads => {
+                "records of aborted transactions consumers polled (every time; read_uncommitted does)"
+            }
+            Count::HangingTransactions => {
+                "transactions a partition opened that its coordinator does not know (KIP-890's hanging transactions)"
+            }
+            Count::ZombieWrites => {
+                "records a fenced producer instance sent that were committed anyway"
+            }
         }
     }
 }
@@ -312,10 +344,13 @@ pub enum CheckerId {
     NoCommitRegression,
     NoDoubleAssignment,
     NoReadAboveHw,
+    NoAbortedReads,
+    NoZombieWrites,
+    NoHangingTransactions,
 }
 
 impl CheckerId {
-    pub const ALL: [CheckerId; 15] = [
+    pub const ALL: [CheckerId; 18] = [
         CheckerId::NoLostAcknowledged,
         CheckerId::NoDuplicates,
         CheckerId::NoReordering,
@@ -331,6 +366,9 @@ impl CheckerId {
         CheckerId::NoCommitRegression,
         CheckerId::NoDoubleAssignment,
         CheckerId::NoReadAboveHw,
+        CheckerId::NoAbortedReads,
+        CheckerId::NoZombieWrites,
+        CheckerId::NoHangingTransactions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -350,6 +388,9 @@ impl CheckerId {
             CheckerId::NoCommitRegression => "no_commit_regression",
             CheckerId::NoDoubleAssignment => "no_double_assignment",
             CheckerId::NoReadAboveHw => "no_read_above_hw",
+            CheckerId::NoAbortedReads => "no_aborted_reads",
+            CheckerId::NoZombieWrites => "no_zombie_writes",
+            CheckerId::NoHangingTransactions => "no_hanging_transactions",
         }
     }
 
@@ -389,6 +430,15 @@ impl CheckerId {
             }
             CheckerId::NoReadAboveHw => {
                 "no consumer reads a record at or above the highest HW a leader announced"
+            }
+            CheckerId::NoAbortedReads => {
+                "no consumer polls a record of a transaction that aborted (read_uncommitted does)"
+            }
+            CheckerId::NoZombieWrites => {
+                "no record a producer sent after a newer instance initialized its transactional.id is committed"
+            }
+            CheckerId::NoHangingTransactions => {
+                "every transaction a partition opens is one its coordinator has ongoing with that partition (KIP-890)"
             }
         }
     }
@@ -447,6 +497,7 @@ impl Scenario {
     pub fn topic_overrides(&self) -> BTreeMap<Arc<str>, TopicOverrides> {
         self.topics
             .iter()
+            .chain(self.transaction_topic().as_ref())
             .map(|t| (t.name.clone(), t.overrides.clone()))
             .collect()
     }
@@ -533,10 +584,53 @@ impl Scenario {
         })
     }
 
+    /// `__transaction_state`, when some producer (declared or added by a fault) has a
+    /// `transactional.id`: created with the cluster (Kafka creates it on the first
+    /// FindCoordinator for a transaction), partitions, replicas and min ISR from the
+    /// `transaction.state.log.*` broker settings, replicas spread round-robin.
+    pub fn transaction_topic(&self) -> Option<TopicDef> {
+        let eos = |c: &ConsumerDef| {
+            c.output
+                .as_ref()
+                .is_some_and(|o| o.guarantee == ProcessingGuarantee::ExactlyOnceV2)
+        };
+        if !self
+            .all_producers()
+            .any(|p| p.config.transactional_id.is_some())
+            && !self.all_consumers().any(eos)
+        {
+            return None;
+        }
+        let cfg = &self.broker_configs[0];
+        let partitions = cfg.transaction_state_log_num_partitions.max(1);
+        let rf = cfg
+            .transaction_state_log_replication_factor
+            .clamp(1, self.brokers.max(1));
+        let assignment = (0..partitions)
+            .map(|p| {
+                (0..rf)
+                    .map(|r| (p + r) % self.brokers + 1)
+                    .collect::<Vec<BrokerId>>()
+            })
+            .collect();
+        Some(TopicDef {
+            name: crate::ids::TXN_STATE_TOPIC.into(),
+            partitions,
+            replication_factor: rf,
+            overrides: TopicOverrides {
+                min_insync_replicas: Some(cfg.transaction_state_log_min_isr.min(rf)),
+                unclean_leader_election_enable: Some(false),
+                ..TopicOverrides::default()
+            },
+            assignment,
+        })
+    }
+
     /// The scenario's topics followed by the internal ones.
     pub fn all_topics(&self) -> Vec<TopicDef> {
         let mut t = self.topics.clone();
         t.extend(self.offsets_topic());
+        t.extend(self.transaction_topic());
         t
     }
 }

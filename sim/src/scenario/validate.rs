@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use crate::config::{Acks, ClusterFeatures, MetadataMode, ProducerConfig};
+use crate::config::{Acks, BrokerConfig, ClusterFeatures, MetadataMode, ProducerConfig};
 use crate::ids::{BrokerId, Millis};
 use crate::located::fmt_ms;
 
@@ -139,8 +139,18 @@ pub fn producer_settings(config: &ProducerConfig, timeouts_known: bool) -> Vec<B
                 config.max_in_flight
             ));
         }
+        // A transactional producer is idempotent whatever it says: its problem is at its
+        // `transactional.id`, with `enable.idempotence = false` among what it conflicts with.
+        let keys: &'static [&'static str] = if config.transactional_id.is_some() {
+            if config.enable_idempotence == Some(false) {
+                conflicts.insert(0, "enable.idempotence = false".to_string());
+            }
+            &["transactional.id", "enable.idempotence"]
+        } else {
+            &["enable.idempotence"]
+        };
         broken.push(Broken {
-            keys: &["enable.idempotence"],
+            keys,
             message,
             help: format!("this producer sets {}", conflicts.join(" and ")),
         });
@@ -158,6 +168,91 @@ pub fn producer_settings(config: &ProducerConfig, timeouts_known: bool) -> Vec<B
                 config.delivery_timeout_ms, config.linger_ms, config.request_timeout_ms
             ),
         });
+    }
+    broken
+}
+
+/// Kafka's checks of a producer's transaction settings against the brokers (`brokers`: every
+/// broker's settings; any broker may become the transaction coordinator): `InitProducerId`
+/// answers INVALID_TRANSACTION_TIMEOUT for a `transaction.timeout.ms` above the coordinator's
+/// `transaction.max.timeout.ms`. The other transaction settings mean something only with a
+/// `transactional.id` (and a file that set them without one would not be written back as
+/// it was read). `output` is true for a stream processor's producer, whose transactions are
+/// its `processing.guarantee`, not a `transactional.id`. `settings_known` is false when a file
+/// gave one of the producer's settings an invalid value (already reported): the other rules
+/// would judge a default in its place.
+pub fn transaction_settings(
+    config: &ProducerConfig,
+    brokers: &[BrokerConfig],
+    output: bool,
+    settings_known: bool,
+) -> Vec<Broken> {
+    let mut broken = Vec::new();
+    let defaults = ProducerConfig::default();
+    if output && config.transactional_id.is_some() {
+        broken.push(Broken {
+            keys: &["transactional.id"],
+            message: "a stream processor's producer takes no transactional.id".into(),
+            help: "a stream processor's transactions are set with `processing.guarantee = \"exactly_once_v2\"` in its output table (Kafka Streams names its producers' transactional ids itself)".into(),
+        });
+        return broken;
+    }
+    if !settings_known {
+        return broken;
+    }
+    if config.transactional_id.is_none() {
+        let unused: [(&'static [&'static str], bool); 2] = [
+            (
+                &["transaction.timeout.ms"],
+                config.transaction_timeout_ms != defaults.transaction_timeout_ms,
+            ),
+            (
+                &["sim.transaction.interval.ms"],
+                config.transaction_interval_ms != defaults.transaction_interval_ms,
+            ),
+        ];
+        for (keys, set) in unused {
+            if !set {
+                continue;
+            }
+            broken.push(Broken {
+                keys,
+                message: format!("{} applies only to a transactional producer", keys[0]),
+                help: if output {
+                    "remove it: a stream processor's transactions are set with `processing.guarantee`".into()
+                } else {
+                    "give the producer a transactional.id, or remove this".into()
+                },
+            });
+        }
+        return broken;
+    }
+    let strictest = brokers
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, b)| b.transaction_max_timeout_ms);
+    if let Some((i, b)) = strictest {
+        let max = b.transaction_max_timeout_ms;
+        if config.transaction_timeout_ms > max {
+            let (whose, table) = if brokers.iter().all(|o| o.transaction_max_timeout_ms == max) {
+                ("the brokers'".to_string(), "[broker]".to_string())
+            } else {
+                (
+                    format!("broker-{}'s", i + 1),
+                    format!("[brokers.{}]", i + 1),
+                )
+            };
+            broken.push(Broken {
+                keys: &["transaction.timeout.ms", "transactional.id"],
+                message: format!(
+                    "transaction.timeout.ms {} is more than {whose} transaction.max.timeout.ms {max}: initTransactions() would fail with INVALID_TRANSACTION_TIMEOUT",
+                    config.transaction_timeout_ms
+                ),
+                help: format!(
+                    "lower transaction.timeout.ms to at most {max}, or raise transaction.max.timeout.ms under {table} (any broker may become the transaction coordinator)"
+                ),
+            });
+        }
     }
     broken
 }
@@ -209,21 +304,25 @@ pub fn validate(scenario: &Scenario) -> Result<(), Vec<Violation>> {
             }
         }
     }
-    for p in &scenario.producers {
+    // Added clients too: a broker setting changed by an edit can break their rules.
+    let brokers = &scenario.broker_configs;
+    for p in scenario.all_producers() {
         out.extend(
             producer_settings(&p.config, true)
                 .into_iter()
+                .chain(transaction_settings(&p.config, brokers, false, true))
                 .map(|b| Violation {
                     subject: Subject::Producer(p.name.clone()),
                     broken: b,
                 }),
         );
     }
-    for c in &scenario.consumers {
+    for c in scenario.all_consumers() {
         if let Some(o) = &c.output {
             out.extend(
                 producer_settings(&o.config, true)
                     .into_iter()
+                    .chain(transaction_settings(&o.config, brokers, true, true))
                     .map(|b| Violation {
                         subject: Subject::StreamOutput(c.name.clone()),
                         broken: b,

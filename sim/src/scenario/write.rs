@@ -7,10 +7,12 @@
 
 use std::fmt::Write as _;
 
-use super::{Cmp, ConsumerDef, Expectation, ProducerDef, Scenario, Transform};
+use super::{Cmp, ConsumerDef, Expectation, ProcessingGuarantee, ProducerDef, Scenario, Transform};
 use crate::broker::TruncationMode;
 use crate::command::{Command, Target};
-use crate::config::{BrokerConfig, ConsumerConfig, MetadataMode, ProducerConfig, Value};
+use crate::config::{
+    BrokerConfig, ClusterFeatures, ConsumerConfig, MetadataMode, ProducerConfig, Value,
+};
 use crate::ids::NodeNames;
 use crate::network::LinkParams;
 use crate::producer::KeySpec;
@@ -184,6 +186,12 @@ fn consumer(o: &mut String, c: &ConsumerDef, table: &str, with_start: bool) {
                     ms(window_ms)
                 );
             }
+            Transform::Enrich => {
+                let _ = writeln!(o, "transform = {}", q("enrich"));
+            }
+        }
+        if out.guarantee != ProcessingGuarantee::AtLeastOnce {
+            let _ = writeln!(o, "processing.guarantee = {}", q(out.guarantee.name()));
         }
         producer_settings(o, &out.config);
     }
@@ -209,9 +217,17 @@ pub fn to_toml(s: &Scenario) -> String {
         MetadataMode::Kraft => "kraft",
         MetadataMode::Zookeeper => "zookeeper",
     };
+    // `transaction.version` only when it is not Kafka 4.x's 2, so that a scenario without
+    // transactions is written as it was before they were modelled.
+    let transaction_version =
+        if s.features.transaction_version != ClusterFeatures::default().transaction_version {
+            format!("transaction.version = {}\n", s.features.transaction_version)
+        } else {
+            String::new()
+        };
     let _ = writeln!(
         o,
-        "\n[cluster]\nbrokers = {}\ntruncation = {}\nmetadata = {}\neligible.leader.replicas.version = {}\nreader = {}",
+        "\n[cluster]\nbrokers = {}\ntruncation = {}\nmetadata = {}\neligible.leader.replicas.version = {}\n{transaction_version}reader = {}",
         s.brokers,
         q(truncation),
         q(metadata),
@@ -511,6 +527,7 @@ mod tests {
             ("retry.backoff.ms", Value::Int(50)),
             ("metadata.max.age.ms", Value::Int(10_000)),
             ("sim.leader.epoch.validation", Value::Bool(false)),
+            ("isolation.level", Value::Str("read_committed".into())),
         ];
         for key in config::names(Scope::Consumer) {
             assert!(

@@ -193,6 +193,42 @@ impl View<'_> {
             self.p.text,
             w,
         );
+        if let Some(id) = &config.transactional_id {
+            if body.height() >= 44.0 {
+                self.transaction_line(node, id, body.left_top() + vec2(0.0, 30.0), w);
+            }
+        }
+    }
+
+    /// A transactional producer's third line: its id, producer id and epoch and its
+    /// coordinator's state, or that it was fenced.
+    fn transaction_line(&self, node: NodeId, id: &str, at: egui::Pos2, w: f32) {
+        let t = self.cluster.txns.ids.get(id);
+        let (line, short, colour) = match t {
+            Some(t) if t.fenced.contains_key(&node) => (
+                format!("txn {id} · ✖ fenced ({})", t.fenced[&node]),
+                format!("txn {id} · ✖ fenced"),
+                self.p.bad,
+            ),
+            Some(t) => {
+                let stamp = match (t.producer_id, t.producer_epoch) {
+                    (Some(p), Some(e)) => format!("{p}.{e}"),
+                    _ => "…".into(),
+                };
+                let state = t.state.map_or("initializing", |s| s.name());
+                (
+                    format!("txn {id} · {stamp} · {state}"),
+                    format!("txn {state}"),
+                    super::txn::lso_colour(),
+                )
+            }
+            None => (
+                format!("txn {id} · not initialized"),
+                format!("txn {id}"),
+                self.p.dim,
+            ),
+        };
+        self.fitted(at, &[line, short], self.font(11.5), colour, w);
     }
 
     pub(super) fn reader(&self, rect: Rect) {

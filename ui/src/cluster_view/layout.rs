@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use bevy_egui::egui::{pos2, vec2, Pos2, Rect, Vec2};
-use kafkascope_sim::ids::{BrokerId, NodeId, OFFSETS_TOPIC};
+use kafkascope_sim::ids::{BrokerId, NodeId, OFFSETS_TOPIC, TXN_STATE_TOPIC};
 
 use crate::session::Session;
 
@@ -51,22 +51,31 @@ impl Shape {
             .iter()
             .any(|c| c.group.is_some())
             .then_some((OFFSETS_TOPIC.len(), 3));
+        // `__transaction_state` where some producer has a `transactional.id`.
+        let txn_state = session
+            .producers
+            .iter()
+            .any(|p| p.config.transactional_id.is_some())
+            .then_some((TXN_STATE_TOPIC.len(), 3));
         let controller_chars = s
             .topics
             .iter()
             .map(|t| (t.name.len(), t.replication_factor as usize))
             .chain(offsets)
+            .chain(txn_state)
             .map(|(name, rf)| name + 4 + 36 + 3 * rf)
             .max()
             .unwrap_or(40);
-        // `__consumer_offsets` has at least one partition where some consumer has a group.
+        // `__consumer_offsets` has at least one partition where some consumer has a group, and
+        // `__transaction_state` where some producer is transactional.
         let partitions: usize = s
             .topics
             .iter()
             .map(|t| t.partitions as usize)
             .sum::<usize>()
             + session.grown_partitions()
-            + usize::from(offsets.is_some());
+            + usize::from(offsets.is_some())
+            + usize::from(txn_state.is_some());
         let most_replicas = s
             .broker_ids()
             .into_iter()

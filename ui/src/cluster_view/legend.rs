@@ -1,6 +1,6 @@
 //! The strip under the picture that says what the dot colours and the markers mean.
 
-use bevy_egui::egui::{pos2, Align2, Color32, Rect, Stroke};
+use bevy_egui::egui::{self, pos2, vec2, Align2, Color32, Rect, Stroke};
 
 use super::View;
 use crate::theme;
@@ -76,6 +76,41 @@ impl View<'_> {
                 p.dim,
             );
             x = r.right() + 12.0;
+        }
+        if self.has_transactions() {
+            self.painter.line_segment(
+                [pos2(x + 1.0, y - 3.0), pos2(x + 1.0, y + 6.0)],
+                Stroke::new(2.5, super::txn::lso_colour()),
+            );
+            let r = self.painter.text(
+                pos2(x + 8.0, y),
+                Align2::LEFT_CENTER,
+                "LSO",
+                font.clone(),
+                p.dim,
+            );
+            x = r.right() + 12.0;
+            for (letter, c, name) in [("C", p.ok, "commit"), ("A", p.bad, "abort")] {
+                let cell = Rect::from_center_size(pos2(x + 5.0, y), vec2(11.0, 13.0));
+                self.painter.rect_filled(cell, 1.5, p.node_fill);
+                self.painter
+                    .rect_stroke(cell, 1.5, Stroke::new(1.5, c), egui::StrokeKind::Inside);
+                self.painter.text(
+                    cell.center(),
+                    Align2::CENTER_CENTER,
+                    letter,
+                    self.font(9.5),
+                    c,
+                );
+                let r = self.painter.text(
+                    pos2(x + 14.0, y),
+                    Align2::LEFT_CENTER,
+                    format!("{name} marker"),
+                    font.clone(),
+                    p.dim,
+                );
+                x = r.right() + 12.0;
+            }
         }
     }
 }

@@ -12,7 +12,9 @@ mod layout;
 mod legend;
 mod links;
 mod nodes;
+mod txn;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use bevy_egui::egui::{self, pos2, vec2, Align2, FontId, Rect, Sense, Stroke};
@@ -249,6 +251,7 @@ fn draw(
         painter: &painter,
         routes: BTreeMap::new(),
         highlight: &highlight,
+        tooltip: RefCell::new(None),
     };
     view.plan_routes();
     view.links();
@@ -277,6 +280,11 @@ fn draw(
         if highlight.nodes.contains(&node) {
             view.glow(rect);
         }
+        // What the pointer is over inside the box (a marker, an aborted record, the LSO).
+        let r = match view.tooltip.take() {
+            Some(text) => r.on_hover_text(text),
+            None => r,
+        };
         // Nothing to click on a client that has not joined yet.
         if !clickable || view.joins_later(node).is_some() {
             continue;
@@ -326,6 +334,8 @@ struct View<'a> {
     painter: &'a egui::Painter,
     routes: BTreeMap<(NodeId, NodeId), Route>,
     highlight: &'a Highlight,
+    /// The hover text for what the pointer is over inside the box just drawn.
+    tooltip: RefCell<Option<String>>,
 }
 
 impl View<'_> {

@@ -3,7 +3,7 @@
 //! cut to fit, a lesson's glow.
 
 use bevy_egui::egui::{self, pos2, vec2, Align2, Color32, FontId, Pos2, Rect, Stroke};
-use kafkascope_sim::ids::{BrokerId, NodeId, TopicPartition};
+use kafkascope_sim::ids::{is_internal_topic, BrokerId, NodeId, TopicPartition};
 use kafkascope_sim::replay::ReplayRole;
 use kafkascope_sim::trace::CrashKind;
 
@@ -11,6 +11,7 @@ use super::layout::MAX_ROW_H;
 use super::View;
 use crate::cluster_state::NodeState;
 use crate::theme;
+use crate::transactions::Marker;
 
 impl View<'_> {
     /// A lesson's attention mark around a box: an accent outline with a soft glow outside it.
@@ -166,8 +167,9 @@ impl View<'_> {
         let parts = &self.cluster.replay.partitions;
         let mut y = body.top();
         let shown = 4;
-        // The scenario's own partitions first; `__consumer_offsets` is Kafka's bookkeeping.
-        let internal = |tp: &TopicPartition| tp.topic.starts_with("__");
+        // The scenario's own partitions first; `__consumer_offsets` and `__transaction_state`
+        // are Kafka's bookkeeping.
+        let internal = |tp: &TopicPartition| is_internal_topic(&tp.topic);
         let ordered = parts
             .iter()
             .filter(|(tp, _)| !internal(tp))
@@ -236,10 +238,13 @@ impl View<'_> {
             }
         }
         // Partitions created or added while running, once the controller has placed them
-        // (not `__consumer_offsets`, which is Kafka's bookkeeping, not the lesson's data).
+        // (not `__consumer_offsets` or `__transaction_state`, which are Kafka's bookkeeping, not
+        // the lesson's data).
         let declared = v.len();
         for (tp, m) in &self.cluster.replay.partitions {
-            if m.replicas.contains(&b) && !tp.topic.starts_with("__") && !v[..declared].contains(tp)
+            if m.replicas.contains(&b)
+                && !is_internal_topic(&tp.topic)
+                && !v[..declared].contains(tp)
             {
                 v.push(tp.clone());
             }
@@ -365,8 +370,9 @@ impl View<'_> {
             }
         }
         // The offsets as numbers, right of the cells, when the row has room for them.
+        let has_txns = self.cluster.txns.partition(tp).is_some();
         let numbers_w = if row.height() >= 14.0 && inner.width() - label_w > 260.0 {
-            fs * 8.5
+            fs * if has_txns { 12.5 } else { 8.5 }
         } else {
             0.0
         };
@@ -377,6 +383,7 @@ impl View<'_> {
         self.painter
             .rect_filled(cells, 2.0, p.background.gamma_multiply(0.9));
         let Some(r) = replica else { return };
+        let txns = self.cluster.txns.partition(tp);
         let leo = r.log.len();
         let hw = (r.high_watermark as usize).min(leo);
         let room = cells.width() - 14.0;
@@ -402,11 +409,18 @@ impl View<'_> {
                 pos2(cx, cells.top() + 1.0),
                 vec2(cell_w - gap, cells.height() - 2.0),
             );
+            if let Some(m) = Marker::parse(v) {
+                self.marker_cell(cr, m, o, o >= hw, up, fs);
+                continue;
+            }
             let mut c = self.record_colour(v);
             if !up {
                 c = c.gamma_multiply(0.35);
             }
-            if o >= hw {
+            let aborted = txns.is_some_and(|t| t.is_aborted(o as u64, v, leo as u64));
+            if aborted {
+                self.aborted_cell(cr, c, v, o);
+            } else if o >= hw {
                 // Above the HW: not committed, not visible to consumers yet.
                 self.painter.rect_filled(cr, 1.5, c.gamma_multiply(0.35));
                 self.painter
@@ -414,7 +428,7 @@ impl View<'_> {
             } else {
                 self.painter.rect_filled(cr, 1.5, c);
             }
-            if cell_w >= 24.0 && cells.height() >= 13.0 {
+            if !aborted && cell_w >= 24.0 && cells.height() >= 13.0 {
                 let short = v.rsplit('-').next().unwrap_or(v);
                 self.painter.text(
                     cr.center(),
@@ -437,11 +451,20 @@ impl View<'_> {
             [pos2(lx + 2.0, row.top()), pos2(lx + 2.0, row.bottom())],
             Stroke::new(2.0, p.leo),
         );
+        let lso = txns.map(|t| (t.last_stable_offset(hw as u64) as usize).min(hw));
+        if let Some(lso) = lso.filter(|&l| l >= start) {
+            let x = x0 + (lso - start) as f32 * cell_w - gap / 2.0;
+            self.lso_marker(x, row, lso, hw);
+        }
         if numbers_w > 0.0 {
+            let text = match lso {
+                Some(lso) => format!("lso {lso} · hw {hw} · leo {leo}"),
+                None => format!("hw {hw} · leo {leo}"),
+            };
             self.painter.text(
                 pos2(inner.right(), row.center().y),
                 Align2::RIGHT_CENTER,
-                format!("hw {hw} · leo {leo}"),
+                text,
                 self.mono(fs * 0.8),
                 p.dim,
             );

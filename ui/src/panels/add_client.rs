@@ -14,7 +14,7 @@ use kafkascope_lessons::command_line::{parse_line, to_line, Input};
 use kafkascope_lessons::SimRef;
 use kafkascope_sim::command::{Command, TimedCommand};
 use kafkascope_sim::config::{Acks, Value};
-use kafkascope_sim::ids::{Millis, OFFSETS_TOPIC};
+use kafkascope_sim::ids::{is_internal_topic, Millis};
 use kafkascope_sim::producer::Workload;
 use kafkascope_sim::scenario::{edit, to_toml};
 
@@ -207,14 +207,14 @@ enum FormEdit {
     Line(String),
 }
 
-/// The topics a client may use: the scenario's, without Kafka's internal one.
+/// The topics a client may use: the scenario's, without Kafka's internal ones.
 fn topics(session: &Session) -> Vec<String> {
     session
         .scenario
         .topics
         .iter()
         .map(|t| t.name.to_string())
-        .filter(|t| t != OFFSETS_TOPIC)
+        .filter(|t| !is_internal_topic(t))
         .collect()
 }
 

@@ -73,6 +73,7 @@ fn suggestion(place: &Place, scenario: &kafkascope_sim::scenario::Scenario, key:
         Kind::Int { .. } => current
             .filter(|c| c.parse::<i64>().is_ok())
             .unwrap_or_else(|| k.default.to_string()),
+        Kind::Text => current.unwrap_or_default(),
     }
 }
 
@@ -175,7 +176,7 @@ pub fn show(
                                 }
                             });
                         }
-                        Kind::Int { .. } => {
+                        Kind::Int { .. } | Kind::Text => {
                             ui.add(egui::TextEdit::singleline(&mut d.value).desired_width(160.0));
                         }
                     }

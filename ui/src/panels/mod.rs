@@ -22,6 +22,7 @@ pub(crate) mod node_menu;
 pub mod producer_settings;
 mod time_link;
 mod top_bar;
+mod transactions;
 
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
@@ -186,6 +187,10 @@ fn side_panel(
             ui.add_space(4.0);
             checkers::show(ui, session, pb, state, intents);
             ui.separator();
+            if transactions::any(session, &watch.cluster) {
+                transactions::show(ui, session, &watch.cluster, state);
+                ui.separator();
+            }
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut state.tab, SideTab::Log, "Event log");
                 ui.selectable_value(&mut state.tab, SideTab::Metrics, "Metrics");

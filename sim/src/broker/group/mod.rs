@@ -15,6 +15,7 @@ mod records;
 mod state;
 #[cfg(test)]
 mod tests;
+pub(super) mod txn_offsets;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use crate::broker::{Broker, Role};
 use crate::config::Assignor;
 use crate::effects::Effects;
 use crate::ids::{group_partition, Millis, NodeId, TopicPartition, OFFSETS_TOPIC};
-use crate::protocol::{ErrorCode, Message, OffsetAndEpoch};
+use crate::protocol::{CoordinatorType, ErrorCode, Message, OffsetAndEpoch};
 use crate::trace::Event;
 use records::{Stored, StoredGroup};
 pub use state::GroupState;
@@ -62,7 +63,7 @@ impl Broker {
     }
 
     /// The `__consumer_offsets` partition holding `group`, from the metadata cache.
-    fn offsets_partition(&self, group: &str) -> Option<TopicPartition> {
+    pub(super) fn offsets_partition(&self, group: &str) -> Option<TopicPartition> {
         let n = self
             .metadata
             .keys()
@@ -90,12 +91,19 @@ impl Broker {
         let c = self.group_ctx(now);
         let mut w = Vec::new();
         match msg {
-            Message::FindCoordinator { correlation, group } => {
+            Message::FindCoordinator {
+                correlation,
+                group,
+                key_type,
+            } => {
                 // Any broker answers, from its metadata cache.
-                let leader = self
-                    .offsets_partition(&group)
-                    .and_then(|tp| self.metadata.get(&tp))
-                    .and_then(|st| st.leader);
+                let leader = match key_type {
+                    CoordinatorType::Group => self
+                        .offsets_partition(&group)
+                        .and_then(|tp| self.metadata.get(&tp))
+                        .and_then(|st| st.leader),
+                    CoordinatorType::Transaction => self.txn_coordinator_of(&group),
+                };
                 fx.send(
                     from,
                     Message::FindCoordinatorResponse {
@@ -231,9 +239,16 @@ impl Broker {
                 correlation,
                 group,
                 partitions,
+                require_stable,
             } => {
+                let unstable = require_stable
+                    && match (&partitions, self.coordinator.groups.get(&group)) {
+                        (Some(ps), Some(g)) => txn_offsets::unstable(g, ps),
+                        _ => false,
+                    };
                 let (error, offsets) = match self.coordinating(&group) {
                     Err(e) => (Some(e), Vec::new()),
+                    Ok(_) if unstable => (Some(ErrorCode::UnstableOffsetCommit), Vec::new()),
                     Ok(_) => {
                         let committed = self.coordinator.groups.get(&group).map(|g| &g.offsets);
                         let partitions = match partitions {
@@ -348,6 +363,7 @@ impl Broker {
                 }
                 Err(e) => commit_reply(fx, client, correlation, Some(offsets_error(e))),
             },
+            PendingWrite::TxnOffsets(w) => self.txn_offsets_written(w, result, fx),
             PendingWrite::Assignment {
                 group,
                 generation,
@@ -380,8 +396,34 @@ impl Broker {
         let mut metas: BTreeMap<Arc<str>, StoredGroup> = BTreeMap::new();
         let mut offsets: BTreeMap<Arc<str>, BTreeMap<TopicPartition, Committed>> = BTreeMap::new();
         let mut counters: BTreeMap<Arc<str>, u64> = BTreeMap::new();
+        let mut pending: txn_offsets::PendingLoad = BTreeMap::new();
         for rec in r.log.records() {
+            // Transactional offsets wait for their marker.
+            if let (Some(kind), Some(p)) = (rec.control, rec.producer) {
+                for (group, ps) in pending.remove(&p.producer_id).unwrap_or_default() {
+                    if kind == crate::log::ControlType::Commit {
+                        offsets.entry(group).or_default().extend(ps);
+                    }
+                }
+                continue;
+            }
+            let txn = rec.producer.filter(|p| p.transactional);
             match records::parse(&rec.data) {
+                Some(Stored::Offset { group, offset }) if txn.is_some() => {
+                    let pid = txn.expect("checked").producer_id;
+                    pending
+                        .entry(pid)
+                        .or_default()
+                        .entry(group)
+                        .or_default()
+                        .insert(
+                            offset.tp,
+                            Committed {
+                                offset: offset.offset,
+                                leader_epoch: offset.leader_epoch,
+                            },
+                        );
+                }
                 Some(Stored::Offset { group, offset }) => {
                     offsets.entry(group).or_default().insert(
                         offset.tp,
@@ -405,11 +447,17 @@ impl Broker {
                 None => {}
             }
         }
-        let names: BTreeSet<Arc<str>> = metas.keys().chain(offsets.keys()).cloned().collect();
+        let mut names: BTreeSet<Arc<str>> = metas.keys().chain(offsets.keys()).cloned().collect();
+        names.extend(pending.values().flat_map(|gs| gs.keys().cloned()));
         let mut loaded = Vec::new();
         for name in names {
             let mut g = Group::new(name.clone(), tp.clone());
             g.offsets = offsets.remove(&name).unwrap_or_default();
+            for (pid, gs) in &pending {
+                if let Some(ps) = gs.get(&name) {
+                    g.pending_txn.insert(*pid, ps.clone());
+                }
+            }
             g.next_member = counters.get(&name).copied().unwrap_or(0) + 1;
             if let Some(meta) = metas.remove(&name) {
                 g.generation = meta.generation;

@@ -103,6 +103,9 @@ pub(super) struct Group {
     pub(super) initial_join: bool,
     /// The generation whose assignment is being written.
     pub(super) storing: Option<u32>,
+    /// Offsets written by a transaction still open: producer id → partition → offset. They
+    /// become `offsets` when its COMMIT marker is below the HW ([`super::txn_offsets`]).
+    pub(super) pending_txn: BTreeMap<u64, BTreeMap<TopicPartition, Committed>>,
 }
 
 /// A member id: Kafka's is `{client.id}-{UUID}`; here it is the client node and a per-group
@@ -201,6 +204,7 @@ impl Group {
             join_deadline: None,
             initial_join: false,
             storing: None,
+            pending_txn: BTreeMap::new(),
         }
     }
 

@@ -217,6 +217,7 @@ fn fetch_offsets(b: &mut Broker, now: Millis) -> Vec<OffsetAndEpoch> {
             correlation: 5,
             group: "billing".into(),
             partitions: Some(vec![orders(0), orders(1)]),
+            require_stable: false,
         },
     );
     fx.sends
@@ -459,6 +460,7 @@ fn a_commit_is_visible_and_acknowledged_only_once_the_hw_passes_its_record() {
                     fetch_offset: offset,
                     current_leader_epoch: Some(0),
                 }],
+                isolation: crate::config::IsolationLevel::ReadUncommitted,
             }),
         )
     };
@@ -681,6 +683,7 @@ fn losing_the_offsets_partition_unloads_the_groups_and_answers_not_coordinator()
         Message::FindCoordinator {
             correlation: 8,
             group: "billing".into(),
+            key_type: crate::protocol::CoordinatorType::Group,
         },
     );
     assert!(fx.sends.iter().any(|(_, m)| matches!(
@@ -704,6 +707,7 @@ fn find_coordinator_without_a_leader_is_coordinator_not_available() {
             Message::FindCoordinator {
                 correlation: 8,
                 group: "billing".into(),
+                key_type: crate::protocol::CoordinatorType::Group,
             },
         );
         match &fx.sends[..] {
@@ -773,6 +777,7 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
                     size: 10,
                 }],
                 idempotent: None,
+                transactional_id: None,
             }),
         );
     }
@@ -795,6 +800,7 @@ fn list_offsets_answers_the_log_start_or_the_hw_from_the_current_leader() {
                     fetch_offset: o,
                     current_leader_epoch: Some(0),
                 }],
+                isolation: crate::config::IsolationLevel::ReadUncommitted,
             }),
         );
     }

@@ -171,7 +171,7 @@ impl Parser<'_> {
                 None => settings_ok = false,
             }
         }
-        let idempotent = self.producer_config_checks(&config, &spans, &span, settings_ok);
+        let idempotent = self.producer_config_checks(&config, &spans, &span, settings_ok, w, false);
         if let (Some(name), Some(rate), Some(sends)) = (name, rate, &sends) {
             if rate == 0.0 && sends.is_empty() {
                 self.error(
@@ -241,17 +241,28 @@ impl Parser<'_> {
         Some(name)
     }
 
-    /// [`validate::producer_settings`], pointing at the first setting of each broken rule
-    /// that the table gives (`spans`), else at the table (`span`). Returns whether the
-    /// producer is idempotent.
+    /// [`validate::producer_settings`] and [`validate::transaction_settings`] (against the
+    /// brokers' settings; `output` for a stream processor's producer), pointing at the first
+    /// setting of each broken rule that the table gives (`spans`), else at the table
+    /// (`span`). Returns whether the producer is idempotent.
     pub(super) fn producer_config_checks(
         &mut self,
         config: &ProducerConfig,
         spans: &BTreeMap<&'static str, Range<usize>>,
         span: &Range<usize>,
         settings_ok: bool,
+        w: &World,
+        output: bool,
     ) -> bool {
-        for b in validate::producer_settings(config, settings_ok) {
+        let broken = validate::producer_settings(config, settings_ok)
+            .into_iter()
+            .chain(validate::transaction_settings(
+                config,
+                &w.broker_configs,
+                output,
+                settings_ok,
+            ));
+        for b in broken {
             let at = b
                 .keys
                 .iter()

@@ -352,7 +352,13 @@ impl Parser<'_> {
         inputs: Option<&[Arc<str>]>,
         table: &str,
     ) -> Option<StreamOutput> {
-        const OUTPUT: &[&str] = &["topic", "transform", "window", "threshold"];
+        const OUTPUT: &[&str] = &[
+            "topic",
+            "transform",
+            "window",
+            "threshold",
+            "processing.guarantee",
+        ];
         let what = format!("[{table}.output]");
         let what = what.as_str();
         let t = self.table(
@@ -381,20 +387,35 @@ impl Parser<'_> {
             });
         let transform = s
             .require(self, "transform", what, "\"windowed-count\"")
-            .and_then(|e| self.choice(&e.name, e.value, &["windowed-count"]));
-        let window = s.require(self, "window", what, "\"1s\"").and_then(|e| {
-            match self.duration(&e.name, e.value)? {
-                0 => {
-                    self.error(e.value.span(), "`window` must be more than 0");
-                    None
+            .and_then(|e| self.choice(&e.name, e.value, &["windowed-count", "enrich"]));
+        let windowed = transform == Some("windowed-count");
+        let (window, threshold) = if windowed {
+            let window = s.require(self, "window", what, "\"1s\"").and_then(|e| {
+                match self.duration(&e.name, e.value)? {
+                    0 => {
+                        self.error(e.value.span(), "`window` must be more than 0");
+                        None
+                    }
+                    ms => Some(ms),
                 }
-                ms => Some(ms),
+            });
+            let threshold = s
+                .require(self, "threshold", what, "20")
+                .and_then(|e| self.int(&e.name, e.value, 0, i64::MAX))
+                .map(|n| n as u64);
+            (window, threshold)
+        } else {
+            (Some(0), Some(0))
+        };
+        let guarantee = match s.take("processing.guarantee") {
+            None => Some(ProcessingGuarantee::AtLeastOnce),
+            Some(e) => {
+                match self.choice(&e.name, e.value, &["at_least_once", "exactly_once_v2"])? {
+                    "exactly_once_v2" => Some(ProcessingGuarantee::ExactlyOnceV2),
+                    _ => Some(ProcessingGuarantee::AtLeastOnce),
+                }
             }
-        });
-        let threshold = s
-            .require(self, "threshold", what, "20")
-            .and_then(|e| self.int(&e.name, e.value, 0, i64::MAX))
-            .map(|n| n as u64);
+        };
 
         let mut config = ProducerConfig::default();
         let mut spans: BTreeMap<&'static str, Range<usize>> = BTreeMap::new();
@@ -408,12 +429,13 @@ impl Parser<'_> {
                 None => settings_ok = false,
             }
         }
-        let idempotent = self.producer_config_checks(&config, &spans, &span, settings_ok);
+        let idempotent = self.producer_config_checks(&config, &spans, &span, settings_ok, w, true);
         let transform = match transform? {
             "windowed-count" => Transform::WindowedCount {
                 window_ms: window?,
                 threshold: threshold?,
             },
+            "enrich" => Transform::Enrich,
             // choice() gives only the options listed.
             _ => return None,
         };
@@ -422,6 +444,7 @@ impl Parser<'_> {
             transform,
             config,
             idempotent,
+            guarantee: guarantee?,
         })
     }
 }

@@ -342,11 +342,19 @@ impl Parser<'_> {
                     if mid_batch == Some(true) {
                         return self.mid_batch_target(w, t, name, e.value.span());
                     }
-                    if action != "isolate" && matches!(t, Target::Node(NodeId::Producer(_) | NodeId::Reader)) {
+                    if action == "shutdown" && matches!(t, Target::Node(NodeId::Producer(_))) {
                         self.error_help(
                             e.value.span(),
-                            format!("`{action}` acts on brokers, the controller and consumers, not {name}"),
-                            "target \"broker-<id>\", \"controller\", \"consumer-<name>\" or \"leader of <topic>-<partition>\"",
+                            format!("`shutdown` acts on brokers, the controller and consumers, not {name}"),
+                            "crash a producer (its process stops), or change its rate with the `producer` action",
+                        );
+                        return None;
+                    }
+                    if action != "isolate" && matches!(t, Target::Node(NodeId::Reader)) {
+                        self.error_help(
+                            e.value.span(),
+                            format!("`{action}` acts on brokers, the controller, producers and consumers, not {name}"),
+                            "target \"broker-<id>\", \"controller\", \"producer-<name>\", \"consumer-<name>\" or \"leader of <topic>-<partition>\"",
                         );
                         return None;
                     }

@@ -15,7 +15,7 @@ use toml::de::{DeTable, DeValue};
 use super::validate::{self, FaultRule, MinIsrFrom};
 use super::{
     CheckerId, Cmp, CommitPoint, ConsumerDef, Count, Expectation, NetworkDef, Processing,
-    ProducerDef, Scenario, StreamOutput, TopicDef, Transform,
+    ProcessingGuarantee, ProducerDef, Scenario, StreamOutput, TopicDef, Transform,
 };
 use crate::broker::TruncationMode;
 use crate::command::{Command, Target, TimedCommand};
@@ -38,6 +38,8 @@ mod network;
 mod tests;
 #[cfg(test)]
 mod tests_clients;
+#[cfg(test)]
+mod tests_transactions;
 mod topics;
 
 /// Parses a scenario file. `file` is only used to name the file in problems.
@@ -164,6 +166,9 @@ struct World {
     /// Partitions of `__consumer_offsets`, which exists when some consumer has a group.
     offsets_partitions: Option<u32>,
     duration: Option<Millis>,
+    /// Every broker's settings (`[broker]`'s alone when the count is unknown), for the rules
+    /// of the clients' settings against them.
+    broker_configs: Vec<BrokerConfig>,
 }
 
 /// The topics that `create-topic` faults create and the most partitions `create-topic` and
@@ -439,6 +444,7 @@ impl<'t> Parser<'t> {
                 (Kind::Bool, Value::Str(s)) if s == "true" || s == "false" => {
                     Some(format!("remove the quotes: {s}"))
                 }
+                (Kind::Text, Value::Int(i)) => Some(format!("quote it: \"{i}\"")),
                 _ => None,
             };
             self.invalid(&e.name, e.value, &expected, help);
@@ -449,6 +455,21 @@ impl<'t> Parser<'t> {
 
     fn unknown_setting(&mut self, scope: Scope, e: &Entry<'_, '_>, extras: &[&str]) {
         let name = e.name.as_str();
+        // A Kafka key, but one the simulator leaves out ([`config::UNMODELLED`]): say so,
+        // and why, rather than suggest a near name.
+        if let Some((of, why)) = config::unmodelled(scope, name) {
+            let kind = if of == scope {
+                String::new()
+            } else {
+                format!("{} ", scope_name(of))
+            };
+            self.error_help(
+                e.key.clone(),
+                format!("`{name}` is a Kafka {kind}setting the simulator does not model"),
+                why,
+            );
+            return;
+        }
         let topic_equivalent = [
             ("log.flush.interval.messages", "flush.messages"),
             ("log.flush.interval.ms", "flush.ms"),
@@ -599,6 +620,11 @@ impl<'t> Parser<'t> {
             process_us: Vec::new(),
             offsets_partitions: None,
             duration: meta.duration,
+            broker_configs: if brokers.configs.is_empty() {
+                vec![brokers.base.clone()]
+            } else {
+                brokers.configs.clone()
+            },
         };
         let mut clients = Clients::default();
         let producers = self.producers(&producer_tables, &world, &topics, &mut clients);
@@ -653,7 +679,7 @@ impl<'t> Parser<'t> {
             _ => {
                 let home = [
                     ("[scenario]", &["name", "description", "reference", "seed", "duration"][..]),
-                    ("[cluster]", &["truncation", "metadata", "eligible.leader.replicas.version", "reader"][..]),
+                    ("[cluster]", &["truncation", "metadata", "eligible.leader.replicas.version", "transaction.version", "reader"][..]),
                     ("[network]", &["latency", "loss"][..]),
                 ]
                 .into_iter()

@@ -319,7 +319,7 @@ kind = "power-loss"
 
 [[faults]]
 at = "2s"
-action = "crash"
+action = "shutdown"
 target = "producer-a"
 
 [expect]

@@ -43,6 +43,7 @@ fn produce(correlation: u64) -> Message {
             })),
         }],
         idempotent: None,
+        transactional_id: None,
     })
 }
 

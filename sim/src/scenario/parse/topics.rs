@@ -47,6 +47,18 @@ impl Parser<'_> {
                 }
             }
         }
+        if let Some(e) = s.take("transaction.version") {
+            match self.int(&e.name, e.value, 0, 2) {
+                Some(v) => c.features.transaction_version = v as u8,
+                None => {
+                    if let Some(last) = self.problems.last_mut() {
+                        last.help.get_or_insert(
+                            "a cluster's transaction.version is 0, 1 or 2 (2, KIP-890 part 2, on new Kafka 4.x clusters)".into(),
+                        );
+                    }
+                }
+            }
+        }
         if let Some(e) = s.take("reader") {
             c.reader = self.bool(&e.name, e.value).unwrap_or(true);
         }
@@ -58,6 +70,7 @@ impl Parser<'_> {
                 "truncation",
                 "metadata",
                 "eligible.leader.replicas.version",
+                "transaction.version",
                 "reader",
             ],
             false,
