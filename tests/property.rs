@@ -1,8 +1,8 @@
 //! Random fault schedules against a safe and an unsafe configuration.
 //!
 //! Kafka's promise: with acks=all, min.insync.replicas=2, no unclean election (and, for the
-//! historical bugs, leader-epoch truncation), a committed record survives as long as one
-//! in-sync replica does. The nemesis (the one `kafkascope explore` uses) crashes processes,
+//! historical bugs, truncation by leader epoch: Kafka 4.1's diverging epochs), a committed
+//! record survives as long as one in-sync replica does. The nemesis (the one `kafkascope explore` uses) crashes processes,
 //! restarts them within and beyond the session timeout, holds a broker's messages to the
 //! controller or another broker across its restart, slows controller links, pauses brokers,
 //! crashes the controller and partitions the network, and the safe configuration (Kafka 4.1
@@ -20,6 +20,8 @@
 //! Each schedule is written as a scenario file, so a failing seed is saved and replayed with
 //! the printed command. `PROPERTY_SEEDS=n` runs more seeds.
 
+mod property_support;
+
 use std::fmt::Write as _;
 
 use kafkascope::explore::nemesis::{FaultKind, Nemesis, NemesisFault};
@@ -31,10 +33,7 @@ use kafkascope_sim::scenario::{self, CheckerId, Count, Scenario};
 const BROKERS: u32 = 3;
 
 fn seeds() -> u64 {
-    std::env::var("PROPERTY_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(40)
+    property_support::seeds(40)
 }
 
 /// The nemesis `kafkascope explore` uses, with every fault kind but power loss: crashes of
@@ -105,7 +104,7 @@ no_lost_acknowledged = "holds"
 "#,
         kind = if safe { "safe" } else { "unsafe" },
         truncation = if safe {
-            "leader-epoch"
+            "diverging-epoch"
         } else {
             "high-watermark"
         },
@@ -141,14 +140,6 @@ no_lost_acknowledged = "holds"
 }
 
 /// Saves a failing schedule where a person can replay it, and says how.
-fn save(name: &str, text: &str) -> String {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("property-failures");
-    std::fs::create_dir_all(&dir).expect("target dir is writable");
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, text).expect("writable");
-    format!("cargo run -- run {}", path.display())
-}
-
 #[test]
 fn the_safe_configuration_survives_random_faults() {
     let mut failures = Vec::new();
@@ -165,7 +156,7 @@ fn the_safe_configuration_survives_random_faults() {
             failures.push(format!(
                 "seed {seed}: {} violated\n  reproduce: {}",
                 broken.join(", "),
-                save(&format!("safe-{seed}"), &text)
+                property_support::save(&format!("safe-{seed}"), &text)
             ));
         }
         assert!(

@@ -15,6 +15,8 @@
 //! Each schedule is written as a scenario file, so a failing seed is saved and replayed with
 //! the printed command. `PROPERTY_SEEDS=n` runs more seeds.
 
+mod property_support;
+
 use std::fmt::Write as _;
 
 use kafkascope::explore::nemesis::{FaultKind, Nemesis, NemesisFault};
@@ -37,10 +39,7 @@ const MUST_HOLD: [&str; 5] = [
 ];
 
 fn seeds() -> u64 {
-    std::env::var("PROPERTY_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(16)
+    property_support::seeds(16)
 }
 
 /// The nemesis `kafkascope explore` uses, with the membership faults (members crash, crash
@@ -152,14 +151,6 @@ start = "{start}ms"
     sc
 }
 
-fn save(name: &str, text: &str) -> String {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("property-failures");
-    std::fs::create_dir_all(&dir).expect("target dir is writable");
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, text).expect("writable");
-    format!("cargo run -- run {}", path.display())
-}
-
 fn checker(name: &str) -> CheckerId {
     CheckerId::ALL
         .into_iter()
@@ -183,7 +174,7 @@ fn a_process_then_commit_group_never_skips_or_double_assigns_under_random_member
             failures.push(format!(
                 "seed {seed}: {} violated\n  reproduce: {}",
                 broken.join(", "),
-                save(&format!("groups-{seed}"), &text)
+                property_support::save(&format!("groups-{seed}"), &text)
             ));
         }
         let generations = run
@@ -224,7 +215,7 @@ fn the_same_nemesis_makes_a_commit_then_process_group_skip_records() {
                 .verdict(checker("no_double_assignment"))
                 .holds(),
             "seed {seed}: double assignment\n  reproduce: {}",
-            save(&format!("groups-before-{seed}"), &text)
+            property_support::save(&format!("groups-before-{seed}"), &text)
         );
     }
     assert!(

@@ -14,6 +14,8 @@
 //! Each schedule is written as a scenario file, so a failing seed is saved and replayed with
 //! the printed command. `PROPERTY_SEEDS=n` runs more seeds.
 
+mod property_support;
+
 use std::fmt::Write as _;
 
 use kafkascope::explore::nemesis::{FaultKind, Nemesis, NemesisFault};
@@ -35,10 +37,7 @@ const MUST_HOLD: [CheckerId; 4] = [
 ];
 
 fn seeds() -> u64 {
-    std::env::var("PROPERTY_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10)
+    property_support::seeds(10)
 }
 
 fn nemesis() -> Nemesis {
@@ -156,14 +155,6 @@ processing.guarantee = "{guarantee}"
     sc
 }
 
-fn save(name: &str, text: &str) -> String {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("property-failures");
-    std::fs::create_dir_all(&dir).expect("target dir is writable");
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, text).expect("writable");
-    format!("cargo run -- run {}", path.display())
-}
-
 #[test]
 fn an_exactly_once_pipeline_writes_every_output_once_under_random_faults() {
     let mut failures = Vec::new();
@@ -181,7 +172,7 @@ fn an_exactly_once_pipeline_writes_every_output_once_under_random_faults() {
             failures.push(format!(
                 "seed {seed}: {} violated\n  reproduce: {}",
                 broken.join(", "),
-                save(&format!("eos-{seed}"), &text)
+                property_support::save(&format!("eos-{seed}"), &text)
             ));
         }
         if run.findings.count(Count::TransactionsAborted) > 0 {

@@ -87,6 +87,12 @@ pub enum Command {
         topic: std::sync::Arc<str>,
         partitions: u32,
     },
+    /// DeleteRecords (`kafka-delete-records`, `Admin.deleteRecords`) to a partition's leader:
+    /// its log start offset moves to `offset`, or to the high watermark when `None` (-1).
+    DeleteRecords {
+        tp: TopicPartition,
+        offset: Option<u64>,
+    },
     /// Sets a link's latency range and loss (both directions if `both`).
     Link {
         from: Target,
@@ -142,6 +148,7 @@ impl Command {
             Command::Producer { .. } => "producer",
             Command::CreateTopic { .. } => "create-topic",
             Command::AddPartitions { .. } => "add-partitions",
+            Command::DeleteRecords { .. } => "delete-records",
             Command::Link { .. } => "link",
             Command::AddConsumer(_) => "add-consumer",
             Command::AddProducer(_) => "add-producer",
@@ -172,6 +179,7 @@ impl Command {
             | Command::Link { from, to, .. } => vec![from, to],
             Command::CreateTopic { .. }
             | Command::AddPartitions { .. }
+            | Command::DeleteRecords { .. }
             | Command::AddConsumer(_)
             | Command::AddProducer(_)
             | Command::ClientConnect { .. }

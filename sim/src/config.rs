@@ -101,6 +101,22 @@ pub const KEYS: &[Key] = &[
         doc: "How often the transaction coordinator looks for transactions open longer than their transaction.timeout.ms, and aborts them (fencing the producer)." },
     Key { name: "transaction.partition.verification.enable", scope: Scope::Broker, kind: Kind::Bool, default: "true",
         doc: "KIP-890 part 1 (Kafka 3.6+): before the first transactional write to a partition, its leader asks the coordinator whether the producer's transaction is ongoing there, so a late write cannot start a transaction no marker will end. false shows Kafka before 3.6 (hanging transactions)." },
+    Key { name: "log.segment.bytes", scope: Scope::Broker, kind: int(1_048_576, i32::MAX as i64), default: "1073741824",
+        doc: "The active segment rolls (a new one starts) before it would exceed this many bytes. At least 1 MiB since Kafka 4.0 (KIP-1030); use log.roll.ms to see segments roll in a short run." },
+    Key { name: "log.roll.ms", scope: Scope::Broker, kind: int(1, MAX), default: "604800000",
+        doc: "The active segment rolls when a new record's timestamp is this far past the segment's first (Kafka's log.roll.hours = 168). Retention deletes whole segments, so this is also how finely it works." },
+    Key { name: "log.retention.ms", scope: Scope::Broker, kind: int(-1, MAX), default: "604800000",
+        doc: "Delete a segment once its newest record is older than this (Kafka's log.retention.hours = 168); -1 keeps records forever. Checked every log.retention.check.interval.ms, on every replica." },
+    Key { name: "log.retention.bytes", scope: Scope::Broker, kind: int(-1, MAX), default: "-1",
+        doc: "Delete the oldest segments while a partition's log is larger than this by at least a segment; -1: no size limit." },
+    Key { name: "log.retention.check.interval.ms", scope: Scope::Broker, kind: int(1, MAX), default: "300000",
+        doc: "How often each broker's log manager looks for segments to delete (retention.ms, retention.bytes, the log start offset)." },
+    Key { name: "log.initial.task.delay.ms", scope: Scope::Broker, kind: int(0, MAX), default: "30000",
+        doc: "The log manager's first retention check comes this long after the broker starts." },
+    Key { name: "log.cleanup.policy", scope: Scope::Broker, kind: Kind::Choice(&["delete"]), default: "delete",
+        doc: "delete: old segments are deleted by retention.ms and retention.bytes. (compact is not modelled yet.)" },
+    Key { name: "log.message.timestamp.type", scope: Scope::Broker, kind: Kind::Choice(&["CreateTime", "LogAppendTime"]), default: "CreateTime",
+        doc: "A record's timestamp, which retention.ms and segment.ms count from: the producer's (CreateTime) or the leader's clock when it appended (LogAppendTime)." },
     // ---- topic ----
     Key { name: "replication.factor", scope: Scope::Topic, kind: int(1, 100), default: "3",
         doc: "Replicas per partition (at most the number of brokers)." },
@@ -114,6 +130,18 @@ pub const KEYS: &[Key] = &[
         doc: "Topic override of log.flush.interval.messages." },
     Key { name: "flush.ms", scope: Scope::Topic, kind: int(1, MAX), default: "(broker)",
         doc: "Topic override of log.flush.interval.ms." },
+    Key { name: "segment.bytes", scope: Scope::Topic, kind: int(1_048_576, i32::MAX as i64), default: "(broker)",
+        doc: "Topic override of log.segment.bytes." },
+    Key { name: "segment.ms", scope: Scope::Topic, kind: int(1, MAX), default: "(broker)",
+        doc: "Topic override of log.roll.ms." },
+    Key { name: "retention.ms", scope: Scope::Topic, kind: int(-1, MAX), default: "(broker)",
+        doc: "Topic override of log.retention.ms." },
+    Key { name: "retention.bytes", scope: Scope::Topic, kind: int(-1, MAX), default: "(broker)",
+        doc: "Topic override of log.retention.bytes (per partition)." },
+    Key { name: "cleanup.policy", scope: Scope::Topic, kind: Kind::Choice(&["delete"]), default: "(broker)",
+        doc: "Topic override of log.cleanup.policy." },
+    Key { name: "message.timestamp.type", scope: Scope::Topic, kind: Kind::Choice(&["CreateTime", "LogAppendTime"]), default: "(broker)",
+        doc: "Topic override of log.message.timestamp.type." },
     // ---- producer ----
     Key { name: "acks", scope: Scope::Producer, kind: Kind::Choice(&["0", "1", "all", "-1"]), default: "all",
         doc: "0: fire and forget; 1: the leader has appended; all: every ISR member has it (HW passed it)." },
@@ -190,8 +218,8 @@ pub const CLUSTER_KEYS: &[ClusterKey] = &[
         doc: "KIP-966 (a cluster feature, set with kafka-features; 1 on new 4.1 clusters): replicas leaving an ISR below min.insync.replicas join the Eligible Leader Replicas, the ISR may empty, and elections go ISR, ELR, last known leader, then unclean. 0: the last ISR member stays in the ISR. KRaft only." },
     ClusterKey { name: "transaction.version", kind: Kind::Int { min: 0, max: 2 }, default: "2",
         doc: "A cluster feature (kafka-features; 2 on new 4.x clusters): 2 is KIP-890 part 2: the producer's epoch is bumped at every commit or abort, so a late write or marker from a finished transaction is fenced, and a partition joins a transaction on its first write (no AddPartitionsToTxn from the client). 0 and 1: the client adds partitions with AddPartitionsToTxn and keeps one epoch across transactions." },
-    ClusterKey { name: "truncation", kind: Kind::Choice(&["leader-epoch", "high-watermark"]), default: "leader-epoch",
-        doc: "How a new follower finds what to truncate: by asking the leader where its latest leader epoch ends (KIP-101, KIP-279), or to its own high watermark (Kafka before 0.11)." },
+    ClusterKey { name: "truncation", kind: Kind::Choice(&["diverging-epoch", "leader-epoch", "high-watermark"]), default: "diverging-epoch",
+        doc: "How a follower finds what to truncate. diverging-epoch (Kafka 2.7+, KIP-595's truncation on fetch): every fetch carries the epoch of the follower's last record, and the leader answers a fetch that does not match its log with a diverging epoch (where that epoch ends on the leader) instead of records; the follower truncates there and fetches again until the logs agree. leader-epoch (Kafka 0.11 to 2.6, KIP-101, KIP-279): before fetching, the follower asks the leader where its latest epoch ends with an OffsetsForLeaderEpoch request, and asks again until they agree. high-watermark (before 0.11): to its own high watermark." },
 ];
 
 pub fn key(scope: Scope, name: &str) -> Option<&'static Key> {
@@ -342,6 +370,50 @@ pub struct BrokerConfig {
     pub transaction_max_timeout_ms: Millis,
     pub transaction_abort_interval_ms: Millis,
     pub transaction_partition_verification: bool,
+    pub log_segment_bytes: u64,
+    pub log_roll_ms: Millis,
+    /// `None`: -1, no limit.
+    pub log_retention_ms: Option<Millis>,
+    pub log_retention_bytes: Option<u64>,
+    pub log_retention_check_interval_ms: Millis,
+    pub log_initial_task_delay_ms: Millis,
+    pub log_message_timestamp_type: TimestampType,
+}
+
+/// Whose clock a record's timestamp is (`message.timestamp.type`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub enum TimestampType {
+    #[default]
+    CreateTime,
+    LogAppendTime,
+}
+
+impl TimestampType {
+    pub fn name(self) -> &'static str {
+        match self {
+            TimestampType::CreateTime => "CreateTime",
+            TimestampType::LogAppendTime => "LogAppendTime",
+        }
+    }
+
+    fn parse(v: &Value) -> Self {
+        match v {
+            Value::Str(s) if s == "LogAppendTime" => TimestampType::LogAppendTime,
+            _ => TimestampType::CreateTime,
+        }
+    }
+}
+
+/// `-1` (no limit) as `None`.
+fn limit(v: &Value) -> Option<u64> {
+    match v {
+        Value::Int(i) if *i >= 0 => Some(*i as u64),
+        _ => None,
+    }
+}
+
+fn limit_value(v: Option<u64>) -> Value {
+    Value::Int(v.map_or(-1, |v| v.min(i64::MAX as u64) as i64))
 }
 
 impl Default for BrokerConfig {
@@ -368,6 +440,13 @@ impl Default for BrokerConfig {
             transaction_max_timeout_ms: 900_000,
             transaction_abort_interval_ms: 10_000,
             transaction_partition_verification: true,
+            log_segment_bytes: 1 << 30,
+            log_roll_ms: 604_800_000,
+            log_retention_ms: Some(604_800_000),
+            log_retention_bytes: None,
+            log_retention_check_interval_ms: 300_000,
+            log_initial_task_delay_ms: 30_000,
+            log_message_timestamp_type: TimestampType::CreateTime,
         }
     }
 }
@@ -410,6 +489,15 @@ impl BrokerConfig {
             }
             "transaction.partition.verification.enable" => {
                 self.transaction_partition_verification = as_bool(v)
+            }
+            "log.segment.bytes" => self.log_segment_bytes = as_u64(v),
+            "log.roll.ms" => self.log_roll_ms = as_u64(v),
+            "log.retention.ms" => self.log_retention_ms = limit(v),
+            "log.retention.bytes" => self.log_retention_bytes = limit(v),
+            "log.retention.check.interval.ms" => self.log_retention_check_interval_ms = as_u64(v),
+            "log.initial.task.delay.ms" => self.log_initial_task_delay_ms = as_u64(v),
+            "log.message.timestamp.type" => {
+                self.log_message_timestamp_type = TimestampType::parse(v)
             }
             _ => {}
         }
@@ -490,6 +578,23 @@ impl BrokerConfig {
                 "transaction.partition.verification.enable",
                 Value::Bool(self.transaction_partition_verification),
             ),
+            ("log.segment.bytes", i(self.log_segment_bytes)),
+            ("log.roll.ms", i(self.log_roll_ms)),
+            ("log.retention.ms", limit_value(self.log_retention_ms)),
+            ("log.retention.bytes", limit_value(self.log_retention_bytes)),
+            (
+                "log.retention.check.interval.ms",
+                i(self.log_retention_check_interval_ms),
+            ),
+            (
+                "log.initial.task.delay.ms",
+                i(self.log_initial_task_delay_ms),
+            ),
+            ("log.cleanup.policy", Value::Str("delete".into())),
+            (
+                "log.message.timestamp.type",
+                Value::Str(self.log_message_timestamp_type.name().into()),
+            ),
         ]
     }
 }
@@ -501,6 +606,14 @@ pub struct TopicOverrides {
     pub unclean_leader_election_enable: Option<bool>,
     pub flush_messages: Option<u64>,
     pub flush_ms: Option<Millis>,
+    pub segment_bytes: Option<u64>,
+    pub segment_ms: Option<Millis>,
+    /// `Some(None)`: set to -1 (no limit).
+    pub retention_ms: Option<Option<Millis>>,
+    pub retention_bytes: Option<Option<u64>>,
+    /// Only `delete` is modelled; kept so a scenario round-trips what it set.
+    pub cleanup_policy: Option<String>,
+    pub message_timestamp_type: Option<TimestampType>,
 }
 
 impl TopicOverrides {
@@ -512,6 +625,12 @@ impl TopicOverrides {
             }
             "flush.messages" => self.flush_messages = Some(as_u64(v)),
             "flush.ms" => self.flush_ms = Some(as_u64(v)),
+            "segment.bytes" => self.segment_bytes = Some(as_u64(v)),
+            "segment.ms" => self.segment_ms = Some(as_u64(v)),
+            "retention.ms" => self.retention_ms = Some(limit(v)),
+            "retention.bytes" => self.retention_bytes = Some(limit(v)),
+            "cleanup.policy" => self.cleanup_policy = Some(v.to_string()),
+            "message.timestamp.type" => self.message_timestamp_type = Some(TimestampType::parse(v)),
             _ => {}
         }
     }
@@ -534,6 +653,24 @@ impl TopicOverrides {
         if let Some(v) = self.flush_ms {
             e.push(("flush.ms", i(v)));
         }
+        if let Some(v) = self.segment_bytes {
+            e.push(("segment.bytes", i(v)));
+        }
+        if let Some(v) = self.segment_ms {
+            e.push(("segment.ms", i(v)));
+        }
+        if let Some(v) = self.retention_ms {
+            e.push(("retention.ms", limit_value(v)));
+        }
+        if let Some(v) = self.retention_bytes {
+            e.push(("retention.bytes", limit_value(v)));
+        }
+        if let Some(v) = &self.cleanup_policy {
+            e.push(("cleanup.policy", Value::Str(v.clone())));
+        }
+        if let Some(v) = self.message_timestamp_type {
+            e.push(("message.timestamp.type", Value::Str(v.name().into())));
+        }
         e
     }
 }
@@ -545,6 +682,10 @@ pub struct LogConfig {
     pub unclean_leader_election_enable: bool,
     pub flush_messages: u64,
     pub flush_ms: Millis,
+    pub roll: crate::log::RollConfig,
+    pub retention_ms: Option<Millis>,
+    pub retention_bytes: Option<u64>,
+    pub timestamp_type: TimestampType,
 }
 
 impl LogConfig {
@@ -560,6 +701,15 @@ impl LogConfig {
                 .flush_messages
                 .unwrap_or(broker.log_flush_interval_messages),
             flush_ms: topic.flush_ms.unwrap_or(broker.log_flush_interval_ms),
+            roll: crate::log::RollConfig {
+                segment_bytes: topic.segment_bytes.unwrap_or(broker.log_segment_bytes),
+                segment_ms: topic.segment_ms.unwrap_or(broker.log_roll_ms),
+            },
+            retention_ms: topic.retention_ms.unwrap_or(broker.log_retention_ms),
+            retention_bytes: topic.retention_bytes.unwrap_or(broker.log_retention_bytes),
+            timestamp_type: topic
+                .message_timestamp_type
+                .unwrap_or(broker.log_message_timestamp_type),
         }
     }
 }
@@ -941,7 +1091,7 @@ pub const UNMODELLED: &[(&str, Scope, &str)] = &[
     (
         "transaction.state.log.segment.bytes",
         Scope::Broker,
-        "logs here have no segments: __transaction_state is never rolled or compacted",
+        "__transaction_state rolls by the broker's log.segment.bytes and log.roll.ms here, and is not compacted",
     ),
     (
         "transaction.state.log.load.buffer.size",

@@ -155,6 +155,18 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "eos-crash-exactly-once",
         include_str!("../../scenarios/eos-crash-exactly-once.toml"),
     ),
+    (
+        "retention-slow-consumer-earliest",
+        include_str!("../../scenarios/retention-slow-consumer-earliest.toml"),
+    ),
+    (
+        "retention-slow-consumer-none",
+        include_str!("../../scenarios/retention-slow-consumer-none.toml"),
+    ),
+    (
+        "retention-replay",
+        include_str!("../../scenarios/retention-replay.toml"),
+    ),
     ("classroom", include_str!("../../scenarios/classroom.toml")),
     (
         "real-clients",

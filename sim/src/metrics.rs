@@ -11,11 +11,19 @@
 //! Definitions (Kafka's where Kafka has one):
 //! - the **high watermark** of a partition is that of its current leader (for an offline
 //!   partition, of the replica that would be elected: [`Replay::authoritative`]);
+//! - the **last stable offset** (LSO) of a partition is, on its current leader, the first offset
+//!   of a transaction still open there (from its `TxnStarted` to its `TxnMarkerWritten`), or of
+//!   one whose marker the HW has not passed yet, and the HW when there is none (Kafka's
+//!   `ProducerStateManager.firstUnstableOffset`, as the broker's
+//!   [`ProducerStateTable`](crate::broker::producer_state) computes it);
 //! - **committed lag** = HW − the group's committed offset (the `LAG` column of
-//!   `kafka-consumer-groups.sh --describe`), known once the group has committed;
+//!   `kafka-consumer-groups.sh --describe`, whose ListOffsets reads `read_uncommitted`, so
+//!   the HW for every group), known once the group has committed;
 //! - **position lag** = HW − the position of the group's consumer of the partition (the
 //!   consumer's `records-lag`; [`Count::MaxLag`](crate::scenario::Count::MaxLag) is its maximum,
-//!   Kafka's `records-lag-max`);
+//!   Kafka's `records-lag-max`); for a group whose consumers read `read_committed`, LSO −
+//!   position (the consumer measures it against `FetchResponse.LastStableOffset`:
+//!   `SubscriptionState.partitionLag`);
 //! - **lag** = the committed lag, or the position lag for a partition the group has not
 //!   committed (a group without commits, or a consumer without a group);
 //! - **time lag** = the age of the oldest record below the HW that the group has not processed
@@ -27,12 +35,12 @@
 //! - a partition is **under-replicated** when its ISR is smaller than its replica set, and
 //!   **offline** when it has no leader (internal topics included, as in Kafka's metrics).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::ids::{Millis, NodeId, NodeNames, TopicPartition};
+use crate::ids::{BrokerId, Millis, NodeId, NodeNames, TopicPartition};
 use crate::replay::Replay;
 use crate::trace::{Event, TraceEntry};
 
@@ -166,11 +174,15 @@ pub struct PartitionLag {
     pub group: String,
     pub partition: String,
     pub high_watermark: u64,
+    /// For a `read_committed` group, the partition's last stable offset (its position lag is
+    /// measured against it); `None` for a `read_uncommitted` group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_stable_offset: Option<u64>,
     pub committed: Option<u64>,
     pub position: Option<u64>,
     /// HW − committed offset.
     pub lag_committed: Option<u64>,
-    /// HW − position (`records-lag`).
+    /// HW − position (`records-lag`), or LSO − position for a `read_committed` group.
     pub lag_position: Option<u64>,
     /// The committed lag, else the position lag, else 0.
     pub lag: u64,
@@ -245,6 +257,9 @@ pub struct GroupSummary {
     pub group: String,
     pub processed: u64,
     pub latency_ms: Option<Percentiles>,
+    /// Its consumers read with `isolation.level = read_committed`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_committed: bool,
     pub partitions: Vec<PartitionSummary>,
 }
 
@@ -302,6 +317,32 @@ struct GroupPartition {
     max_time_lag: Millis,
 }
 
+/// The transactions of one partition that hold its last stable offset back, as its leaders
+/// reported them.
+#[derive(Clone, Debug, Default)]
+struct Unstable {
+    /// Open transactions: producer id → the broker that opened it and its first offset.
+    open: BTreeMap<u64, (BrokerId, u64)>,
+    /// Closed transactions whose marker the HW may not have passed: (first offset, marker).
+    closing: Vec<(u64, u64)>,
+}
+
+impl Unstable {
+    /// Kafka's `firstUnstableOffset` capped by the HW.
+    fn last_stable_offset(&self, hw: u64) -> u64 {
+        let closing = self
+            .closing
+            .iter()
+            .filter(|&&(_, marker)| marker >= hw)
+            .map(|&(first, _)| first);
+        self.open
+            .values()
+            .map(|&(_, first)| first)
+            .chain(closing)
+            .fold(hw, u64::min)
+    }
+}
+
 /// Builds [`Metrics`] from trace entries given in order.
 #[derive(Clone, Debug)]
 pub struct Recorder {
@@ -313,6 +354,10 @@ pub struct Recorder {
     /// Each record's produce time, by value (values are unique per run).
     produced_at: BTreeMap<Arc<str>, Millis>,
     groups: BTreeMap<(GroupKey, TopicPartition), GroupPartition>,
+    /// Groups whose consumers read `read_committed` (their `PositionSet` says so).
+    read_committed: BTreeSet<GroupKey>,
+    /// Per partition, the transactions that hold its LSO below its HW.
+    unstable: BTreeMap<TopicPartition, Unstable>,
     processed: BTreeMap<GroupKey, u64>,
     latencies: BTreeMap<GroupKey, Vec<Millis>>,
     window_latencies: Vec<Millis>,
@@ -337,6 +382,8 @@ impl Recorder {
             now: 0,
             produced_at: BTreeMap::new(),
             groups: BTreeMap::new(),
+            read_committed: BTreeSet::new(),
+            unstable: BTreeMap::new(),
             processed: BTreeMap::new(),
             latencies: BTreeMap::new(),
             window_latencies: Vec::new(),
@@ -400,8 +447,56 @@ impl Recorder {
             }
             Event::HighWatermark { tp, .. }
             | Event::Recovered { tp, .. }
-            | Event::Truncated { tp, .. }
-            | Event::BecameLeader { tp, .. } => touched.extend(self.keys_of(tp)),
+            | Event::BecameLeader { tp, .. } => {
+                if let Event::HighWatermark { tp, .. } = e {
+                    // Closed transactions whose marker every read is now past stop counting.
+                    let hw = self.hw(tp);
+                    if let Some(u) = self.unstable.get_mut(tp) {
+                        u.closing.retain(|&(_, marker)| marker >= hw);
+                    }
+                }
+                touched.extend(self.keys_of(tp))
+            }
+            Event::Truncated { broker, tp, to, .. } => {
+                // A transaction a former leader opened past where its log was cut no longer
+                // exists: no replica holds its records, and no marker will come.
+                if let Some(u) = self.unstable.get_mut(tp) {
+                    u.open
+                        .retain(|_, &mut (b, first)| !(b == *broker && first >= *to));
+                }
+                touched.extend(self.keys_of(tp))
+            }
+            Event::TxnStarted {
+                broker,
+                tp,
+                offset,
+                producer_id,
+                ..
+            } => {
+                let u = self.unstable.entry(tp.clone()).or_default();
+                let open = u.open.entry(*producer_id).or_insert((*broker, *offset));
+                if *offset < open.1 {
+                    *open = (*broker, *offset);
+                }
+                touched.extend(self.keys_of(tp));
+            }
+            Event::TxnMarkerWritten {
+                tp,
+                offset,
+                producer_id,
+                records,
+                ..
+            } => {
+                let u = self.unstable.entry(tp.clone()).or_default();
+                let first = u
+                    .open
+                    .remove(producer_id)
+                    .map(|(_, f)| f)
+                    .or_else(|| records.iter().map(|(o, _)| *o).min())
+                    .unwrap_or(*offset);
+                u.closing.push((first, *offset));
+                touched.extend(self.keys_of(tp));
+            }
             Event::Crashed { node, .. } | Event::ShutDown { node } => {
                 if let Some(b) = node.broker() {
                     let tps: Vec<TopicPartition> = self
@@ -417,9 +512,16 @@ impl Recorder {
                 }
             }
             Event::PositionSet {
-                consumer, tp, to, ..
+                consumer,
+                tp,
+                to,
+                read_committed,
+                ..
             } => {
                 let key = (self.membership.key(*consumer), tp.clone());
+                if *read_committed {
+                    self.read_committed.insert(key.0.clone());
+                }
                 let g = self.groups.entry(key.clone()).or_default();
                 g.position = Some(*to);
                 g.frontier.get_or_insert(*to);
@@ -492,11 +594,21 @@ impl Recorder {
             .unwrap_or(0)
     }
 
+    /// The last stable offset of `tp`, given its HW.
+    fn lso(&self, tp: &TopicPartition, hw: u64) -> u64 {
+        self.unstable
+            .get(tp)
+            .map_or(hw, |u| u.last_stable_offset(hw))
+    }
+
     fn lag_of(&self, key: &(GroupKey, TopicPartition), g: &GroupPartition) -> PartitionLag {
         let (gk, tp) = key;
         let hw = self.hw(tp);
+        let lso = self.read_committed.contains(gk).then(|| self.lso(tp, hw));
+        // kafka-consumer-groups.sh's LAG reads the log end read_uncommitted (the HW); the
+        // consumer's records-lag, the LSO when it reads read_committed.
         let lag_committed = g.committed.map(|c| hw.saturating_sub(c));
-        let lag_position = g.position.map(|p| hw.saturating_sub(p));
+        let lag_position = g.position.map(|p| lso.unwrap_or(hw).saturating_sub(p));
         let time_lag_ms = match g.frontier {
             Some(f) if f < hw => self
                 .replay
@@ -511,6 +623,7 @@ impl Recorder {
             group: gk.label(&self.names),
             partition: tp.to_string(),
             high_watermark: hw,
+            last_stable_offset: lso,
             committed: g.committed,
             position: g.position,
             lag_committed,
@@ -588,6 +701,7 @@ impl Recorder {
                 group: gk.label(&self.names),
                 processed: self.processed.get(gk).copied().unwrap_or(0),
                 latency_ms: self.latencies.get(gk).and_then(|v| Percentiles::of(v)),
+                read_committed: self.read_committed.contains(gk),
                 partitions: Vec::new(),
             });
             s.partitions.push(PartitionSummary {
@@ -697,7 +811,7 @@ pub fn lag_moments(series: &[Sample]) -> Vec<LagMoment> {
 mod tests {
     use super::*;
     use crate::checkers::test_util::*;
-    use crate::trace::ChangeReason;
+    use crate::trace::{ChangeReason, PositionReason};
 
     #[test]
     fn percentiles_are_nearest_rank() {
@@ -763,6 +877,67 @@ mod tests {
         assert_eq!(m.latency_ms, g.latency_ms);
     }
 
+    /// A `read_committed` consumer's `records-lag` is LSO - position (Kafka's
+    /// `SubscriptionState.partitionLag` with `FetchResponse.LastStableOffset`); a
+    /// `read_uncommitted` one's, and every group's committed lag (kafka-consumer-groups.sh
+    /// lists offsets read_uncommitted), HW - position / committed.
+    #[test]
+    fn a_read_committed_group_measures_its_lag_against_the_last_stable_offset() {
+        let mut t = T::new();
+        t.partition(&tp(), &[1])
+            .write(&tp(), 0, &["m0", "m1"])
+            .generation(1, &["m-a"])
+            .joined(0, 1, "m-a")
+            .assigned(0, 1, &[tp()], &[tp()])
+            .e(Event::PositionSet {
+                consumer: NodeId::Consumer(0),
+                tp: tp(),
+                from: None,
+                to: 2,
+                reason: PositionReason::Committed,
+                read_committed: true,
+            })
+            .position(1, &tp(), 2)
+            .stored(&tp(), 2)
+            // Producer 7's transaction opens at 2; m5 and m6 (another producer) follow it.
+            .txn_started(&tp(), 2, 1)
+            .write(&tp(), 2, &["t2", "t3", "t4"])
+            .write(&tp(), 5, &["m5", "m6"]);
+        let lags = |t: &T| {
+            let m = Metrics::compute(&t.trace.entries, &t.trace.names, 0);
+            let rc = m.group("billing").expect("the group").clone();
+            let ru = m
+                .group("consumer-b (no group)")
+                .expect("standalone")
+                .clone();
+            (rc, ru, m.max_lag_position)
+        };
+        let (rc, ru, max) = lags(&t);
+        assert!(rc.read_committed && !ru.read_committed);
+        let (rc, ru) = (&rc.partitions[0], &ru.partitions[0]);
+        assert_eq!(rc.end.high_watermark, 7);
+        assert_eq!(
+            rc.end.last_stable_offset,
+            Some(2),
+            "the open transaction holds it"
+        );
+        assert_eq!(
+            (rc.end.lag_position, rc.end.lag_committed, rc.end.lag),
+            (Some(0), Some(5), 5),
+            "records-lag against the LSO, the LAG column against the HW"
+        );
+        assert_eq!(
+            (ru.end.last_stable_offset, ru.end.lag_position),
+            (None, Some(5))
+        );
+        assert_eq!((rc.max_lag_position, ru.max_lag_position, max), (0, 5, 5));
+        // The COMMIT marker at 7 passes the HW: the LSO catches up with it.
+        t.marker(&tp(), 7, 1, true, &[(2, "t2"), (3, "t3"), (4, "t4")]);
+        let (rc, _, _) = lags(&t);
+        let p = &rc.partitions[0].end;
+        assert_eq!((p.last_stable_offset, p.lag_position), (Some(8), Some(6)));
+    }
+
     #[test]
     fn samples_are_taken_every_second_and_describe_their_window() {
         let mut t = consuming();
@@ -819,6 +994,7 @@ mod tests {
                 group: "features".into(),
                 partition: "clicks-0".into(),
                 high_watermark: 0,
+                last_stable_offset: None,
                 committed: None,
                 position: None,
                 lag_committed: None,

@@ -68,6 +68,11 @@ pub enum ErrorCode {
     /// OffsetFetch with `require_stable` (a read_committed consumer, KIP-447) while a
     /// transaction has offsets for the partition pending: retry once it ends.
     UnstableOffsetCommit,
+    /// Kafka's code 120 (KIP-890, 3.8+; KIP-1050's "abortable" class): the transaction cannot
+    /// go on, but the producer is not fenced: it aborts the transaction and begins a new one
+    /// with the same `transactional.id`. The coordinator answers it to a KIP-890 verification
+    /// of a partition not in the ongoing transaction.
+    TransactionAbortable,
 }
 
 impl ErrorCode {
@@ -102,6 +107,7 @@ impl ErrorCode {
             ErrorCode::InvalidProducerIdMapping => "INVALID_PRODUCER_ID_MAPPING",
             ErrorCode::InvalidTransactionTimeout => "INVALID_TRANSACTION_TIMEOUT",
             ErrorCode::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
+            ErrorCode::TransactionAbortable => "TRANSACTION_ABORTABLE",
         }
     }
 
@@ -116,6 +122,7 @@ impl ErrorCode {
                 | ErrorCode::InvalidTxnState
                 | ErrorCode::InvalidProducerIdMapping
                 | ErrorCode::InvalidTransactionTimeout
+                | ErrorCode::TransactionAbortable
         )
     }
 }
@@ -188,6 +195,11 @@ pub struct FetchPartition {
     /// The leader epoch the sender believes in (KIP-320); `None` is Kafka's -1, sent by
     /// clients that do not track epochs: the broker then skips the check.
     pub current_leader_epoch: Option<u32>,
+    /// KIP-595's `LastFetchedEpoch` (Fetch v12+): the epoch of the last record the follower
+    /// has, which the leader checks against its own epochs before reading (truncation on
+    /// fetch, Kafka 2.7+). `None` is Kafka's -1: consumers, and followers of older Kafka.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_fetched_epoch: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -196,6 +208,10 @@ pub struct FetchedPartition {
     pub error: Option<ErrorCode>,
     pub high_watermark: u64,
     pub log_end_offset: u64,
+    /// The leader's log start offset: followers move theirs up to it, and consumers learn
+    /// where the log now begins.
+    #[serde(default)]
+    pub log_start_offset: u64,
     pub records: Vec<Record>,
     /// The last stable offset (KIP-98): no open transaction starts below it. A
     /// `read_committed` fetch gets records only below it.
@@ -206,6 +222,11 @@ pub struct FetchedPartition {
     /// can skip their records.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aborted: Vec<AbortedTxn>,
+    /// KIP-595's `DivergingEpoch` `(epoch, end offset)`: the fetch's `last_fetched_epoch` and
+    /// offset are not a prefix of the leader's log. The largest epoch `<=` the follower's that
+    /// the leader has, and where it ends there; no records come with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diverging_epoch: Option<(u32, u64)>,
 }
 
 /// One aborted transaction in a fetch response.
@@ -823,16 +844,24 @@ impl Message {
             Fetch(FetchRequest { partitions, .. }) => {
                 let ps: Vec<String> = partitions
                     .iter()
-                    .map(|p| format!("{}@{}", p.tp, p.fetch_offset))
+                    .map(|p| match p.last_fetched_epoch {
+                        Some(e) => format!("{}@{} last_fetched_epoch={e}", p.tp, p.fetch_offset),
+                        None => format!("{}@{}", p.tp, p.fetch_offset),
+                    })
                     .collect();
                 format!("Fetch {}", ps.join(" "))
             }
             FetchResponse { partitions, .. } => {
                 let ps: Vec<String> = partitions
                     .iter()
-                    .map(|p| match p.error {
-                        Some(e) => format!("{} {e}", p.tp),
-                        None => format!("{} +{} hw={}", p.tp, p.records.len(), p.high_watermark),
+                    .map(|p| match (p.error, p.diverging_epoch) {
+                        (Some(e), _) => format!("{} {e}", p.tp),
+                        (None, Some((e, o))) => {
+                            format!("{} diverging: epoch {e} ends at {o}", p.tp)
+                        }
+                        (None, None) => {
+                            format!("{} +{} hw={}", p.tp, p.records.len(), p.high_watermark)
+                        }
                     })
                     .collect();
                 format!("FetchResponse {}", ps.join(" "))

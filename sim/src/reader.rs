@@ -1,5 +1,5 @@
-//! The checking reader: a minimal consumer that reads every partition from offset 0 up to the
-//! high watermark, so a run shows what a consumer would have seen. (Consumer groups, commits
+//! The checking reader: a minimal consumer that reads every partition from its log start up to
+//! the high watermark, so a run shows what a consumer would have seen. (Consumer groups, commits
 //! and rebalancing are a separate, fuller client.)
 
 use std::collections::BTreeMap;
@@ -123,27 +123,30 @@ impl Reader {
                     match p.error {
                         None => {
                             for r in p.records {
-                                if r.offset == *pos && r.control.is_some() {
-                                    // A transaction marker: no record to read.
-                                    *pos += 1;
-                                } else if r.offset == *pos {
+                                if r.offset < *pos {
+                                    continue;
+                                }
+                                // A transaction marker is no record to read.
+                                if r.control.is_none() {
                                     fx.event(Event::Consumed {
                                         tp: p.tp.clone(),
                                         offset: r.offset,
                                         value: r.data.value.clone(),
                                     });
-                                    *pos += 1;
                                 }
+                                *pos = r.offset + 1;
                             }
                         }
                         Some(ErrorCode::OffsetOutOfRange) => {
-                            // auto.offset.reset = earliest
+                            // auto.offset.reset = earliest: the log start (retention may
+                            // have moved it; a truncation may have cut below the position).
+                            let to = p.log_start_offset;
                             fx.event(Event::ReaderReset {
                                 tp: p.tp.clone(),
                                 from: *pos,
-                                to: 0,
+                                to,
                             });
-                            *pos = 0;
+                            *pos = to;
                         }
                         Some(_) => {
                             self.leaders.remove(&p.tp);
@@ -190,6 +193,7 @@ impl Reader {
                 tp: tp.clone(),
                 fetch_offset: self.positions[tp],
                 current_leader_epoch: Some(epoch),
+                last_fetched_epoch: None,
             });
         }
         for (leader, partitions) in by_leader {
@@ -281,8 +285,10 @@ mod tests {
             error: None,
             high_watermark: 2,
             log_end_offset: 3,
+            log_start_offset: 0,
             records: vec![record(0, "a"), record(1, "b")],
             aborted: Vec::new(),
+            diverging_epoch: None,
             last_stable_offset: 0,
         };
         r.handle_message(
@@ -312,8 +318,10 @@ mod tests {
             error: Some(ErrorCode::OffsetOutOfRange),
             high_watermark: 0,
             log_end_offset: 1,
+            log_start_offset: 0,
             records: vec![],
             aborted: Vec::new(),
+            diverging_epoch: None,
             last_stable_offset: 0,
         };
         r.handle_message(

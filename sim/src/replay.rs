@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::ids::{BrokerId, NodeId, TopicPartition};
-use crate::trace::{ChangeReason, CrashKind, Event};
+use crate::trace::{ChangeReason, CrashKind, Event, LogStartReason};
 
 /// Whether a node's process runs, as the trace last said.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,12 +32,28 @@ impl NodeStatus {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicaState {
+    /// The value written at each offset, from 0: what the replica holds or held (retention's
+    /// deletions stay readable here for checkers; `log_start_offset` says what is gone). A
+    /// follower that started at its leader's log start has `""` below it.
     pub log: Vec<Arc<str>>,
+    /// Offsets below were deleted (retention, DeleteRecords).
+    pub log_start_offset: u64,
+    /// The base offsets of the replica's segments; the last is the active one.
+    pub segments: Vec<u64>,
     pub high_watermark: u64,
     /// Leader, follower, or neither (down, or not yet told).
     pub role: ReplayRole,
     /// Whether the broker process is up.
     pub up: bool,
+}
+
+/// Whether two replicas agree at an offset: `""` (an offset the replica never held: it started
+/// at its leader's log start, past it) agrees with anything; a missing offset with nothing.
+pub fn agrees(a: Option<&Arc<str>>, b: Option<&Arc<str>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.is_empty() || b.is_empty() || a == b,
+        _ => false,
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -123,12 +139,7 @@ impl Replay {
                     None => isr.clone(),
                 };
                 for &b in &replicas {
-                    self.replicas
-                        .entry((tp.clone(), b))
-                        .or_insert_with(|| ReplicaState {
-                            up: true,
-                            ..Default::default()
-                        });
+                    self.rep(tp, b);
                 }
                 self.partitions.insert(
                     tp.clone(),
@@ -158,12 +169,50 @@ impl Replay {
             } => {
                 let r = self.rep(tp, *broker);
                 r.log.truncate(*base_offset as usize);
+                if r.log.len() < *base_offset as usize {
+                    r.log.resize(*base_offset as usize, Arc::from(""));
+                }
                 r.log.extend(values.iter().cloned());
             }
             Event::Truncated { broker, tp, to, .. } => {
                 let r = self.rep(tp, *broker);
                 r.log.truncate(*to as usize);
                 r.high_watermark = r.high_watermark.min(*to);
+                r.segments.retain(|&b| b <= *to);
+                if r.segments.is_empty() {
+                    r.segments.push(*to);
+                }
+                r.log_start_offset = r.log_start_offset.min(*to);
+            }
+            Event::SegmentRolled {
+                broker,
+                tp,
+                base_offset,
+            } => self.rep(tp, *broker).segments.push(*base_offset),
+            Event::SegmentsDeleted {
+                broker,
+                tp,
+                segments,
+                log_start_offset,
+                ..
+            } => {
+                let r = self.rep(tp, *broker);
+                r.segments.retain(|b| !segments.contains(b));
+                r.log_start_offset = r.log_start_offset.max(*log_start_offset);
+            }
+            Event::LogStartIncremented {
+                broker,
+                tp,
+                log_start_offset,
+                reason,
+            } => {
+                let r = self.rep(tp, *broker);
+                r.log_start_offset = *log_start_offset;
+                if *reason == LogStartReason::TruncatedFully {
+                    r.segments = vec![*log_start_offset];
+                    r.log.truncate(*log_start_offset as usize);
+                    r.log.resize(*log_start_offset as usize, Arc::from(""));
+                }
             }
             Event::HighWatermark {
                 broker,
@@ -212,6 +261,7 @@ impl Replay {
             .entry((tp.clone(), b))
             .or_insert_with(|| ReplicaState {
                 up: true,
+                segments: vec![0],
                 ..Default::default()
             })
     }

@@ -48,6 +48,10 @@ pub struct ReplicaReport {
     pub role: &'static str,
     pub log_end_offset: u64,
     pub high_watermark: u64,
+    /// The first offset still readable (retention, DeleteRecords).
+    pub log_start_offset: u64,
+    /// How many segments the replica's log has.
+    pub segments: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -151,6 +155,8 @@ fn build_report(scenario: &Scenario, seed: u64, trace: &Trace, f: &Findings) -> 
                         },
                         log_end_offset: r.log.len() as u64,
                         high_watermark: r.high_watermark,
+                        log_start_offset: r.log_start_offset,
+                        segments: r.segments.len(),
                     }
                 })
                 .collect(),
@@ -275,8 +281,10 @@ pub fn narrative(scenario: &Scenario, run: &Run) -> String {
         "  {} brokers, truncation: {}, seed {}, {} simulated\n",
         scenario.brokers,
         match scenario.truncation {
+            crate::broker::TruncationMode::DivergingEpoch => "diverging-epoch (KIP-595)",
+            crate::broker::TruncationMode::LeaderEpoch =>
+                "leader-epoch (KIP-101, Kafka 0.11 to 2.6)",
             crate::broker::TruncationMode::HighWatermark => "high-watermark (Kafka < 0.11)",
-            crate::broker::TruncationMode::LeaderEpoch => "leader-epoch (KIP-101)",
         },
         run.report.seed,
         fmt_time(scenario.duration)
@@ -293,6 +301,7 @@ pub fn narrative(scenario: &Scenario, run: &Run) -> String {
     let _ = writeln!(out, "Timeline");
     let mut moments = run.report.lag_moments.iter().peekable();
     let mut batches = Batches::default();
+    let mut retention = Retention::default();
     for (i, e) in run.trace.entries.iter().enumerate() {
         while let Some(m) = moments.next_if(|m| m.at <= e.at) {
             let _ = writeln!(out, "{}", lag_line(m));
@@ -303,6 +312,9 @@ pub fn narrative(scenario: &Scenario, run: &Run) -> String {
         }
         if let Some(note) = batches.observe(&e.event) {
             let _ = writeln!(out, "{:>9}   {note}", "");
+        }
+        if let Some(note) = retention.observe(&e.event, &run.trace.names) {
+            let _ = writeln!(out, "{:>9}   {note}", fmt_time(e.at));
         }
         for (c, msg) in b.into_iter().flatten() {
             let _ = writeln!(out, "{:>9}   ✗ {} violated: {msg}", "", c.name());
@@ -354,6 +366,77 @@ pub fn narrative(scenario: &Scenario, run: &Run) -> String {
     out.push('\n');
     out.push_str(&outcome(run));
     out
+}
+
+/// Where each partition's log now starts, to say when retention (or DeleteRecords) first
+/// deleted a range, and to name a consumer that fell behind it.
+#[derive(Default)]
+struct Retention {
+    log_start: BTreeMap<TopicPartition, u64>,
+}
+
+impl Retention {
+    fn observe(&mut self, e: &Event, names: &crate::ids::NodeNames) -> Option<String> {
+        match e {
+            Event::SegmentsDeleted {
+                tp,
+                reason,
+                log_start_offset,
+                ..
+            } if !crate::ids::is_internal_topic(&tp.topic) => {
+                let old = self.log_start.insert(tp.clone(), *log_start_offset);
+                let old = old.unwrap_or(0);
+                (*log_start_offset > old).then(|| {
+                    format!(
+                        "{tp}: {} deleted offsets {old} to {}; the log now starts at {log_start_offset}",
+                        reason.name(),
+                        log_start_offset - 1
+                    )
+                })
+            }
+            Event::LogStartIncremented {
+                tp,
+                log_start_offset,
+                reason: crate::trace::LogStartReason::ClientRecordDeletion,
+                ..
+            } => {
+                let old = self.log_start.insert(tp.clone(), *log_start_offset);
+                Some(format!(
+                    "{tp}: DeleteRecords moved the log start from {} to {log_start_offset}",
+                    old.unwrap_or(0)
+                ))
+            }
+            Event::PositionSet {
+                consumer,
+                tp,
+                to,
+                reason: PositionReason::AutoOffsetReset,
+                ..
+            } if *to > 0 && self.log_start.get(tp) == Some(to) => Some(format!(
+                "{} starts {tp} at {to}, the log start offset (earliest): what came before was deleted",
+                names.name(*consumer)
+            )),
+            Event::PositionSet {
+                consumer,
+                tp,
+                from: Some(from),
+                to,
+                reason: PositionReason::OffsetOutOfRange,
+                ..
+            } => {
+                let start = self.log_start.get(tp).copied().unwrap_or(0);
+                (*from < start).then(|| {
+                    let lost = (*to).min(start) - from;
+                    format!(
+                        "{} fell behind retention on {tp}: offsets {from} to {} were deleted before it read them ({lost} records never read); auto.offset.reset moved it to {to}",
+                        names.name(*consumer),
+                        (*to).min(start) - 1
+                    )
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// What each consumer has polled and not yet processed, to tell a crash in the middle of a
@@ -499,6 +582,14 @@ pub fn outcome(run: &Run) -> String {
             c("output")
         );
     }
+    if c("deleted_by_retention") > 0 || c("lost_to_retention") > 0 {
+        let _ = writeln!(
+            out,
+            "  deleted by retention {} (acknowledged records below the log start at the end), lost to retention {} (deleted before a group read them)",
+            c("deleted_by_retention"),
+            c("lost_to_retention")
+        );
+    }
     let transactions = has_transactions(&run.trace);
     if transactions {
         let _ = writeln!(
@@ -551,10 +642,23 @@ pub fn outcome(run: &Run) -> String {
             "  {} leader {leader}, leader epoch {}, isr {:?}",
             p.partition, p.leader_epoch, p.isr
         );
+        let retention = p
+            .replicas
+            .iter()
+            .any(|r| r.log_start_offset > 0 || r.segments > 1);
         for rep in &p.replicas {
+            // The log's start and segments, once retention or rolling makes them matter.
+            let start = if retention {
+                format!(
+                    " start {:<5} segments {:<3}",
+                    rep.log_start_offset, rep.segments
+                )
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "    broker-{} {:<8} leo {:<5} hw {:<5}{}",
+                "    broker-{} {:<8} leo {:<5} hw {:<5}{start}{}",
                 rep.broker,
                 rep.role,
                 rep.log_end_offset,
@@ -589,6 +693,14 @@ fn groups_outcome(m: &Metrics) -> String {
         out,
         "\nConsumer groups (lag = HW - committed offset, or - position where none is committed)"
     );
+    if m.groups.iter().any(|g| g.read_committed) {
+        // Kafka's two lags differ for read_committed: kafka-consumer-groups.sh lists offsets
+        // read_uncommitted (the HW); the consumer's records-lag is measured against the LSO.
+        let _ = writeln!(
+            out,
+            "  (read_committed groups: lag = LSO - position where none is committed, as the consumer's records-lag; the committed lag stays HW - committed, as kafka-consumer-groups.sh shows it)"
+        );
+    }
     for g in &m.groups {
         let latency = g
             .latency_ms
@@ -599,16 +711,30 @@ fn groups_outcome(m: &Metrics) -> String {
                 )
             })
             .unwrap_or_default();
-        let _ = writeln!(out, "  {}: processed {}{latency}", g.group, g.processed);
+        let isolation = if g.read_committed {
+            " (read_committed)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {}{isolation}: processed {}{latency}",
+            g.group, g.processed
+        );
         for p in &g.partitions {
             let committed = p
                 .end
                 .committed
                 .map(|c| c.to_string())
                 .unwrap_or_else(|| "none".into());
+            let lso = p
+                .end
+                .last_stable_offset
+                .map(|l| format!(" lso {l}"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "    {} hw {} committed {committed} lag {} (max {}, oldest unprocessed at worst {} old)",
+                "    {} hw {}{lso} committed {committed} lag {} (max {}, oldest unprocessed at worst {} old)",
                 p.end.partition,
                 p.end.high_watermark,
                 p.end.lag,

@@ -74,12 +74,52 @@ pub enum ChangeReason {
 pub enum TruncateReason {
     /// Pre-0.11 rule: a new follower truncates to its own high watermark.
     HighWatermark,
-    /// KIP-101/KIP-279: to the end of the last epoch the leader and follower share.
+    /// KIP-101/KIP-279: to the end of the last epoch the leader and follower share, as the
+    /// leader's OffsetsForLeaderEpoch answer says (Kafka 0.11 to 2.6).
     LeaderEpoch,
+    /// KIP-595 (Kafka 2.7+): the same point, from the diverging epoch a fetch response carries
+    /// instead of records.
+    DivergingEpoch,
     /// The follower asked for an offset past the leader's log end.
     OffsetOutOfRange,
     /// Power loss: the unflushed suffix is gone.
     PowerLoss,
+}
+
+/// Why retention deleted segments (Kafka's `SegmentDeletionReason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeletionReason {
+    /// Every record in the segment is older than `retention.ms`.
+    RetentionMs,
+    /// The log is larger than `retention.bytes` by at least the segment.
+    RetentionBytes,
+    /// The log start offset (DeleteRecords, or the leader's) is past the segment's end.
+    LogStartOffset,
+}
+
+impl DeletionReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            DeletionReason::RetentionMs => "retention.ms",
+            DeletionReason::RetentionBytes => "retention.bytes",
+            DeletionReason::LogStartOffset => "the log start offset",
+        }
+    }
+}
+
+/// Why a log start offset moved other than by deleting segments (Kafka's
+/// `LogStartOffsetIncrementReason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogStartReason {
+    /// A DeleteRecords request on the leader.
+    ClientRecordDeletion,
+    /// A follower learned its leader's log start offset from a fetch response.
+    LeaderOffsetIncremented,
+    /// A follower whose log ended below the leader's log start emptied it and starts there
+    /// (`truncateFullyAndStartAt`).
+    TruncatedFully,
 }
 
 /// Why a consumer's position moved other than by reading.
@@ -90,7 +130,8 @@ pub enum PositionReason {
     Committed,
     /// No committed offset: `auto.offset.reset` (earliest or latest).
     AutoOffsetReset,
-    /// The position is past the log end (OFFSET_OUT_OF_RANGE): `auto.offset.reset` again.
+    /// The position is outside the log (OFFSET_OUT_OF_RANGE): below its start (retention or
+    /// DeleteRecords deleted it) or past its end; `auto.offset.reset` again.
     OffsetOutOfRange,
     /// KIP-320: the new leader's log diverges below the position; back to where they agree.
     LogTruncation,
@@ -211,6 +252,30 @@ pub enum Event {
         broker: BrokerId,
         tp: TopicPartition,
         high_watermark: u64,
+    },
+    /// The active segment rolled: records from `base_offset` on go to a new segment.
+    SegmentRolled {
+        broker: BrokerId,
+        tp: TopicPartition,
+        base_offset: u64,
+    },
+    /// Whole segments deleted, oldest first; the log start offset is now the first kept
+    /// segment's base (`UnifiedLog.deleteSegments`).
+    SegmentsDeleted {
+        broker: BrokerId,
+        tp: TopicPartition,
+        reason: DeletionReason,
+        /// Base offsets of the deleted segments.
+        segments: Vec<u64>,
+        records: u64,
+        log_start_offset: u64,
+    },
+    /// The log start offset moved without a segment deletion.
+    LogStartIncremented {
+        broker: BrokerId,
+        tp: TopicPartition,
+        log_start_offset: u64,
+        reason: LogStartReason,
     },
     Flushed {
         broker: BrokerId,
@@ -361,6 +426,10 @@ pub enum Event {
         from: Option<u64>,
         to: u64,
         reason: PositionReason,
+        /// The consumer reads with `isolation.level = read_committed`: up to the last stable
+        /// offset, which its lag (`records-lag`) is measured against.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        read_committed: bool,
     },
     /// What one poll() returned for one partition: records at `offset`, `offset + 1`, ...
     Polled {
@@ -617,6 +686,23 @@ impl TraceEntry {
             }
             HighWatermark { broker, tp, high_watermark } => write!(s, "broker-{broker} {tp} hw={high_watermark}"),
             Flushed { broker, tp, up_to } => write!(s, "broker-{broker} flushed {tp} up to {up_to}"),
+            SegmentRolled { broker, tp, base_offset } => {
+                write!(s, "broker-{broker} {tp} rolled a new segment at {base_offset}")
+            }
+            SegmentsDeleted { broker, tp, reason, segments, records, log_start_offset } => write!(
+                s,
+                "broker-{broker} {tp} deleted {} segment(s) {segments:?} ({records} records) by {}; log start {log_start_offset}",
+                segments.len(),
+                reason.name()
+            ),
+            LogStartIncremented { broker, tp, log_start_offset, reason } => {
+                let why = match reason {
+                    LogStartReason::ClientRecordDeletion => "DeleteRecords",
+                    LogStartReason::LeaderOffsetIncremented => "the leader's",
+                    LogStartReason::TruncatedFully => "emptied: behind the leader's log start",
+                };
+                write!(s, "broker-{broker} {tp} log start {log_start_offset} ({why})")
+            }
             Recovered { broker, tp, log_end_offset, high_watermark } => write!(
                 s,
                 "broker-{broker} recovered {tp} leo={log_end_offset} hw(checkpoint)={high_watermark}"
@@ -714,7 +800,7 @@ impl TraceEntry {
                 if *lost { "lost" } else { "revoked" },
                 tps(revoked)
             ),
-            PositionSet { consumer, tp, from, to, reason } => write!(
+            PositionSet { consumer, tp, from, to, reason, .. } => write!(
                 s,
                 "{} {tp} position {} -> {to} ({})",
                 n(*consumer),

@@ -10,7 +10,7 @@
 //! [grid]                           # every combination of these values is one configuration
 //! "producer.acks" = ["1", "all"]
 //! "broker.min.insync.replicas" = [1, 2]
-//! "cluster.truncation" = ["high-watermark", "leader-epoch"]   # any [cluster] key
+//! "cluster.truncation" = ["high-watermark", "diverging-epoch"]   # any [cluster] key
 //!
 //! [nemesis]
 //! from = "3s"                      # faults start

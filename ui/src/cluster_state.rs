@@ -13,7 +13,7 @@ use std::sync::Arc;
 use kafkascope_sim::ids::{BrokerId, Millis, NodeId, TopicPartition};
 use kafkascope_sim::protocol::MessageKind;
 use kafkascope_sim::replay::Replay;
-use kafkascope_sim::trace::{Event, LinkChange};
+use kafkascope_sim::trace::{DeletionReason, Event, LinkChange, LogStartReason};
 
 use crate::metrics::ReaderProgress;
 use crate::session::Session;
@@ -88,6 +88,30 @@ pub struct ConsumerAt {
     pub processed: u64,
 }
 
+/// Why a replica's log start last moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartCause {
+    /// Whole segments deleted (retention, or a log start already past them).
+    Deleted(DeletionReason),
+    /// Moved without deleting segments (DeleteRecords, the leader's start, a reset follower).
+    Moved(LogStartReason),
+}
+
+/// The last time a replica's log start moved or its segments were deleted, so that the view
+/// can mark the range that just went and the hover text can say why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StartMove {
+    pub at: Millis,
+    /// The log start before and after.
+    pub from: u64,
+    pub to: u64,
+    pub cause: StartCause,
+    /// Segments deleted (0 when the start moved without a deletion).
+    pub segments: usize,
+    /// Records those segments held.
+    pub records: u64,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ClusterAt {
     pub replay: Replay,
@@ -109,6 +133,9 @@ pub struct ClusterAt {
     /// Transactions: open ones and markers per partition (the LSO), each `transactional.id`'s
     /// coordinator state.
     pub txns: Transactions,
+    /// Per replica, the last move of its log start (`SegmentsDeleted`, `LogStartIncremented`);
+    /// the log start and segments themselves are the replay's.
+    pub start_moves: BTreeMap<(TopicPartition, BrokerId), StartMove>,
     /// How many of the session's entries are folded in.
     pub applied: usize,
     /// Entries at or before this millisecond are folded in.
@@ -357,7 +384,9 @@ impl ClusterAt {
             .replay
             .replicas
             .values()
-            .map(|r| r.log.capacity() * size_of::<Arc<str>>())
+            .map(|r| {
+                r.log.capacity() * size_of::<Arc<str>>() + r.segments.capacity() * size_of::<u64>()
+            })
             .sum::<usize>()
             + map(
                 self.replay.replicas.len(),
@@ -394,6 +423,16 @@ impl ClusterAt {
                 size_of::<ProducerCounts>(),
             )
             + self.txns.heap_bytes()
+            + map(
+                self.start_moves.len(),
+                size_of::<(TopicPartition, BrokerId)>(),
+                size_of::<StartMove>(),
+            )
+    }
+
+    /// The last move of `b`'s log start for `tp`, if any.
+    pub fn start_move(&self, tp: &TopicPartition, b: BrokerId) -> Option<&StartMove> {
+        self.start_moves.get(&(tp.clone(), b))
     }
 
     /// Consumer `i` at the displayed moment (default: not yet joined).
@@ -561,9 +600,66 @@ impl ClusterAt {
                 ..
             } => self.dirty.touch(tp, *broker, *base_offset),
             Event::Truncated { broker, tp, to, .. } => self.dirty.touch(tp, *broker, *to),
+            // A follower behind its leader's log start empties its log and starts there: the
+            // replay pads the offsets it never held.
+            Event::LogStartIncremented {
+                broker,
+                tp,
+                log_start_offset,
+                reason: LogStartReason::TruncatedFully,
+            } => {
+                let len = self.replay.replica(tp, *broker).map_or(0, |r| r.log.len());
+                self.dirty
+                    .touch(tp, *broker, (*log_start_offset).min(len as u64));
+            }
             _ => {}
         }
+        let start_before = |c: &ClusterAt, tp: &TopicPartition, b: BrokerId| {
+            c.replay.replica(tp, b).map_or(0, |r| r.log_start_offset)
+        };
+        let start_move = match e {
+            Event::SegmentsDeleted {
+                broker,
+                tp,
+                reason,
+                segments,
+                records,
+                ..
+            } => Some((
+                tp,
+                *broker,
+                start_before(self, tp, *broker),
+                StartCause::Deleted(*reason),
+                segments.len(),
+                *records,
+            )),
+            Event::LogStartIncremented {
+                broker, tp, reason, ..
+            } => Some((
+                tp,
+                *broker,
+                start_before(self, tp, *broker),
+                StartCause::Moved(*reason),
+                0,
+                0,
+            )),
+            _ => None,
+        };
         self.replay.apply(e);
+        if let Some((tp, b, from, cause, segments, records)) = start_move {
+            let to = start_before(self, tp, b);
+            self.start_moves.insert(
+                (tp.clone(), b),
+                StartMove {
+                    at,
+                    from,
+                    to,
+                    cause,
+                    segments,
+                    records,
+                },
+            );
+        }
         self.reader.absorb(e);
         self.apply_consumer(e);
         self.txns.apply(e);
@@ -651,250 +747,4 @@ impl ClusterAt {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sim_thread::Reply;
-    use kafkascope_sim::command::{Command, Target, TimedCommand};
-    use kafkascope_sim::host::Simulation;
-    use kafkascope_sim::trace::CrashKind;
-    use kafkascope_sim::trace::TraceEntry;
-
-    fn recorded(name: &str, text: &str, extra: &[TimedCommand]) -> (Session, Vec<TraceEntry>) {
-        let scenario = kafkascope_sim::scenario::parse(name, text).unwrap();
-        let mut sim = Simulation::new(&scenario, scenario.seed);
-        for c in extra {
-            sim.schedule(c.clone());
-        }
-        sim.run_to_end();
-        let entries = sim.into_trace().entries;
-        let session = Session::new(name, scenario.clone(), scenario.seed);
-        (session, entries)
-    }
-
-    fn absorb(session: &mut Session, entries: Vec<TraceEntry>) {
-        let to = session.end();
-        session.absorb(Reply::Entries {
-            generation: session.generation,
-            entries,
-            simulated_to: to,
-        });
-    }
-
-    /// `c` is the cluster a fold from the start gives at `t`.
-    fn assert_same_as_fresh(c: &ClusterAt, session: &Session, t: Millis) {
-        let mut fresh = ClusterAt::default();
-        fresh.seek(session, t, &mut Checkpoints::default());
-        assert_eq!(c.applied, fresh.applied, "at {t}");
-        assert_eq!(c.replay.replicas, fresh.replay.replicas, "at {t}");
-        assert_eq!(c.replay.partitions, fresh.replay.partitions, "at {t}");
-        assert_eq!(c.replay.nodes, fresh.replay.nodes, "at {t}");
-        assert_eq!(c.in_flight, fresh.in_flight, "at {t}");
-        assert_eq!(c.producers, fresh.producers, "at {t}");
-        assert_eq!(c.consumers, fresh.consumers, "at {t}");
-        assert_eq!(c.txns, fresh.txns, "at {t}");
-    }
-
-    #[test]
-    fn seeking_through_checkpoints_folds_the_same_cluster_as_from_the_start() {
-        let text = include_str!("../../scenarios/acks1-leader-crash.toml");
-        let (mut session, entries) = recorded("acks1", text, &[]);
-        absorb(&mut session, entries);
-        for every in [Checkpoints::EVERY, 500] {
-            let mut checkpoints = Checkpoints::every(every);
-            let mut c = ClusterAt::default();
-            for t in [29_000, 3_000, 25_000, 24_000, 100, 29_999, 20_050] {
-                c.seek(&session, t, &mut checkpoints);
-                assert_same_as_fresh(&c, &session, t);
-            }
-            assert!(!checkpoints.is_empty());
-        }
-    }
-
-    #[test]
-    fn checkpoints_after_a_branch_fold_the_new_future() {
-        // acks1-leader-crash truncates broker-1's log when it comes back: appends and
-        // truncations below earlier checkpoints. Rewinding, branching (a power loss) and
-        // seeking across the new future must fold what a fresh fold does.
-        let text = include_str!("../../scenarios/acks1-leader-crash.toml");
-        let (mut session, entries) = recorded("acks1", text, &[]);
-        absorb(&mut session, entries);
-        let mut checkpoints = Checkpoints::every(300);
-        let mut c = ClusterAt::default();
-        c.seek(&session, 29_999, &mut checkpoints);
-        c.seek(&session, 9_000, &mut checkpoints);
-        let crash = TimedCommand {
-            at: 9_001,
-            command: Command::Crash {
-                target: Target::Node(NodeId::Broker(2)),
-                kind: CrashKind::PowerLoss,
-            },
-        };
-        session.branch(crash.clone());
-        checkpoints.truncate(session.entries.len());
-        let (_, branched) = recorded("acks1", text, std::slice::from_ref(&crash));
-        let kept = session.entries.len();
-        absorb(&mut session, branched[kept..].to_vec());
-        for t in [29_999, 12_000, 9_500, 25_000, 2_000, 29_000] {
-            c.seek(&session, t, &mut checkpoints);
-            assert_same_as_fresh(&c, &session, t);
-        }
-    }
-
-    /// A transactional producer that crashes mid-transaction and restarts: its open
-    /// transaction is aborted when it initializes again.
-    const TRANSACTIONAL: &str = r#"
-[scenario]
-name = "txn"
-seed = 1
-duration = "8s"
-
-[cluster]
-brokers = 3
-
-[[topics]]
-name = "payments"
-partitions = 2
-replication.factor = 3
-
-[[producers]]
-name = "pay"
-topic = "payments"
-rate = 20
-keys = 4
-start = "1s"
-stop = "7s"
-transactional.id = "pay-1"
-sim.transaction.interval.ms = 500
-
-[network]
-latency = "1ms..3ms"
-
-[[faults]]
-at = "4200ms"
-action = "crash"
-target = "producer-pay"
-
-[[faults]]
-at = "5s"
-action = "restart"
-target = "producer-pay"
-"#;
-
-    #[test]
-    fn a_transactional_run_folds_markers_aborted_records_and_the_lso() {
-        let (mut session, entries) = recorded("txn", TRANSACTIONAL, &[]);
-        absorb(&mut session, entries);
-        let mut checkpoints = Checkpoints::every(500);
-        let mut c = ClusterAt::default();
-        let mut held_back = false;
-        for t in (1_000..8_000).step_by(37) {
-            c.seek(&session, t, &mut checkpoints);
-            for ((tp, _), r) in &c.replay.replicas {
-                if let Some(lso) = c.txns.lso(tp, r.high_watermark) {
-                    assert!(lso <= r.high_watermark, "{tp} at {t}");
-                    held_back |= lso < r.high_watermark;
-                }
-            }
-        }
-        assert!(
-            held_back,
-            "an open transaction never held an LSO below the HW"
-        );
-        c.seek(&session, session.end(), &mut checkpoints);
-        assert_same_as_fresh(&c, &session, session.end());
-        let payments: Vec<_> = c
-            .replay
-            .replicas
-            .iter()
-            .filter(|((tp, _), _)| &*tp.topic == "payments")
-            .collect();
-        // Markers are cells of every replica's log, and the crash left an aborted transaction.
-        let markers = |commit: bool| {
-            payments
-                .iter()
-                .flat_map(|(_, r)| r.log.iter())
-                .filter_map(|v| crate::transactions::Marker::parse(v))
-                .filter(|m| m.commit == commit)
-                .count()
-        };
-        assert!(markers(true) > 0 && markers(false) > 0);
-        let aborted = payments.iter().any(|((tp, _), r)| {
-            let p = c.txns.partition(tp).unwrap();
-            r.log
-                .iter()
-                .enumerate()
-                .any(|(o, v)| p.is_aborted(o as u64, v, r.log.len() as u64))
-        });
-        assert!(aborted, "no record of the aborted transaction is marked");
-        // Every transaction ended: the LSO is the HW again.
-        for ((tp, _), r) in &payments {
-            assert_eq!(c.txns.lso(tp, r.high_watermark), Some(r.high_watermark));
-        }
-        let pay = &c.txns.ids["pay-1"];
-        assert!(pay.coordinator.is_some() && pay.producer_id.is_some());
-        assert_eq!(pay.producer, Some(NodeId::Producer(0)));
-        // `__transaction_state` is there, but has no LSO of its own.
-        assert!(c
-            .replay
-            .partitions
-            .keys()
-            .any(|tp| &*tp.topic == "__transaction_state"));
-        assert!(c.txns.partitions.keys().all(|tp| &*tp.topic == "payments"));
-    }
-
-    #[test]
-    fn checkpoints_share_the_log_prefix_they_have_in_common() {
-        // Nine brokers with 2000 records/s: one checkpoint every 2000 entries.
-        let text = include_str!("../tests/fixtures/nine-brokers.toml");
-        let (mut session, entries) = recorded("nine", text, &[]);
-        absorb(&mut session, entries);
-        let mut checkpoints = Checkpoints::every(2_000);
-        let mut c = ClusterAt::default();
-        c.seek(&session, session.end(), &mut checkpoints);
-        let n = checkpoints.len();
-        assert!(n >= 20, "{n} checkpoints");
-        // Two consecutive checkpoints hold the same nodes for a log's common prefix.
-        let (a, b) = (
-            checkpoints.logs(n - 2).unwrap(),
-            checkpoints.logs(n - 1).unwrap(),
-        );
-        let shared = a
-            .iter()
-            .filter(|(k, l)| {
-                l.len() > 2 * crate::shared_log::WIDTH && b[*k].shares_first_leaf_with(l)
-            })
-            .count();
-        // 90 replicas, of 25 partitions that have records (the fixture's 64 keys miss 5).
-        assert!(shared >= 70, "{shared} of {} replica logs shared", a.len());
-        // All of them hold little more than one copy of the final logs, where full copies
-        // would hold about n / 2 of them.
-        let live: usize = c
-            .replay
-            .replicas
-            .values()
-            .map(|r| r.log.len() * size_of::<Arc<str>>())
-            .sum();
-        let bytes = checkpoints.heap_bytes();
-        // What they hold is the records once, plus per checkpoint and replica the few nodes
-        // on the path to the log's end (at most a leaf and a branch per level, < 2 kB), however
-        // long the logs are; full copies would hold about n / 2 times the final logs.
-        let replicas = a.len();
-        assert!(
-            bytes.logs < 2 * live + n * replicas * 2048,
-            "checkpoints' logs hold {} bytes, the final logs {live}",
-            bytes.logs
-        );
-        assert!(
-            bytes.logs_unshared > 4 * bytes.logs,
-            "copies would hold {}, shared {}",
-            bytes.logs_unshared,
-            bytes.logs
-        );
-        assert!(bytes.logs_unshared > n / 4 * live);
-        // And rewinding through them still gives the cluster a fold from the start gives.
-        for t in [7_000, 4_100, 300, 7_999] {
-            c.seek(&session, t, &mut checkpoints);
-            assert_same_as_fresh(&c, &session, t);
-        }
-    }
-}
+mod tests;

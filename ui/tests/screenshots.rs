@@ -478,3 +478,34 @@ fn transactions_show_the_lso_and_the_coordinator() {
         "no Transactions section with an Ongoing transaction: {panel}"
     );
 }
+
+/// Storage (`fixtures/retention.toml`, a copy of `retention-replay`) at 56 s: DeleteRecords
+/// at 50 s moved every replica's log start to 980. Each broker's row starts with the hatched
+/// block of deleted records tagged with the log start, then the kept records as a strip cut
+/// into segments, bracketed underneath: closed ones grey, the active one orange.
+#[test]
+fn retention_shows_the_log_start_and_the_segments() {
+    if !can_render() {
+        return;
+    }
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/retention.toml");
+    let img = shoot(
+        "retention-56s",
+        &[fixture.to_str().unwrap(), "--at", "56000"],
+    );
+    assert!(distinct_colours(&img) > 20, "the cluster view is blank");
+    // The brokers' row, across the cluster view.
+    let brokers = (0.0, 0.33, 0.67, 0.42);
+    // The deleted block's fill (without storage: the few pixels of other greys, about 50).
+    let deleted = count(&img, [52, 52, 55], 4, brokers);
+    assert!(
+        deleted > 600,
+        "no deleted block in the brokers' rows: {deleted}"
+    );
+    // The closed segments' grey brackets (without storage: about 35).
+    let closed = count(&img, [140, 146, 160], 10, brokers);
+    assert!(closed > 150, "no closed segments' brackets: {closed}");
+    // The active segments' orange brackets beside the three LEO markers (about 215 alone).
+    let active = count(&img, [240, 140, 60], 12, brokers);
+    assert!(active > 300, "no active segments' brackets: {active}");
+}

@@ -39,6 +39,7 @@ pub(crate) fn code(e: ErrorCode) -> i16 {
         ErrorCode::InvalidProducerIdMapping => R::InvalidProducerIdMapping,
         ErrorCode::InvalidTransactionTimeout => R::InvalidTransactionTimeout,
         ErrorCode::UnstableOffsetCommit => R::UnstableOffsetCommit,
+        ErrorCode::TransactionAbortable => R::TransactionAbortable,
     }
     .code()
 }

@@ -94,6 +94,8 @@ pub(crate) fn decode(c: &mut Connection, req: FetchRequest, version: i16) -> Dec
                         tp,
                         fetch_offset: p.fetch_offset as u64,
                         current_leader_epoch: u32::try_from(p.current_leader_epoch).ok(),
+                        // Clients send -1: the field is for followers (KIP-595).
+                        last_fetched_epoch: None,
                     });
                     None
                 }
@@ -167,7 +169,7 @@ pub(crate) fn encode(out: Out, p: &FetchPending, responses: &[Message]) -> Resul
                             })
                             .collect(),
                     ))
-                    .with_log_start_offset(0)
+                    .with_log_start_offset(i64_of(f.log_start_offset))
                     .with_records(Some(encode_records(&f.records)?)),
             };
             datas.push(d);

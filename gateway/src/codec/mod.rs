@@ -45,7 +45,7 @@
 //!   produce; the client's bytes (key, value, headers, CreateTime) ride along as a `Payload`.
 //!   Header keys are unique (kafka-protocol keeps headers in a map: a repeated key keeps the
 //!   last value).
-//! - The answer's log_append_time is -1 (CreateTime topics) and log_start_offset 0 (no retention).
+//! - The answer's log_append_time is -1 (CreateTime topics) and a produce answer's log_start_offset 0 (fetch answers carry the real one).
 //!
 //! Fetch, ListOffsets, OffsetForLeaderEpoch
 //! - Fetch ignores max_bytes and partition_max_bytes (the simulation decides how much to

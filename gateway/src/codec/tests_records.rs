@@ -230,8 +230,10 @@ fn produce_then_fetch_returns_the_exact_bytes() {
                 error: None,
                 high_watermark: 13,
                 log_end_offset: 13,
+                log_start_offset: 0,
                 records: log,
                 aborted: Vec::new(),
+                diverging_epoch: None,
                 last_stable_offset: 13,
             }],
         };
@@ -407,8 +409,10 @@ fn followers_and_fetch_sessions_are_refused() {
             error: Some(ErrorCode::FencedLeaderEpoch),
             high_watermark: 0,
             log_end_offset: 0,
+            log_start_offset: 0,
             records: Vec::new(),
             aborted: Vec::new(),
+            diverging_epoch: None,
             last_stable_offset: 0,
         }],
     };

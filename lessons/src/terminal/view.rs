@@ -2,7 +2,9 @@
 //!
 //! For each partition: who leads it in which epoch, the ISR, and each replica's last records
 //! with its high watermark (`|`, the line below which records are committed and readable) and
-//! log end offset. Then the nodes that are down or paused, and each consumer group with its
+//! log end offset. Once a log has rolled a segment or deleted records (retention,
+//! DeleteRecords), offsets below its log start are `·····` (deleted), a segment's first offset
+//! is marked `¦`, and the replica's line ends with its log start and segment count. Then the nodes that are down or paused, and each consumer group with its
 //! members, what each owns, and its lag. Everything is read from the trace up to the moment
 //! shown, as the app does.
 
@@ -21,6 +23,8 @@ use crate::player::Outcome;
 const WINDOW: u64 = 8;
 /// Record values are cut to this many characters.
 const CELL: usize = 5;
+/// An offset below the replica's log start: deleted.
+const DELETED: &str = "·····";
 
 #[derive(Default)]
 struct Group {
@@ -140,6 +144,20 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
             .min()
             .unwrap_or(0)
             .saturating_sub(2);
+        // Where the log now starts, where some replica's retention or DeleteRecords moved it:
+        // when the HWs are all in the tail, the head shows the log start instead.
+        let start_min = replicas
+            .iter()
+            .map(|(_, r)| r.log_start_offset)
+            .filter(|&s| s > 0)
+            .min();
+        let tail_len = WINDOW - WINDOW / 2 - 1;
+        let low = match start_min {
+            Some(s) if s.saturating_sub(2) < low && low >= leo_max.saturating_sub(tail_len) => {
+                s.saturating_sub(2)
+            }
+            _ => low,
+        };
         // The offsets drawn: all of them around the HWs and log ends when they fit; else the
         // lowest boundary and the tail, with a gap, so that a replica far behind (or a zombie
         // far ahead) is still seen where it stops.
@@ -189,6 +207,8 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
             };
             let hw = r.high_watermark;
             let leo = r.log.len() as u64;
+            // Storage shows once the log has rolled a segment or deleted records.
+            let storage = r.log_start_offset > 0 || r.segments.len() > 1;
             let mut cells = String::new();
             for c in &cols {
                 let Some(off) = *c else {
@@ -200,15 +220,39 @@ pub fn render(o: &Outcome, highlight: &[String]) -> String {
                     let _ = write!(cells, " {gap:<CELL$}");
                     continue;
                 };
-                let sep = if off == hw { "|" } else { " " };
-                let cell = r.log.get(off as usize).map(|v| cell(v)).unwrap_or_default();
+                let sep = if off == hw {
+                    "|"
+                } else if storage && off > r.log_start_offset && r.segments.contains(&off) {
+                    "¦"
+                } else {
+                    " "
+                };
+                let cell = match r.log.get(off as usize) {
+                    Some(_) if off < r.log_start_offset => DELETED.to_string(),
+                    Some(v) => cell(v),
+                    None => String::new(),
+                };
                 let _ = write!(cells, "{sep}{cell:<CELL$}");
             }
             let end_sep = if hw == leo_max { "|" } else { " " };
             let width = cols.len() * (CELL + 1);
+            let storage_note = if storage {
+                let n = r.segments.len();
+                let active = r.segments.last().copied().unwrap_or(0);
+                if n == 1 {
+                    format!(" · start {} · 1 segment", r.log_start_offset)
+                } else {
+                    format!(
+                        " · start {} · {n} segments, active from {active}",
+                        r.log_start_offset
+                    )
+                }
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                " {}{name:<9} {state:<9}{cells:<width$}{end_sep} HW {hw} LEO {leo}",
+                " {}{name:<9} {state:<9}{cells:<width$}{end_sep} HW {hw} LEO {leo}{storage_note}",
                 mark(&name)
             );
         }
@@ -292,5 +336,29 @@ mod tests {
         };
         let o = simulate(&sim, &[], 3_000);
         insta::assert_snapshot!(render(&o, &["orders-0".into()]));
+    }
+
+    /// `retention-replay` after DeleteRecords at 50 s moved every replica's log start to 980
+    /// (the leader's HW then): the offsets below it are deleted (`·····`), the head of the view
+    /// shows where the log starts, and each replica says its log start and its segments. At
+    /// 51.6 s the followers have just rolled a segment at 1010 (marked `¦`); the leader rolled
+    /// one at 980 when DeleteRecords came, and its next at 1081 by 56 s.
+    #[test]
+    fn the_view_shows_the_log_start_deleted_offsets_and_segments() {
+        let text = kafkascope_sim::library::find("retention-replay").unwrap();
+        let scenario = kafkascope_sim::scenario::parse("x.toml", text).unwrap();
+        let sim = SimRef {
+            name: "retention-replay".into(),
+            seed: scenario.seed,
+            scenario,
+            text: text.into(),
+        };
+        let view: Vec<String> = [51_600, 56_000]
+            .into_iter()
+            .map(|t| render(&simulate(&sim, &[], t), &[]))
+            .collect();
+        assert!(view.iter().all(|v| v.contains(DELETED)), "{view:?}");
+        assert!(view[0].contains('¦'), "{}", view[0]);
+        insta::assert_snapshot!(view.join("\n"));
     }
 }

@@ -37,7 +37,9 @@ impl Broker {
             if kind == CrashKind::PowerLoss && r.log.unflushed() > 0 {
                 let from = r.log.end_offset();
                 let to = r.log.flushed();
-                let removed = r.log.records()[to as usize..]
+                let removed = r
+                    .log
+                    .records_from(to)
                     .iter()
                     .map(|x| x.data.value.clone())
                     .collect();

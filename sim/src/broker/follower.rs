@@ -1,14 +1,15 @@
 //! Replication on the follower: fetching from each leader, learning the HW one round trip
-//! late, and truncating by `TruncationMode` (leader-epoch queries, KIP-101/279).
+//! late, and truncating by `TruncationMode`: on a fetch response's diverging epoch (KIP-595,
+//! Kafka 2.7+), after leader-epoch queries (KIP-101/279), or to the high watermark.
 
 use crate::broker::replication::{truncate, FollowerState};
-use crate::broker::Broker;
+use crate::broker::{Broker, TruncationMode};
 use crate::effects::Effects;
 use crate::ids::{BrokerId, Millis, NodeId};
 use crate::protocol::{
     EpochEndOffset, EpochQuery, ErrorCode, FetchPartition, FetchRequest, FetchedPartition, Message,
 };
-use crate::trace::{Event, TruncateReason};
+use crate::trace::{Event, LogStartReason, TruncateReason};
 
 impl Broker {
     /// Sends what followers need: leader-epoch queries and one fetch per leader.
@@ -51,7 +52,10 @@ impl Broker {
                 },
             );
         }
-        // Fetches.
+        // Fetches. With truncation on fetch each partition carries the epoch of the log's last
+        // record (`PartitionFetchState.lastFetchedEpoch`: the latest epoch after every append
+        // or truncation; older Kafka sent none).
+        let on_fetch = self.truncation == TruncationMode::DivergingEpoch;
         let mut by_leader: std::collections::BTreeMap<BrokerId, Vec<FetchPartition>> =
             Default::default();
         for r in self.replicas.values() {
@@ -64,6 +68,7 @@ impl Broker {
                     tp: r.tp.clone(),
                     fetch_offset: r.log.end_offset(),
                     current_leader_epoch: Some(r.leader_epoch()),
+                    last_fetched_epoch: r.log.latest_epoch().filter(|_| on_fetch),
                 });
             }
         }
@@ -77,6 +82,10 @@ impl Broker {
             self.next_correlation += 1;
             let correlation = self.next_correlation;
             f.in_flight = Some((correlation, now + timeout));
+            f.fetch_offsets = partitions
+                .iter()
+                .map(|p| (p.tp.clone(), p.fetch_offset))
+                .collect();
             fx.send(
                 NodeId::Broker(leader),
                 Message::Fetch(FetchRequest {
@@ -107,6 +116,7 @@ impl Broker {
             return;
         }
         f.in_flight = None;
+        let fetch_offsets = std::mem::take(&mut f.fetch_offsets);
         let id = self.id;
         let backoff = self.config.replica_fetch_backoff_ms;
         for p in partitions {
@@ -121,10 +131,22 @@ impl Broker {
             {
                 continue;
             }
+            if let (None, Some(diverging)) = (p.error, p.diverging_epoch) {
+                // `processFetchRequest`: only while the partition still fetches from the
+                // offset it asked for; then `truncateOnFetchResponse`, no records, no HW. The
+                // next fetch carries the new latest epoch: if the logs still differ, the
+                // leader answers with an older diverging epoch, and so on to the common prefix.
+                if fetch_offsets.get(&p.tp) == Some(&r.log.end_offset()) {
+                    let (to, _) = offset_truncation_state(r, diverging);
+                    truncate(id, r, to, TruncateReason::DivergingEpoch, fx);
+                }
+                continue;
+            }
             match p.error {
                 None => {
                     if let Some(first) = p.records.first() {
-                        if first.offset == r.log.end_offset() {
+                        // Records may have gaps (a compacted leader), never overlap.
+                        if first.offset >= r.log.end_offset() {
                             let base = first.offset;
                             let epoch = p.records.last().map(|x| x.leader_epoch).unwrap_or(0);
                             let values = p.records.iter().map(|x| x.data.value.clone()).collect();
@@ -143,7 +165,13 @@ impl Broker {
                                     );
                                 }
                             }
-                            r.log.append(p.records);
+                            if let Some(base_offset) = r.log.append_with_offsets(p.records) {
+                                fx.event(Event::SegmentRolled {
+                                    broker: id,
+                                    tp: p.tp.clone(),
+                                    base_offset,
+                                });
+                            }
                             fx.event(Event::Appended {
                                 broker: id,
                                 tp: p.tp.clone(),
@@ -165,12 +193,52 @@ impl Broker {
                             high_watermark: hw,
                         });
                     }
+                    // `maybeIncrementLogStartOffset(leaderLogStartOffset, LeaderOffsetIncremented)`:
+                    // what the leader deleted, the follower stops serving too; its own retention
+                    // check deletes the segments.
+                    let hw = r.high_watermark;
+                    if r.log.increment_log_start(p.log_start_offset, hw) {
+                        fx.event(Event::LogStartIncremented {
+                            broker: id,
+                            tp: p.tp.clone(),
+                            log_start_offset: r.log.log_start_offset(),
+                            reason: LogStartReason::LeaderOffsetIncremented,
+                        });
+                    }
                 }
-                Some(ErrorCode::OffsetOutOfRange) => {
+                Some(ErrorCode::OffsetOutOfRange) if p.log_end_offset < r.log.end_offset() => {
                     // We are ahead of the leader: cut back to its log end (pre-KIP-101 behaviour,
                     // and the fallback after it).
                     let to = p.log_end_offset.min(r.log.end_offset());
                     truncate(id, r, to, TruncateReason::OffsetOutOfRange, fx);
+                }
+                Some(ErrorCode::OffsetOutOfRange) => {
+                    // Behind the leader's log start: what we lack was deleted there, so empty
+                    // the log and copy from the leader's start
+                    // (`AbstractFetcherThread.fetchOffsetAndTruncate`, `truncateFullyAndStartAt`).
+                    let start = p.log_start_offset;
+                    if start > r.log.end_offset() {
+                        r.log.reset_at(start, now);
+                        r.producers = super::ProducerStateTable::rebuild(&r.log);
+                        r.dirty.clear();
+                        r.high_watermark = start;
+                        fx.event(Event::LogStartIncremented {
+                            broker: id,
+                            tp: p.tp.clone(),
+                            log_start_offset: start,
+                            reason: LogStartReason::TruncatedFully,
+                        });
+                        fx.event(Event::HighWatermark {
+                            broker: id,
+                            tp: p.tp.clone(),
+                            high_watermark: start,
+                        });
+                    } else {
+                        r.follower = FollowerState::Fetching {
+                            leader,
+                            backoff_until: Some(now + backoff),
+                        };
+                    }
                 }
                 Some(_) => {
                     r.follower = FollowerState::Fetching {
@@ -196,6 +264,7 @@ impl Broker {
                     tp: q.tp.clone(),
                     fetch_offset: 0,
                     current_leader_epoch: q.current_leader_epoch,
+                    last_fetched_epoch: None,
                 };
                 match self.check_leader(&fake) {
                     Err(e) => EpochEndOffset {
@@ -247,7 +316,6 @@ impl Broker {
             if c != correlation {
                 continue;
             }
-            let leo = r.log.end_offset();
             if p.error.is_some() {
                 r.follower = FollowerState::Truncating {
                     leader,
@@ -266,44 +334,22 @@ impl Broker {
                         backoff_until: None,
                     };
                 }
-                Some((leader_epoch, leader_end)) => {
-                    match r.log.end_offset_for_epoch(leader_epoch) {
-                        None => {
-                            truncate(id, r, leader_end.min(leo), TruncateReason::LeaderEpoch, fx);
-                            r.follower = FollowerState::Fetching {
-                                leader,
-                                backoff_until: None,
-                            };
-                        }
-                        Some((mine, my_end)) if mine != leader_epoch => {
-                            truncate(id, r, my_end.min(leo), TruncateReason::LeaderEpoch, fx);
-                            r.follower = match r.log.latest_epoch() {
-                                Some(e) => FollowerState::Truncating {
-                                    leader,
-                                    epoch: e,
-                                    in_flight: None,
-                                    retry_at: None,
-                                },
-                                None => FollowerState::Fetching {
-                                    leader,
-                                    backoff_until: None,
-                                },
-                            };
-                        }
-                        Some((_, my_end)) => {
-                            truncate(
-                                id,
-                                r,
-                                my_end.min(leader_end).min(leo),
-                                TruncateReason::LeaderEpoch,
-                                fx,
-                            );
-                            r.follower = FollowerState::Fetching {
-                                leader,
-                                backoff_until: None,
-                            };
-                        }
-                    }
+                Some(end) => {
+                    let (to, completed) = offset_truncation_state(r, end);
+                    truncate(id, r, to, TruncateReason::LeaderEpoch, fx);
+                    // Not completed: ask again about the epoch now latest.
+                    r.follower = match r.log.latest_epoch().filter(|_| !completed) {
+                        Some(e) => FollowerState::Truncating {
+                            leader,
+                            epoch: e,
+                            in_flight: None,
+                            retry_at: None,
+                        },
+                        None => FollowerState::Fetching {
+                            leader,
+                            backoff_until: None,
+                        },
+                    };
                 }
             }
         }
@@ -341,5 +387,24 @@ impl Broker {
                 FollowerState::Idle => {}
             }
         }
+    }
+}
+
+/// `AbstractFetcherThread.getOffsetTruncationState` for a leader's `(epoch, end offset)`, from
+/// an OffsetsForLeaderEpoch answer or a fetch's diverging epoch: where the follower truncates,
+/// and whether that is the final point (KIP-279).
+/// - The follower has that epoch: the smaller of its end and the leader's (final).
+/// - It does not: the end of its largest epoch below it, not final; the next question (or
+///   fetch) carries the epoch now latest, walking back one epoch per round.
+/// - It has no epoch that old: the leader's end offset (final).
+fn offset_truncation_state(
+    r: &super::Replica,
+    (leader_epoch, leader_end): (u32, u64),
+) -> (u64, bool) {
+    let leo = r.log.end_offset();
+    match r.log.end_offset_for_epoch(leader_epoch) {
+        None => (leader_end.min(leo), true),
+        Some((mine, my_end)) if mine != leader_epoch => (my_end.min(leo), false),
+        Some((_, my_end)) => (my_end.min(leader_end).min(leo), true),
     }
 }

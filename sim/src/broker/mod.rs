@@ -17,6 +17,7 @@ mod group;
 mod produce;
 pub mod producer_state;
 mod replication;
+mod retention;
 mod txn;
 
 use std::collections::BTreeMap;
@@ -39,10 +40,16 @@ use replication::{Fetcher, FollowerProgress, FollowerState, ParkedFetch, Pending
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TruncationMode {
+    /// Kafka 2.7+ (KIP-595's truncation on fetch, 4.1's only way): every fetch carries the
+    /// epoch of the follower's last record; the leader answers a fetch that is not a prefix of
+    /// its log with a diverging epoch instead of records, and the follower truncates to the
+    /// end of the largest epoch both have, fetching again until they agree.
+    DivergingEpoch,
+    /// Kafka 0.11 to 2.6 (KIP-101 with KIP-279): before fetching, ask the leader with
+    /// OffsetsForLeaderEpoch where the follower's latest epoch ends, iterate.
+    LeaderEpoch,
     /// Kafka before 0.11: truncate to the follower's own high watermark.
     HighWatermark,
-    /// KIP-101 with KIP-279: ask the leader where the follower's latest epoch ends, iterate.
-    LeaderEpoch,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -77,7 +84,14 @@ pub struct Replica {
 }
 
 impl Replica {
-    fn new(tp: TopicPartition, log: PartitionLog, config: LogConfig, hw: u64, now: Millis) -> Self {
+    fn new(
+        tp: TopicPartition,
+        mut log: PartitionLog,
+        config: LogConfig,
+        hw: u64,
+        now: Millis,
+    ) -> Self {
+        log.set_roll_config(config.roll);
         let producers = ProducerStateTable::rebuild(&log);
         let dirty = if log.unflushed() > 0 {
             vec![(log.end_offset(), now)]
@@ -131,6 +145,7 @@ pub struct ReplicaView {
     pub leader_epoch: u32,
     pub high_watermark: u64,
     pub log_end_offset: u64,
+    pub log_start_offset: u64,
     pub flushed: u64,
 }
 
@@ -156,6 +171,8 @@ pub struct Broker {
     next_heartbeat: Millis,
     next_hw_checkpoint: Millis,
     next_isr_check: Millis,
+    /// The log manager's next retention check (`log.retention.check.interval.ms`).
+    next_retention_check: Millis,
     hw_checkpoint: BTreeMap<TopicPartition, u64>,
     fetchers: BTreeMap<BrokerId, Fetcher>,
     parked: Vec<ParkedFetch>,
@@ -210,6 +227,7 @@ impl Broker {
             next_heartbeat: now,
             next_hw_checkpoint: now + config.hw_checkpoint_interval_ms,
             next_isr_check: now + config.replica_lag_time_max_ms / 2,
+            next_retention_check: now + config.log_initial_task_delay_ms,
             hw_checkpoint: disk.hw_checkpoint.clone(),
             fetchers: BTreeMap::new(),
             parked: Vec::new(),
@@ -273,6 +291,7 @@ impl Broker {
             leader_epoch: r.leader_epoch(),
             high_watermark: r.high_watermark,
             log_end_offset: r.log.end_offset(),
+            log_start_offset: r.log.log_start_offset(),
             flushed: r.log.flushed(),
         })
     }
@@ -289,7 +308,8 @@ impl Broker {
         let mut d = self
             .next_heartbeat
             .min(self.next_hw_checkpoint)
-            .min(self.next_isr_check);
+            .min(self.next_isr_check)
+            .min(self.next_retention_check);
         if let Some(s) = self.shutdown {
             d = d.min(s);
         }
@@ -355,6 +375,7 @@ impl Broker {
         self.txn_timeouts(now, fx);
         self.expire_verifications(now, fx);
         self.flush_due(now, fx);
+        self.retention_due(now, fx);
         self.follower_timeouts(now, fx);
         self.send_fetches(now, fx);
     }
@@ -645,7 +666,7 @@ impl Broker {
                 let cfg = self.log_config(&st.tp);
                 self.replicas.insert(
                     st.tp.clone(),
-                    Replica::new(st.tp.clone(), PartitionLog::default(), cfg, 0, now),
+                    Replica::new(st.tp.clone(), PartitionLog::new(cfg.roll, now), cfg, 0, now),
                 );
             }
             self.apply_partition_state(now, st, fx);
@@ -716,3 +737,5 @@ pub(crate) fn registered(ids: &[BrokerId]) -> Vec<BrokerInfo> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_retention;

@@ -6,7 +6,7 @@ use crate::broker::append_waiter::Waiter;
 use crate::broker::producer_state::{SequenceCheck, TxnChange};
 use crate::broker::txn::partition::TxnCheck;
 use crate::broker::{Broker, Role};
-use crate::config::Acks;
+use crate::config::{Acks, TimestampType};
 use crate::effects::Effects;
 use crate::ids::{Millis, NodeId, TopicPartition};
 use crate::log::{ControlType, ProducerStamp, Record, RecordData};
@@ -222,18 +222,31 @@ impl Broker {
         let r = self.replicas.get_mut(tp).expect("leader replica");
         let epoch = r.leader_epoch();
         let values = data.iter().map(|(d, _, _)| d.value.clone()).collect();
+        let log_append_time = r.config.timestamp_type == TimestampType::LogAppendTime;
         let recs: Vec<Record> = data
             .into_iter()
-            .map(|(data, producer, control)| Record {
-                offset: 0,
-                leader_epoch: epoch,
-                data,
-                producer,
-                control,
+            .map(|(mut data, producer, control)| {
+                if log_append_time {
+                    data.timestamp = now;
+                }
+                Record {
+                    offset: 0,
+                    leader_epoch: epoch,
+                    data,
+                    producer,
+                    control,
+                }
             })
             .collect();
-        let base = r.log.append(recs);
-        for rec in &r.log.records()[base as usize..] {
+        let (base, rolled) = r.log.append(recs);
+        if let Some(base_offset) = rolled {
+            fx.event(Event::SegmentRolled {
+                broker: id,
+                tp: tp.clone(),
+                base_offset,
+            });
+        }
+        for rec in r.log.records_from(base) {
             if let Some(TxnChange::Opened {
                 producer_id,
                 producer_epoch,
@@ -262,6 +275,21 @@ impl Broker {
         // acks: with the leader alone in the ISR that is the only thing that moves it.
         self.maybe_advance_hw(now, tp, fx);
         base
+    }
+
+    /// [`Broker::await_high_watermark`] for the transaction coordinator's state write, which
+    /// [`Broker::txn_write_done`] finishes.
+    pub(super) fn await_txn_write(
+        &mut self,
+        now: Millis,
+        tp: &TopicPartition,
+        appended: Range<u64>,
+        timeout_ms: Millis,
+        write: crate::broker::txn::TxnWrite,
+        fx: &mut Effects,
+    ) {
+        let waiter = Waiter::Txn(Box::new(write));
+        self.await_high_watermark(now, tp, appended, timeout_ms, waiter, fx);
     }
 
     /// Holds the `appended` offsets until the HW passes them or `timeout_ms` elapses, then

@@ -1,6 +1,8 @@
 //! Replication on the leader: serving fetches (follower progress, HW, ISR changes), and the
 //! replication state both sides keep. The follower's side is in [`super::follower`].
 
+use std::collections::BTreeMap;
+
 use crate::broker::{Broker, Replica, Role, TruncationMode};
 use crate::config::IsolationLevel;
 use crate::effects::Effects;
@@ -86,10 +88,13 @@ impl FollowerState {
 }
 
 /// One outstanding fetch to a leader: Kafka's fetcher thread sends one request at a time.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Fetcher {
     pub(super) in_flight: Option<(u64, Millis)>,
     pub(super) backoff_until: Option<Millis>,
+    /// The fetch offset of each partition in the request in flight: its answer applies only
+    /// while the partition still fetches from there (`processFetchRequest`'s check).
+    pub(super) fetch_offsets: BTreeMap<TopicPartition, u64>,
 }
 
 impl Fetcher {
@@ -210,6 +215,20 @@ impl Broker {
                     backoff_until: None,
                 };
             }
+            TruncationMode::DivergingEpoch => {
+                // `ReplicaManager.initialFetchOffset` and `AbstractFetcherThread.
+                // partitionFetchState`: with an epoch in its log the follower fetches from its
+                // log end at once, the epoch in the fetch (the leader says if it diverges);
+                // without one, it truncates to its high watermark first.
+                if r.log.latest_epoch().is_none() {
+                    let hw = r.high_watermark;
+                    truncate(id, r, hw, TruncateReason::HighWatermark, fx);
+                }
+                r.follower = FollowerState::Fetching {
+                    leader,
+                    backoff_until: None,
+                };
+            }
             TruncationMode::LeaderEpoch => {
                 r.follower = match r.log.latest_epoch() {
                     Some(epoch) => FollowerState::Truncating {
@@ -271,9 +290,11 @@ impl Broker {
                         error: Some(ErrorCode::NotLeaderOrFollower),
                         high_watermark: 0,
                         log_end_offset: 0,
+                        log_start_offset: 0,
                         records: Vec::new(),
                         last_stable_offset: 0,
                         aborted: Vec::new(),
+                        diverging_epoch: None,
                     })
                     .collect();
                 fx.send(
@@ -291,8 +312,10 @@ impl Broker {
         }
         let resp: Vec<FetchedPartition> =
             partitions.iter().map(|p| self.read(p, isolation)).collect();
-        let has_data =
-            resp.iter().any(|p| p.error.is_some()) || readable_bytes(&resp) >= min_bytes.max(1);
+        let has_data = resp
+            .iter()
+            .any(|p| p.error.is_some() || p.diverging_epoch.is_some())
+            || readable_bytes(&resp) >= min_bytes.max(1);
         if has_data || max_wait_ms == 0 {
             fx.send(
                 from,
@@ -349,14 +372,44 @@ impl Broker {
             Some(e) if e > r.leader_epoch() => return Err(ErrorCode::UnknownLeaderEpoch),
             _ => {}
         }
-        if p.fetch_offset > r.log.end_offset() {
+        Ok(r)
+    }
+
+    /// [`Broker::check_leader`], and the fetch offset within `[log start, log end]`: below
+    /// the log start (retention deleted it) or past the end is OFFSET_OUT_OF_RANGE.
+    pub(super) fn check_fetch(&self, p: &FetchPartition) -> Result<&Replica, ErrorCode> {
+        let r = self.check_leader(p)?;
+        if p.fetch_offset > r.log.end_offset() || p.fetch_offset < r.log.log_start_offset() {
             return Err(ErrorCode::OffsetOutOfRange);
         }
         Ok(r)
     }
 
+    /// KIP-595's check of a follower's `last_fetched_epoch`, which `Partition.readRecords`
+    /// makes before reading: the end of that epoch in this leader's log
+    /// (`lastOffsetForLeaderEpoch`; unknown is OFFSET_OUT_OF_RANGE, as is a fetch offset below
+    /// the log start); if the leader's largest epoch `<=` it is smaller, or that epoch ends
+    /// before the fetch offset, the fetch diverges: `Some((epoch, end offset))`, answered
+    /// without records. `Ok(None)`: no epoch in the fetch, or its log is a prefix of ours.
+    fn check_last_fetched_epoch(
+        &self,
+        p: &FetchPartition,
+    ) -> Result<Option<(u32, u64)>, ErrorCode> {
+        let Some(fetch_epoch) = p.last_fetched_epoch else {
+            return Ok(None);
+        };
+        let r = self.check_leader(p)?;
+        let Some((epoch, end)) = r.log.end_offset_for_epoch(fetch_epoch) else {
+            return Err(ErrorCode::OffsetOutOfRange);
+        };
+        if p.fetch_offset < r.log.log_start_offset() {
+            return Err(ErrorCode::OffsetOutOfRange);
+        }
+        Ok((epoch < fetch_epoch || end < p.fetch_offset).then_some((epoch, end)))
+    }
+
     /// ListOffsets, as a consumer's `auto.offset.reset` uses it: the leader (in the epoch the
-    /// client believes in) answers with the log start (0: no retention is modelled) or the HW,
+    /// client believes in) answers with the log start offset or the HW,
     /// the end of what consumers may read. While a new leader's HW is still below the start of
     /// its epoch, "latest" is OFFSET_NOT_AVAILABLE (KIP-207), so the end a client sees never
     /// goes backwards across an election.
@@ -374,9 +427,10 @@ impl Broker {
                     tp: tp.clone(),
                     fetch_offset: 0,
                     current_leader_epoch: epoch,
+                    last_fetched_epoch: None,
                 };
                 let r = self.check_leader(&p).and_then(|r| match spec {
-                    OffsetSpec::Earliest => Ok(0),
+                    OffsetSpec::Earliest => Ok(r.log.log_start_offset()),
                     OffsetSpec::Latest => {
                         let start = r
                             .log
@@ -404,21 +458,47 @@ impl Broker {
     }
 
     fn read(&self, p: &FetchPartition, isolation: FetchIsolation) -> FetchedPartition {
-        match self.check_leader(p) {
+        let checked = match self.check_last_fetched_epoch(p) {
+            Ok(Some(diverging)) => {
+                // No records, and the leader's offsets as `readRecords` took them.
+                let r = &self.replicas[&p.tp];
+                return FetchedPartition {
+                    tp: p.tp.clone(),
+                    error: None,
+                    high_watermark: r.high_watermark,
+                    log_end_offset: r.log.end_offset(),
+                    log_start_offset: r.log.log_start_offset(),
+                    records: Vec::new(),
+                    last_stable_offset: r.producers.last_stable_offset(r.high_watermark),
+                    aborted: Vec::new(),
+                    diverging_epoch: Some(diverging),
+                };
+            }
+            Ok(None) => self.check_fetch(p),
+            Err(e) => Err(e),
+        };
+        match checked {
             Err(e) => FetchedPartition {
                 tp: p.tp.clone(),
                 error: Some(e),
                 high_watermark: 0,
-                // With OFFSET_OUT_OF_RANGE the follower needs the leader's log end to truncate to
-                // (Kafka's follower asks for it with a ListOffsets request; here it comes along).
+                // With OFFSET_OUT_OF_RANGE the follower needs the leader's log end to truncate to,
+                // or its log start to start from (Kafka's follower asks for them with
+                // ListOffsets requests; here they come along).
                 log_end_offset: self
                     .replicas
                     .get(&p.tp)
                     .map(|r| r.log.end_offset())
                     .unwrap_or(0),
+                log_start_offset: self
+                    .replicas
+                    .get(&p.tp)
+                    .map(|r| r.log.log_start_offset())
+                    .unwrap_or(0),
                 records: Vec::new(),
                 last_stable_offset: 0,
                 aborted: Vec::new(),
+                diverging_epoch: None,
             },
             Ok(r) => {
                 // Consumers see only committed records: those below the high watermark, and
@@ -432,14 +512,15 @@ impl Broker {
                 let mut records: Vec<Record> = Vec::new();
                 let mut bytes = 0u64;
                 let mut o = p.fetch_offset;
-                while o < upto {
-                    let rec = r.log.get(o).expect("offset below end");
-                    if !records.is_empty() && bytes + rec.data.size as u64 > FETCH_MAX_BYTES {
+                for rec in r.log.records_from(p.fetch_offset) {
+                    if rec.offset >= upto
+                        || (!records.is_empty() && bytes + rec.data.size as u64 > FETCH_MAX_BYTES)
+                    {
                         break;
                     }
                     bytes += rec.data.size as u64;
                     records.push(rec.clone());
-                    o += 1;
+                    o = rec.offset + 1;
                 }
                 let aborted = match isolation {
                     FetchIsolation::TxnCommitted if !records.is_empty() => {
@@ -452,9 +533,11 @@ impl Broker {
                     error: None,
                     high_watermark: r.high_watermark,
                     log_end_offset: r.log.end_offset(),
+                    log_start_offset: r.log.log_start_offset(),
                     records,
                     last_stable_offset: lso,
                     aborted,
+                    diverging_epoch: None,
                 }
             }
         }
@@ -469,7 +552,8 @@ impl Broker {
         p: &FetchPartition,
         fx: &mut Effects,
     ) {
-        if self.check_leader(p).is_err() {
+        // `Partition.fetchRecords`: a diverging fetch does not move the follower's state.
+        if self.check_last_fetched_epoch(p) != Ok(None) || self.check_fetch(p).is_err() {
             return;
         }
         let r = self.replicas.get_mut(&p.tp).expect("checked");
@@ -753,7 +837,9 @@ impl Broker {
                         .iter()
                         .map(|fp| self.read(fp, p.isolation))
                         .collect();
-                    resp.iter().any(|r| r.error.is_some()) || readable_bytes(&resp) >= p.min_bytes
+                    resp.iter()
+                        .any(|r| r.error.is_some() || r.diverging_epoch.is_some())
+                        || readable_bytes(&resp) >= p.min_bytes
                 }
             };
             if wakes && (why == Wake::RoleChanged || enough()) {
@@ -844,9 +930,13 @@ pub(super) fn truncate(
 ) {
     let from = r.log.end_offset();
     if to >= from {
+        // No record goes, but `UnifiedLog.truncateTo` still drops epochs starting at the end.
+        r.log.truncate_to(to);
         return;
     }
-    let removed = r.log.records()[to as usize..]
+    let removed = r
+        .log
+        .records_from(to)
         .iter()
         .map(|x| x.data.value.clone())
         .collect();

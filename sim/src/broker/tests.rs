@@ -4,13 +4,13 @@ use super::*;
 use crate::config::Acks;
 use crate::log::{Record, RecordData};
 use crate::protocol::{ErrorCode, FetchPartition, FetchRequest, IdempotentBatch, ProduceRequest};
-use crate::trace::CrashKind;
+use crate::trace::{CrashKind, TruncateReason};
 
-fn tp() -> TopicPartition {
+pub(super) fn tp() -> TopicPartition {
     TopicPartition::new("orders", 0)
 }
 
-fn state(leader: BrokerId, epoch: u32, isr: &[BrokerId]) -> PartitionState {
+pub(super) fn state(leader: BrokerId, epoch: u32, isr: &[BrokerId]) -> PartitionState {
     PartitionState {
         tp: tp(),
         replicas: vec![1, 2, 3],
@@ -22,7 +22,7 @@ fn state(leader: BrokerId, epoch: u32, isr: &[BrokerId]) -> PartitionState {
     }
 }
 
-fn broker(id: BrokerId, mode: TruncationMode, cfg: BrokerConfig) -> Broker {
+pub(super) fn broker(id: BrokerId, mode: TruncationMode, cfg: BrokerConfig) -> Broker {
     broker_with(id, mode, cfg, crate::config::ClusterFeatures::default())
 }
 
@@ -55,7 +55,7 @@ fn broker_with(
     b
 }
 
-fn metadata(b: &mut Broker, version: u64, st: PartitionState, now: Millis) -> Effects {
+pub(super) fn metadata(b: &mut Broker, version: u64, st: PartitionState, now: Millis) -> Effects {
     let mut fx = Effects::default();
     b.handle_message(
         now,
@@ -70,7 +70,7 @@ fn metadata(b: &mut Broker, version: u64, st: PartitionState, now: Millis) -> Ef
     fx
 }
 
-fn produce(
+pub(super) fn produce(
     b: &mut Broker,
     now: Millis,
     corr: u64,
@@ -106,7 +106,13 @@ fn produce(
     fx
 }
 
-fn fetch(b: &mut Broker, now: Millis, from: BrokerId, offset: u64, epoch: u32) -> Effects {
+pub(super) fn fetch(
+    b: &mut Broker,
+    now: Millis,
+    from: BrokerId,
+    offset: u64,
+    epoch: u32,
+) -> Effects {
     let mut fx = Effects::default();
     b.handle_message(
         now,
@@ -123,6 +129,7 @@ fn fetch(b: &mut Broker, now: Millis, from: BrokerId, offset: u64, epoch: u32) -
                 tp: tp(),
                 fetch_offset: offset,
                 current_leader_epoch: Some(epoch),
+                last_fetched_epoch: None,
             }],
             isolation: crate::config::IsolationLevel::ReadUncommitted,
         }),
@@ -143,7 +150,7 @@ fn produce_responses(fx: &Effects) -> Vec<(Option<ErrorCode>, Option<u64>)> {
         .collect()
 }
 
-fn fetched(fx: &Effects) -> Vec<crate::protocol::FetchedPartition> {
+pub(super) fn fetched(fx: &Effects) -> Vec<crate::protocol::FetchedPartition> {
     fx.sends
         .iter()
         .filter_map(|(_, m)| match m {
@@ -617,4 +624,254 @@ fn a_new_leader_has_no_latest_offset_until_its_hw_reaches_its_epoch_start() {
         Err(ErrorCode::OffsetNotAvailable)
     );
     assert_eq!(ask(&mut b, crate::protocol::OffsetSpec::Earliest), Ok(0));
+}
+
+// ---- Truncation on fetch (KIP-595, Kafka 2.7+): the diverging epoch ----
+
+/// Hands `to` the messages `fx` addresses to it (as sent by broker `from`), and returns what
+/// it sends in turn.
+pub(super) fn deliver(fx: &Effects, from: BrokerId, to: &mut Broker, now: Millis) -> Effects {
+    let mut out = Effects::default();
+    for (dest, m) in &fx.sends {
+        if *dest == NodeId::Broker(to.id) {
+            to.handle_message(now, NodeId::Broker(from), m.clone(), &mut out);
+        }
+    }
+    out
+}
+
+/// Leader `leader` and follower `follower` answer each other, starting from the follower's
+/// effects `first`, until neither sends the other anything (a fetch the leader parks ends
+/// it). Returns every effect of both, in order.
+fn exchange(leader: &mut Broker, follower: &mut Broker, first: Effects) -> Vec<Effects> {
+    let mut all = vec![first];
+    for now in 1..20 {
+        let to_leader = deliver(all.last().expect("some"), follower.id, leader, now);
+        let to_follower = deliver(&to_leader, leader.id, follower, now);
+        let quiet = !to_follower
+            .sends
+            .iter()
+            .any(|(d, _)| *d == NodeId::Broker(leader.id));
+        all.push(to_leader);
+        all.push(to_follower);
+        if quiet {
+            return all;
+        }
+    }
+    panic!("the follower and the leader never stop exchanging messages");
+}
+
+/// The follower's fetches in `all`: `(fetch offset, last fetched epoch)`.
+fn follower_fetches(all: &[Effects]) -> Vec<(u64, Option<u32>)> {
+    all.iter()
+        .flat_map(|fx| &fx.sends)
+        .filter_map(|(_, m)| match m {
+            Message::Fetch(FetchRequest { partitions, .. }) => {
+                Some((partitions[0].fetch_offset, partitions[0].last_fetched_epoch))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The diverging epochs the leader answered with in `all`.
+fn diverging_epochs(all: &[Effects]) -> Vec<(u32, u64)> {
+    all.iter()
+        .flat_map(fetched)
+        .filter_map(|p| p.diverging_epoch)
+        .collect()
+}
+
+fn asked_offsets_for_leader_epoch(all: &[Effects]) -> bool {
+    all.iter()
+        .flat_map(|fx| &fx.sends)
+        .any(|(_, m)| matches!(m, Message::OffsetsForLeaderEpoch { .. }))
+}
+
+fn all_truncations(all: &[Effects]) -> Vec<(u64, u64, TruncateReason)> {
+    all.iter()
+        .flat_map(|fx| &fx.events)
+        .filter_map(|e| match e {
+            Event::Truncated {
+                from, to, reason, ..
+            } => Some((*from, *to, *reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn values(b: &Broker) -> Vec<String> {
+    b.replicas[&tp()]
+        .log
+        .records()
+        .iter()
+        .map(|r| r.data.value.to_string())
+        .collect()
+}
+
+/// A fetch from broker 2 carrying `last_fetched_epoch`.
+fn fetch_with_epoch(b: &mut Broker, leader_epoch: u32, offset: u64, last: u32) -> Effects {
+    let mut fx = Effects::default();
+    let msg = Message::Fetch(FetchRequest {
+        replica: Some(crate::protocol::ReplicaState {
+            id: 2,
+            broker_epoch: Some(1),
+        }),
+        correlation: 1,
+        max_wait_ms: 500,
+        min_bytes: 1,
+        partitions: vec![FetchPartition {
+            tp: tp(),
+            fetch_offset: offset,
+            current_leader_epoch: Some(leader_epoch),
+            last_fetched_epoch: Some(last),
+        }],
+        isolation: crate::config::IsolationLevel::ReadUncommitted,
+    });
+    b.handle_message(10, NodeId::Broker(2), msg, &mut fx);
+    fx
+}
+
+/// `Partition.readRecords` (with `lastOffsetForLeaderEpoch`), the leader's side: a fetch whose
+/// last fetched epoch the leader never had, or whose offset is past the end of that epoch on
+/// the leader, is answered at once with the diverging epoch and no records (even past the
+/// leader's log end: no OFFSET_OUT_OF_RANGE), and does not count as the follower's progress
+/// (`fetchRecords` skips `updateFollowerFetchState`); a matching one reads as usual.
+#[test]
+fn a_leader_answers_a_fetch_that_is_not_a_prefix_of_its_log_with_the_diverging_epoch() {
+    let mut b = broker(1, TruncationMode::DivergingEpoch, BrokerConfig::default());
+    follower_with(&mut b, &[(0, "a"), (0, "b"), (1, "c")], 3);
+    metadata(&mut b, 2, state(1, 3, &[1]), 0);
+    produce(&mut b, 5, 7, Acks::Leader, &["d"], None);
+    // The leader's epochs: 0 from 0, 1 from 2, 3 from 3; its log end is 4.
+    let p = &fetched(&fetch_with_epoch(&mut b, 3, 3, 2))[0];
+    assert_eq!(
+        (p.error, p.diverging_epoch, p.records.len()),
+        (None, Some((1, 3)), 0),
+        "epoch 2 is unknown: the largest below it is 1, which ends at 3"
+    );
+    let p = &fetched(&fetch_with_epoch(&mut b, 3, 6, 3))[0];
+    assert_eq!(
+        (p.error, p.diverging_epoch),
+        (None, Some((3, 4))),
+        "past the leader's end of its own epoch"
+    );
+    assert_eq!(
+        b.replicas[&tp()].followers[&2].log_end_offset,
+        0,
+        "a diverging fetch says nothing about the follower's log end"
+    );
+    let p = &fetched(&fetch_with_epoch(&mut b, 3, 3, 1))[0];
+    assert_eq!(
+        (p.diverging_epoch, p.records.len()),
+        (None, 1),
+        "epoch 1 ends at 3 here too: the follower's log is a prefix, it gets d"
+    );
+    assert_eq!(b.replicas[&tp()].followers[&2].log_end_offset, 3);
+}
+
+/// `AbstractFetcherThread.processFetchRequest` → `truncateOnFetchResponse` →
+/// `getOffsetTruncationState`: a follower whose tail the leader never had fetches from its log
+/// end with its latest epoch, is told where that epoch ends on the leader, truncates there
+/// (nothing before asking) and fetches the leader's records: no OffsetsForLeaderEpoch.
+#[test]
+fn a_follower_truncates_its_diverged_tail_on_the_fetch_responses_diverging_epoch() {
+    // broker-2 led epoch 1 and wrote c and y; broker-1 fetched only c before it was elected
+    // in epoch 2 and wrote n.
+    let mut leader = broker(1, TruncationMode::DivergingEpoch, BrokerConfig::default());
+    follower_with(&mut leader, &[(0, "a"), (0, "b"), (1, "c")], 2);
+    metadata(&mut leader, 2, state(1, 2, &[1, 2]), 0);
+    produce(&mut leader, 0, 7, Acks::Leader, &["n"], None);
+    let mut follower = broker(2, TruncationMode::DivergingEpoch, BrokerConfig::default());
+    follower_with(&mut follower, &[(0, "a"), (0, "b"), (1, "c"), (1, "y")], 2);
+    let first = metadata(&mut follower, 2, state(1, 2, &[1, 2]), 0);
+    assert!(all_truncations(std::slice::from_ref(&first)).is_empty());
+    let all = exchange(&mut leader, &mut follower, first);
+    assert_eq!(follower_fetches(&all)[..2], [(4, Some(1)), (3, Some(1))]);
+    assert_eq!(diverging_epochs(&all), vec![(1, 3)], "epoch 1 ends at 3");
+    assert_eq!(
+        all_truncations(&all),
+        vec![(4, 3, TruncateReason::DivergingEpoch)]
+    );
+    assert!(!asked_offsets_for_leader_epoch(&all));
+    assert_eq!(values(&follower), values(&leader));
+}
+
+/// KIP-279's case through diverging epochs (`getOffsetTruncationState` when the follower does
+/// not know the leader's epoch: truncate to the end of its largest epoch below it, not final):
+/// the follower has epochs 0, 1, 3 and the leader 0, 2, 4. Each fetch carries the epoch now
+/// latest, and the follower walks back one epoch per round to the common prefix.
+#[test]
+fn a_follower_with_epochs_the_leader_never_had_walks_back_over_several_fetches() {
+    let mut leader = broker(1, TruncationMode::DivergingEpoch, BrokerConfig::default());
+    follower_with(&mut leader, &[(0, "a"), (2, "p"), (2, "q"), (2, "r")], 4);
+    metadata(&mut leader, 2, state(1, 4, &[1, 2]), 0);
+    let mut follower = broker(2, TruncationMode::DivergingEpoch, BrokerConfig::default());
+    follower_with(&mut follower, &[(0, "a"), (1, "b"), (1, "c"), (3, "x")], 1);
+    let first = metadata(&mut follower, 2, state(1, 4, &[1, 2]), 0);
+    let all = exchange(&mut leader, &mut follower, first);
+    assert_eq!(
+        diverging_epochs(&all),
+        vec![(2, 4), (0, 1)],
+        "epoch 3 is unknown to the leader (its 2 ends at 4), then epoch 1 (its 0 ends at 1)"
+    );
+    assert_eq!(
+        all_truncations(&all),
+        vec![
+            (4, 3, TruncateReason::DivergingEpoch),
+            (3, 1, TruncateReason::DivergingEpoch)
+        ],
+        "first to where the follower's epoch 1 ends, then to the leader's end of epoch 0"
+    );
+    assert_eq!(
+        follower_fetches(&all)[..3],
+        [(4, Some(3)), (3, Some(1)), (1, Some(0))]
+    );
+    assert!(!asked_offsets_for_leader_epoch(&all));
+    assert_eq!(values(&follower), vec!["a", "p", "q", "r"]);
+}
+
+/// A follower whose log is a prefix of the leader's is never told it diverges: it fetches from
+/// its log end with its latest epoch and gets the leader's records, with no truncation and no
+/// OffsetsForLeaderEpoch (`ReplicaManager.initialFetchOffset`: the log end, when the log has
+/// an epoch).
+#[test]
+fn a_follower_whose_log_matches_fetches_normally_without_offsets_for_leader_epoch() {
+    let mut leader = broker(1, TruncationMode::DivergingEpoch, BrokerConfig::default());
+    follower_with(&mut leader, &[(0, "a"), (0, "b"), (1, "c")], 2);
+    metadata(&mut leader, 2, state(1, 1, &[1, 2]), 0);
+    let mut follower = broker(2, TruncationMode::DivergingEpoch, BrokerConfig::default());
+    follower_with(&mut follower, &[(0, "a"), (0, "b")], 2);
+    let first = metadata(&mut follower, 2, state(1, 1, &[1, 2]), 0);
+    let all = exchange(&mut leader, &mut follower, first);
+    assert_eq!(follower_fetches(&all)[..2], [(2, Some(0)), (3, Some(1))]);
+    assert!(diverging_epochs(&all).is_empty());
+    assert!(all_truncations(&all).is_empty());
+    assert!(!asked_offsets_for_leader_epoch(&all));
+    assert_eq!(values(&follower), vec!["a", "b", "c"]);
+}
+
+/// `UnifiedLog.truncateTo` at or past the log end still truncates the epoch cache from the
+/// end: a follower that was elected in epoch 1 but wrote nothing drops that empty epoch when
+/// the leader says epoch 0 ends at its log end, and its next fetch (with epoch 0) matches.
+/// Keeping it would be answered with the same diverging epoch for ever.
+#[test]
+fn an_epoch_a_follower_never_wrote_in_is_dropped_on_a_diverging_epoch_at_its_log_end() {
+    let mut leader = broker(1, TruncationMode::DivergingEpoch, BrokerConfig::default());
+    follower_with(&mut leader, &[(0, "a"), (0, "b"), (2, "c")], 2);
+    metadata(&mut leader, 2, state(1, 2, &[1, 2]), 0);
+    let mut follower = broker(2, TruncationMode::DivergingEpoch, BrokerConfig::default());
+    follower_with(&mut follower, &[(0, "a"), (0, "b")], 2);
+    follower
+        .replicas
+        .get_mut(&tp())
+        .expect("replica")
+        .log
+        .assign_epoch(1, 2);
+    let first = metadata(&mut follower, 2, state(1, 2, &[1, 2]), 0);
+    let all = exchange(&mut leader, &mut follower, first);
+    assert_eq!(diverging_epochs(&all), vec![(0, 2)]);
+    assert!(all_truncations(&all).is_empty(), "no record goes");
+    assert_eq!(follower_fetches(&all)[..2], [(2, Some(1)), (2, Some(0))]);
+    assert_eq!(values(&follower), vec!["a", "b", "c"]);
 }

@@ -117,7 +117,9 @@ impl Delivery {
                     return;
                 };
                 if let Some(per_tp) = self.acked.get_mut(tp) {
-                    for a in per_tp.iter_mut() {
+                    // Below its log start the new leader holds nothing to compare (deleted).
+                    let start = r.log_start_offset;
+                    for a in per_tp.iter_mut().filter(|a| a.offset >= start) {
                         if a.broken.is_none() && r.log.get(a.offset as usize) != Some(&a.value) {
                             a.broken = Some((i, at));
                         }
@@ -147,13 +149,23 @@ impl Delivery {
         let mut lost = Vec::new();
         let mut lost_v: Option<Violation> = None;
         let mut first_break: Option<(usize, Millis, String)> = None;
+        let mut deleted = 0u64;
         for (tp, per_tp) in &self.acked {
             let final_log: BTreeSet<&Arc<str>> = replay
                 .authoritative(tp)
                 .map(|(_, r)| r.log.iter().collect())
                 .unwrap_or_default();
+            let log_start = replay
+                .authoritative(tp)
+                .map_or(0, |(_, r)| r.log_start_offset);
             for a in per_tp {
                 let o = &a.offset;
+                // Deleted by retention (or DeleteRecords) while it was still there: what the
+                // topic's settings ask for, not a loss.
+                if *o < log_start && a.broken.is_none() {
+                    deleted += 1;
+                    continue;
+                }
                 if final_log.contains(&a.value) {
                     continue;
                 }
@@ -208,7 +220,8 @@ impl Delivery {
             let mut max_sent: BTreeMap<NodeId, (u64, &Arc<str>)> = BTreeMap::new();
             // Copies of each value passed over (aborted) so far: they took appends too.
             let mut passed: BTreeMap<&Arc<str>, usize> = BTreeMap::new();
-            for (o, v) in r.log.iter().enumerate() {
+            // `""`: below a follower's start when it copied from its leader's log start.
+            for (o, v) in r.log.iter().enumerate().filter(|(_, v)| !v.is_empty()) {
                 let where_ = |v: &Arc<str>, nth: usize| {
                     self.appended_at
                         .get(&(tp.clone(), v.clone()))
@@ -268,6 +281,7 @@ impl Delivery {
             (Count::LostAcknowledged, lost.len() as u64),
             (Count::Duplicated, duplicated),
             (Count::Reordered, reordered),
+            (Count::DeletedByRetention, deleted),
         ]);
         let verdicts = vec![
             Verdict {

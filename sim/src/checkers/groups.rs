@@ -16,6 +16,11 @@
 //! generation into the next, so ownership is carried across generations as long as the member
 //! stays in the group.
 //!
+//! **Retention**: a group whose position fell below the log start (retention or DeleteRecords
+//! deleted what it had not read) gets OFFSET_OUT_OF_RANGE and jumps by `auto.offset.reset`;
+//! the records it jumped over that were deleted are counted as `lost_to_retention`, not as
+//! skipped records: the topic's settings, not a bug, lost them.
+//!
 //! **Transactions**: consumers never return markers, and `read_committed` consumers skip the
 //! records of aborted transactions, so offsets holding either are not skipped records, and a
 //! poll may start past the previous one's end when every offset in between holds one.
@@ -104,6 +109,13 @@ pub(super) struct Groups {
     /// The trace index of the first leader append of each record, by offset.
     appended: BTreeMap<(TopicPartition, u64), Vec<FirstAppend>>,
 
+    // lost_to_retention
+    /// The highest log start offset any replica of each partition reached so far.
+    log_start: BTreeMap<TopicPartition, u64>,
+    /// Offsets a group's position jumped over because retention had deleted them
+    /// (OFFSET_OUT_OF_RANGE below the log start, then `auto.offset.reset`).
+    retention_jumps: BTreeMap<(GroupKey, TopicPartition), Vec<std::ops::Range<u64>>>,
+
     processed_count: u64,
     rebalances: u64,
     commit_failures: u64,
@@ -136,6 +148,8 @@ impl Groups {
             commit_failures: 0,
             truncations_detected: 0,
             output: 0,
+            log_start: BTreeMap::new(),
+            retention_jumps: BTreeMap::new(),
         }
     }
 
@@ -278,15 +292,38 @@ impl Groups {
                 self.owners.remove(node);
                 self.next_poll.retain(|(c, _), _| c != node);
             }
+            Event::SegmentsDeleted {
+                tp,
+                log_start_offset,
+                ..
+            }
+            | Event::LogStartIncremented {
+                tp,
+                log_start_offset,
+                ..
+            } => {
+                let s = self.log_start.entry(tp.clone()).or_default();
+                *s = (*s).max(*log_start_offset);
+            }
             Event::PositionSet {
                 consumer,
                 tp,
+                from,
                 to,
                 reason,
                 ..
             } => {
                 if *reason == PositionReason::LogTruncation {
                     self.truncations_detected += 1;
+                }
+                let start = self.log_start.get(tp).copied().unwrap_or(0);
+                if let Some(from) = from.filter(|f| {
+                    *reason == PositionReason::OffsetOutOfRange && *f < start && *f < *to
+                }) {
+                    self.retention_jumps
+                        .entry((self.membership.key(*consumer), tp.clone()))
+                        .or_default()
+                        .push(from..(*to).min(start));
                 }
                 self.next_poll.insert(
                     (*consumer, tp.clone()),
@@ -474,6 +511,7 @@ impl Groups {
         // Skips: records of the committed final log, between where each group started and the
         // last offset it processed, that no member processed.
         let mut skipped = 0u64;
+        let mut lost_to_retention = 0u64;
         let mut first_skip: Option<Violation> = None;
         for ((gk, tp), list) in &self.processings {
             let Some((_, r)) = replay.authoritative(tp) else {
@@ -489,12 +527,23 @@ impl Groups {
                 .get(&(gk.clone(), tp.clone()))
                 .map_or(lowest, |s| (*s).min(lowest));
             let mut missing: Vec<(u64, &Arc<str>)> = Vec::new();
+            let jumps = self.retention_jumps.get(&(gk.clone(), tp.clone()));
             for o in start..=last.min(hw.saturating_sub(1)) {
                 if hw == 0 {
                     break;
                 }
                 let v = &r.log[o as usize];
-                if outcomes.excluded(tp, o, v) {
+                // `""`: below the start of a replica that copied from its leader's log start.
+                if v.is_empty() || outcomes.excluded(tp, o, v) {
+                    continue;
+                }
+                if jumps.is_some_and(|j| j.iter().any(|j| j.contains(&o))) {
+                    if !self
+                        .processed
+                        .contains_key(&(gk.clone(), tp.clone(), o, v.clone()))
+                    {
+                        lost_to_retention += 1;
+                    }
                     continue;
                 }
                 if !self
@@ -566,6 +615,7 @@ impl Groups {
             (Count::Rebalances, self.rebalances),
             (Count::CommitFailures, self.commit_failures),
             (Count::TruncationsDetected, self.truncations_detected),
+            (Count::LostToRetention, lost_to_retention),
             (Count::Output, self.output),
         ]);
         let verdicts = vec![
@@ -690,6 +740,7 @@ mod tests {
             from: Some(4),
             to: 2,
             reason: PositionReason::LogTruncation,
+            read_committed: false,
         })
         .processed(0, &tp(), 2, "n2")
         .processed(0, &tp(), 3, "n3");

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{note, Violation};
 use crate::ids::{BrokerId, Millis, TopicPartition};
-use crate::replay::{Replay, ReplayRole};
+use crate::replay::{agrees, Replay, ReplayRole};
 use crate::trace::{ChangeReason, CrashKind, Event};
 
 #[derive(Default)]
@@ -141,7 +141,7 @@ impl IsrInvariants {
             let Some(f) = replay.replica(tp, m) else {
                 continue;
             };
-            let differs = (0..hw).find(|&o| f.log.get(o) != Some(&l.log[o]));
+            let differs = (0..hw).find(|&o| !agrees(f.log.get(o), l.log.get(o)));
             if let Some(o) = differs {
                 note(&mut self.weak_isr, i, at, || {
                     format!(

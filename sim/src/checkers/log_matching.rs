@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use super::{note, Violation};
 use crate::ids::{BrokerId, Millis, TopicPartition};
-use crate::replay::{Replay, ReplayRole};
+use crate::replay::{agrees, Replay, ReplayRole};
 use crate::trace::Event;
 
 #[derive(Default)]
@@ -76,7 +76,7 @@ impl LogMatching {
             let upto = hw.min(o.high_watermark).min(o.log.len() as u64);
             for off in from..upto {
                 let (mine, theirs) = (&r.log[off as usize], &o.log[off as usize]);
-                if mine != theirs {
+                if !agrees(Some(mine), Some(theirs)) {
                     let ob = other.1;
                     note(&mut self.violation, i, at, || {
                         format!("{tp}@{off}: broker-{b} holds {mine} but broker-{ob} holds {theirs}, both below their HW")
@@ -99,7 +99,7 @@ impl LogMatching {
                     continue;
                 }
                 let upto = hw.min(fr.log.len());
-                if let Some(off) = (0..upto).find(|&o| fr.log[o] != r.log[o]) {
+                if let Some(off) = (0..upto).find(|&o| !agrees(fr.log.get(o), r.log.get(o))) {
                     let (mine, theirs) = (&r.log[off], &fr.log[off]);
                     note(&mut self.violation, i, at, || {
                         format!("{tp}@{off}: at the end broker-{f} holds {theirs} but the leader broker-{b} holds {mine}, below its HW")

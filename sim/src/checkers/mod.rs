@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::ids::{Millis, TopicPartition};
 use crate::metrics::{is_internal, Metrics, Recorder, SAMPLE_INTERVAL_MS};
-use crate::replay::Replay;
+use crate::replay::{agrees, Replay};
 use crate::scenario::{CheckerId, Count};
 use crate::trace::{ChangeReason, Event, Trace};
 
@@ -165,7 +165,7 @@ pub fn check_to(trace: &Trace, end: Millis) -> Findings {
             } if replay.is_elected(tp, *broker, *leader_epoch) => {
                 let r = replay.replica(tp, *broker).expect("replayed");
                 let c = committed.entry(tp.clone()).or_default();
-                if let Some(o) = (0..c.len()).find(|&o| r.log.get(o) != Some(&c[o])) {
+                if let Some(o) = (0..c.len()).find(|&o| !agrees(r.log.get(o), c.get(o))) {
                     let value = c[o].clone();
                     note(&mut strong_isr, i, entry.at, || {
                         format!("broker-{broker} became leader of {tp} without committed record {value} at offset {o}")

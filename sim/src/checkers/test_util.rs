@@ -158,6 +158,7 @@ impl T {
             from: None,
             to,
             reason: PositionReason::Committed,
+            read_committed: false,
         })
     }
 

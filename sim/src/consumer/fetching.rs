@@ -222,6 +222,7 @@ impl Consumer {
                             tp: tp.clone(),
                             fetch_offset: pos,
                             current_leader_epoch: Some(epoch),
+                            last_fetched_epoch: None,
                         });
                     }
                 }
@@ -390,6 +391,8 @@ impl Consumer {
                         } else {
                             PositionReason::AutoOffsetReset
                         },
+                        read_committed: self.spec.config.isolation_level
+                            == IsolationLevel::ReadCommitted,
                     });
                     p.position = Some(offset);
                     p.last_epoch = None;
@@ -443,6 +446,8 @@ impl Consumer {
                             from: Some(pos),
                             to: end,
                             reason: PositionReason::LogTruncation,
+                            read_committed: self.spec.config.isolation_level
+                                == IsolationLevel::ReadCommitted,
                         });
                         p.position = Some(end);
                         p.last_epoch = Some(epoch);
@@ -503,6 +508,8 @@ impl Consumer {
                         from: p.position,
                         to: o.offset,
                         reason: PositionReason::Committed,
+                        read_committed: self.spec.config.isolation_level
+                            == IsolationLevel::ReadCommitted,
                     });
                     p.position = Some(o.offset);
                     p.last_epoch = o.leader_epoch;

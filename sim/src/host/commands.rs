@@ -453,6 +453,35 @@ pub(super) fn apply_command(w: &mut World, c: &Command, ops: &mut Vec<NodeOp>) {
             replication_factor,
         } => admin(w, c, name, *partitions, Some(*replication_factor)),
         Command::AddPartitions { topic, partitions } => admin(w, c, topic, *partitions, None),
+        Command::DeleteRecords { tp, offset } => {
+            let leader = match w.resolve(&Target::LeaderOf(tp.clone())) {
+                Ok(NodeId::Broker(b)) => b,
+                Ok(_) => return skip(w, format!("{tp} has no leader")),
+                Err(e) => return skip(w, e),
+            };
+            let now = w.now;
+            let World {
+                slots, net, trace, ..
+            } = w;
+            let id = NodeId::Broker(leader);
+            let running = slots
+                .get_mut(&id)
+                .filter(|s| s.status == NodeStatus::Running);
+            let result = match running.and_then(|s| s.actor.as_mut()) {
+                Some(Actor::Broker(b)) => {
+                    let mut fx = Effects::default();
+                    let r = b.delete_records(tp, *offset, &mut fx);
+                    apply(now, id, &mut fx, net, trace);
+                    r
+                }
+                _ => Err(format!(
+                    "broker-{leader}, the leader of {tp}, is not running"
+                )),
+            };
+            if let Err(reason) = result {
+                skip(w, reason);
+            }
+        }
         Command::CrashWhileProcessing { target } => match w.resolve(target) {
             Ok(id @ NodeId::Consumer(_)) => w.waiting.push((c.clone(), id)),
             Ok(id) => {
@@ -680,6 +709,10 @@ pub fn describe(c: &Command, names: &crate::ids::NodeNames) -> String {
         Command::AddPartitions { topic, partitions } => {
             format!("grow {topic} to {partitions} partitions")
         }
+        Command::DeleteRecords { tp, offset } => match offset {
+            Some(o) => format!("delete records of {tp} below offset {o}"),
+            None => format!("delete records of {tp} below its high watermark"),
+        },
         Command::Link {
             from,
             to,

@@ -155,3 +155,87 @@ fn delivery_timeout_expires_batches_that_never_get_a_leader() {
         .iter()
         .any(|e| matches!(e, Event::Expired { values, .. } if &*values[0] == "m1")));
 }
+
+/// KIP-890/KIP-1050: a write refused with TRANSACTION_ABORTABLE is not retried and does not
+/// fence the producer (Kafka's `TransactionManager.handleFailedBatch` →
+/// `transitionToAbortableError`): the transaction ends with an abort, and the producer goes on.
+#[test]
+fn transaction_abortable_aborts_the_transaction_without_fencing() {
+    let config = ProducerConfig {
+        transactional_id: Some("pay-1".into()),
+        ..Default::default()
+    };
+    let mut p = Producer::new(0, spec(config, true, &[(0, "a")]), 1);
+    let mut end_txn = None;
+    let mut refused = false;
+    let mut events = Vec::new();
+    for t in (0..2_000).step_by(5) {
+        if end_txn.is_some() {
+            break;
+        }
+        let mut fx = Effects::default();
+        if p.next_deadline().is_some_and(|d| d <= t) {
+            p.handle_timeout(t, &mut fx);
+        }
+        events.extend(fx.events);
+        let mut queue = fx.sends;
+        let mut answered = 0;
+        while !queue.is_empty() {
+            let (_, m) = queue.remove(0);
+            answered += 1;
+            assert!(answered < 100, "{m:?}");
+            let answer = match m {
+                Message::MetadataRequest { correlation } => Message::MetadataResponse {
+                    correlation,
+                    partitions: vec![crate::protocol::PartitionState::led_by(
+                        TopicPartition::new("t", 0),
+                        Some(1),
+                        0,
+                    )],
+                    brokers: vec![1],
+                },
+                Message::FindCoordinator { correlation, .. } => Message::FindCoordinatorResponse {
+                    correlation,
+                    error: None,
+                    coordinator: Some(1),
+                },
+                Message::InitProducerId { correlation, .. } => Message::InitProducerIdResponse {
+                    correlation,
+                    result: Ok((7, 0)),
+                },
+                Message::Produce(ProduceRequest { correlation, .. }) => {
+                    let first = !refused;
+                    refused = true;
+                    Message::ProduceResponse {
+                        correlation,
+                        tp: TopicPartition::new("t", 0),
+                        error: first.then_some(ErrorCode::TransactionAbortable),
+                        base_offset: (!first).then_some(0),
+                    }
+                }
+                Message::EndTxn { commit, .. } => {
+                    end_txn.get_or_insert(commit);
+                    continue;
+                }
+                _ => continue,
+            };
+            let mut fx = Effects::default();
+            p.handle_message(t, NodeId::Broker(1), answer, &mut fx);
+            events.extend(fx.events);
+            queue.extend(fx.sends);
+        }
+    }
+    assert!(refused, "the write was sent");
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::SendFailed {
+            error: ErrorCode::TransactionAbortable,
+            retry: false,
+            ..
+        }
+    )));
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, Event::ProducerFenced { .. })));
+    assert_eq!(end_txn, Some(false), "the transaction aborts");
+}

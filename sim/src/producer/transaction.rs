@@ -551,10 +551,25 @@ impl Producer {
         let backoff = self.spec.config.retry_backoff_ms;
         match e {
             ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable => self.rediscover(now),
+            // KIP-890/KIP-1050: abortable, not fatal (TransactionManager's handlers call
+            // transitionToAbortableError): the transaction aborts and the next one begins.
+            // During abortTransaction() itself it is fatal (KAFKA-19250, Kafka 4.1).
+            ErrorCode::TransactionAbortable
+                if !matches!(
+                    self.txn.as_ref().map(|t| &t.phase),
+                    Some(Phase::Ending { commit: false })
+                ) =>
+            {
+                if let Some(t) = self.txn.as_mut() {
+                    t.abortable = true;
+                    t.retry_at = now + backoff;
+                }
+            }
             ErrorCode::ProducerFenced
             | ErrorCode::InvalidProducerEpoch
             | ErrorCode::InvalidProducerIdMapping
             | ErrorCode::InvalidTxnState
+            | ErrorCode::TransactionAbortable
             | ErrorCode::InvalidTransactionTimeout => self.fence(e, fx),
             _ => {
                 if let Some(t) = self.txn.as_mut() {

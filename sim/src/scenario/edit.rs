@@ -216,10 +216,10 @@ fn set(s: &mut Scenario, e: &SettingEdit) -> Result<(), String> {
 fn set_cluster(s: &mut Scenario, key: &str, v: &Value) {
     match (key, v) {
         ("truncation", Value::Str(t)) => {
-            s.truncation = if t == "high-watermark" {
-                TruncationMode::HighWatermark
-            } else {
-                TruncationMode::LeaderEpoch
+            s.truncation = match t.as_str() {
+                "high-watermark" => TruncationMode::HighWatermark,
+                "leader-epoch" => TruncationMode::LeaderEpoch,
+                _ => TruncationMode::DivergingEpoch,
             }
         }
         ("metadata", Value::Str(m)) => {

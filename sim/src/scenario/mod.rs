@@ -14,7 +14,7 @@
 //!
 //! [cluster]
 //! brokers = 3
-//! truncation = "leader-epoch"    # or "high-watermark" (Kafka before 0.11)
+//! truncation = "diverging-epoch" # Kafka 2.7+; "leader-epoch" (0.11 to 2.6), "high-watermark" (before 0.11)
 //! metadata = "kraft"             # or "zookeeper" (the controller of the KIP-101 era)
 //! eligible.leader.replicas.version = 1   # KIP-966's ELR: 1 on new Kafka 4.1 clusters, or 0
 //!
@@ -220,10 +220,12 @@ pub enum Count {
     AbortedReads,
     HangingTransactions,
     ZombieWrites,
+    DeletedByRetention,
+    LostToRetention,
 }
 
 impl Count {
-    pub const ALL: [Count; 22] = [
+    pub const ALL: [Count; 24] = [
         Count::Produced,
         Count::Acknowledged,
         Count::Failed,
@@ -246,6 +248,8 @@ impl Count {
         Count::AbortedReads,
         Count::HangingTransactions,
         Count::ZombieWrites,
+        Count::DeletedByRetention,
+        Count::LostToRetention,
     ];
 
     pub fn name(self) -> &'static str {
@@ -271,6 +275,8 @@ impl Count {
             Count::TransactionsAborted => "transactions_aborted",
             Count::AbortedReads => "aborted_reads",
             Count::HangingTransactions => "hanging_transactions",
+            Count::DeletedByRetention => "deleted_by_retention",
+            Count::LostToRetention => "lost_to_retention",
             Count::ZombieWrites => "zombie_writes",
         }
     }
@@ -320,6 +326,12 @@ impl Count {
             }
             Count::ZombieWrites => {
                 "records a fenced producer instance sent that were committed anyway"
+            }
+            Count::DeletedByRetention => {
+                "acknowledged records below the leader's log start offset at the end (retention or DeleteRecords deleted them, as configured: not lost)"
+            }
+            Count::LostToRetention => {
+                "records a group never processed because they were deleted first (its position fell below the log start: OFFSET_OUT_OF_RANGE)"
             }
         }
     }

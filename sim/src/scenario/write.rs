@@ -210,8 +210,9 @@ pub fn to_toml(s: &Scenario) -> String {
     }
     let _ = writeln!(o, "seed = {}\nduration = {}", s.seed, ms(s.duration));
     let truncation = match s.truncation {
-        TruncationMode::HighWatermark => "high-watermark",
+        TruncationMode::DivergingEpoch => "diverging-epoch",
         TruncationMode::LeaderEpoch => "leader-epoch",
+        TruncationMode::HighWatermark => "high-watermark",
     };
     let metadata = match s.features.metadata {
         MetadataMode::Kraft => "kraft",
@@ -358,6 +359,13 @@ pub fn to_toml(s: &Scenario) -> String {
             Command::ClientClose { client } => {
                 line(&mut o, "action", q("client-close"));
                 line(&mut o, "client", client.to_string());
+            }
+            Command::DeleteRecords { tp, offset } => {
+                line(&mut o, "action", q("delete-records"));
+                line(&mut o, "partition", q(&tp.to_string()));
+                if let Some(offset) = offset {
+                    line(&mut o, "offset", offset.to_string());
+                }
             }
             Command::AddPartitions { topic, partitions } => {
                 line(&mut o, "action", q("add-partitions"));

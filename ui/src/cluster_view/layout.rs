@@ -338,6 +338,62 @@ pub fn route_between(nodes: &BTreeMap<NodeId, Rect>, a: NodeId, b: NodeId) -> Op
     Some(Route { a: sa, c, b: sb })
 }
 
+/// The narrowest and widest a record's cell gets in a replica's row.
+pub(super) const MIN_CELL_W: f32 = 6.0;
+pub(super) const MAX_CELL_W: f32 = 34.0;
+
+/// Which offsets of a replica's log its row draws, and how wide each one is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LogWindow {
+    /// The first offset drawn.
+    pub first: usize,
+    /// An offset's width: a cell of its own from [`MIN_CELL_W`], a strip's share below it.
+    pub cell_w: f32,
+    /// The block before the offsets that stands for the deleted ones (0: none).
+    pub stub_w: f32,
+    /// Whether offsets before `first` (and after the stub) are left out (drawn as `…`).
+    pub skipped: bool,
+}
+
+/// How a log of `leo` offsets fits `room` pixels.
+///
+/// Without `storage`, each record is a cell at least [`MIN_CELL_W`] wide and the log's tail
+/// is drawn when it does not fit. With `storage` (the replica's log start and the width of the
+/// block that stands for what was deleted, for a log with segments or deletions), the whole
+/// log from its start always fits: a block for the deleted offsets (when there are any), then
+/// every offset still kept, as narrow as that takes; so the log start, every segment and a
+/// deletion stay in view however long the log is.
+pub fn log_window(room: f32, leo: usize, storage: Option<(usize, f32)>) -> LogWindow {
+    match storage {
+        None => {
+            let cell_w = (room / leo.max(1) as f32).clamp(MIN_CELL_W, MAX_CELL_W);
+            let capacity = ((room / cell_w).floor() as usize).max(1);
+            let first = leo.saturating_sub(capacity);
+            LogWindow {
+                first,
+                cell_w,
+                stub_w: 0.0,
+                skipped: first > 0,
+            }
+        }
+        Some((start, stub_w)) => {
+            let first = start.min(leo);
+            let stub_w = if first > 0 {
+                stub_w.min(room / 2.0)
+            } else {
+                0.0
+            };
+            let live = (leo - first).max(1);
+            LogWindow {
+                first,
+                cell_w: ((room - stub_w).max(0.0) / live as f32).min(MAX_CELL_W),
+                stub_w,
+                skipped: false,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,5 +542,39 @@ mod tests {
         let r = l.nodes[&NodeId::Broker(2)];
         assert_eq!(node_at(&l, r.center()), Some(NodeId::Broker(2)));
         assert_eq!(node_at(&l, area().left_top()), None);
+    }
+
+    #[test]
+    fn a_log_without_storage_shows_its_tail_in_cells() {
+        // Fits: every record, cells as wide as the room allows.
+        let w = log_window(120.0, 10, None);
+        assert_eq!((w.first, w.skipped, w.stub_w), (0, false, 0.0));
+        assert_eq!(w.cell_w, 12.0);
+        assert_eq!(log_window(120.0, 2, None).cell_w, MAX_CELL_W);
+        // Too long: the last 20 records in the narrowest cells, the rest left out.
+        let w = log_window(120.0, 1000, None);
+        assert_eq!((w.first, w.cell_w, w.skipped), (980, MIN_CELL_W, true));
+    }
+
+    #[test]
+    fn a_log_with_storage_always_shows_its_start_and_every_kept_offset() {
+        // 980 deleted, 120 kept in 110 pixels: a block for the deleted, then all 120 kept.
+        let w = log_window(110.0, 1100, Some((980, 30.0)));
+        assert_eq!((w.first, w.stub_w, w.skipped), (980, 30.0, false));
+        assert!((w.cell_w * 120.0 - 80.0).abs() < 1e-3);
+        // Thousands of kept records still fit (a strip, far under a pixel each).
+        let w = log_window(110.0, 50_000, Some((10, 30.0)));
+        assert!(w.first == 10 && (w.cell_w * 49_990.0 - 80.0).abs() < 1e-2);
+        // Segments but nothing deleted yet: no block.
+        let w = log_window(110.0, 300, Some((0, 30.0)));
+        assert_eq!((w.first, w.stub_w), (0, 0.0));
+        // A short log keeps cells no wider than without storage.
+        let w = log_window(110.0, 12, Some((10, 30.0)));
+        assert_eq!(w.cell_w, MAX_CELL_W);
+        // The block never takes more than half the room.
+        assert_eq!(log_window(40.0, 100, Some((50, 30.0))).stub_w, 20.0);
+        // Everything deleted (a log start at its end): the block, and room for what comes.
+        let w = log_window(110.0, 500, Some((500, 30.0)));
+        assert_eq!((w.first, w.stub_w), (500, 30.0));
     }
 }

@@ -77,6 +77,9 @@ impl View<'_> {
             );
             x = r.right() + 12.0;
         }
+        if self.has_storage() {
+            x = self.storage_legend(x, y, &font);
+        }
         if self.has_transactions() {
             self.painter.line_segment(
                 [pos2(x + 1.0, y - 3.0), pos2(x + 1.0, y + 6.0)],
@@ -112,5 +115,64 @@ impl View<'_> {
                 x = r.right() + 12.0;
             }
         }
+    }
+
+    /// Whether some replica's row draws storage (segments, a log start): the legend explains
+    /// them then.
+    fn has_storage(&self) -> bool {
+        self.cluster
+            .replay
+            .replicas
+            .values()
+            .any(super::storage::has_storage)
+    }
+
+    /// The deleted block with the log start's line, and a closed and an active segment's
+    /// brackets; returns where the next item goes.
+    fn storage_legend(&self, mut x: f32, y: f32, font: &egui::FontId) -> f32 {
+        let p = &self.p;
+        let block = Rect::from_center_size(pos2(x + 6.0, y), vec2(12.0, 12.0));
+        self.painter.rect_filled(block, 1.5, p.node_down);
+        let clip = self.painter.with_clip_rect(block);
+        for i in 0..4 {
+            let x0 = block.left() - 12.0 + i as f32 * 5.0;
+            clip.line_segment(
+                [pos2(x0, block.bottom()), pos2(x0 + 12.0, block.top())],
+                Stroke::new(1.0, p.dim.gamma_multiply(0.55)),
+            );
+        }
+        self.painter.line_segment(
+            [
+                pos2(block.right() + 1.5, y - 7.0),
+                pos2(block.right() + 1.5, y + 7.0),
+            ],
+            Stroke::new(2.0, p.text),
+        );
+        let r = self.painter.text(
+            pos2(block.right() + 7.0, y),
+            Align2::LEFT_CENTER,
+            "deleted | log start",
+            font.clone(),
+            p.dim,
+        );
+        x = r.right() + 12.0;
+        for (colour, name) in [(p.dim, "segment"), (p.leo, "active segment")] {
+            let stroke = Stroke::new(1.5, colour);
+            let (l, rr, b) = (x, x + 14.0, y + 5.0);
+            self.painter.line_segment([pos2(l, b), pos2(rr, b)], stroke);
+            self.painter
+                .line_segment([pos2(l, b - 5.0), pos2(l, b)], stroke);
+            self.painter
+                .line_segment([pos2(rr, b - 5.0), pos2(rr, b)], stroke);
+            let r = self.painter.text(
+                pos2(rr + 6.0, y),
+                Align2::LEFT_CENTER,
+                name,
+                font.clone(),
+                p.dim,
+            );
+            x = r.right() + 12.0;
+        }
+        x
     }
 }

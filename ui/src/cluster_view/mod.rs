@@ -12,6 +12,7 @@ mod layout;
 mod legend;
 mod links;
 mod nodes;
+mod storage;
 mod txn;
 
 use std::cell::RefCell;

@@ -7,7 +7,8 @@ use kafkascope_sim::ids::{is_internal_topic, BrokerId, NodeId, TopicPartition};
 use kafkascope_sim::replay::ReplayRole;
 use kafkascope_sim::trace::CrashKind;
 
-use super::layout::MAX_ROW_H;
+use super::layout::{log_window, MAX_ROW_H, MIN_CELL_W};
+use super::storage::{has_storage, Cells};
 use super::View;
 use crate::cluster_state::NodeState;
 use crate::theme;
@@ -371,8 +372,9 @@ impl View<'_> {
         }
         // The offsets as numbers, right of the cells, when the row has room for them.
         let has_txns = self.cluster.txns.partition(tp).is_some();
+        let storage = replica.is_some_and(has_storage);
         let numbers_w = if row.height() >= 14.0 && inner.width() - label_w > 260.0 {
-            fs * if has_txns { 12.5 } else { 8.5 }
+            fs * (8.5 + if has_txns { 4.0 } else { 0.0 } + if storage { 5.0 } else { 0.0 })
         } else {
             0.0
         };
@@ -383,15 +385,29 @@ impl View<'_> {
         self.painter
             .rect_filled(cells, 2.0, p.background.gamma_multiply(0.9));
         let Some(r) = replica else { return };
+        self.replica_hover(row, tp, b);
         let txns = self.cluster.txns.partition(tp);
         let leo = r.log.len();
         let hw = (r.high_watermark as usize).min(leo);
+        let log_start = (r.log_start_offset as usize).min(leo);
         let room = cells.width() - 14.0;
-        let cell_w = (room / leo.max(1) as f32).clamp(6.0, 34.0);
-        let capacity = ((room / cell_w).floor() as usize).max(1);
-        let start = leo.saturating_sub(capacity);
+        let tag = (storage && log_start > 0).then(|| self.start_tag(log_start, cells, fs));
+        let window = log_window(
+            room,
+            leo,
+            storage.then(|| (log_start, tag.as_ref().map_or(0.0, |t| t.width))),
+        );
+        let (start, cell_w) = (window.first, window.cell_w);
         let mut x = cells.left() + 1.0;
-        if start > 0 {
+        if let Some(tag) = tag.as_ref().filter(|_| window.stub_w > 0.0) {
+            let block = Rect::from_min_size(
+                pos2(x, cells.top() + 1.0),
+                vec2(window.stub_w - 3.0, cells.height() - 2.0),
+            );
+            self.deleted_block(block, tag, tp, b, log_start);
+            x += window.stub_w;
+        }
+        if window.skipped {
             self.painter.text(
                 pos2(x, cells.center().y),
                 Align2::LEFT_CENTER,
@@ -402,8 +418,24 @@ impl View<'_> {
             x += 9.0;
         }
         let x0 = x;
-        let gap = if cell_w >= 6.0 { 1.0 } else { 0.0 };
+        let gap = if cell_w >= MIN_CELL_W { 1.0 } else { 0.0 };
+        let drawn = Cells {
+            r,
+            first: start,
+            x0,
+            cell_w,
+            gap,
+            area: cells,
+            row,
+            fs,
+        };
+        if cell_w < MIN_CELL_W {
+            self.strip(&drawn, hw, up, txns);
+        }
         for (o, v) in r.log.iter().enumerate().skip(start) {
+            if cell_w < MIN_CELL_W {
+                break;
+            }
             let cx = x0 + (o - start) as f32 * cell_w;
             let cr = Rect::from_min_size(
                 pos2(cx, cells.top() + 1.0),
@@ -439,6 +471,9 @@ impl View<'_> {
                 );
             }
         }
+        if storage {
+            self.segments(&drawn);
+        }
         let hx = x0 + (hw.max(start) - start) as f32 * cell_w - gap / 2.0;
         let lx = x0 + (leo - start) as f32 * cell_w - gap / 2.0;
         if hw >= start {
@@ -457,9 +492,14 @@ impl View<'_> {
             self.lso_marker(x, row, lso, hw);
         }
         if numbers_w > 0.0 {
+            let start = if storage {
+                format!("start {log_start} · ")
+            } else {
+                String::new()
+            };
             let text = match lso {
-                Some(lso) => format!("lso {lso} · hw {hw} · leo {leo}"),
-                None => format!("hw {hw} · leo {leo}"),
+                Some(lso) => format!("{start}lso {lso} · hw {hw} · leo {leo}"),
+                None => format!("{start}hw {hw} · leo {leo}"),
             };
             self.painter.text(
                 pos2(inner.right(), row.center().y),

@@ -27,7 +27,7 @@ impl View<'_> {
     }
 
     /// Remembers `text` as the hover text when the pointer is over `r`.
-    fn hover(&self, r: Rect, text: impl FnOnce() -> String) {
+    pub(super) fn hover(&self, r: Rect, text: impl FnOnce() -> String) {
         let over = self
             .painter
             .ctx()

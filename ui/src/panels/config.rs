@@ -53,8 +53,9 @@ pub fn show(ui: &mut egui::Ui, session: &Session) {
                 ui.end_row();
                 ui.label("truncation");
                 ui.label(match s.truncation {
+                    TruncationMode::DivergingEpoch => "diverging-epoch (KIP-595)",
+                    TruncationMode::LeaderEpoch => "leader-epoch (KIP-101, Kafka 0.11 to 2.6)",
                     TruncationMode::HighWatermark => "high-watermark (Kafka < 0.11)",
-                    TruncationMode::LeaderEpoch => "leader-epoch (KIP-101)",
                 });
                 ui.end_row();
                 ui.label("network latency");

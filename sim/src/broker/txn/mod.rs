@@ -24,7 +24,6 @@ mod records;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::broker::append_waiter::Waiter;
 use crate::broker::{Broker, Role};
 use crate::effects::Effects;
 use crate::ids::{txn_partition, Millis, NodeId, TopicPartition, TXN_STATE_TOPIC};
@@ -315,8 +314,10 @@ impl Broker {
             s.state == TxnState::Ongoing && partitions.iter().all(|p| s.partitions.contains(p));
         if verify_only || all_in {
             // KIP-890 part 1: the write may go ahead only into an ongoing transaction that
-            // already holds the partition.
-            return reply(fx, (!all_in).then_some(ErrorCode::InvalidTxnState));
+            // already holds the partition. Kafka's coordinator answers a partition not in it
+            // TRANSACTION_ABORTABLE (`TransactionCoordinator.handleVerifyPartitionsInTransaction`);
+            // the partition leader tells a client that predates that error INVALID_TXN_STATE.
+            return reply(fx, (!all_in).then_some(ErrorCode::TransactionAbortable));
         }
         let mut next = s.clone();
         if s.state != TxnState::Ongoing {
@@ -461,14 +462,7 @@ impl Broker {
         }
         let data = records::record(&write.next, now);
         let base = self.append_as_leader(now, tp, vec![(data, None)], fx);
-        self.await_high_watermark(
-            now,
-            tp,
-            base..base + 1,
-            TXN_WRITE_TIMEOUT_MS,
-            Waiter::Txn(Box::new(write)),
-            fx,
-        );
+        self.await_txn_write(now, tp, base..base + 1, TXN_WRITE_TIMEOUT_MS, write, fx);
     }
 
     /// A state write reached the HW (`Ok`) or failed: apply it and carry on, or tell the

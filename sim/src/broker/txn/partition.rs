@@ -115,7 +115,22 @@ impl Broker {
         };
         match error {
             None => self.produce(now, v.from, v.request, true, fx),
-            Some(e) => self.answer_produce(v.from, &v.request, Err(e), fx),
+            Some(e) => {
+                // Kafka's `AddPartitionsToTxnManager` (its response handler): TRANSACTION_ABORTABLE
+                // reaches only clients that know it (Produce v11+, Kafka 3.8+); an older one
+                // (`TransactionSupportedOperation.DEFAULT_ERROR`) gets INVALID_TXN_STATE, as
+                // before KIP-890's new error. Here transaction.version < 2 stands for the clients
+                // of Kafka before 4.0 (3.5 to 3.7, when verification came without the new error);
+                // with transaction.version 2 the coordinator adds the partition instead of
+                // verifying it, and never answers TRANSACTION_ABORTABLE.
+                let e = match e {
+                    ErrorCode::TransactionAbortable if !self.features.transactions_v2() => {
+                        ErrorCode::InvalidTxnState
+                    }
+                    e => e,
+                };
+                self.answer_produce(v.from, &v.request, Err(e), fx)
+            }
         }
     }
 

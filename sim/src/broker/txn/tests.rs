@@ -170,6 +170,7 @@ fn fetch(b: &mut Broker, isolation: IsolationLevel) -> FetchedPartition {
                 tp: payments(),
                 fetch_offset: 0,
                 current_leader_epoch: None,
+                last_fetched_epoch: None,
             }],
             isolation,
         }),
@@ -344,6 +345,90 @@ fn without_kip_890_a_late_write_hangs_the_partition() {
         "stuck below the late write"
     );
     assert_eq!(b.txn.txns["pay-1"].stored.state, TxnState::CompleteAbort);
+}
+
+/// Handles one message and returns what the broker sent (to itself too).
+fn step(b: &mut Broker, now: Millis, from: NodeId, msg: Message) -> Vec<(NodeId, Message)> {
+    let mut fx = Effects::default();
+    b.handle_message(now, from, msg, &mut fx);
+    fx.sends
+}
+
+/// KIP-890 part 1 (transaction.version 0 with `transaction.partition.verification.enable`): a
+/// write to a partition not in the producer's ongoing transaction (here: no transaction at all)
+/// is held while its leader asks the coordinator, which answers TRANSACTION_ABORTABLE, as
+/// Kafka's `TransactionCoordinator.handleVerifyPartitionsInTransaction` does; the leader, as
+/// `AddPartitionsToTxnManager` does for a client older than the error
+/// (`TransactionSupportedOperation.DEFAULT_ERROR`), refuses the write with INVALID_TXN_STATE.
+#[test]
+fn a_failed_verification_is_transaction_abortable_at_the_coordinator() {
+    let features = ClusterFeatures {
+        transaction_version: 0,
+        ..Default::default()
+    };
+    let mut b = broker(features, BrokerConfig::default());
+    let (pid, epoch) = init(&mut b, 0).expect("a producer id");
+    let write = Message::Produce(ProduceRequest {
+        correlation: 2,
+        tp: payments(),
+        acks: crate::config::Acks::All,
+        timeout_ms: 5_000,
+        records: vec![RecordData {
+            key: None,
+            value: "late".into(),
+            timestamp: 10,
+            size: 10,
+            payload: None,
+        }],
+        idempotent: Some(IdempotentBatch {
+            producer_id: pid,
+            producer_epoch: epoch,
+            base_sequence: 0,
+        }),
+        transactional_id: Some("pay-1".into()),
+    });
+    // 1. The leader holds the write and asks the coordinator (itself) to verify only.
+    let sent = step(&mut b, 10, CLIENT, write);
+    let verify = match sent.as_slice() {
+        [(
+            ME,
+            m @ Message::AddPartitionsToTxn {
+                verify_only: true,
+                partitions,
+                ..
+            },
+        )] if partitions == &vec![payments()] => m.clone(),
+        other => panic!("one verify-only AddPartitionsToTxn expected, got {other:?}"),
+    };
+    // 2. The coordinator: the partition is not in an ongoing transaction.
+    let sent = step(&mut b, 11, ME, verify);
+    let answer = match sent.as_slice() {
+        [(ME, m @ Message::AddPartitionsToTxnResponse { error, .. })] => {
+            assert_eq!(*error, Some(ErrorCode::TransactionAbortable));
+            m.clone()
+        }
+        other => panic!("one AddPartitionsToTxnResponse expected, got {other:?}"),
+    };
+    // 3. The leader answers the held write, in the error its (pre-3.8) client knows.
+    let sent = step(&mut b, 12, ME, answer);
+    assert!(
+        matches!(
+            sent.as_slice(),
+            [(
+                CLIENT,
+                Message::ProduceResponse {
+                    error: Some(ErrorCode::InvalidTxnState),
+                    ..
+                }
+            )]
+        ),
+        "{sent:?}"
+    );
+    assert_eq!(
+        b.replicas[&payments()].log.end_offset(),
+        0,
+        "nothing appended"
+    );
 }
 
 fn offset_fetch(b: &mut Broker, require_stable: bool) -> Message {

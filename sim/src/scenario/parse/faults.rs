@@ -18,12 +18,25 @@ impl Parser<'_> {
         let Some(rest) = s.strip_prefix("leader of") else {
             return self.node(w, s, span, true).map(Target::Node);
         };
-        let rest = rest.trim();
+        self.partition_ref(w, rest.trim(), s, span, "leader of ")
+            .map(Target::LeaderOf)
+    }
+
+    /// `<topic>-<partition>` of a topic the run has (now or after an admin fault). `prefix`
+    /// is what the value starts with before it (`leader of `), for the help.
+    pub(super) fn partition_ref(
+        &mut self,
+        w: &World,
+        rest: &str,
+        s: &str,
+        span: Range<usize>,
+        prefix: &str,
+    ) -> Option<TopicPartition> {
         let Some(tp) = TopicPartition::parse(rest) else {
             let help = if w.topics.contains_key(rest) {
-                format!("add the partition: \"leader of {rest}-0\"")
+                format!("add the partition: \"{prefix}{rest}-0\"")
             } else {
-                "write \"leader of <topic>-<partition>\", such as \"leader of orders-0\"".into()
+                format!("write \"{prefix}<topic>-<partition>\", such as \"{prefix}orders-0\"")
             };
             self.error_help(span, format!("\"{s}\" does not name a partition"), help);
             return None;
@@ -60,7 +73,7 @@ impl Parser<'_> {
                 );
                 None
             }
-            _ => Some(Target::LeaderOf(tp)),
+            _ => Some(tp),
         }
     }
 
@@ -619,6 +632,24 @@ impl Parser<'_> {
                 let client = s.require(self, "client", &what, "1");
                 let client = client.and_then(|e| self.client_index(&e));
                 Some(Command::ClientClose { client: client? })
+            }
+            "delete-records" => {
+                let partition = s.require(self, "partition", &what, "\"orders-0\"");
+                let offset = s.take("offset");
+                let tp = partition.and_then(|e| {
+                    let text = self.string(&e.name, e.value)?;
+                    self.partition_ref(w, text, text, e.value.span(), "")
+                });
+                let offset = match offset {
+                    Some(e) => self
+                        .int(&e.name, e.value, 0, i64::MAX)
+                        .map(|o| Some(o as u64)),
+                    None => Some(None),
+                };
+                Some(Command::DeleteRecords {
+                    tp: tp?,
+                    offset: offset?,
+                })
             }
             "add-partitions" => {
                 let topic = s.require(self, "topic", &what, "\"orders\"");

@@ -39,6 +39,8 @@ mod tests;
 #[cfg(test)]
 mod tests_clients;
 #[cfg(test)]
+mod tests_retention;
+#[cfg(test)]
 mod tests_transactions;
 mod topics;
 
@@ -112,6 +114,9 @@ const ACTIONS: &[(&str, &[&str])] = &[
         &["topic", "partitions", "replication.factor"],
     ),
     ("add-partitions", &["topic", "partitions"]),
+    // `kafka-delete-records`: the log start offset moves to `offset` (the high watermark if
+    // left out, Kafka's -1).
+    ("delete-records", &["partition", "offset"]),
     // A real client's session, as `kafkascope serve --record` writes it.
     ("client-connect", &["client", "broker", "client-id"]),
     ("client-request", &["client", "request", "messages"]),

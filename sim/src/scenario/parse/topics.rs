@@ -7,7 +7,7 @@ impl Parser<'_> {
     pub(super) fn cluster(&mut self, v: Option<&Val<'_>>) -> Cluster {
         let mut c = Cluster {
             brokers: None,
-            truncation: TruncationMode::LeaderEpoch,
+            truncation: TruncationMode::DivergingEpoch,
             features: ClusterFeatures::default(),
             reader: true,
         };
@@ -27,10 +27,14 @@ impl Parser<'_> {
             c.brokers = self.int(&e.name, e.value, 1, MAX_BROKERS).map(|n| n as u32);
         }
         if let Some(e) = s.take("truncation") {
-            c.truncation = match self.choice(&e.name, e.value, &["leader-epoch", "high-watermark"])
-            {
+            c.truncation = match self.choice(
+                &e.name,
+                e.value,
+                &["diverging-epoch", "leader-epoch", "high-watermark"],
+            ) {
                 Some("high-watermark") => TruncationMode::HighWatermark,
-                _ => TruncationMode::LeaderEpoch,
+                Some("leader-epoch") => TruncationMode::LeaderEpoch,
+                _ => TruncationMode::DivergingEpoch,
             };
         }
         if let Some(e) = s.take("metadata") {
