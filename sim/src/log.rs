@@ -111,13 +111,14 @@ impl Segment {
     }
 
     fn add(&mut self, r: &Record) {
+        let ts = r.data.timestamp;
         self.bytes += r.data.size as u64;
-        self.first_timestamp.get_or_insert(r.data.timestamp);
-        if self.bytes == r.data.size as u64 {
-            self.largest_timestamp = r.data.timestamp;
-        } else {
-            self.largest_timestamp = self.largest_timestamp.max(r.data.timestamp);
-        }
+        // The first record replaces the creation time that stood for an empty segment.
+        self.largest_timestamp = match self.first_timestamp {
+            None => ts,
+            Some(_) => self.largest_timestamp.max(ts),
+        };
+        self.first_timestamp.get_or_insert(ts);
     }
 }
 
@@ -286,11 +287,8 @@ impl PartitionLog {
                 .push(Segment::empty(first_offset, last.data.timestamp));
             first_offset
         });
-        let active = self.segments.last_mut().expect("an active segment");
         for r in &records {
-            active.add(r);
-        }
-        for r in &records {
+            self.segments.last_mut().expect("an active segment").add(r);
             self.assign_epoch(r.leader_epoch, r.offset);
         }
         self.end_offset = last.offset + 1;

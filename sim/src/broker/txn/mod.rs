@@ -124,6 +124,17 @@ impl Broker {
     }
 
     /// NOT_COORDINATOR unless this broker leads (and has loaded) `id`'s partition.
+    /// The transaction `id` names, if this broker coordinates it and `producer_id` is its
+    /// producer (NOT_COORDINATOR, INVALID_PRODUCER_ID_MAPPING otherwise), with its
+    /// `__transaction_state` partition.
+    fn txn_of(&self, id: &str, producer_id: u64) -> Result<(TopicPartition, &Txn), ErrorCode> {
+        let tp = self.txn_coordinating(id)?;
+        match self.txn.txns.get(id) {
+            Some(t) if t.stored.producer_id == producer_id => Ok((tp, t)),
+            _ => Err(ErrorCode::InvalidProducerIdMapping),
+        }
+    }
+
     fn txn_coordinating(&self, id: &str) -> Result<TopicPartition, ErrorCode> {
         self.txn_state_partition(id)
             .filter(|tp| self.txn.owned.contains(tp))
@@ -290,17 +301,11 @@ impl Broker {
             };
             fx.send(from, msg)
         };
-        let tp = match self.txn_coordinating(&id) {
-            Ok(tp) => tp,
+        let (tp, t) = match self.txn_of(&id, producer_id) {
+            Ok(found) => found,
             Err(e) => return reply(fx, Some(e)),
         };
-        let Some(t) = self.txn.txns.get(&id) else {
-            return reply(fx, Some(ErrorCode::InvalidProducerIdMapping));
-        };
         let s = &t.stored;
-        if s.producer_id != producer_id {
-            return reply(fx, Some(ErrorCode::InvalidProducerIdMapping));
-        }
         if producer_epoch < s.producer_epoch {
             return reply(fx, Some(ErrorCode::ProducerFenced));
         }
@@ -374,17 +379,11 @@ impl Broker {
                 },
             )
         };
-        let tp = match self.txn_coordinating(&id) {
-            Ok(tp) => tp,
+        let (tp, t) = match self.txn_of(&id, producer_id) {
+            Ok(found) => found,
             Err(e) => return reply(fx, Err(e)),
         };
-        let Some(t) = self.txn.txns.get(&id) else {
-            return reply(fx, Err(ErrorCode::InvalidProducerIdMapping));
-        };
         let s = &t.stored;
-        if s.producer_id != producer_id {
-            return reply(fx, Err(ErrorCode::InvalidProducerIdMapping));
-        }
         if t.writing {
             return reply(fx, Err(ErrorCode::ConcurrentTransactions));
         }
